@@ -1,0 +1,280 @@
+/* cli.c - command line and HERMIT_* environment, in the spirit of uhyve. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm.h"
+
+void cli_usage(FILE *f)
+{
+	fputs("Usage: uhyve-sec [OPTIONS] KERNEL [ARGS]...\n"
+	      "Run the Hermit unikernel KERNEL under KVM; ARGS are passed to the guest.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -m, --memory-size SIZE  guest RAM, e.g. 64M, 512MiB, 2G (default 64M; at least\n"
+	      "                          16M, a multiple of 2M; interface v1 kernels: below 3G)\n"
+	      "  -c, --cpu-count N       number of vCPUs, 1-256 (default 1)\n"
+	      "  -e, --env KEY=VALUE     set a guest environment variable (repeatable)\n"
+	      "  -v, --verbose           show the kernel log (advertise the serial port)\n"
+	      "      --output DEST       guest console: 'stdout' (default), 'none', or a file\n"
+	      "                          that is created and must not exist yet\n"
+	      "      --stats             print VM-exit and hypercall counts and guest time to\n"
+	      "                          stderr when the VM stops\n"
+	      "      --no-aslr           load relocatable kernels at the lowest address\n"
+	      "  -h, --help              show this help and exit\n"
+	      "  -V, --version           show the version and exit\n"
+	      "\n"
+	      "Environment: HERMIT_CPUS (or HERMIT_CPU_COUNT), HERMIT_MEM (or\n"
+	      "HERMIT_MEMORY_SIZE) and HERMIT_VERBOSE (0/1) set the defaults that -c, -m and -v\n"
+	      "override.\n"
+	      "\n"
+	      "Exit status: the guest's exit code (0-255), or: 64 usage error, 65 kernel image\n"
+	      "rejected, 66 kernel unreadable, 69 KVM unavailable, 70 internal error, 71 host\n"
+	      "resource error, 73 output file not creatable, 76 guest protocol violation,\n"
+	      "80 guest triple fault, 81 KVM internal error, 82 KVM entry failure, 83 guest\n"
+	      "panic, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM).\n",
+	      f);
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!isdigit((unsigned char)s[0])) {
+		return -1;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0) {
+		return -1;
+	}
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'K':
+		shift = 10;
+		break;
+	case 'M':
+		shift = 20;
+		break;
+	case 'G':
+		shift = 30;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0') {
+		end++;
+		if (strcmp(end, "") != 0 && strcmp(end, "iB") != 0 && strcmp(end, "B") != 0) {
+			return -1;
+		}
+	}
+	if (v > (UINT64_MAX >> shift)) {
+		return -1;
+	}
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int set_mem(struct vmm_config *cfg, const char *s, const char *what)
+{
+	uint64_t v;
+
+	if (cli_parse_size(s, &v) != 0) {
+		uhs_msg("invalid %s '%s': expected a size such as 64M, 512MiB or 2G", what, s);
+		return -1;
+	}
+	if (v < CFG_MIN_MEM || v > CFG_MAX_MEM || v % (2u << 20) != 0) {
+		uhs_msg("invalid %s '%s': must be a multiple of 2 MiB from 16M to 64G", what, s);
+		return -1;
+	}
+	cfg->mem_size = v;
+	return 0;
+}
+
+static int set_cpus(struct vmm_config *cfg, const char *s, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!isdigit((unsigned char)s[0]) || *end != '\0' || errno != 0 || v < 1 ||
+	    v > CFG_MAX_CPUS) {
+		uhs_msg("invalid %s '%s': expected a number of vCPUs from 1 to %d", what, s,
+			CFG_MAX_CPUS);
+		return -1;
+	}
+	cfg->cpus = (unsigned)v;
+	return 0;
+}
+
+static int set_bool(bool *b, const char *s, const char *what)
+{
+	if (!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes") ||
+	    !strcasecmp(s, "on")) {
+		*b = true;
+	} else if (!strcmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no") ||
+		   !strcasecmp(s, "off") || !strcmp(s, "")) {
+		*b = false;
+	} else {
+		uhs_msg("invalid %s '%s': expected 0 or 1", what, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_env(struct vmm_config *cfg, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	char **n;
+
+	if (eq == NULL || eq == kv) {
+		uhs_msg("invalid --env '%s': expected KEY=VALUE", kv);
+		return -1;
+	}
+	if (cfg->nenv >= UH_MAX_ARGC_ENVC) {
+		uhs_msg("too many --env variables (at most %d)", UH_MAX_ARGC_ENVC);
+		return -1;
+	}
+	n = realloc(cfg->env, sizeof *n * (size_t)(cfg->nenv + 1));
+	if (n == NULL || (n[cfg->nenv] = strdup(kv)) == NULL) {
+		cfg->env = n ? n : cfg->env;
+		uhs_msg("out of memory");
+		return -1;
+	}
+	cfg->env = n;
+	cfg->nenv++;
+	return 0;
+}
+
+static const char *getenv_from(char *const envp[], const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; envp != NULL && *envp != NULL; envp++) {
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=') {
+			return *envp + n + 1;
+		}
+	}
+	return NULL;
+}
+
+/* Defaults from the environment; the command line overrides them. */
+static int parse_env(struct vmm_config *cfg, char *const envp[])
+{
+	static const char *const mem[] = {"HERMIT_MEM", "HERMIT_MEMORY_SIZE"};
+	static const char *const cpus[] = {"HERMIT_CPUS", "HERMIT_CPU_COUNT"};
+	const char *v;
+
+	for (int i = 0; i < 2; i++) {
+		if ((v = getenv_from(envp, mem[i])) != NULL && set_mem(cfg, v, mem[i]) != 0) {
+			return -1;
+		}
+		if ((v = getenv_from(envp, cpus[i])) != NULL && set_cpus(cfg, v, cpus[i]) != 0) {
+			return -1;
+		}
+	}
+	if ((v = getenv_from(envp, "HERMIT_VERBOSE")) != NULL &&
+	    set_bool(&cfg->verbose, v, "HERMIT_VERBOSE") != 0) {
+		return -1;
+	}
+	return 0;
+}
+
+enum { OPT_OUTPUT = 256, OPT_STATS, OPT_NO_ASLR };
+
+static const struct option long_opts[] = {
+	{"memory-size", required_argument, NULL, 'm'},
+	{"cpu-count", required_argument, NULL, 'c'},
+	{"env", required_argument, NULL, 'e'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"output", required_argument, NULL, OPT_OUTPUT},
+	{"stats", no_argument, NULL, OPT_STATS},
+	{"no-aslr", no_argument, NULL, OPT_NO_ASLR},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+static int parse_opt(struct vmm_config *cfg, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'm':
+		return set_mem(cfg, arg, "--memory-size");
+	case 'c':
+		return set_cpus(cfg, arg, "--cpu-count");
+	case 'e':
+		return add_env(cfg, arg);
+	case 'v':
+		cfg->verbose = true;
+		return 0;
+	case OPT_OUTPUT:
+		cfg->output = arg;
+		return 0;
+	case OPT_STATS:
+		cfg->stats = true;
+		return 0;
+	case OPT_NO_ASLR:
+		cfg->aslr = false;
+		return 0;
+	case 'h':
+		cli_usage(stdout);
+		return 1;
+	case 'V':
+		puts("uhyve-sec " UHS_VERSION);
+		return 1;
+	default:
+		/* getopt printed what was wrong */
+		fputs("Try 'uhyve-sec --help' for more information.\n", stderr);
+		return -1;
+	}
+}
+
+int cli_parse(int argc, char *const argv[], char *const envp[], struct vmm_config *cfg)
+{
+	int opt, rc;
+
+	memset(cfg, 0, sizeof *cfg);
+	cfg->mem_size = CFG_DEFAULT_MEM;
+	cfg->cpus = 1;
+	cfg->aslr = true;
+	if (parse_env(cfg, envp) != 0) {
+		return -1;
+	}
+	optind = 1;
+	opterr = 1;
+	/* '+': stop at the first non-option (KERNEL), so guest arguments may start with '-'. */
+	while ((opt = getopt_long(argc, argv, "+m:c:e:vhV", long_opts, NULL)) != -1) {
+		if ((rc = parse_opt(cfg, opt, optarg)) != 0) {
+			return rc;
+		}
+	}
+	if (optind >= argc) {
+		uhs_msg("missing KERNEL argument (try 'uhyve-sec --help')");
+		return -1;
+	}
+	if (argc - optind - 1 >= UH_MAX_ARGC_ENVC) {
+		uhs_msg("too many guest arguments (at most %d)", UH_MAX_ARGC_ENVC - 1);
+		return -1;
+	}
+	cfg->kernel_path = argv[optind];
+	cfg->args = argv + optind + 1;
+	cfg->nargs = argc - optind - 1;
+	return 0;
+}
+
+void cli_free(struct vmm_config *cfg)
+{
+	for (int i = 0; i < cfg->nenv; i++) {
+		free(cfg->env[i]);
+	}
+	free(cfg->env);
+	cfg->env = NULL;
+	cfg->nenv = 0;
+}

@@ -1,0 +1,704 @@
+/* hc.c - the hypercall dispatcher: one table for uhyve interfaces v1 and v2.
+ *
+ * Threat: everything here is driven by a hostile guest, with other vCPUs running and free
+ * to change guest memory concurrently.  For each call the dispatcher (1) finds the port in
+ * the table and checks direction and access width, (2) copies the parameter struct out of
+ * guest memory exactly once into an aligned host copy, (3) lets the handler validate and
+ * act on that copy only, and (4) writes back only the struct's OUT bytes.  Any malformed
+ * parameter (address outside RAM, wrapping length, unterminated string, untranslatable
+ * virtual buffer) ends the VM with HC_VIOLATION and a one-line reason.  Semantic errors
+ * (bad fd, missing file, policy denial) go back to the guest as -errno.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm.h"
+
+#define HC_PATH_MAX 4096
+#define HC_IOV_MAX  256
+
+enum hc_param {
+	P_NONE,	       /* no parameter (UART: the byte is the out value) */
+	P_V1_GPA32,    /* struct at the 32-bit GPA written to the port */
+	P_V2_RDI_GPA,  /* struct at the GPA in RDI */
+	P_V2_RDI_VALUE /* RDI is the value itself */
+};
+
+union hc_params {
+	struct uh_v1_write v1_write;
+	struct uh_v1_open v1_open;
+	struct uh_v1_close v1_close;
+	struct uh_v1_read v1_read;
+	struct uh_v1_exit v1_exit;
+	struct uh_v1_lseek v1_lseek;
+	struct uh_v1_cmdsize v1_cmdsize;
+	struct uh_v1_cmdval v1_cmdval;
+	struct uh_v1_unlink v1_unlink;
+	struct uh_v1_serial_buffer v1_serial;
+	struct uh_v2_serial_write_buffer v2_serial;
+	struct uh_v2_file_rw v2_rw;
+	struct uh_v2_lseek v2_lseek;
+	struct uh_v2_getdents v2_dents;
+	struct uh_v2_stat v2_stat;
+	struct uh_v2_fstat v2_fstat;
+	struct uh_v2_mkdir v2_mkdir;
+	uint64_t value;
+	uint8_t raw[sizeof(struct uh_v1_cmdsize)];
+};
+
+typedef enum hc_action (*hc_fn)(struct hc_call *c, union hc_params *p);
+
+struct hc_desc {
+	uint16_t port;
+	uint8_t width; /* required access size in bytes */
+	uint8_t param; /* enum hc_param */
+	uint16_t size; /* bytes copied in */
+	uint16_t out_off, out_len; /* bytes written back */
+	const char *name;
+	hc_fn fn;
+};
+
+static enum hc_action violation(struct hc_call *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static enum hc_action violation(struct hc_call *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+	va_end(ap);
+	return HC_VIOLATION;
+}
+
+/* ---- guest buffers ---- */
+
+/* A guest buffer as host iovecs, built once from validated addresses. */
+struct gbuf {
+	struct iovec iov[HC_IOV_MAX];
+	int n;
+};
+
+static bool gbuf_add(struct gbuf *b, void *p, size_t len)
+{
+	if (b->n > 0) {
+		struct iovec *last = &b->iov[b->n - 1];
+		if ((uint8_t *)last->iov_base + last->iov_len == p) {
+			last->iov_len += len;
+			return true;
+		}
+	}
+	if (b->n == HC_IOV_MAX) {
+		return false;
+	}
+	b->iov[b->n++] = (struct iovec){.iov_base = p, .iov_len = len};
+	return true;
+}
+
+static bool len_ok(const struct hc_call *c, uint64_t len)
+{
+	return len <= c->vm->mem->size;
+}
+
+/* Guest-physical buffer (all v2 calls, v1 serial buffer). */
+static enum hc_action gpa_buf(struct hc_call *c, const char *what, uint64_t addr, uint64_t len,
+			      struct gbuf *b)
+{
+	void *p = gmem_ptr(c->vm->mem, gpa(addr), len);
+
+	b->n = 0;
+	if (p == NULL) {
+		return violation(c, "%s buffer [0x%llx, +0x%llx) is not inside guest RAM", what,
+				 (unsigned long long)addr, (unsigned long long)len);
+	}
+	if (len > 0) {
+		gbuf_add(b, p, len);
+	}
+	return HC_CONTINUE;
+}
+
+/* Guest-virtual buffer (v1 read/write): translated page by page through the guest's page
+ * tables; up to HC_IOV_MAX physically discontiguous pieces per round.  *done receives how
+ * many bytes the iovecs cover (the caller loops). */
+static enum hc_action gva_buf(struct hc_call *c, const char *what, uint64_t va, uint64_t len,
+			      struct gbuf *b, uint64_t *done)
+{
+	uint64_t cr3;
+
+	b->n = 0;
+	*done = 0;
+	if (c->get_cr3(c->opaque, &cr3) != 0) {
+		return violation(c, "%s: cannot read the guest's CR3", what);
+	}
+	while (*done < len) {
+		uint64_t cur = va + *done, contig, chunk;
+		gpa_t pa;
+		void *p;
+
+		if (cur < va || gmem_gva_to_gpa(c->vm->mem, cr3, gva(cur), &pa, &contig) != 0) {
+			return violation(c, "%s buffer: virtual address 0x%llx is not mapped", what,
+					 (unsigned long long)cur);
+		}
+		chunk = len - *done < contig ? len - *done : contig;
+		p = gmem_ptr(c->vm->mem, pa, chunk);
+		if (p == NULL) {
+			return violation(c, "%s buffer: virtual 0x%llx maps to 0x%llx outside guest RAM",
+					 what, (unsigned long long)cur, (unsigned long long)pa.raw);
+		}
+		if (!gbuf_add(b, p, chunk)) {
+			break;
+		}
+		*done += chunk;
+	}
+	return HC_CONTINUE;
+}
+
+/* Copies a NUL-terminated guest path.  Returns HC_CONTINUE with *err = 0 or -ENAMETOOLONG
+ * (a semantic error for the guest), or a violation if the string leaves RAM. */
+static enum hc_action gpath(struct hc_call *c, uint64_t addr, char *dst, int *err)
+{
+	long n = gmem_strcpy_from(c->vm->mem, dst, HC_PATH_MAX, gpa(addr));
+
+	*err = 0;
+	if (n == -ENAMETOOLONG) {
+		*err = -ENAMETOOLONG;
+		return HC_CONTINUE;
+	}
+	if (n < 0) {
+		return violation(c, "path at 0x%llx is not a NUL-terminated string inside guest RAM",
+				 (unsigned long long)addr);
+	}
+	return HC_CONTINUE;
+}
+
+/* ---- console and exit ---- */
+
+static void out_iov(struct hc_call *c, const struct gbuf *b)
+{
+	c->vm->out_lock(c->vm, true);
+	output_writev(c->vm->out, b->iov, b->n);
+	c->vm->out_lock(c->vm, false);
+}
+
+static enum hc_action hc_uart(struct hc_call *c, union hc_params *p)
+{
+	c->vm->out_lock(c->vm, true);
+	output_byte(c->vm->out, (uint8_t)p->value);
+	c->vm->out_lock(c->vm, false);
+	return HC_CONTINUE;
+}
+
+static enum hc_action serial_buffer(struct hc_call *c, uint64_t buf, uint64_t len)
+{
+	struct gbuf b;
+
+	if (!len_ok(c, len)) {
+		return violation(c, "serial buffer length 0x%llx exceeds guest RAM",
+				 (unsigned long long)len);
+	}
+	if (gpa_buf(c, "serial", buf, len, &b) != HC_CONTINUE) {
+		return HC_VIOLATION;
+	}
+	out_iov(c, &b);
+	return HC_CONTINUE;
+}
+
+static enum hc_action hc_v1_serial(struct hc_call *c, union hc_params *p)
+{
+	return serial_buffer(c, p->v1_serial.buf, p->v1_serial.len);
+}
+
+static enum hc_action hc_v2_serial(struct hc_call *c, union hc_params *p)
+{
+	return serial_buffer(c, p->v2_serial.buf, p->v2_serial.len);
+}
+
+static enum hc_action hc_v1_exit(struct hc_call *c, union hc_params *p)
+{
+	c->exit_code = p->v1_exit.arg;
+	return HC_EXIT;
+}
+
+static enum hc_action hc_v2_exit(struct hc_call *c, union hc_params *p)
+{
+	c->exit_code = (int32_t)(uint32_t)p->value;
+	return HC_EXIT;
+}
+
+static enum hc_action hc_unsupported(struct hc_call *c, union hc_params *p)
+{
+	(void)p;
+	return violation(c, "hypercall not supported by uhyve-sec");
+}
+
+/* ---- file data ---- */
+
+/* Writes or reads `b` on guest fd `fd`; fds 1 and 2 are the console. */
+static ssize_t file_io(struct hc_call *c, int fd, bool write, const struct gbuf *b)
+{
+	size_t total = 0;
+
+	if (write && (fd == 1 || fd == 2)) {
+		out_iov(c, b);
+		for (int i = 0; i < b->n; i++) {
+			total += b->iov[i].iov_len;
+		}
+		return (ssize_t)total;
+	}
+	if (fd < 3) {
+		return -EBADF;
+	}
+	return write ? c->vm->fs->writev(c->vm->fs_ctx, fd, b->iov, b->n)
+		     : c->vm->fs->readv(c->vm->fs_ctx, fd, b->iov, b->n);
+}
+
+/* v1 read/write: guest-virtual buffer, processed in rounds of HC_IOV_MAX pieces. */
+static enum hc_action v1_rw(struct hc_call *c, int fd, uint64_t va, uint64_t len, bool write,
+			    int64_t *ret)
+{
+	uint64_t off = 0;
+
+	*ret = 0;
+	if (!len_ok(c, len)) {
+		return violation(c, "file %s length 0x%llx exceeds guest RAM",
+				 write ? "write" : "read", (unsigned long long)len);
+	}
+	while (off < len) {
+		struct gbuf b;
+		uint64_t got;
+		ssize_t n;
+
+		if (gva_buf(c, write ? "file write" : "file read", va + off, len - off, &b, &got) !=
+		    HC_CONTINUE) {
+			return HC_VIOLATION;
+		}
+		n = file_io(c, fd, write, &b);
+		if (n < 0) {
+			*ret = off > 0 ? (int64_t)off : n;
+			return HC_CONTINUE;
+		}
+		off += (uint64_t)n;
+		if ((uint64_t)n < got) {
+			break; /* short transfer (end of file) */
+		}
+	}
+	*ret = (int64_t)off;
+	return HC_CONTINUE;
+}
+
+static enum hc_action hc_v1_write(struct hc_call *c, union hc_params *p)
+{
+	int64_t ret; /* v1 write has no result field: the guest assumes success */
+
+	return v1_rw(c, p->v1_write.fd, p->v1_write.buf, p->v1_write.len, true, &ret);
+}
+
+static enum hc_action hc_v1_read(struct hc_call *c, union hc_params *p)
+{
+	int64_t ret;
+	enum hc_action a = v1_rw(c, p->v1_read.fd, p->v1_read.buf, p->v1_read.len, false, &ret);
+
+	p->v1_read.ret = ret;
+	return a;
+}
+
+static enum hc_action v2_rw(struct hc_call *c, union hc_params *p, bool write)
+{
+	struct uh_v2_file_rw *rw = &p->v2_rw;
+	struct gbuf b;
+	ssize_t n;
+
+	if (!len_ok(c, rw->len)) {
+		return violation(c, "file %s length 0x%llx exceeds guest RAM",
+				 write ? "write" : "read", (unsigned long long)rw->len);
+	}
+	if (gpa_buf(c, write ? "file write" : "file read", rw->buf, rw->len, &b) != HC_CONTINUE) {
+		return HC_VIOLATION;
+	}
+	n = file_io(c, rw->fd, write, &b);
+	rw->ret = n;
+	return HC_CONTINUE;
+}
+
+static enum hc_action hc_v2_write(struct hc_call *c, union hc_params *p)
+{
+	return v2_rw(c, p, true);
+}
+
+static enum hc_action hc_v2_read(struct hc_call *c, union hc_params *p)
+{
+	return v2_rw(c, p, false);
+}
+
+/* ---- file metadata ---- */
+
+static int do_open(struct hc_call *c, const char *path, int32_t flags, int32_t mode)
+{
+	int f = flags & UH_O_ALLOWED; /* the ABI masks unknown bits (kernel 0.6.x sends O_DIRECT) */
+
+	if ((f & UH_O_DIRECTORY) && (f & UH_O_CREAT)) {
+		return -EINVAL;
+	}
+	if (path[0] == '\0') {
+		return -ENOENT;
+	}
+	return c->vm->fs->open(c->vm->fs_ctx, path, f, (uint32_t)mode & 07777);
+}
+
+static enum hc_action hc_open(struct hc_call *c, union hc_params *p)
+{
+	char path[HC_PATH_MAX];
+	int err;
+
+	if (gpath(c, p->v1_open.name, path, &err) != HC_CONTINUE) {
+		return HC_VIOLATION;
+	}
+	p->v1_open.ret = err ? err : do_open(c, path, p->v1_open.flags, p->v1_open.mode);
+	return HC_CONTINUE;
+}
+
+static enum hc_action hc_close(struct hc_call *c, union hc_params *p)
+{
+	int fd = p->v1_close.fd;
+
+	p->v1_close.ret = fd < 0 ? -EBADF : fd < 3 ? 0 : c->vm->fs->close(c->vm->fs_ctx, fd);
+	return HC_CONTINUE;
+}
+
+static int64_t do_lseek(struct hc_call *c, int fd, int64_t off, int64_t whence)
+{
+	if (whence < 0 || whence > 2) { /* SEEK_SET, SEEK_CUR, SEEK_END */
+		return -EINVAL;
+	}
+	if (fd < 3) {
+		return -ESPIPE;
+	}
+	return c->vm->fs->lseek(c->vm->fs_ctx, fd, off, (int)whence);
+}
+
+static enum hc_action hc_v1_lseek(struct hc_call *c, union hc_params *p)
+{
+	int64_t r = do_lseek(c, p->v1_lseek.fd, p->v1_lseek.offset, p->v1_lseek.whence);
+
+	p->v1_lseek.offset = r < 0 ? -1 : r; /* v1: any error is -1 */
+	return HC_CONTINUE;
+}
+
+static enum hc_action hc_v2_lseek(struct hc_call *c, union hc_params *p)
+{
+	p->v2_lseek.offset = do_lseek(c, p->v2_lseek.fd, p->v2_lseek.offset, p->v2_lseek.whence);
+	return HC_CONTINUE;
+}
+
+static enum hc_action hc_unlink(struct hc_call *c, union hc_params *p)
+{
+	char path[HC_PATH_MAX];
+	int err;
+
+	if (gpath(c, p->v1_unlink.name, path, &err) != HC_CONTINUE) {
+		return HC_VIOLATION;
+	}
+	p->v1_unlink.ret = err ? err : c->vm->fs->unlink(c->vm->fs_ctx, path);
+	return HC_CONTINUE;
+}
+
+static void v2_ret(struct uh_v2_ret *r, int rc)
+{
+	r->tag = rc < 0 ? UH_V2_RET_ERROR : UH_V2_RET_SUCCESS;
+	r->err = rc < 0 ? -rc : 0;
+}
+
+static enum hc_action hc_v2_mkdir(struct hc_call *c, union hc_params *p)
+{
+	char path[HC_PATH_MAX];
+	int err;
+
+	if (p->v2_mkdir.len > HC_PATH_MAX) {
+		v2_ret(&p->v2_mkdir.ret, -ENAMETOOLONG);
+		return HC_CONTINUE;
+	}
+	if (!gmem_range_ok(c->vm->mem, gpa(p->v2_mkdir.path), p->v2_mkdir.len)) {
+		return violation(c, "mkdir path [0x%llx, +0x%llx) is not inside guest RAM",
+				 (unsigned long long)p->v2_mkdir.path,
+				 (unsigned long long)p->v2_mkdir.len);
+	}
+	if (gpath(c, p->v2_mkdir.path, path, &err) != HC_CONTINUE) {
+		return HC_VIOLATION;
+	}
+	v2_ret(&p->v2_mkdir.ret, err ? err : c->vm->fs->mkdir(c->vm->fs_ctx, path, 0777));
+	return HC_CONTINUE;
+}
+
+static enum hc_action put_attr(struct hc_call *c, uint64_t addr, int rc,
+			       const struct uh_v2_file_attr *attr, struct uh_v2_ret *ret)
+{
+	if (!gmem_range_ok(c->vm->mem, gpa(addr), sizeof *attr)) {
+		return violation(c, "stat buffer at 0x%llx is not inside guest RAM",
+				 (unsigned long long)addr);
+	}
+	if (rc >= 0 && gmem_copy_to(c->vm->mem, gpa(addr), attr, sizeof *attr) != 0) {
+		return violation(c, "stat buffer at 0x%llx is not inside guest RAM",
+				 (unsigned long long)addr);
+	}
+	v2_ret(ret, rc);
+	return HC_CONTINUE;
+}
+
+static enum hc_action hc_v2_stat(struct hc_call *c, union hc_params *p)
+{
+	struct uh_v2_file_attr attr = {0};
+	char path[HC_PATH_MAX];
+	int err, rc;
+
+	if (p->v2_stat.kind > 1) {
+		return violation(c, "stat kind %u is neither stat (0) nor lstat (1)",
+				 p->v2_stat.kind);
+	}
+	if (gpath(c, p->v2_stat.name, path, &err) != HC_CONTINUE) {
+		return HC_VIOLATION;
+	}
+	rc = err ? err : c->vm->fs->stat(c->vm->fs_ctx, path, p->v2_stat.kind == 1, &attr);
+	return put_attr(c, p->v2_stat.attr, rc, &attr, &p->v2_stat.ret);
+}
+
+static enum hc_action hc_v2_fstat(struct hc_call *c, union hc_params *p)
+{
+	struct uh_v2_file_attr attr = {0};
+	int fd = p->v2_fstat.fd;
+	int rc = fd < 3 ? -EBADF : c->vm->fs->fstat(c->vm->fs_ctx, fd, &attr);
+
+	return put_attr(c, p->v2_fstat.attr, rc, &attr, &p->v2_fstat.ret);
+}
+
+static enum hc_action hc_v2_getdents(struct hc_call *c, union hc_params *p)
+{
+	struct uh_v2_getdents *d = &p->v2_dents;
+	void *buf;
+	ssize_t n;
+
+	if (!len_ok(c, d->len) || (buf = gmem_ptr(c->vm->mem, gpa(d->buf), d->len)) == NULL) {
+		return violation(c, "getdents buffer [0x%llx, +0x%llx) is not inside guest RAM",
+				 (unsigned long long)d->buf, (unsigned long long)d->len);
+	}
+	n = d->fd < 3 ? -EBADF : c->vm->fs->getdents(c->vm->fs_ctx, d->fd, buf, d->len);
+	d->ret.tag = n < 0 ? UH_V2_DENTS_ERROR : n == 0 ? UH_V2_DENTS_EOD : UH_V2_DENTS_SUCCESS;
+	d->ret.err = n < 0 ? (int32_t)-n : 0;
+	d->ret.bytes = n > 0 ? (uint64_t)n : 0;
+	return HC_CONTINUE;
+}
+
+/* ---- argv and environment (v1) ---- */
+
+static const char *arg_str(const struct hc_vm *vm, int i)
+{
+	return i == 0 ? vm->argv0 : vm->args[i - 1];
+}
+
+/* Kernel 0.6.x never NULL-terminates the env array it builds, and reads past its end
+ * unless enough entries exist (hermit-abi.md g.1).  We report at least CFG_ENV_PAD_MIN
+ * entries, padding with empty strings, which the guest's libstd skips. */
+static int env_count(const struct hc_vm *vm)
+{
+	return vm->nenv < CFG_ENV_PAD_MIN ? CFG_ENV_PAD_MIN : vm->nenv;
+}
+
+static const char *env_str(const struct hc_vm *vm, int i)
+{
+	return i < vm->nenv ? vm->env[i] : "";
+}
+
+static enum hc_action hc_cmdsize(struct hc_call *c, union hc_params *p)
+{
+	struct uh_v1_cmdsize *s = &p->v1_cmdsize;
+	const struct hc_vm *vm = c->vm;
+
+	memset(s, 0, sizeof *s);
+	s->argc = 1 + vm->nargs;
+	for (int i = 0; i < s->argc; i++) {
+		s->argsz[i] = (int32_t)strlen(arg_str(vm, i)) + 1;
+	}
+	s->envc = env_count(vm);
+	for (int i = 0; i < s->envc; i++) {
+		s->envsz[i] = (int32_t)strlen(env_str(vm, i)) + 1;
+	}
+	return HC_CONTINUE;
+}
+
+/* Copies strings into the guest buffers listed in the u64 GPA array at `arr`. */
+static enum hc_action fill_strings(struct hc_call *c, const char *what, uint64_t arr, int n,
+				   const char *(*get)(const struct hc_vm *, int))
+{
+	uint64_t ptrs[UH_MAX_ARGC_ENVC];
+
+	if (gmem_copy_from(c->vm->mem, ptrs, gpa(arr), (size_t)n * sizeof ptrs[0]) != 0) {
+		return violation(c, "%s array at 0x%llx is not inside guest RAM", what,
+				 (unsigned long long)arr);
+	}
+	for (int i = 0; i < n; i++) {
+		const char *s = get(c->vm, i);
+		if (gmem_copy_to(c->vm->mem, gpa(ptrs[i]), s, strlen(s) + 1) != 0) {
+			return violation(c, "%s[%d] buffer at 0x%llx is not inside guest RAM",
+					 what, i, (unsigned long long)ptrs[i]);
+		}
+	}
+	return HC_CONTINUE;
+}
+
+static enum hc_action hc_cmdval(struct hc_call *c, union hc_params *p)
+{
+	if (fill_strings(c, "argv", p->v1_cmdval.argv, 1 + c->vm->nargs, arg_str) != HC_CONTINUE) {
+		return HC_VIOLATION;
+	}
+	return fill_strings(c, "envp", p->v1_cmdval.envp, env_count(c->vm), env_str);
+}
+
+/* ---- the table ---- */
+
+#define V1(port_, name_, type_, fn_, out_off_, out_len_)                                           \
+	{port_, 4, P_V1_GPA32, sizeof(type_), out_off_, out_len_, name_, fn_}
+#define V2(port_, name_, type_, fn_, out_off_, out_len_)                                           \
+	{port_, 4, P_V2_RDI_GPA, sizeof(type_), out_off_, out_len_, name_, fn_}
+#define V2VAL(port_, name_, fn_) {port_, 4, P_V2_RDI_VALUE, 0, 0, 0, name_, fn_}
+
+static const struct hc_desc hc_table[] = {
+	V1(UH_V1_FILE_WRITE, "v1_file_write", struct uh_v1_write, hc_v1_write, 0, 0),
+	V1(UH_V1_FILE_OPEN, "v1_file_open", struct uh_v1_open, hc_open, 16, 4),
+	V1(UH_V1_FILE_CLOSE, "v1_file_close", struct uh_v1_close, hc_close, 4, 4),
+	V1(UH_V1_FILE_READ, "v1_file_read", struct uh_v1_read, hc_v1_read, 20, 8),
+	V1(UH_V1_EXIT, "v1_exit", struct uh_v1_exit, hc_v1_exit, 0, 0),
+	V1(UH_V1_FILE_LSEEK, "v1_file_lseek", struct uh_v1_lseek, hc_v1_lseek, 4, 8),
+	{UH_V1_NETWRITE, 4, P_NONE, 0, 0, 0, "v1_netwrite", hc_unsupported},
+	{UH_V1_NETREAD, 4, P_NONE, 0, 0, 0, "v1_netread", hc_unsupported},
+	{UH_V1_NETSTAT, 4, P_NONE, 0, 0, 0, "v1_netstat", hc_unsupported},
+	V1(UH_V1_CMDSIZE, "v1_cmdsize", struct uh_v1_cmdsize, hc_cmdsize, 0,
+	   sizeof(struct uh_v1_cmdsize)),
+	V1(UH_V1_CMDVAL, "v1_cmdval", struct uh_v1_cmdval, hc_cmdval, 0, 0),
+	{UH_V1_UART, 1, P_NONE, 0, 0, 0, "v1_uart", hc_uart},
+	V1(UH_V1_FILE_UNLINK, "v1_file_unlink", struct uh_v1_unlink, hc_unlink, 8, 4),
+	V1(UH_V1_SERIAL_BUFFER, "v1_serial_buffer", struct uh_v1_serial_buffer, hc_v1_serial, 0,
+	   0),
+	V2VAL(UH_V2_EXIT, "v2_exit", hc_v2_exit),
+	V2VAL(UH_V2_SERIAL_WRITE_BYTE, "v2_serial_write_byte", hc_uart),
+	V2(UH_V2_SERIAL_WRITE_BUFFER, "v2_serial_write_buffer", struct uh_v2_serial_write_buffer,
+	   hc_v2_serial, 0, 0),
+	V2VAL(UH_V2_SERIAL_READ_BYTE, "v2_serial_read_byte", hc_unsupported),
+	V2VAL(UH_V2_SERIAL_READ_BUFFER, "v2_serial_read_buffer", hc_unsupported),
+	V2(UH_V2_FILE_WRITE, "v2_file_write", struct uh_v2_file_rw, hc_v2_write, 8, 8),
+	V2(UH_V2_FILE_OPEN, "v2_file_open", struct uh_v1_open, hc_open, 16, 4),
+	V2(UH_V2_FILE_CLOSE, "v2_file_close", struct uh_v1_close, hc_close, 4, 4),
+	V2(UH_V2_FILE_READ, "v2_file_read", struct uh_v2_file_rw, hc_v2_read, 8, 8),
+	V2(UH_V2_FILE_LSEEK, "v2_file_lseek", struct uh_v2_lseek, hc_v2_lseek, 0, 8),
+	V2(UH_V2_FILE_UNLINK, "v2_file_unlink", struct uh_v1_unlink, hc_unlink, 8, 4),
+	V2(UH_V2_GETDENTS, "v2_getdents", struct uh_v2_getdents, hc_v2_getdents, 24, 16),
+	V2(UH_V2_FILE_STAT, "v2_file_stat", struct uh_v2_stat, hc_v2_stat, 24, 8),
+	V2(UH_V2_FILE_FSTAT, "v2_file_fstat", struct uh_v2_fstat, hc_v2_fstat, 16, 8),
+	V2(UH_V2_MKDIR, "v2_mkdir", struct uh_v2_mkdir, hc_v2_mkdir, 16, 8),
+	V2VAL(UH_V2_SHMEM_OPEN, "v2_shared_mem_open", hc_unsupported),
+	V2VAL(UH_V2_SHMEM_CLOSE, "v2_shared_mem_close", hc_unsupported),
+};
+#define HC_N (sizeof hc_table / sizeof hc_table[0])
+_Static_assert(HC_N <= sizeof(((struct hc_stats *)0)->count) / sizeof(uint64_t), "stats");
+
+const char *hc_name(unsigned i)
+{
+	return i < HC_N ? hc_table[i].name : NULL;
+}
+
+unsigned hc_count(void)
+{
+	return HC_N;
+}
+
+static const struct hc_desc *hc_lookup(uint16_t port)
+{
+	for (size_t i = 0; i < HC_N; i++) {
+		if (hc_table[i].port == port) {
+			return &hc_table[i];
+		}
+	}
+	return NULL;
+}
+
+static uint32_t le_value(const uint8_t *data, uint8_t size)
+{
+	uint32_t v = 0;
+
+	memcpy(&v, data, size); /* x86 is little-endian */
+	return v;
+}
+
+static enum hc_action hc_call_desc(struct hc_call *c, const struct hc_desc *d, uint32_t value)
+{
+	union hc_params p;
+	uint64_t addr = d->param == P_V1_GPA32 ? value : c->rdi;
+	enum hc_action a;
+
+	memset(&p, 0, sizeof p);
+	c->stats->count[d - hc_table]++;
+	if (d->param == P_NONE) {
+		p.value = value;
+	} else if (d->param == P_V2_RDI_VALUE) {
+		p.value = c->rdi;
+	} else if (gmem_copy_from(c->vm->mem, &p, gpa(addr), d->size) != 0) {
+		return violation(c, "%s: parameter struct [0x%llx, +%u) is not inside guest RAM",
+				 d->name, (unsigned long long)addr, (unsigned)d->size);
+	}
+	a = d->fn(c, &p);
+	if (a == HC_VIOLATION) {
+		char reason[sizeof c->msg];
+		memcpy(reason, c->msg, sizeof reason);
+		snprintf(c->msg, sizeof c->msg, "%s: %.160s", d->name, reason);
+	}
+	if (a == HC_CONTINUE && d->out_len > 0 &&
+	    gmem_copy_to(c->vm->mem, gpa(addr + d->out_off), p.raw + d->out_off, d->out_len) != 0) {
+		return violation(c, "%s: cannot write the result back", d->name);
+	}
+	return a;
+}
+
+static bool pci_port(uint16_t port)
+{
+	return port == UH_PCI_CONFIG_ADDRESS || (port >= UH_PCI_CONFIG_DATA && port <= 0xcff);
+}
+
+enum hc_action hc_port_io(struct hc_call *c, uint16_t port, bool out, uint8_t size, uint8_t *data)
+{
+	const struct hc_desc *d = hc_lookup(port);
+
+	if (d == NULL && pci_port(port)) {
+		/* No PCI devices: config reads return all ones, writes are ignored. */
+		if (!out) {
+			memset(data, 0xff, size);
+		} else if (port == UH_PCI_CONFIG_ADDRESS && size == 4) {
+			c->vm->pci_addr = le_value(data, size);
+		}
+		return HC_CONTINUE;
+	}
+	if (d == NULL) {
+		return violation(c, "%s of %u byte(s) at unknown I/O port 0x%x", out ? "write" : "read",
+				 size, port);
+	}
+	if (!out) {
+		return violation(c, "%s: read from a hypercall port", d->name);
+	}
+	if (size != d->width) {
+		return violation(c, "%s: access width %u, expected %u", d->name, size, d->width);
+	}
+	return hc_call_desc(c, d, le_value(data, size));
+}
+
+/* The MP-table probes of Hermit kernels (hermit-abi.md b.7) read these ranges even when RAM
+ * does not cover them; reads there return zeros.  Everything else is a violation. */
+enum hc_action hc_mmio(struct hc_call *c, uint64_t addr, bool write, uint32_t len, uint8_t *data)
+{
+	bool probe = (addr >= 0x9f000 && addr < 0xa0000) || (addr >= 0xf0000 && addr < 0x100000);
+
+	if (!write && probe && len <= 8) {
+		memset(data, 0, len);
+		return HC_CONTINUE;
+	}
+	return violation(c, "MMIO %s of %u byte(s) at GPA 0x%llx outside guest RAM",
+			 write ? "write" : "read", len, (unsigned long long)addr);
+}

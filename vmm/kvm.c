@@ -1,0 +1,209 @@
+/* kvm.c - KVM VM and vCPU creation in the boot state Hermit expects (hermit-abi.md b). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+#define CPUID_MAX_ENTRIES 256
+#define MSR_IA32_MISC_ENABLE 0x1a0
+
+static int need_cap(struct vm *vm, long cap, const char *name)
+{
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, cap) <= 0) {
+		uhs_msg("/dev/kvm lacks %s", name);
+		return ST_NOKVM;
+	}
+	return 0;
+}
+
+static int get_cpuid(struct vm *vm)
+{
+	vm->cpuid = calloc(1, sizeof *vm->cpuid + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
+	if (vm->cpuid == NULL) {
+		uhs_msg("out of memory");
+		return ST_OSERR;
+	}
+	vm->cpuid->nent = CPUID_MAX_ENTRIES;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0) {
+		uhs_msg("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		return ST_NOKVM;
+	}
+	/* Changes of b.5: brand string, hypervisor + TSC-deadline bits, MSR bit, no PMU. */
+	static const char brand[48] = "uhyve - unikernel hypervisor";
+	for (uint32_t i = 0; i < vm->cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+		if (e->function >= 0x80000002 && e->function <= 0x80000004) {
+			memcpy(&e->eax, brand + (e->function - 0x80000002) * 16, 4);
+			memcpy(&e->ebx, brand + (e->function - 0x80000002) * 16 + 4, 4);
+			memcpy(&e->ecx, brand + (e->function - 0x80000002) * 16 + 8, 4);
+			memcpy(&e->edx, brand + (e->function - 0x80000002) * 16 + 12, 4);
+		} else if (e->function == 1) {
+			e->ecx |= (1u << 31) | (1u << 24);
+			e->edx |= 1u << 5;
+		} else if (e->function == 0xa) {
+			e->eax = 0;
+		}
+	}
+	return 0;
+}
+
+int kvm_vm_create(struct vm *vm)
+{
+	struct kvm_enable_cap x2apic = {.cap = KVM_CAP_X2APIC_API,
+					.args = {KVM_X2APIC_API_USE_32BIT_IDS |
+						 KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK}};
+	struct kvm_userspace_memory_region slot = {
+		.slot = 0,
+		.guest_phys_addr = vm->mem.start,
+		.memory_size = vm->mem.size,
+		.userspace_addr = (uint64_t)(uintptr_t)gmem_ptr(&vm->mem, gpa(vm->mem.start), 0),
+	};
+	int rc, max;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		uhs_msg("cannot open /dev/kvm: %s", strerror(errno));
+		return ST_NOKVM;
+	}
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		uhs_msg("/dev/kvm speaks an unsupported KVM API version");
+		return ST_NOKVM;
+	}
+	if ((rc = need_cap(vm, KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP")) ||
+	    (rc = need_cap(vm, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY")) ||
+	    (rc = need_cap(vm, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT")) ||
+	    (rc = need_cap(vm, KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API")) ||
+	    (rc = need_cap(vm, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID")) ||
+	    (rc = need_cap(vm, KVM_CAP_GET_TSC_KHZ, "KVM_CAP_GET_TSC_KHZ"))) {
+		return rc;
+	}
+	max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (max > 0 && vm->ncpu > (unsigned)max) {
+		uhs_msg("KVM supports at most %d vCPUs, %u requested", max, vm->ncpu);
+		return ST_USAGE;
+	}
+	vm->sync_regs = (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) &
+			 KVM_SYNC_X86_REGS) != 0;
+	rc = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (rc < (int)sizeof(struct kvm_run)) {
+		uhs_msg("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		return ST_NOKVM;
+	}
+	vm->run_size = (size_t)rc;
+	if ((rc = get_cpuid(vm)) != 0) {
+		return rc;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		uhs_msg("KVM_CREATE_VM: %s", strerror(errno));
+		return ST_NOKVM;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
+	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &x2apic) < 0) {
+		uhs_msg("in-kernel irqchip / x2APIC API: %s", strerror(errno));
+		return ST_NOKVM;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+		uhs_msg("KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
+			(unsigned long long)(vm->mem.size >> 20), strerror(errno));
+		return ST_OSERR;
+	}
+	return 0;
+}
+
+int kvm_vcpu_create(struct vm *vm, struct vcpu *v)
+{
+	void *run;
+
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)v->id);
+	if (v->fd < 0) {
+		uhs_msg("KVM_CREATE_VCPU %u: %s", v->id, strerror(errno));
+		return ST_NOKVM;
+	}
+	run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (run == MAP_FAILED) {
+		uhs_msg("mmap of vCPU %u run area: %s", v->id, strerror(errno));
+		return ST_OSERR;
+	}
+	v->run = run;
+	return 0;
+}
+
+static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, uint8_t l, uint8_t db)
+{
+	*s = (struct kvm_segment){.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
+				  .present = 1, .dpl = 0, .db = db, .s = 1, .l = l, .g = 1};
+}
+
+static int setup_sregs(struct vm *vm, struct vcpu *v)
+{
+	struct kvm_sregs s;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
+		return -1;
+	}
+	seg(&s.cs, 0x08, 11, 1, 0);
+	seg(&s.ds, 0x10, 3, 0, 1);
+	s.es = s.ds;
+	s.ss = s.ds;
+	s.gdt.base = vm->lay.guest_address + UH_GDT_OFFSET;
+	s.gdt.limit = 3 * 8 - 1;
+	s.cr0 = 0x80000031; /* PE | ET | NE | PG */
+	s.cr3 = vm->lay.guest_address + UH_PML4_OFFSET;
+	s.cr4 = 0x20; /* PAE */
+	s.efer = 0xd00; /* LME | LMA | NXE */
+	return ioctl(v->fd, KVM_SET_SREGS, &s);
+}
+
+int kvm_vcpu_setup(struct vm *vm, struct vcpu *v)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[1];
+	} msrs = {.hdr = {.nmsrs = 1}, .e = {{.index = MSR_IA32_MISC_ENABLE, .data = 1}}};
+	struct kvm_regs regs = {
+		.rip = vm->lay.entry,
+		.rsp = vm->lay.load_addr - UH_KERNEL_STACK_SIZE,
+		.rdi = vm->lay.guest_address + UH_BOOT_INFO_OFFSET,
+		.rsi = v->id,
+		.rflags = 0x2,
+	};
+	struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
+
+	if (ioctl(v->fd, KVM_SET_CPUID2, vm->cpuid) < 0 ||
+	    ioctl(v->fd, KVM_SET_MSRS, &msrs) != 1 || setup_sregs(vm, v) < 0 ||
+	    ioctl(v->fd, KVM_SET_REGS, &regs) < 0 || ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0) {
+		uhs_msg("setting up vCPU %u: %s", v->id, strerror(errno));
+		return ST_NOKVM;
+	}
+	if (vm->sync_regs) {
+		v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	}
+	return 0;
+}
+
+void kvm_vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; vm->vcpus != NULL && i < vm->ncpu; i++) {
+		if (vm->vcpus[i].run != NULL) {
+			munmap(vm->vcpus[i].run, vm->run_size);
+		}
+		if (vm->vcpus[i].fd >= 0) {
+			close(vm->vcpus[i].fd);
+		}
+	}
+	if (vm->vm_fd >= 0) {
+		close(vm->vm_fd);
+	}
+	if (vm->kvm_fd >= 0) {
+		close(vm->kvm_fd);
+	}
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+}

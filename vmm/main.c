@@ -1,0 +1,229 @@
+/* main.c - uhyve-sec: load a Hermit kernel and run it under KVM.
+ *
+ * Order of setup (acquire everything, then run):
+ *   1. parse the command line and HERMIT_* environment;
+ *   2. map the kernel file read-only and validate it completely (elf_parse);
+ *   3. choose the guest layout (RAM window, ASLR, load address);
+ *   4. open the output sink;
+ *   5. open /dev/kvm, create the VM, irqchip and the RAM slot;
+ *   6. load and relocate the kernel, write GDT, page tables, boot info and FDT;
+ *   7. create and set up every vCPU;
+ *   8. block the stop signals, start one thread per vCPU and wait for the first terminal
+ *      event (vcpu.c), then stop and join all vCPUs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+#define KERNEL_FILE_MAX (1ull << 31)
+
+struct kernel_file {
+	uint8_t *data;
+	size_t len;
+};
+
+static int map_kernel(const char *path, struct kernel_file *k)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *p;
+
+	if (fd < 0) {
+		uhs_msg("cannot open kernel %s: %s", path, strerror(errno));
+		return ST_NOINPUT;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > KERNEL_FILE_MAX) {
+		uhs_msg("kernel %s is not a regular, non-empty file of at most 2 GiB", path);
+		close(fd);
+		return ST_NOINPUT;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		uhs_msg("cannot map kernel %s: %s", path, strerror(errno));
+		return ST_NOINPUT;
+	}
+	k->data = p;
+	k->len = (size_t)st.st_size;
+	return 0;
+}
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Steps 6-7: guest memory contents and vCPUs. */
+static int prepare_guest(struct vm *vm, const struct elf_image *img, const struct kernel_file *k)
+{
+	char err[256];
+	struct boot_params bp = {.cpus = vm->ncpu, .verbose = vm->cfg->verbose,
+				 .boot_time_ns = realtime_ns()};
+	char *bootargs;
+	int rc, tsc;
+
+	if (elf_load(img, k->data, k->len, &vm->mem, vm->lay.load_addr, err, sizeof err) != 0) {
+		uhs_msg("%s", err);
+		return ST_BAD_IMAGE;
+	}
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		if ((rc = kvm_vcpu_create(vm, &vm->vcpus[i])) != 0) {
+			return rc;
+		}
+	}
+	tsc = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	bp.tsc_khz = tsc > 0 ? (uint32_t)tsc : 0;
+	bootargs = layout_bootargs(vm->cfg);
+	bp.bootargs = bootargs;
+	if (bootargs == NULL) {
+		uhs_msg("out of memory");
+		return ST_OSERR;
+	}
+	rc = layout_write_tables(&vm->mem, &vm->lay);
+	if (rc == 0) {
+		rc = layout_write_boot_info(&vm->mem, &vm->lay, img, &bp);
+	}
+	free(bootargs);
+	if (rc != 0) {
+		uhs_msg("cannot write the boot structures into guest memory");
+		return ST_INTERNAL;
+	}
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		if ((rc = kvm_vcpu_setup(vm, &vm->vcpus[i])) != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int setup_vm(struct vm *vm, const struct elf_image *img, const struct kernel_file *k)
+{
+	char err[256];
+	int rc;
+
+	if (output_open(&vm->out, vm->cfg->output, err, sizeof err) != 0) {
+		uhs_msg("%s", err);
+		return ST_CANTCREAT;
+	}
+	if ((rc = gmem_init(&vm->mem, vm->lay.guest_address, vm->lay.mem_size)) != 0) {
+		uhs_msg("cannot allocate %llu MiB of guest RAM: %s",
+			(unsigned long long)(vm->lay.mem_size >> 20), strerror(-rc));
+		return ST_OSERR;
+	}
+	vm->vcpus = calloc(vm->ncpu, sizeof *vm->vcpus);
+	if (vm->vcpus == NULL) {
+		uhs_msg("out of memory");
+		return ST_OSERR;
+	}
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		vm->vcpus[i] = (struct vcpu){.vm = vm, .id = i, .fd = -1};
+	}
+	if ((rc = kvm_vm_create(vm)) != 0) {
+		return rc;
+	}
+	vm->hc = (struct hc_vm){.mem = &vm->mem, .fs = &fs_none_ops, .out = &vm->out,
+				.argv0 = vm->cfg->kernel_path, .args = vm->cfg->args,
+				.nargs = vm->cfg->nargs, .env = vm->cfg->env,
+				.nenv = vm->cfg->nenv, .iface = vm->lay.iface};
+	return prepare_guest(vm, img, k);
+}
+
+static int load_image(const struct vmm_config *cfg, struct kernel_file *k, struct elf_image *img,
+		      struct vm_layout *lay)
+{
+	char err[256];
+	uint64_t rnd = 0;
+	int rc;
+
+	if ((rc = map_kernel(cfg->kernel_path, k)) != 0) {
+		return rc;
+	}
+	if (elf_parse(k->data, k->len, img, err, sizeof err) != 0) {
+		uhs_msg("%s: %s", cfg->kernel_path, err);
+		return ST_BAD_IMAGE;
+	}
+	if (cfg->aslr && img->is_pie && getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) {
+		uhs_msg("getrandom: %s", strerror(errno));
+		return ST_OSERR;
+	}
+	if (layout_choose(img, cfg->mem_size, cfg->aslr, rnd, lay, err, sizeof err) != 0) {
+		uhs_msg("%s", err);
+		return ST_USAGE;
+	}
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	extern char **environ;
+	struct vmm_config cfg;
+	struct kernel_file k = {0};
+	struct elf_image img;
+	struct vm vm = {.kvm_fd = -1, .vm_fd = -1};
+	sigset_t block;
+	uint64_t t0 = monotonic_ns();
+	int rc;
+
+	rc = cli_parse(argc, argv, environ, &cfg);
+	if (rc != 0) {
+		cli_free(&cfg);
+		return rc > 0 ? 0 : ST_USAGE;
+	}
+	/* Stop signals are taken synchronously by the main thread only (vcpu.c). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	vm.cfg = &cfg;
+	vm.ncpu = cfg.cpus;
+	vm.main_thread = pthread_self();
+	pthread_mutex_init(&vm.out_mu, NULL);
+	pthread_mutex_init(&vm.res_mu, NULL);
+	rc = load_image(&cfg, &k, &img, &vm.lay);
+	if (rc == 0) {
+		rc = setup_vm(&vm, &img, &k);
+	}
+	if (rc == 0) {
+		rc = vm_run(&vm);
+		if (cfg.stats) {
+			vm_print_stats(&vm, monotonic_ns() - t0);
+		}
+	}
+	output_close(&vm.out);
+	kvm_vm_destroy(&vm);
+	free(vm.vcpus);
+	gmem_free(&vm.mem);
+	if (k.data != NULL) {
+		munmap(k.data, k.len);
+	}
+	cli_free(&cfg);
+	return rc;
+}

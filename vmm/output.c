@@ -1,0 +1,115 @@
+/* output.c - where guest console output goes: stdout, a new file, or nowhere.
+ *
+ * The guest controls every byte, so nothing here interprets output except a bounded scan of
+ * the current line for a Hermit/Rust panic message ("panicked at"), which turns a non-zero
+ * guest exit into the documented "guest panic" status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm.h"
+
+int output_open(struct output *o, const char *spec, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof *o);
+	if (spec == NULL || strcmp(spec, "-") == 0 || strcmp(spec, "stdout") == 0) {
+		o->fd = STDOUT_FILENO;
+		return 0;
+	}
+	if (strcmp(spec, "none") == 0) {
+		o->fd = -1;
+		return 0;
+	}
+	/* Never truncate or follow into an existing file: the guest's output is untrusted. */
+	o->fd = open(spec, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (o->fd < 0) {
+		snprintf(err, errlen, "cannot create output file %s: %s", spec, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void scan_panic(struct output *o, const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '\n') {
+			o->line_len = 0;
+			continue;
+		}
+		if (o->line_len < sizeof o->line - 1) {
+			o->line[o->line_len++] = p[i];
+			o->line[o->line_len] = '\0';
+			if (p[i] == 't' && o->line_len >= 11 &&
+			    memcmp(o->line + o->line_len - 11, "panicked at", 11) == 0) {
+				o->panic_seen = 1;
+			}
+		}
+	}
+}
+
+static void write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return; /* a closed stdout must not kill the VM */
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void flush_bytes(struct output *o)
+{
+	if (o->byte_len > 0 && o->fd >= 0) {
+		write_all(o->fd, o->byte_buf, o->byte_len);
+	}
+	o->byte_len = 0;
+}
+
+void output_write(struct output *o, const void *buf, size_t len)
+{
+	flush_bytes(o);
+	scan_panic(o, buf, len);
+	if (o->fd >= 0) {
+		write_all(o->fd, buf, len);
+	}
+}
+
+void output_writev(struct output *o, const struct iovec *iov, int iovcnt)
+{
+	for (int i = 0; i < iovcnt; i++) {
+		output_write(o, iov[i].iov_base, iov[i].iov_len);
+	}
+}
+
+void output_byte(struct output *o, uint8_t b)
+{
+	char c = (char)b;
+
+	scan_panic(o, &c, 1);
+	o->byte_buf[o->byte_len++] = c;
+	if (c == '\n' || o->byte_len == sizeof o->byte_buf) {
+		flush_bytes(o);
+	}
+}
+
+void output_flush(struct output *o)
+{
+	flush_bytes(o);
+}
+
+void output_close(struct output *o)
+{
+	flush_bytes(o);
+	if (o->fd > STDERR_FILENO) {
+		close(o->fd);
+	}
+	o->fd = -1;
+}

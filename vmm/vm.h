@@ -1,0 +1,65 @@
+/* vm.h - the running VM: KVM handles, vCPUs and the stop protocol (kvm.c, vcpu.c). */
+#ifndef UHS_VM_H
+#define UHS_VM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "vmm.h"
+
+#define VM_EXIT_REASONS 64
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	/* statistics, written only by this vCPU's thread */
+	struct hc_stats hcs;
+	uint64_t exits[VM_EXIT_REASONS];
+	uint64_t guest_ns;
+};
+
+struct vm {
+	const struct vmm_config *cfg;
+	int kvm_fd, vm_fd;
+	size_t run_size;
+	bool sync_regs; /* KVM_CAP_SYNC_REGS covers the GPRs: RDI comes without an ioctl */
+	struct gmem mem;
+	struct vm_layout lay;
+	struct kvm_cpuid2 *cpuid;
+	uint32_t tsc_khz;
+	struct output out;
+	pthread_mutex_t out_mu;
+	struct hc_vm hc;
+	unsigned ncpu;
+	struct vcpu *vcpus;
+	pthread_t main_thread;
+	atomic_int stopping;
+	/* the first terminal event decides the exit status */
+	pthread_mutex_t res_mu;
+	bool have_result;
+	int status;
+	int guest_code;
+	bool guest_exit;
+};
+
+/* kvm.c: opens /dev/kvm and creates the VM with its in-kernel irqchip and RAM slot.
+ * Returns 0, or an exit status after printing the reason. */
+int kvm_vm_create(struct vm *vm);
+/* Creates vCPU `id` in the boot state of hermit-abi.md b.4-b.6. */
+int kvm_vcpu_create(struct vm *vm, struct vcpu *v);
+int kvm_vcpu_setup(struct vm *vm, struct vcpu *v);
+void kvm_vm_destroy(struct vm *vm);
+
+/* vcpu.c: runs all vCPUs until one of them ends the VM or a signal arrives; returns the
+ * process exit status. */
+int vm_run(struct vm *vm);
+/* Records the first terminal event (later ones are ignored) and wakes the main thread. */
+void vm_finish(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void vm_print_stats(const struct vm *vm, uint64_t wall_ns);
+
+#endif
