@@ -230,8 +230,6 @@ static int parse_opt(struct vmm_config *cfg, int opt, const char *arg)
 		puts("uhyve-sec " UHS_VERSION);
 		return 1;
 	default:
-		/* getopt printed what was wrong */
-		fputs("Try 'uhyve-sec --help' for more information.\n", stderr);
 		return -1;
 	}
 }
@@ -248,9 +246,15 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct vmm_confi
 		return -1;
 	}
 	optind = 1;
-	opterr = 1;
-	/* '+': stop at the first non-option (KERNEL), so guest arguments may start with '-'. */
-	while ((opt = getopt_long(argc, argv, "+m:c:e:vhV", long_opts, NULL)) != -1) {
+	opterr = 0;
+	/* '+': stop at the first non-option (KERNEL), so guest arguments may start with '-'.
+	 * ':': report a missing value as ':' so we can word the error ourselves. */
+	while ((opt = getopt_long(argc, argv, "+:m:c:e:vhV", long_opts, NULL)) != -1) {
+		if (opt == '?' || opt == ':') {
+			uhs_msg("%s option '%s' (try 'uhyve-sec --help')",
+				opt == '?' ? "unknown" : "missing value for", argv[optind - 1]);
+			return -1;
+		}
 		if ((rc = parse_opt(cfg, opt, optarg)) != 0) {
 			return rc;
 		}

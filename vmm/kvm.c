@@ -104,15 +104,17 @@ int kvm_vm_create(struct vm *vm)
 		uhs_msg("KVM_CREATE_VM: %s", strerror(errno));
 		return ST_NOKVM;
 	}
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
-	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &x2apic) < 0) {
-		uhs_msg("in-kernel irqchip / x2APIC API: %s", strerror(errno));
-		return ST_NOKVM;
-	}
+	/* The RAM slot goes in before the irqchip: measured on kvm_pvm, adding it afterwards
+	 * costs about 6.5 ms instead of 0.05 ms (the whole boot budget). */
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
 		uhs_msg("KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
 			(unsigned long long)(vm->mem.size >> 20), strerror(errno));
 		return ST_OSERR;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
+	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &x2apic) < 0) {
+		uhs_msg("in-kernel irqchip / x2APIC API: %s", strerror(errno));
+		return ST_NOKVM;
 	}
 	return 0;
 }

@@ -254,7 +254,7 @@ static void wait_for_stop(struct vm *vm)
 		sig = sigwaitinfo(&set, &si);
 	} while (sig < 0 && errno == EINTR);
 	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
-		vm_finish(vm, ST_SIGNAL_BASE + sig, "stopped by %s", sigabbrev_np(sig));
+		vm_finish(vm, ST_SIGNAL_BASE + sig, "stopped by SIG%s", sigabbrev_np(sig));
 	}
 }
 
