@@ -18,7 +18,7 @@ void cli_usage(FILE *f)
 	      "                          16M, a multiple of 2M; interface v1 kernels: below 3G)\n"
 	      "  -c, --cpu-count N       number of vCPUs, 1-256 (default 1)\n"
 	      "  -e, --env KEY=VALUE     set a guest environment variable (repeatable)\n"
-	      "  -v, --verbose           show the kernel log (advertise the serial port)\n"
+	      "  -v, --verbose           show the kernel log (guest serial port output)\n"
 	      "      --output DEST       guest console: 'stdout' (default), 'none', or a file\n"
 	      "                          that is created and must not exist yet\n"
 	      "      --stats             print VM-exit and hypercall counts and guest time to\n"
@@ -190,16 +190,16 @@ static int parse_env(struct vmm_config *cfg, char *const envp[])
 enum { OPT_OUTPUT = 256, OPT_STATS, OPT_NO_ASLR };
 
 static const struct option long_opts[] = {
-	{"memory-size", required_argument, NULL, 'm'},
-	{"cpu-count", required_argument, NULL, 'c'},
-	{"env", required_argument, NULL, 'e'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"output", required_argument, NULL, OPT_OUTPUT},
-	{"stats", no_argument, NULL, OPT_STATS},
-	{"no-aslr", no_argument, NULL, OPT_NO_ASLR},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"memory-size", required_argument, NULL, 'm'},
+    {"cpu-count", required_argument, NULL, 'c'},
+    {"env", required_argument, NULL, 'e'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"no-aslr", no_argument, NULL, OPT_NO_ASLR},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 static int parse_opt(struct vmm_config *cfg, int opt, const char *arg)

@@ -73,7 +73,7 @@ struct parse_ctx {
 	size_t errlen;
 	GElf_Ehdr eh;
 	unsigned nnotes; /* PT_NOTE segments seen */
-	unsigned notes;	 /* NOTE_* found */
+	unsigned notes; /* NOTE_* found */
 	bool has_tls, has_dyn;
 	unsigned dyn_idx;
 	GElf_Phdr tls_ph, dyn_ph;
@@ -85,9 +85,9 @@ struct parse_ctx {
 /* ---- errors ---- */
 
 static int vset_err(char *err, size_t errlen, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 static int set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int perr(struct parse_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int vset_err(char *err, size_t errlen, const char *fmt, va_list ap)
@@ -273,10 +273,10 @@ static int add_load(struct parse_ctx *c, unsigned i, const GElf_Phdr *ph)
 		}
 	}
 	img->seg[img->nseg++] = (struct elf_segment){
-		.offset = ph->p_offset,
-		.vaddr = ph->p_vaddr,
-		.filesz = ph->p_filesz,
-		.memsz = ph->p_memsz,
+	    .offset = ph->p_offset,
+	    .vaddr = ph->p_vaddr,
+	    .filesz = ph->p_filesz,
+	    .memsz = ph->p_memsz,
 	};
 	return 0;
 }
@@ -322,8 +322,7 @@ static int check_tls(struct parse_ctx *c)
 	/* The initialisation image (filesz) must be part of the loaded image. */
 	rel = ph->p_vaddr - img->first_vaddr;
 	if (__builtin_add_overflow(ph->p_vaddr, ph->p_memsz, &end) ||
-	    ph->p_vaddr < img->first_vaddr || rel > img->span ||
-	    ph->p_filesz > img->span - rel) {
+	    ph->p_vaddr < img->first_vaddr || rel > img->span || ph->p_filesz > img->span - rel) {
 		return perr(c, "ELF: PT_TLS outside the image");
 	}
 	img->tls_vaddr = ph->p_vaddr;
@@ -366,7 +365,8 @@ static int handle_note(struct parse_ctx *c, const GElf_Nhdr *nh, const uint8_t *
 		}
 		img->entry_version = desc[0];
 		if (img->entry_version != HERMIT_ENTRY_VERSION) {
-			return perr(c, "ELF: unsupported Hermit entry version %" PRIu32 " (need %d)",
+			return perr(c,
+				    "ELF: unsupported Hermit entry version %" PRIu32 " (need %d)",
 				    img->entry_version, HERMIT_ENTRY_VERSION);
 		}
 	} else if (note_is(nh, name, UHYVEIF_NOTE_NAME, UHYVEIF_NT_VERSION)) {
@@ -529,14 +529,19 @@ static int dyn_entry(struct parse_ctx *c, const GElf_Dyn *dy)
 	case DT_RELSZ:
 		return perr(c, "ELF: DT_REL/DT_RELSZ present (REL relocations not supported)");
 	case DT_RELCOUNT:
-		return dy->d_un.d_val != 0 ? perr(c, "ELF: DT_RELCOUNT is non-zero") : 0;
+		if (dy->d_un.d_val != 0) {
+			return perr(c, "ELF: DT_RELCOUNT is non-zero");
+		}
+		return 0;
 	case DT_JMPREL:
 	case DT_PLTRELSZ:
 		/* hermit-entry ignores PLT relocations; a kernel that has some would run
 		 * unrelocated, so refuse it instead. */
-		return dy->d_un.d_val != 0
-			       ? perr(c, "ELF: PLT relocations (DT_JMPREL/DT_PLTRELSZ) not supported")
-			       : 0;
+		if (dy->d_un.d_val != 0) {
+			return perr(c,
+				    "ELF: PLT relocations (DT_JMPREL/DT_PLTRELSZ) not supported");
+		}
+		return 0;
 	case DT_RELA:
 		return dyn_store(c, SEEN_RELA, &di->rela, dy);
 	case DT_RELASZ:
@@ -695,8 +700,9 @@ static int check_reloc(struct parse_ctx *c, Elf_Data *syms, uint64_t i, const GE
 	}
 	if (sym_is_weak_undef(sym.st_info, sym.st_shndx) &&
 	    !slot_is_zero(c->img, c->buf, r->r_offset)) {
-		return perr(c, "ELF: relocation %" PRIu64 ": weak undefined symbol but slot is not zero",
-			    i);
+		return perr(
+		    c, "ELF: relocation %" PRIu64 ": weak undefined symbol but slot is not zero",
+		    i);
 	}
 	return 0;
 }
@@ -727,7 +733,8 @@ static int parse_relocs(struct parse_ctx *c)
 		GElf_Rela r;
 
 		if (gelf_getrela(rd, (int)i, &r) == NULL) {
-			return perr(c, "ELF: cannot read relocation %" PRIu64 ": %s", i, libelf_msg());
+			return perr(c, "ELF: cannot read relocation %" PRIu64 ": %s", i,
+				    libelf_msg());
 		}
 		if (check_reloc(c, sd, i, &r) != 0) {
 			return -1;
@@ -783,8 +790,7 @@ static int parse_all(struct parse_ctx *c)
 
 int elf_parse(const uint8_t *buf, size_t len, struct elf_image *img, char *err, size_t errlen)
 {
-	struct parse_ctx c = {
-		.buf = buf, .len = len, .img = img, .err = err, .errlen = errlen};
+	struct parse_ctx c = {.buf = buf, .len = len, .img = img, .err = err, .errlen = errlen};
 	int ret = -1;
 
 	if (err != NULL && errlen > 0) {
@@ -848,8 +854,8 @@ static int copy_segments(const struct elf_image *img, const uint8_t *buf, struct
 			continue;
 		}
 		if (gmem_copy_to(m, to, buf + s->offset, (size_t)s->filesz) != 0) {
-			return set_err(err, errlen, "ELF: segment at 0x%" PRIx64 " outside guest RAM",
-				       s->vaddr);
+			return set_err(err, errlen,
+				       "ELF: segment at 0x%" PRIx64 " outside guest RAM", s->vaddr);
 		}
 	}
 	return 0;
@@ -929,7 +935,8 @@ int elf_load(const struct elf_image *img, const uint8_t *buf, size_t len, struct
 	}
 	if (!gmem_range_ok(m, gpa(load_addr), img->span)) {
 		return set_err(err, errlen,
-			       "ELF: image [0x%" PRIx64 ", +0x%" PRIx64 ") does not fit in guest RAM",
+			       "ELF: image [0x%" PRIx64 ", +0x%" PRIx64
+			       ") does not fit in guest RAM",
 			       load_addr, img->span);
 	}
 	if (copy_segments(img, buf, m, load_addr, err, errlen) != 0) {

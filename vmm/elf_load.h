@@ -13,26 +13,26 @@
 
 #include "gmem.h"
 
-#define ELF_MAX_SEGMENTS 16	       /* PT_LOAD segments accepted */
+#define ELF_MAX_SEGMENTS   16 /* PT_LOAD segments accepted */
 #define ELF_MAX_IMAGE_SPAN (1ull << 34) /* 16 GiB: larger spans are rejected */
 
 struct elf_segment {
 	uint64_t offset; /* file offset */
-	uint64_t vaddr;	 /* link-time virtual address */
+	uint64_t vaddr; /* link-time virtual address */
 	uint64_t filesz;
 	uint64_t memsz;
 };
 
 struct elf_image {
-	int is_pie;		   /* ET_DYN: relocatable; ET_EXEC: fixed at first_vaddr */
-	uint64_t entry;		   /* e_entry (link-time) */
-	uint64_t first_vaddr;	   /* p_vaddr of the first PT_LOAD */
-	uint64_t span;		   /* first PT_LOAD start to end of the last PT_LOAD (memsz) */
+	int is_pie; /* ET_DYN: relocatable; ET_EXEC: fixed at first_vaddr */
+	uint64_t entry; /* e_entry (link-time) */
+	uint64_t first_vaddr; /* p_vaddr of the first PT_LOAD */
+	uint64_t span; /* first PT_LOAD start to end of the last PT_LOAD (memsz) */
 	unsigned nseg;
 	struct elf_segment seg[ELF_MAX_SEGMENTS];
-	uint32_t entry_version;	   /* HERMIT/0x5a00 note value (must be 4) */
-	uint32_t uhyve_if;	   /* UHYVEIF note (big-endian in the file), 1 when absent */
-	int has_hermit_version;	   /* GNU ABI tag note with OS 6 present */
+	uint32_t entry_version; /* HERMIT/0x5a00 note value (must be 4) */
+	uint32_t uhyve_if; /* UHYVEIF note (big-endian in the file), 1 when absent */
+	int has_hermit_version; /* GNU ABI tag note with OS 6 present */
 	uint32_t hermit_version[3]; /* major, minor, patch from that note */
 	uint64_t tls_vaddr, tls_filesz, tls_memsz, tls_align; /* PT_TLS, all 0 if none */
 	/* Relocations (ET_DYN only), validated: file offset and count of the Elf64_Rela table,
@@ -44,7 +44,7 @@ struct elf_image {
 /* Parses and validates the image in buf[0..len).  On failure returns -1 and writes a
  * one-line reason (no trailing newline) into err. */
 int elf_parse(const uint8_t *buf, size_t len, struct elf_image *img, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Copies the segments of a parsed image to guest RAM at GPA `load_addr` (the address of
  * first_vaddr), zero-fills bss and applies relocations with base `load_addr - first_vaddr`

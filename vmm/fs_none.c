@@ -62,14 +62,14 @@ static ssize_t none_getdents(void *ctx, int fd, void *buf, size_t len)
 }
 
 const struct fs_ops fs_none_ops = {
-	.open = none_open,
-	.close = none_close,
-	.readv = none_rw,
-	.writev = none_rw,
-	.lseek = none_lseek,
-	.unlink = none_unlink,
-	.mkdir = none_mkdir,
-	.stat = none_stat,
-	.fstat = none_fstat,
-	.getdents = none_getdents,
+    .open = none_open,
+    .close = none_close,
+    .readv = none_rw,
+    .writev = none_rw,
+    .lseek = none_lseek,
+    .unlink = none_unlink,
+    .mkdir = none_mkdir,
+    .stat = none_stat,
+    .fstat = none_fstat,
+    .getdents = none_getdents,
 };

@@ -30,9 +30,9 @@ static inline gva_t gva(uint64_t raw)
 }
 
 struct gmem {
-	uint8_t *base;	/* host mapping of guest RAM (private to gmem.c) */
+	uint8_t *base; /* host mapping of guest RAM (private to gmem.c) */
 	uint64_t start; /* GPA of the first byte of RAM */
-	uint64_t size;	/* bytes of RAM */
+	uint64_t size; /* bytes of RAM */
 };
 
 /* Maps `size` bytes of anonymous, zeroed memory for guest RAM starting at GPA `start`.
@@ -52,15 +52,15 @@ void *gmem_ptr(const struct gmem *m, gpa_t addr, uint64_t len);
 
 /* Copies between guest RAM and host memory.  Return 0 or -EFAULT (nothing copied). */
 int gmem_copy_from(const struct gmem *m, void *dst, gpa_t src, size_t len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 int gmem_copy_to(const struct gmem *m, gpa_t dst, const void *src, size_t len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Copies a NUL-terminated guest string of at most `cap` bytes including the NUL into dst.
  * Returns its length (without NUL), -EFAULT if it leaves RAM before the NUL, or
  * -ENAMETOOLONG if no NUL lies within `cap` bytes. */
 long gmem_strcpy_from(const struct gmem *m, char *dst, size_t cap, gpa_t src)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Translates a guest-virtual address through the 4-level page tables rooted at `cr3`
  * (4 KiB, 2 MiB and 1 GiB pages).  Every table entry is read through the checked accessor.
@@ -68,6 +68,6 @@ long gmem_strcpy_from(const struct gmem *m, char *dst, size_t cap, gpa_t src)
  * present.  `*contig` (optional) receives the number of bytes from `va` to the end of its
  * page, so callers can walk ranges page by page. */
 int gmem_gva_to_gpa(const struct gmem *m, uint64_t cr3, gva_t va, gpa_t *out, uint64_t *contig)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

@@ -20,9 +20,9 @@
 #define HC_IOV_MAX  256
 
 enum hc_param {
-	P_NONE,	       /* no parameter (UART: the byte is the out value) */
-	P_V1_GPA32,    /* struct at the 32-bit GPA written to the port */
-	P_V2_RDI_GPA,  /* struct at the GPA in RDI */
+	P_NONE, /* no parameter (UART: the byte is the out value) */
+	P_V1_GPA32, /* struct at the 32-bit GPA written to the port */
+	P_V2_RDI_GPA, /* struct at the GPA in RDI */
 	P_V2_RDI_VALUE /* RDI is the value itself */
 };
 
@@ -61,7 +61,7 @@ struct hc_desc {
 };
 
 static enum hc_action violation(struct hc_call *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static enum hc_action violation(struct hc_call *c, const char *fmt, ...)
 {
@@ -144,8 +144,9 @@ static enum hc_action gva_buf(struct hc_call *c, const char *what, uint64_t va, 
 		chunk = len - *done < contig ? len - *done : contig;
 		p = gmem_ptr(c->vm->mem, pa, chunk);
 		if (p == NULL) {
-			return violation(c, "%s buffer: virtual 0x%llx maps to 0x%llx outside guest RAM",
-					 what, (unsigned long long)cur, (unsigned long long)pa.raw);
+			return violation(
+			    c, "%s buffer: virtual 0x%llx maps to 0x%llx outside guest RAM", what,
+			    (unsigned long long)cur, (unsigned long long)pa.raw);
 		}
 		if (!gbuf_add(b, p, chunk)) {
 			break;
@@ -167,7 +168,8 @@ static enum hc_action gpath(struct hc_call *c, uint64_t addr, char *dst, int *er
 		return HC_CONTINUE;
 	}
 	if (n < 0) {
-		return violation(c, "path at 0x%llx is not a NUL-terminated string inside guest RAM",
+		return violation(c,
+				 "path at 0x%llx is not a NUL-terminated string inside guest RAM",
 				 (unsigned long long)addr);
 	}
 	return HC_CONTINUE;
@@ -175,10 +177,14 @@ static enum hc_action gpath(struct hc_call *c, uint64_t addr, char *dst, int *er
 
 /* ---- console and exit ---- */
 
-static void out_iov(struct hc_call *c, const struct gbuf *b)
+static void out_iov(struct hc_call *c, const struct gbuf *b, bool serial)
 {
 	c->vm->out_lock(c->vm, true);
-	output_writev(c->vm->out, b->iov, b->n);
+	if (serial) {
+		output_serial_writev(c->vm->out, b->iov, b->n);
+	} else {
+		output_writev(c->vm->out, b->iov, b->n);
+	}
 	c->vm->out_lock(c->vm, false);
 }
 
@@ -201,7 +207,7 @@ static enum hc_action serial_buffer(struct hc_call *c, uint64_t buf, uint64_t le
 	if (gpa_buf(c, "serial", buf, len, &b) != HC_CONTINUE) {
 		return HC_VIOLATION;
 	}
-	out_iov(c, &b);
+	out_iov(c, &b, true);
 	return HC_CONTINUE;
 }
 
@@ -241,7 +247,7 @@ static ssize_t file_io(struct hc_call *c, int fd, bool write, const struct gbuf 
 	size_t total = 0;
 
 	if (write && (fd == 1 || fd == 2)) {
-		out_iov(c, b);
+		out_iov(c, b, false);
 		for (int i = 0; i < b->n; i++) {
 			total += b->iov[i].iov_len;
 		}
@@ -539,8 +545,8 @@ static enum hc_action fill_strings(struct hc_call *c, const char *what, uint64_t
 	for (int i = 0; i < n; i++) {
 		const char *s = get(c->vm, i);
 		if (gmem_copy_to(c->vm->mem, gpa(ptrs[i]), s, strlen(s) + 1) != 0) {
-			return violation(c, "%s[%d] buffer at 0x%llx is not inside guest RAM",
-					 what, i, (unsigned long long)ptrs[i]);
+			return violation(c, "%s[%d] buffer at 0x%llx is not inside guest RAM", what,
+					 i, (unsigned long long)ptrs[i]);
 		}
 	}
 	return HC_CONTINUE;
@@ -557,46 +563,52 @@ static enum hc_action hc_cmdval(struct hc_call *c, union hc_params *p)
 /* ---- the table ---- */
 
 #define V1(port_, name_, type_, fn_, out_off_, out_len_)                                           \
-	{port_, 4, P_V1_GPA32, sizeof(type_), out_off_, out_len_, name_, fn_}
+	{                                                                                          \
+		port_, 4, P_V1_GPA32, sizeof(type_), out_off_, out_len_, name_, fn_                \
+	}
 #define V2(port_, name_, type_, fn_, out_off_, out_len_)                                           \
-	{port_, 4, P_V2_RDI_GPA, sizeof(type_), out_off_, out_len_, name_, fn_}
-#define V2VAL(port_, name_, fn_) {port_, 4, P_V2_RDI_VALUE, 0, 0, 0, name_, fn_}
+	{                                                                                          \
+		port_, 4, P_V2_RDI_GPA, sizeof(type_), out_off_, out_len_, name_, fn_              \
+	}
+#define V2VAL(port_, name_, fn_)                                                                   \
+	{                                                                                          \
+		port_, 4, P_V2_RDI_VALUE, 0, 0, 0, name_, fn_                                      \
+	}
 
 static const struct hc_desc hc_table[] = {
-	V1(UH_V1_FILE_WRITE, "v1_file_write", struct uh_v1_write, hc_v1_write, 0, 0),
-	V1(UH_V1_FILE_OPEN, "v1_file_open", struct uh_v1_open, hc_open, 16, 4),
-	V1(UH_V1_FILE_CLOSE, "v1_file_close", struct uh_v1_close, hc_close, 4, 4),
-	V1(UH_V1_FILE_READ, "v1_file_read", struct uh_v1_read, hc_v1_read, 20, 8),
-	V1(UH_V1_EXIT, "v1_exit", struct uh_v1_exit, hc_v1_exit, 0, 0),
-	V1(UH_V1_FILE_LSEEK, "v1_file_lseek", struct uh_v1_lseek, hc_v1_lseek, 4, 8),
-	{UH_V1_NETWRITE, 4, P_NONE, 0, 0, 0, "v1_netwrite", hc_unsupported},
-	{UH_V1_NETREAD, 4, P_NONE, 0, 0, 0, "v1_netread", hc_unsupported},
-	{UH_V1_NETSTAT, 4, P_NONE, 0, 0, 0, "v1_netstat", hc_unsupported},
-	V1(UH_V1_CMDSIZE, "v1_cmdsize", struct uh_v1_cmdsize, hc_cmdsize, 0,
-	   sizeof(struct uh_v1_cmdsize)),
-	V1(UH_V1_CMDVAL, "v1_cmdval", struct uh_v1_cmdval, hc_cmdval, 0, 0),
-	{UH_V1_UART, 1, P_NONE, 0, 0, 0, "v1_uart", hc_uart},
-	V1(UH_V1_FILE_UNLINK, "v1_file_unlink", struct uh_v1_unlink, hc_unlink, 8, 4),
-	V1(UH_V1_SERIAL_BUFFER, "v1_serial_buffer", struct uh_v1_serial_buffer, hc_v1_serial, 0,
-	   0),
-	V2VAL(UH_V2_EXIT, "v2_exit", hc_v2_exit),
-	V2VAL(UH_V2_SERIAL_WRITE_BYTE, "v2_serial_write_byte", hc_uart),
-	V2(UH_V2_SERIAL_WRITE_BUFFER, "v2_serial_write_buffer", struct uh_v2_serial_write_buffer,
-	   hc_v2_serial, 0, 0),
-	V2VAL(UH_V2_SERIAL_READ_BYTE, "v2_serial_read_byte", hc_unsupported),
-	V2VAL(UH_V2_SERIAL_READ_BUFFER, "v2_serial_read_buffer", hc_unsupported),
-	V2(UH_V2_FILE_WRITE, "v2_file_write", struct uh_v2_file_rw, hc_v2_write, 8, 8),
-	V2(UH_V2_FILE_OPEN, "v2_file_open", struct uh_v1_open, hc_open, 16, 4),
-	V2(UH_V2_FILE_CLOSE, "v2_file_close", struct uh_v1_close, hc_close, 4, 4),
-	V2(UH_V2_FILE_READ, "v2_file_read", struct uh_v2_file_rw, hc_v2_read, 8, 8),
-	V2(UH_V2_FILE_LSEEK, "v2_file_lseek", struct uh_v2_lseek, hc_v2_lseek, 0, 8),
-	V2(UH_V2_FILE_UNLINK, "v2_file_unlink", struct uh_v1_unlink, hc_unlink, 8, 4),
-	V2(UH_V2_GETDENTS, "v2_getdents", struct uh_v2_getdents, hc_v2_getdents, 24, 16),
-	V2(UH_V2_FILE_STAT, "v2_file_stat", struct uh_v2_stat, hc_v2_stat, 24, 8),
-	V2(UH_V2_FILE_FSTAT, "v2_file_fstat", struct uh_v2_fstat, hc_v2_fstat, 16, 8),
-	V2(UH_V2_MKDIR, "v2_mkdir", struct uh_v2_mkdir, hc_v2_mkdir, 16, 8),
-	V2VAL(UH_V2_SHMEM_OPEN, "v2_shared_mem_open", hc_unsupported),
-	V2VAL(UH_V2_SHMEM_CLOSE, "v2_shared_mem_close", hc_unsupported),
+    V1(UH_V1_FILE_WRITE, "v1_file_write", struct uh_v1_write, hc_v1_write, 0, 0),
+    V1(UH_V1_FILE_OPEN, "v1_file_open", struct uh_v1_open, hc_open, 16, 4),
+    V1(UH_V1_FILE_CLOSE, "v1_file_close", struct uh_v1_close, hc_close, 4, 4),
+    V1(UH_V1_FILE_READ, "v1_file_read", struct uh_v1_read, hc_v1_read, 20, 8),
+    V1(UH_V1_EXIT, "v1_exit", struct uh_v1_exit, hc_v1_exit, 0, 0),
+    V1(UH_V1_FILE_LSEEK, "v1_file_lseek", struct uh_v1_lseek, hc_v1_lseek, 4, 8),
+    {UH_V1_NETWRITE, 4, P_NONE, 0, 0, 0, "v1_netwrite", hc_unsupported},
+    {UH_V1_NETREAD, 4, P_NONE, 0, 0, 0, "v1_netread", hc_unsupported},
+    {UH_V1_NETSTAT, 4, P_NONE, 0, 0, 0, "v1_netstat", hc_unsupported},
+    V1(UH_V1_CMDSIZE, "v1_cmdsize", struct uh_v1_cmdsize, hc_cmdsize, 0,
+       sizeof(struct uh_v1_cmdsize)),
+    V1(UH_V1_CMDVAL, "v1_cmdval", struct uh_v1_cmdval, hc_cmdval, 0, 0),
+    {UH_V1_UART, 1, P_NONE, 0, 0, 0, "v1_uart", hc_uart},
+    V1(UH_V1_FILE_UNLINK, "v1_file_unlink", struct uh_v1_unlink, hc_unlink, 8, 4),
+    V1(UH_V1_SERIAL_BUFFER, "v1_serial_buffer", struct uh_v1_serial_buffer, hc_v1_serial, 0, 0),
+    V2VAL(UH_V2_EXIT, "v2_exit", hc_v2_exit),
+    V2VAL(UH_V2_SERIAL_WRITE_BYTE, "v2_serial_write_byte", hc_uart),
+    V2(UH_V2_SERIAL_WRITE_BUFFER, "v2_serial_write_buffer", struct uh_v2_serial_write_buffer,
+       hc_v2_serial, 0, 0),
+    V2VAL(UH_V2_SERIAL_READ_BYTE, "v2_serial_read_byte", hc_unsupported),
+    V2VAL(UH_V2_SERIAL_READ_BUFFER, "v2_serial_read_buffer", hc_unsupported),
+    V2(UH_V2_FILE_WRITE, "v2_file_write", struct uh_v2_file_rw, hc_v2_write, 8, 8),
+    V2(UH_V2_FILE_OPEN, "v2_file_open", struct uh_v1_open, hc_open, 16, 4),
+    V2(UH_V2_FILE_CLOSE, "v2_file_close", struct uh_v1_close, hc_close, 4, 4),
+    V2(UH_V2_FILE_READ, "v2_file_read", struct uh_v2_file_rw, hc_v2_read, 8, 8),
+    V2(UH_V2_FILE_LSEEK, "v2_file_lseek", struct uh_v2_lseek, hc_v2_lseek, 0, 8),
+    V2(UH_V2_FILE_UNLINK, "v2_file_unlink", struct uh_v1_unlink, hc_unlink, 8, 4),
+    V2(UH_V2_GETDENTS, "v2_getdents", struct uh_v2_getdents, hc_v2_getdents, 24, 16),
+    V2(UH_V2_FILE_STAT, "v2_file_stat", struct uh_v2_stat, hc_v2_stat, 24, 8),
+    V2(UH_V2_FILE_FSTAT, "v2_file_fstat", struct uh_v2_fstat, hc_v2_fstat, 16, 8),
+    V2(UH_V2_MKDIR, "v2_mkdir", struct uh_v2_mkdir, hc_v2_mkdir, 16, 8),
+    V2VAL(UH_V2_SHMEM_OPEN, "v2_shared_mem_open", hc_unsupported),
+    V2VAL(UH_V2_SHMEM_CLOSE, "v2_shared_mem_close", hc_unsupported),
 };
 #define HC_N (sizeof hc_table / sizeof hc_table[0])
 _Static_assert(HC_N <= sizeof(((struct hc_stats *)0)->count) / sizeof(uint64_t), "stats");
@@ -677,8 +689,8 @@ enum hc_action hc_port_io(struct hc_call *c, uint16_t port, bool out, uint8_t si
 		return HC_CONTINUE;
 	}
 	if (d == NULL) {
-		return violation(c, "%s of %u byte(s) at unknown I/O port 0x%x", out ? "write" : "read",
-				 size, port);
+		return violation(c, "%s of %u byte(s) at unknown I/O port 0x%x",
+				 out ? "write" : "read", size, port);
 	}
 	if (!out) {
 		return violation(c, "%s: read from a hypercall port", d->name);

@@ -10,7 +10,7 @@
 
 #include "vm.h"
 
-#define CPUID_MAX_ENTRIES 256
+#define CPUID_MAX_ENTRIES    256
 #define MSR_IA32_MISC_ENABLE 0x1a0
 
 static int need_cap(struct vm *vm, long cap, const char *name)
@@ -24,7 +24,8 @@ static int need_cap(struct vm *vm, long cap, const char *name)
 
 static int get_cpuid(struct vm *vm)
 {
-	vm->cpuid = calloc(1, sizeof *vm->cpuid + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
+	vm->cpuid =
+	    calloc(1, sizeof *vm->cpuid + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
 	if (vm->cpuid == NULL) {
 		uhs_msg("out of memory");
 		return ST_OSERR;
@@ -55,14 +56,14 @@ static int get_cpuid(struct vm *vm)
 
 int kvm_vm_create(struct vm *vm)
 {
-	struct kvm_enable_cap x2apic = {.cap = KVM_CAP_X2APIC_API,
-					.args = {KVM_X2APIC_API_USE_32BIT_IDS |
-						 KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK}};
+	struct kvm_enable_cap x2apic = {
+	    .cap = KVM_CAP_X2APIC_API,
+	    .args = {KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK}};
 	struct kvm_userspace_memory_region slot = {
-		.slot = 0,
-		.guest_phys_addr = vm->mem.start,
-		.memory_size = vm->mem.size,
-		.userspace_addr = (uint64_t)(uintptr_t)gmem_ptr(&vm->mem, gpa(vm->mem.start), 0),
+	    .slot = 0,
+	    .guest_phys_addr = vm->mem.start,
+	    .memory_size = vm->mem.size,
+	    .userspace_addr = (uint64_t)(uintptr_t)gmem_ptr(&vm->mem, gpa(vm->mem.start), 0),
 	};
 	int rc, max;
 
@@ -88,8 +89,8 @@ int kvm_vm_create(struct vm *vm)
 		uhs_msg("KVM supports at most %d vCPUs, %u requested", max, vm->ncpu);
 		return ST_USAGE;
 	}
-	vm->sync_regs = (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) &
-			 KVM_SYNC_X86_REGS) != 0;
+	vm->sync_regs =
+	    (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) != 0;
 	rc = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (rc < (int)sizeof(struct kvm_run)) {
 		uhs_msg("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
@@ -139,8 +140,16 @@ int kvm_vcpu_create(struct vm *vm, struct vcpu *v)
 
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, uint8_t l, uint8_t db)
 {
-	*s = (struct kvm_segment){.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-				  .present = 1, .dpl = 0, .db = db, .s = 1, .l = l, .g = 1};
+	*s = (struct kvm_segment){.base = 0,
+				  .limit = 0xffffffff,
+				  .selector = sel,
+				  .type = type,
+				  .present = 1,
+				  .dpl = 0,
+				  .db = db,
+				  .s = 1,
+				  .l = l,
+				  .g = 1};
 }
 
 static int setup_sregs(struct vm *vm, struct vcpu *v)
@@ -170,17 +179,17 @@ int kvm_vcpu_setup(struct vm *vm, struct vcpu *v)
 		struct kvm_msr_entry e[1];
 	} msrs = {.hdr = {.nmsrs = 1}, .e = {{.index = MSR_IA32_MISC_ENABLE, .data = 1}}};
 	struct kvm_regs regs = {
-		.rip = vm->lay.entry,
-		.rsp = vm->lay.load_addr - UH_KERNEL_STACK_SIZE,
-		.rdi = vm->lay.guest_address + UH_BOOT_INFO_OFFSET,
-		.rsi = v->id,
-		.rflags = 0x2,
+	    .rip = vm->lay.entry,
+	    .rsp = vm->lay.load_addr - UH_KERNEL_STACK_SIZE,
+	    .rdi = vm->lay.guest_address + UH_BOOT_INFO_OFFSET,
+	    .rsi = v->id,
+	    .rflags = 0x2,
 	};
 	struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
 
-	if (ioctl(v->fd, KVM_SET_CPUID2, vm->cpuid) < 0 ||
-	    ioctl(v->fd, KVM_SET_MSRS, &msrs) != 1 || setup_sregs(vm, v) < 0 ||
-	    ioctl(v->fd, KVM_SET_REGS, &regs) < 0 || ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0) {
+	if (ioctl(v->fd, KVM_SET_CPUID2, vm->cpuid) < 0 || ioctl(v->fd, KVM_SET_MSRS, &msrs) != 1 ||
+	    setup_sregs(vm, v) < 0 || ioctl(v->fd, KVM_SET_REGS, &regs) < 0 ||
+	    ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0) {
 		uhs_msg("setting up vCPU %u: %s", v->id, strerror(errno));
 		return ST_NOKVM;
 	}

@@ -44,12 +44,13 @@ int layout_choose(const struct elf_image *img, uint64_t mem_size, bool aslr, uin
 		lay->load_addr = img->first_vaddr;
 		if (img->first_vaddr < lo + UH_KERNEL_OFFSET ||
 		    img->first_vaddr + img->span > lo + mem_size) {
-			snprintf(err, errlen,
-				 "fixed-address kernel at 0x%llx-0x%llx lies outside RAM 0x%llx-0x%llx",
-				 (unsigned long long)img->first_vaddr,
-				 (unsigned long long)(img->first_vaddr + img->span),
-				 (unsigned long long)(lo + UH_KERNEL_OFFSET),
-				 (unsigned long long)(lo + mem_size));
+			snprintf(
+			    err, errlen,
+			    "fixed-address kernel at 0x%llx-0x%llx lies outside RAM 0x%llx-0x%llx",
+			    (unsigned long long)img->first_vaddr,
+			    (unsigned long long)(img->first_vaddr + img->span),
+			    (unsigned long long)(lo + UH_KERNEL_OFFSET),
+			    (unsigned long long)(lo + mem_size));
 			return -1;
 		}
 	} else {
@@ -105,8 +106,7 @@ int layout_write_tables(struct gmem *m, const struct vm_layout *lay)
 	static const uint64_t gdt[3] = {0, 0x00AF9B000000FFFFull, 0x00CF93000000FFFFull};
 	uint64_t base = lay->guest_address, pml4 = base + UH_PML4_OFFSET;
 	uint64_t self = pml4 | 0x3, last = lay->image_end;
-	struct pt_alloc a = {m, base + UH_PAGETABLES_OFFSET,
-			     lay->load_addr - UH_KERNEL_STACK_SIZE};
+	struct pt_alloc a = {m, base + UH_PAGETABLES_OFFSET, lay->load_addr - UH_KERNEL_STACK_SIZE};
 	int rc;
 
 	if (gmem_copy_to(m, gpa(base + UH_GDT_OFFSET), gdt, sizeof gdt) != 0 ||
@@ -126,8 +126,8 @@ int layout_write_tables(struct gmem *m, const struct vm_layout *lay)
 	return 0;
 }
 
-int layout_write_boot_info(struct gmem *m, const struct vm_layout *lay,
-			   const struct elf_image *img, const struct boot_params *bp)
+int layout_write_boot_info(struct gmem *m, const struct vm_layout *lay, const struct elf_image *img,
+			   const struct boot_params *bp)
 {
 	struct uh_boot_info bi;
 	__int128 t = bp->boot_time_ns;
@@ -140,9 +140,9 @@ int layout_write_boot_info(struct gmem *m, const struct vm_layout *lay,
 	memset(&bi, 0, sizeof bi);
 	bi.phys_addr_start = lay->guest_address;
 	bi.phys_addr_end = lay->guest_address + lay->mem_size;
-	if (bp->verbose) {
-		bi.serial_port_base = lay->iface == 1 ? UH_V1_UART : UH_V2_SERIAL_WRITE_BUFFER;
-	}
+	/* Always advertised: Hermit 0.6.x deadlocks in its console lock without a serial
+	 * port.  Whether the kernel log is shown is the VMM's business (--verbose). */
+	bi.serial_port_base = lay->iface == 1 ? UH_V1_UART : UH_V2_SERIAL_WRITE_BUFFER;
 	bi.device_tree = lay->guest_address + UH_FDT_OFFSET;
 	bi.kernel_image_start = lay->load_addr;
 	bi.kernel_image_end = lay->image_end;
@@ -167,11 +167,13 @@ static int fdt_memory_and_cpus(void *fdt, const struct vm_layout *lay, unsigned 
 	int rc;
 
 	snprintf(name, sizeof name, "memory@%llx", (unsigned long long)lay->guest_address);
-	if ((rc = fdt_begin_node(fdt, name)) || (rc = fdt_property_string(fdt, "device_type", "memory")) ||
+	if ((rc = fdt_begin_node(fdt, name)) ||
+	    (rc = fdt_property_string(fdt, "device_type", "memory")) ||
 	    (rc = fdt_property(fdt, "reg", reg, sizeof reg)) || (rc = fdt_end_node(fdt))) {
 		return rc;
 	}
-	if ((rc = fdt_begin_node(fdt, "cpus")) || (rc = fdt_property_u32(fdt, "#address-cells", 1)) ||
+	if ((rc = fdt_begin_node(fdt, "cpus")) ||
+	    (rc = fdt_property_u32(fdt, "#address-cells", 1)) ||
 	    (rc = fdt_property_u32(fdt, "#size-cells", 0))) {
 		return rc;
 	}
@@ -221,8 +223,9 @@ static void quote_word(FILE *f, const char *s)
 	bool plain = *s != '\0';
 
 	for (const char *p = s; *p; p++) {
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:/@+%=",
-			    *p)) {
+		if (!strchr(
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:/@+%=",
+			*p)) {
 			plain = false;
 		}
 	}

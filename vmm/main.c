@@ -80,8 +80,7 @@ static uint64_t monotonic_ns(void)
 static int prepare_guest(struct vm *vm, const struct elf_image *img, const struct kernel_file *k)
 {
 	char err[256];
-	struct boot_params bp = {.cpus = vm->ncpu, .verbose = vm->cfg->verbose,
-				 .boot_time_ns = realtime_ns()};
+	struct boot_params bp = {.cpus = vm->ncpu, .boot_time_ns = realtime_ns()};
 	char *bootargs;
 	int rc, tsc;
 
@@ -128,6 +127,7 @@ static int setup_vm(struct vm *vm, const struct elf_image *img, const struct ker
 		uhs_msg("%s", err);
 		return ST_CANTCREAT;
 	}
+	vm->out.show_serial = vm->cfg->verbose;
 	if ((rc = gmem_init(&vm->mem, vm->lay.guest_address, vm->lay.mem_size)) != 0) {
 		uhs_msg("cannot allocate %llu MiB of guest RAM: %s",
 			(unsigned long long)(vm->lay.mem_size >> 20), strerror(-rc));
@@ -144,10 +144,15 @@ static int setup_vm(struct vm *vm, const struct elf_image *img, const struct ker
 	if ((rc = kvm_vm_create(vm)) != 0) {
 		return rc;
 	}
-	vm->hc = (struct hc_vm){.mem = &vm->mem, .fs = &fs_none_ops, .out = &vm->out,
-				.argv0 = vm->cfg->kernel_path, .args = vm->cfg->args,
-				.nargs = vm->cfg->nargs, .env = vm->cfg->env,
-				.nenv = vm->cfg->nenv, .iface = vm->lay.iface};
+	vm->hc = (struct hc_vm){.mem = &vm->mem,
+				.fs = &fs_none_ops,
+				.out = &vm->out,
+				.argv0 = vm->cfg->kernel_path,
+				.args = vm->cfg->args,
+				.nargs = vm->cfg->nargs,
+				.env = vm->cfg->env,
+				.nenv = vm->cfg->nenv,
+				.iface = vm->lay.iface};
 	return prepare_guest(vm, img, k);
 }
 

@@ -89,11 +89,25 @@ void output_writev(struct output *o, const struct iovec *iov, int iovcnt)
 	}
 }
 
+void output_serial_writev(struct output *o, const struct iovec *iov, int iovcnt)
+{
+	for (int i = 0; i < iovcnt; i++) {
+		if (o->show_serial) {
+			output_write(o, iov[i].iov_base, iov[i].iov_len);
+		} else {
+			scan_panic(o, iov[i].iov_base, iov[i].iov_len);
+		}
+	}
+}
+
 void output_byte(struct output *o, uint8_t b)
 {
 	char c = (char)b;
 
 	scan_panic(o, &c, 1);
+	if (!o->show_serial) {
+		return;
+	}
 	o->byte_buf[o->byte_len++] = c;
 	if (c == '\n' || o->byte_len == sizeof o->byte_buf) {
 		flush_bytes(o);

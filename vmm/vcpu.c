@@ -103,8 +103,8 @@ static void out_lock(struct hc_vm *hv, bool lock)
 static bool handle_io(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
-	struct hc_call c = {.vm = &v->vm->hc, .vcpu = v->id, .get_cr3 = get_cr3, .opaque = v,
-			    .stats = &v->hcs};
+	struct hc_call c = {
+	    .vm = &v->vm->hc, .vcpu = v->id, .get_cr3 = get_cr3, .opaque = v, .stats = &v->hcs};
 	enum hc_action a;
 
 	if (r->io.count != 1) {
@@ -154,8 +154,9 @@ static void internal_error(struct vcpu *v)
 	vm_finish(v->vm, ST_KVM_INTERNAL,
 		  "KVM internal error on vCPU %u: suberror %u%s at RIP 0x%llx%s%s", v->id,
 		  r->internal.suberror,
-		  r->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)"
-								       : "",
+		  r->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+		      ? " (instruction emulation failed)"
+		      : "",
 		  (unsigned long long)get_rip(v), bytes[0] ? ", instruction bytes:" : "", bytes);
 }
 
@@ -287,10 +288,13 @@ int vm_run(struct vm *vm)
 }
 
 static const char *const exit_names[VM_EXIT_REASONS] = {
-	[KVM_EXIT_IO] = "io",	    [KVM_EXIT_MMIO] = "mmio",
-	[KVM_EXIT_HLT] = "hlt",	    [KVM_EXIT_SHUTDOWN] = "shutdown",
-	[KVM_EXIT_INTR] = "intr",   [KVM_EXIT_INTERNAL_ERROR] = "internal_error",
-	[KVM_EXIT_FAIL_ENTRY] = "fail_entry",
+    [KVM_EXIT_IO] = "io",
+    [KVM_EXIT_MMIO] = "mmio",
+    [KVM_EXIT_HLT] = "hlt",
+    [KVM_EXIT_SHUTDOWN] = "shutdown",
+    [KVM_EXIT_INTR] = "intr",
+    [KVM_EXIT_INTERNAL_ERROR] = "internal_error",
+    [KVM_EXIT_FAIL_ENTRY] = "fail_entry",
 };
 
 void vm_print_stats(const struct vm *vm, uint64_t wall_ns)

@@ -59,7 +59,8 @@ void kvm_vm_destroy(struct vm *vm);
  * process exit status. */
 int vm_run(struct vm *vm);
 /* Records the first terminal event (later ones are ignored) and wakes the main thread. */
-void vm_finish(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void vm_finish(struct vm *vm, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void vm_print_stats(const struct vm *vm, uint64_t wall_ns);
 
 #endif

@@ -21,19 +21,19 @@
 
 /* ---- process exit statuses (documented in README "Exit status") ---- */
 enum uhs_status {
-	ST_USAGE = 64,		 /* invalid command line or environment value */
-	ST_BAD_IMAGE = 65,	 /* kernel image rejected (not a valid Hermit ELF) */
-	ST_NOINPUT = 66,	 /* kernel file cannot be opened or read */
-	ST_NOKVM = 69,		 /* /dev/kvm missing, unusable or lacking a needed capability */
-	ST_INTERNAL = 70,	 /* internal VMM error (a bug) */
-	ST_OSERR = 71,		 /* host resource failure: memory, threads, ... */
-	ST_CANTCREAT = 73,	 /* cannot create the --output file */
+	ST_USAGE = 64, /* invalid command line or environment value */
+	ST_BAD_IMAGE = 65, /* kernel image rejected (not a valid Hermit ELF) */
+	ST_NOINPUT = 66, /* kernel file cannot be opened or read */
+	ST_NOKVM = 69, /* /dev/kvm missing, unusable or lacking a needed capability */
+	ST_INTERNAL = 70, /* internal VMM error (a bug) */
+	ST_OSERR = 71, /* host resource failure: memory, threads, ... */
+	ST_CANTCREAT = 73, /* cannot create the --output file */
 	ST_GUEST_VIOLATION = 76, /* guest broke the hypercall protocol (hostile parameters) */
-	ST_TRIPLE_FAULT = 80,	 /* guest triple fault (KVM_EXIT_SHUTDOWN) */
-	ST_KVM_INTERNAL = 81,	 /* KVM internal error, e.g. an instruction KVM cannot emulate */
-	ST_KVM_FAIL = 82,	 /* KVM entry failure or unexpected exit reason */
-	ST_GUEST_PANIC = 83,	 /* guest printed a panic and exited non-zero */
-	ST_SIGNAL_BASE = 128,	 /* + signal number: stopped by SIGINT (130), SIGTERM (143), ... */
+	ST_TRIPLE_FAULT = 80, /* guest triple fault (KVM_EXIT_SHUTDOWN) */
+	ST_KVM_INTERNAL = 81, /* KVM internal error, e.g. an instruction KVM cannot emulate */
+	ST_KVM_FAIL = 82, /* KVM entry failure or unexpected exit reason */
+	ST_GUEST_PANIC = 83, /* guest printed a panic and exited non-zero */
+	ST_SIGNAL_BASE = 128, /* + signal number: stopped by SIGINT (130), SIGTERM (143), ... */
 };
 
 /* Prints "uhyve-sec: <message>\n" to stderr. */
@@ -42,11 +42,11 @@ void uhs_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn, format(printf, 2, 3))) void uhs_die(int status, const char *fmt, ...);
 
 /* ---- configuration (cli.c) ---- */
-#define CFG_MAX_CPUS	   256
-#define CFG_MIN_MEM	   (16ull << 20)
-#define CFG_DEFAULT_MEM	   (64ull << 20)
-#define CFG_MAX_MEM	   (64ull << 30)
-#define CFG_ENV_PAD_MIN	   8 /* v1 environment padding for kernel 0.6.x, see cmdsize */
+#define CFG_MAX_CPUS	256
+#define CFG_MIN_MEM	(16ull << 20)
+#define CFG_DEFAULT_MEM (64ull << 20)
+#define CFG_MAX_MEM	(64ull << 30)
+#define CFG_ENV_PAD_MIN 8 /* v1 environment padding for kernel 0.6.x, see cmdsize */
 
 struct vmm_config {
 	const char *kernel_path;
@@ -56,7 +56,7 @@ struct vmm_config {
 	int nenv;
 	uint64_t mem_size;
 	unsigned cpus;
-	bool verbose;
+	bool verbose; /* show the kernel log (serial port output) */
 	bool stats;
 	bool aslr;
 	const char *output; /* NULL: stdout; "none"; or a file to create */
@@ -72,33 +72,32 @@ void cli_usage(FILE *f);
 
 /* ---- guest layout (layout.c) ---- */
 struct vm_layout {
-	uint32_t iface;		/* hypercall interface version: 1, or 2/3 (v2 call set) */
-	int legacy_mapping;	/* map the whole first 1 GiB region (hermit-abi.md b.3) */
+	uint32_t iface; /* hypercall interface version: 1, or 2/3 (v2 call set) */
+	int legacy_mapping; /* map the whole first 1 GiB region (hermit-abi.md b.3) */
 	uint64_t guest_address; /* GPA of the start of RAM */
 	uint64_t mem_size;
 	uint64_t load_addr; /* GPA of the first PT_LOAD */
-	uint64_t entry;	    /* guest RIP */
+	uint64_t entry; /* guest RIP */
 	uint64_t image_end; /* load_addr + span */
 };
 
 /* Chooses where RAM and the kernel go (hermit-abi.md a.2).  `rnd` is a random value used
  * for ASLR.  Returns 0, or -1 with a one-line reason in err. */
 int layout_choose(const struct elf_image *img, uint64_t mem_size, bool aslr, uint64_t rnd,
-		  struct vm_layout *lay, char *err, size_t errlen) __attribute__((warn_unused_result));
+		  struct vm_layout *lay, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /* Writes GDT and identity-mapping page tables (with the recursive PML4 slot) into RAM. */
 int layout_write_tables(struct gmem *m, const struct vm_layout *lay)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 struct boot_params {
 	unsigned cpus;
-	uint32_t tsc_khz;	/* 0 = unknown */
-	int64_t boot_time_ns;	/* ns since the epoch */
-	bool verbose;		/* advertise the serial port (kernel log) */
-	const char *bootargs;	/* FDT /chosen/bootargs */
+	uint32_t tsc_khz; /* 0 = unknown */
+	int64_t boot_time_ns; /* ns since the epoch */
+	const char *bootargs; /* FDT /chosen/bootargs */
 };
-int layout_write_boot_info(struct gmem *m, const struct vm_layout *lay,
-			   const struct elf_image *img, const struct boot_params *bp)
-	__attribute__((warn_unused_result));
+int layout_write_boot_info(struct gmem *m, const struct vm_layout *lay, const struct elf_image *img,
+			   const struct boot_params *bp) __attribute__((warn_unused_result));
 /* Builds the FDT with libfdt into buf (cap bytes).  Returns 0 or -1. */
 int layout_build_fdt(void *buf, size_t cap, const struct vm_layout *lay,
 		     const struct boot_params *bp) __attribute__((warn_unused_result));
@@ -125,9 +124,10 @@ extern const struct fs_ops fs_none_ops;
 
 /* ---- output sink (output.c): serial bytes and guest writes to fd 1/2 ---- */
 struct output {
-	int fd;		  /* -1: discard */
-	int panic_seen;	  /* a "panicked at" line went through */
-	char line[256];	  /* tail of the current line, for panic detection */
+	int fd; /* -1: discard */
+	bool show_serial; /* print the serial port (kernel log); otherwise only scan it */
+	int panic_seen; /* a "panicked at" line went through */
+	char line[256]; /* tail of the current line, for panic detection */
 	size_t line_len;
 	char byte_buf[256]; /* byte-serial buffering */
 	size_t byte_len;
@@ -137,6 +137,8 @@ int output_open(struct output *o, const char *spec, char *err, size_t errlen);
 void output_write(struct output *o, const void *buf, size_t len);
 void output_writev(struct output *o, const struct iovec *iov, int iovcnt);
 void output_byte(struct output *o, uint8_t b);
+/* Serial-port data (the guest kernel's log): printed only with show_serial. */
+void output_serial_writev(struct output *o, const struct iovec *iov, int iovcnt);
 void output_flush(struct output *o);
 void output_close(struct output *o);
 
@@ -155,7 +157,7 @@ struct hc_vm {
 	void *fs_ctx;
 	struct output *out;
 	void (*out_lock)(struct hc_vm *vm, bool lock);
-	const char *argv0;  /* kernel path */
+	const char *argv0; /* kernel path */
 	char *const *args;
 	int nargs;
 	char *const *env;
@@ -173,8 +175,8 @@ struct hc_call {
 	void *opaque;
 	struct hc_stats *stats;
 	/* results */
-	int exit_code;	/* with HC_EXIT */
-	char msg[200];	/* with HC_VIOLATION: one-line reason */
+	int exit_code; /* with HC_EXIT */
+	char msg[200]; /* with HC_VIOLATION: one-line reason */
 };
 
 /* Handles a port I/O exit.  `data` points at the exit's data bytes (size 1, 2 or 4, count

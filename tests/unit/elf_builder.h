@@ -47,15 +47,15 @@ static const uint64_t eb_slot_init[5] = {0x1111111111111111ull, 0x22222222222222
 					 0x3333333333333333ull, 0, 0};
 
 struct eb_opts {
-	uint16_t type;		/* ET_DYN or ET_EXEC */
-	uint64_t vbase;		/* link address of file offset 0 */
-	int single_load;	/* one PT_LOAD instead of two */
-	uint64_t note_align;	/* PT_NOTE p_align: 4 or 8 */
-	uint8_t entry_version;	/* HERMIT note value */
-	uint32_t uhyve_if;	/* UHYVEIF note value (stored big-endian); 0: no note */
-	int gnu;		/* emit a GNU ABI tag note */
-	uint32_t gnu_os;	/* its OS word (6 = Hermit) */
-	uint32_t gnu_ver[3];	/* major, minor, patch */
+	uint16_t type; /* ET_DYN or ET_EXEC */
+	uint64_t vbase; /* link address of file offset 0 */
+	int single_load; /* one PT_LOAD instead of two */
+	uint64_t note_align; /* PT_NOTE p_align: 4 or 8 */
+	uint8_t entry_version; /* HERMIT note value */
+	uint32_t uhyve_if; /* UHYVEIF note value (stored big-endian); 0: no note */
+	int gnu; /* emit a GNU ABI tag note */
+	uint32_t gnu_os; /* its OS word (6 = Hermit) */
+	uint32_t gnu_ver[3]; /* major, minor, patch */
 };
 
 struct eb_info {
@@ -92,8 +92,8 @@ static inline size_t eb_align(size_t v, size_t a)
 }
 
 /* Writes one note at off; name and desc are padded to align.  Returns the next offset. */
-static inline size_t eb_note(uint8_t *b, size_t off, size_t align, const char *name,
-			     uint32_t type, const void *desc, uint32_t descsz)
+static inline size_t eb_note(uint8_t *b, size_t off, size_t align, const char *name, uint32_t type,
+			     const void *desc, uint32_t descsz)
 {
 	uint32_t namesz = (uint32_t)strlen(name) + 1;
 
@@ -156,7 +156,8 @@ static inline void eb_rela(uint8_t *b, unsigned i, uint64_t where, uint32_t sym,
 static inline void eb_sym(uint8_t *b, unsigned i, unsigned char bind, uint16_t shndx,
 			  uint64_t value)
 {
-	Elf64_Sym s = {.st_info = ELF64_ST_INFO(bind, STT_OBJECT), .st_shndx = shndx,
+	Elf64_Sym s = {.st_info = (unsigned char)ELF64_ST_INFO(bind, STT_OBJECT),
+		       .st_shndx = shndx,
 		       .st_value = value};
 	memcpy(b + EB_SYM_OFF + i * sizeof s, &s, sizeof s);
 }

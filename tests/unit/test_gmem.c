@@ -74,8 +74,7 @@ static void strings(void **state)
 	assert_string_equal(buf, "hello");
 	/* no NUL within the capacity: a semantic error */
 	memset(gmem_ptr(m, gpa(RAM_START + 128), 64), 'a', 64);
-	assert_int_equal(gmem_strcpy_from(m, buf, sizeof buf, gpa(RAM_START + 128)),
-			 -ENAMETOOLONG);
+	assert_int_equal(gmem_strcpy_from(m, buf, sizeof buf, gpa(RAM_START + 128)), -ENAMETOOLONG);
 	/* runs into the end of RAM before a NUL: a fault */
 	memset(end, 'b', 4);
 	assert_int_equal(gmem_strcpy_from(m, buf, sizeof buf, gpa(RAM_START + RAM_SIZE - 4)),
@@ -123,7 +122,7 @@ static void page_walk(void **state)
 	assert_int_equal(gmem_gva_to_gpa(m, cr3, gva(0x401000), &pa, NULL), 0);
 	assert_true(pa.raw == 0x7fff0000000ull);
 	/* not present at each level */
-	assert_int_equal(gmem_gva_to_gpa(m, cr3, gva(0x0), &pa, NULL), -EFAULT);	/* PD[0] */
+	assert_int_equal(gmem_gva_to_gpa(m, cr3, gva(0x0), &pa, NULL), -EFAULT); /* PD[0] */
 	assert_int_equal(gmem_gva_to_gpa(m, cr3, gva(0x402000), &pa, NULL), -EFAULT); /* PT[2] */
 	assert_int_equal(gmem_gva_to_gpa(m, cr3, gva(1ull << 30), &pa, NULL), -EFAULT);
 	/* table outside RAM */
@@ -164,12 +163,12 @@ static void recursive_tables_terminate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(range_checks, setup, teardown),
-		cmocka_unit_test_setup_teardown(copies, setup, teardown),
-		cmocka_unit_test_setup_teardown(strings, setup, teardown),
-		cmocka_unit_test_setup_teardown(page_walk, setup, teardown),
-		cmocka_unit_test_setup_teardown(huge_1g_page, setup, teardown),
-		cmocka_unit_test_setup_teardown(recursive_tables_terminate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(range_checks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(copies, setup, teardown),
+	    cmocka_unit_test_setup_teardown(strings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(page_walk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(huge_1g_page, setup, teardown),
+	    cmocka_unit_test_setup_teardown(recursive_tables_terminate, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,9 +54,16 @@ static int setup(void **state)
 	f->args[1] = a1;
 	f->env[0] = e0;
 	f->env[1] = e1;
-	f->vm = (struct hc_vm){.mem = &f->mem, .fs = &fs_none_ops, .out = &f->out,
-			       .out_lock = nolock, .argv0 = "/k", .args = f->args, .nargs = 2,
-			       .env = f->env, .nenv = 2, .iface = 1};
+	f->vm = (struct hc_vm){.mem = &f->mem,
+			       .fs = &fs_none_ops,
+			       .out = &f->out,
+			       .out_lock = nolock,
+			       .argv0 = "/k",
+			       .args = f->args,
+			       .nargs = 2,
+			       .env = f->env,
+			       .nenv = 2,
+			       .iface = 1};
 	/* identity map of the first 2 MiB, nothing else */
 	e = (CR3 + 0x1000) | 3;
 	assert_int_equal(gmem_copy_to(&f->mem, gpa(CR3), &e, 8), 0);
@@ -80,7 +87,8 @@ static int teardown(void **state)
 
 static struct hc_call *call(struct fixture *f, uint64_t rdi)
 {
-	f->call = (struct hc_call){.vm = &f->vm, .rdi = rdi, .get_cr3 = fake_cr3, .stats = &f->stats};
+	f->call =
+	    (struct hc_call){.vm = &f->vm, .rdi = rdi, .get_cr3 = fake_cr3, .stats = &f->stats};
 	return &f->call;
 }
 
@@ -168,14 +176,36 @@ static void console(void **state)
 
 	put(f, STR, "hello\nabc", 9);
 	put(f, PARAM, &w, sizeof w);
-	assert_int_equal(out32(f, UH_V1_FILE_WRITE, PARAM, 0), HC_CONTINUE);
 	put(f, PARAM + 64, &sb, sizeof sb);
+	/* quiet (no --verbose): the serial port (kernel log) is not printed */
+	assert_int_equal(out32(f, UH_V1_FILE_WRITE, PARAM, 0), HC_CONTINUE);
+	assert_int_equal(out32(f, UH_V2_SERIAL_WRITE_BUFFER, 0, PARAM + 64), HC_CONTINUE);
+	assert_int_equal(hc_port_io(call(f, 0), UH_V1_UART, true, 1, &b), HC_CONTINUE);
+	output_flush(&f->out);
+	output_of(f, buf, sizeof buf);
+	assert_string_equal(buf, "hello\n");
+	/* verbose: both */
+	f->out.show_serial = true;
 	assert_int_equal(out32(f, UH_V2_SERIAL_WRITE_BUFFER, 0, PARAM + 64), HC_CONTINUE);
 	assert_int_equal(hc_port_io(call(f, 0), UH_V1_UART, true, 1, &b), HC_CONTINUE);
 	output_flush(&f->out);
 	output_of(f, buf, sizeof buf);
 	assert_string_equal(buf, "hello\nabcX");
 	assert_int_equal(f->stats.count[0], 1);
+}
+
+/* A panic line in the hidden kernel log is still seen. */
+static void panic_scan(void **state)
+{
+	struct fixture *f = *state;
+	const char *msg = "[0][PANIC] panicked at src/x.rs:1:2:\n";
+	struct uh_v1_serial_buffer s = {.buf = STR, .len = strlen(msg)};
+
+	put(f, STR, msg, strlen(msg));
+	put(f, PARAM, &s, sizeof s);
+	assert_int_equal(f->out.panic_seen, 0);
+	assert_int_equal(out32(f, UH_V1_SERIAL_BUFFER, PARAM, 0), HC_CONTINUE);
+	assert_int_equal(f->out.panic_seen, 1);
 }
 
 static void buffers(void **state)
@@ -197,7 +227,8 @@ static void buffers(void **state)
 	w.buf = STR;
 	put(f, PARAM, &w, sizeof w);
 	assert_int_equal(out32(f, UH_V1_FILE_WRITE, PARAM, 0), HC_VIOLATION);
-	assert_string_equal(f->call.msg, "v1_file_write: file write length 0x400001 exceeds guest RAM");
+	assert_string_equal(f->call.msg,
+			    "v1_file_write: file write length 0x400001 exceeds guest RAM");
 	put(f, PARAM, &sb, sizeof sb);
 	assert_int_equal(out32(f, UH_V2_SERIAL_WRITE_BUFFER, 0, PARAM), HC_VIOLATION);
 	put(f, PARAM, &s1, sizeof s1);
@@ -368,16 +399,26 @@ static void mmio(void **state)
 	assert_memory_equal(d, "\0\0\0\0", 4);
 	assert_int_equal(hc_mmio(call(f, 0), 0x9fff0, true, 4, d), HC_VIOLATION);
 	assert_int_equal(hc_mmio(call(f, 0), 0x8000000, false, 4, d), HC_VIOLATION);
-	assert_string_equal(f->call.msg, "MMIO read of 4 byte(s) at GPA 0x8000000 outside guest RAM");
+	assert_string_equal(f->call.msg,
+			    "MMIO read of 4 byte(s) at GPA 0x8000000 outside guest RAM");
 }
 
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(exits),   T(port_rules),	       T(param_bounds), T(console),
-		T(buffers), T(open_paths),	       T(snapshot_and_writeback),
-		T(fd_calls), T(v2_metadata),	       T(cmdline),	T(mmio),
+	    T(exits),
+	    T(port_rules),
+	    T(param_bounds),
+	    T(console),
+	    T(buffers),
+	    T(open_paths),
+	    T(snapshot_and_writeback),
+	    T(fd_calls),
+	    T(v2_metadata),
+	    T(cmdline),
+	    T(panic_scan),
+	    T(mmio),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
