@@ -13,6 +13,9 @@
  *                         implies --stats-from-subject
  *   --max-ratio R         exit 1 if median(subject) / median(floor) > R
  *   --max-exits E         exit 1 if the VM exits per boot > E (needs the stats run)
+ *   --pause-ms MS         sleep MS milliseconds before every run (default 0), so that
+ *                         deferred kernel work of the previous run (RCU/SRCU callbacks,
+ *                         kworkers) cannot overlap the next one
  *   --raw                 also print every sample (ms) of both commands
  *
  * Each run is one posix_spawnp() with stdin, stdout and stderr on /dev/null; the time is
@@ -66,7 +69,7 @@ static void usage(const char *msg, const char *arg)
 			arg != NULL ? arg : "");
 	}
 	fputs("usage: bootbench [--runs N] [--warmup W] [--stats-from-subject] [--stats-arg ARG]\n"
-	      "                 [--max-ratio R] [--max-exits E] [--raw]\n"
+	      "                 [--max-ratio R] [--max-exits E] [--pause-ms MS] [--raw]\n"
 	      "                 -- FLOOR_CMD [ARGS...] -- SUBJECT_CMD [ARGS...]\n",
 	      stderr);
 	exit(EXIT_USAGE);
@@ -106,6 +109,16 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static long pause_ms;
+
+static void pause_before_run(void)
+{
+	struct timespec ts = {.tv_sec = pause_ms / 1000, .tv_nsec = (pause_ms % 1000) * 1000000};
+
+	while (pause_ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+	}
+}
+
 /* Runs argv with stdin/stdout on /dev/null and stderr on err_fd (or /dev/null if -1).
  * Returns the wall time in ns; exits the benchmark if the command does not exit 0. */
 static uint64_t run_once(const struct cmd *c, char **argv, int err_fd)
@@ -123,6 +136,7 @@ static uint64_t run_once(const struct cmd *c, char **argv, int err_fd)
 		fprintf(stderr, "bootbench: cannot set up spawn file actions\n");
 		exit(EXIT_FAIL);
 	}
+	pause_before_run();
 	t0 = now_ns();
 	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	if (rc != 0) {
@@ -272,21 +286,25 @@ int main(int argc, char *argv[])
 			raw = true;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(NULL, NULL);
+		} else if (strcmp(a, "--runs") != 0 && strcmp(a, "--warmup") != 0 &&
+			   strcmp(a, "--pause-ms") != 0 && strcmp(a, "--stats-arg") != 0 &&
+			   strcmp(a, "--max-ratio") != 0 && strcmp(a, "--max-exits") != 0) {
+			usage("unknown option:", a);
 		} else if (i + 1 >= argc) {
-			usage("unknown option or missing value:", a);
+			usage("missing value for", a);
 		} else if (strcmp(a, "--runs") == 0) {
 			runs = parse_long(a, argv[++i], 1, MAX_RUNS);
 		} else if (strcmp(a, "--warmup") == 0) {
 			warmup = parse_long(a, argv[++i], 0, MAX_RUNS);
+		} else if (strcmp(a, "--pause-ms") == 0) {
+			pause_ms = parse_long(a, argv[++i], 0, 10000);
 		} else if (strcmp(a, "--stats-arg") == 0) {
 			stats_arg = argv[++i];
 			want_stats = true;
 		} else if (strcmp(a, "--max-ratio") == 0) {
 			max_ratio = parse_double(a, argv[++i]);
-		} else if (strcmp(a, "--max-exits") == 0) {
-			max_exits = parse_long(a, argv[++i], 0, LONG_MAX);
 		} else {
-			usage("unknown option:", a);
+			max_exits = parse_long(a, argv[++i], 0, LONG_MAX);
 		}
 	}
 	if (i >= argc) {
@@ -332,7 +350,11 @@ int main(int argc, char *argv[])
 	s = summarize(ss, (size_t)runs);
 	ratio = s.median / f.median;
 
-	printf("bootbench: %ld timed runs of each (after %ld warm-up), alternating\n", runs, warmup);
+	printf("bootbench: %ld timed runs of each (after %ld warm-up), alternating", runs, warmup);
+	if (pause_ms > 0) {
+		printf(", %ld ms pause before each", pause_ms);
+	}
+	printf("\n");
 	printf("  floor:  ");
 	for (char **a = floor_cmd.argv; *a != NULL; a++) {
 		printf(" %s", *a);

@@ -1,0 +1,93 @@
+/* broker_proto.h - the VMM <-> broker wire protocol over a SOCK_SEQPACKET socketpair.
+ *
+ * Fixed-size, versioned messages.  The VMM sends one request and waits for its reply
+ * (strictly alternating, so seq must echo).  A reply to OPEN with err == 0 carries exactly
+ * one fd in SCM_RIGHTS; every other reply carries none.
+ *
+ * Threat: the broker treats every request as coming from a compromised VMM: it accepts only
+ * messages of the exact size, known version and op, a NUL inside the path bounds, flags
+ * from the op's allowlist and mode bits within 0777.  The VMM treats replies as untrusted
+ * input too (a confused broker must not make the VMM misbehave): exact size, version, op
+ * and seq echo, errno in range, fd presence consistent with op and err.
+ */
+#ifndef UHS_BROKER_PROTO_H
+#define UHS_BROKER_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BRK_VERSION  1
+#define BRK_PATH_MAX 4096
+
+enum brk_op {
+	BRK_OP_OPEN = 1,
+	BRK_OP_UNLINK = 2,
+	BRK_OP_MKDIR = 3,
+	BRK_OP_STAT = 4,
+	BRK_OP_LSTAT = 5,
+	BRK_OP_READY = 6, /* broker -> VMM only: the roots are open, serving starts */
+	BRK_OP_MAX
+};
+
+/* Guest open flags the broker accepts (Hermit values equal Linux's). */
+#define BRK_OPEN_FLAGS (03 | 0100 | 0200 | 01000 | 02000 | 0200000)
+
+struct brk_hdr {
+	uint16_t version; /* BRK_VERSION */
+	uint16_t op;	  /* enum brk_op */
+	uint32_t seq;	  /* chosen by the VMM, echoed in the reply */
+};
+
+struct brk_req {
+	struct brk_hdr h;
+	int32_t flags;	/* OPEN: guest open flags; otherwise 0 */
+	uint32_t mode;	/* OPEN with O_CREAT, MKDIR: permission bits <= 0777; otherwise 0 */
+	char path[BRK_PATH_MAX]; /* guest path, NUL-terminated, rest zero */
+};
+
+struct brk_stat { /* the fields of struct stat the guest ABI carries */
+	uint64_t dev, ino, nlink;
+	uint32_t mode, uid, gid, pad_;
+	uint64_t rdev;
+	int64_t size, blksize, blocks;
+	int64_t atime_sec, mtime_sec, ctime_sec;
+	int32_t atime_nsec, mtime_nsec, ctime_nsec, pad2_;
+};
+
+struct brk_reply {
+	struct brk_hdr h;
+	int32_t err;	 /* 0, or a positive errno */
+	uint32_t has_fd; /* 1 iff an fd travels with this reply */
+	struct brk_stat st; /* STAT/LSTAT with err == 0; otherwise zero */
+};
+
+_Static_assert(sizeof(struct brk_hdr) == 8, "wire layout");
+_Static_assert(sizeof(struct brk_req) == 16 + BRK_PATH_MAX, "wire layout");
+_Static_assert(sizeof(struct brk_stat) == 112, "wire layout");
+_Static_assert(sizeof(struct brk_reply) == 128, "wire layout");
+
+/* Builds a request.  Returns 0 or -ENAMETOOLONG (path does not fit). */
+int brk_req_build(struct brk_req *r, enum brk_op op, uint32_t seq, int32_t flags, uint32_t mode,
+		  const char *path) __attribute__((warn_unused_result));
+
+/* Validates a received request of n bytes (broker side).  Returns 0, or -EPROTO with a
+ * static reason in *why. */
+int brk_req_check(const void *buf, size_t n, const char **why) __attribute__((warn_unused_result));
+
+/* Validates a received reply (VMM side) against the request it answers and the number of
+ * fds that arrived with it.  Returns 0, or -EPROTO with a static reason in *why. */
+int brk_reply_check(const void *buf, size_t n, const struct brk_req *req, int nfds,
+		    const char **why) __attribute__((warn_unused_result));
+
+/* Sends one message with an optional fd (-1: none).  Returns 0 or -errno. */
+int brk_send(int sock, const void *msg, size_t len, int fd) __attribute__((warn_unused_result));
+
+/* Receives one message into buf (cap bytes) with MSG_CMSG_CLOEXEC.  Returns the message
+ * length, 0 at EOF (peer gone), or -errno; -EMSGSIZE if the message or its control data
+ * was truncated.  *fd receives a passed fd or -1; *nfds how many fds arrived (any beyond
+ * the first are closed at once). */
+ssize_t brk_recv(int sock, void *buf, size_t cap, int *fd, int *nfds)
+	__attribute__((warn_unused_result));
+
+#endif
