@@ -131,8 +131,9 @@ static uint64_t run_once(const struct cmd *c, char **argv, int err_fd)
 	if (posix_spawn_file_actions_init(&fa) != 0 ||
 	    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
 	    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0) != 0 ||
-	    (err_fd >= 0 ? posix_spawn_file_actions_adddup2(&fa, err_fd, 2)
-			 : posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0)) != 0) {
+	    (err_fd >= 0
+		 ? posix_spawn_file_actions_adddup2(&fa, err_fd, 2)
+		 : posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0)) != 0) {
 		fprintf(stderr, "bootbench: cannot set up spawn file actions\n");
 		exit(EXIT_FAIL);
 	}

@@ -92,10 +92,10 @@ int main(int argc, char *argv[])
 	memcpy(ram + CODE_GPA, code, sizeof code);
 	/* Slot first: KVM_CREATE_IRQCHIP before it makes this ioctl ~6 ms on this host. */
 	slot = (struct kvm_userspace_memory_region){
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = ram_size,
-		.userspace_addr = (uint64_t)(uintptr_t)ram,
+	    .slot = 0,
+	    .guest_phys_addr = 0,
+	    .memory_size = ram_size,
+	    .userspace_addr = (uint64_t)(uintptr_t)ram,
 	};
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
 		die("KVM_SET_USER_MEMORY_REGION");
@@ -139,9 +139,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "floor: unexpected KVM exit reason %u\n", run->exit_reason);
 		return 1;
 	}
-	if (run->io.direction != KVM_EXIT_IO_OUT || run->io.port != OUT_PORT ||
-	    run->io.size != 1 || run->io.count != 1 ||
-	    *((uint8_t *)run + run->io.data_offset) != OUT_BYTE) {
+	if (run->io.direction != KVM_EXIT_IO_OUT || run->io.port != OUT_PORT || run->io.size != 1 ||
+	    run->io.count != 1 || *((uint8_t *)run + run->io.data_offset) != OUT_BYTE) {
 		fprintf(stderr, "floor: unexpected I/O exit (port 0x%x, size %u, count %u)\n",
 			run->io.port, run->io.size, run->io.count);
 		return 1;

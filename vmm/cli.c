@@ -24,6 +24,17 @@ void cli_usage(FILE *f)
 	      "      --stats             print VM-exit and hypercall counts and guest time to\n"
 	      "                          stderr when the VM stops\n"
 	      "      --no-aslr           load relocatable kernels at the lowest address\n"
+	      "\n"
+	      "Files (served by a separate broker process; without a mount the guest sees none):\n"
+	      "      --mount HOST:GUEST[:ro|:rw]\n"
+	      "                          map host directory HOST at guest path GUEST (default\n"
+	      "                          rw: read, write, create, delete, mkdir); repeatable;\n"
+	      "                          --file-mapping is an alias\n"
+	      "      --policy FILE       JSON policy: mounts, rights, limits, scratch directory\n"
+	      "      --check-policy FILE validate FILE (and any --mount), print the effective\n"
+	      "                          mapping and exit (78 when invalid)\n"
+	      "      --audit-log FILE    append the JSON audit log to FILE (default stderr)\n"
+	      "      --audit=deny|all    log denials only (default) or every file operation\n"
 	      "  -h, --help              show this help and exit\n"
 	      "  -V, --version           show the version and exit\n"
 	      "\n"
@@ -33,7 +44,8 @@ void cli_usage(FILE *f)
 	      "\n"
 	      "Exit status: the guest's exit code (0-255), or: 64 usage error, 65 kernel image\n"
 	      "rejected, 66 kernel unreadable, 69 KVM unavailable, 70 internal error, 71 host\n"
-	      "resource error, 73 output file not creatable, 76 guest protocol violation,\n"
+	      "resource error, 73 output file not creatable, 74 file broker failed,\n"
+	      "76 guest protocol violation, 78 invalid policy or mount,\n"
 	      "80 guest triple fault, 81 KVM internal error, 82 KVM entry failure, 83 guest\n"
 	      "panic, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM).\n",
 	      f);
@@ -153,6 +165,24 @@ static int add_env(struct vmm_config *cfg, const char *kv)
 	return 0;
 }
 
+static int add_mount(struct vmm_config *cfg, const char *spec)
+{
+	const char **n;
+
+	if (cfg->nmount_specs >= 64) {
+		uhs_msg("too many --mount options (at most 64)");
+		return -1;
+	}
+	n = realloc(cfg->mount_specs, sizeof *n * (size_t)(cfg->nmount_specs + 1));
+	if (n == NULL) {
+		uhs_msg("out of memory");
+		return -1;
+	}
+	n[cfg->nmount_specs++] = spec;
+	cfg->mount_specs = n;
+	return 0;
+}
+
 static const char *getenv_from(char *const envp[], const char *name)
 {
 	size_t n = strlen(name);
@@ -187,7 +217,16 @@ static int parse_env(struct vmm_config *cfg, char *const envp[])
 	return 0;
 }
 
-enum { OPT_OUTPUT = 256, OPT_STATS, OPT_NO_ASLR };
+enum {
+	OPT_OUTPUT = 256,
+	OPT_STATS,
+	OPT_NO_ASLR,
+	OPT_MOUNT,
+	OPT_POLICY,
+	OPT_CHECK_POLICY,
+	OPT_AUDIT_LOG,
+	OPT_AUDIT
+};
 
 static const struct option long_opts[] = {
     {"memory-size", required_argument, NULL, 'm'},
@@ -197,6 +236,12 @@ static const struct option long_opts[] = {
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"stats", no_argument, NULL, OPT_STATS},
     {"no-aslr", no_argument, NULL, OPT_NO_ASLR},
+    {"mount", required_argument, NULL, OPT_MOUNT},
+    {"file-mapping", required_argument, NULL, OPT_MOUNT},
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"check-policy", required_argument, NULL, OPT_CHECK_POLICY},
+    {"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
+    {"audit", required_argument, NULL, OPT_AUDIT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -222,6 +267,24 @@ static int parse_opt(struct vmm_config *cfg, int opt, const char *arg)
 		return 0;
 	case OPT_NO_ASLR:
 		cfg->aslr = false;
+		return 0;
+	case OPT_MOUNT:
+		return add_mount(cfg, arg);
+	case OPT_POLICY:
+		cfg->policy_path = arg;
+		return 0;
+	case OPT_CHECK_POLICY:
+		cfg->check_policy = arg;
+		return 0;
+	case OPT_AUDIT_LOG:
+		cfg->audit_log = arg;
+		return 0;
+	case OPT_AUDIT:
+		if (strcmp(arg, "all") != 0 && strcmp(arg, "deny") != 0) {
+			uhs_msg("invalid --audit '%s': expected 'deny' or 'all'", arg);
+			return -1;
+		}
+		cfg->audit_all = strcmp(arg, "all") == 0;
 		return 0;
 	case 'h':
 		cli_usage(stdout);
@@ -259,6 +322,9 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct vmm_confi
 			return rc;
 		}
 	}
+	if (optind >= argc && cfg->check_policy != NULL) {
+		return 0; /* --check-policy needs no kernel */
+	}
 	if (optind >= argc) {
 		uhs_msg("missing KERNEL argument (try 'uhyve-sec --help')");
 		return -1;
@@ -280,5 +346,8 @@ void cli_free(struct vmm_config *cfg)
 	}
 	free(cfg->env);
 	cfg->env = NULL;
+	free(cfg->mount_specs);
+	cfg->mount_specs = NULL;
+	cfg->nmount_specs = 0;
 	cfg->nenv = 0;
 }

@@ -1,8 +1,8 @@
 /* elf_load.c - parse, validate and load Hermit kernel ELF images (libelf + checked gmem).
  *
- * Threat: the image is hostile and so, in the fuzzer, is every byte libelf sees.  Before any
- * libelf call that touches file data we check the range ourselves against the buffer length
- * with overflow-safe arithmetic; libelf's own checks are a second line, not the first.
+ * Threat: the image file is hostile, and libelf, which parses it, is attack surface too.
+ * Before any libelf call that touches file data we check the range ourselves against the
+ * buffer length with overflow-safe arithmetic; libelf's own checks are a second line.
  * elf_parse() validates every relocation, so elf_load() only copies bytes whose file ranges
  * and guest targets were established here; its guest writes also go through gmem.
  *
@@ -844,8 +844,11 @@ static int copy_segments(const struct elf_image *img, const uint8_t *buf, struct
 	if (dst == NULL) {
 		return set_err(err, errlen, "ELF: image does not fit in guest RAM");
 	}
-	/* Zero the whole span: bss (memsz - filesz) and any gap between segments. */
-	memset(dst, 0, (size_t)img->span);
+	/* Zero the whole span: bss (memsz - filesz) and any gap between segments.  Fresh
+	 * guest RAM is already zero; touching it would only fault in every page. */
+	if (!m->zeroed) {
+		memset(dst, 0, (size_t)img->span);
+	}
 	for (unsigned i = 0; i < img->nseg; i++) {
 		const struct elf_segment *s = &img->seg[i];
 		gpa_t to = gpa(load_addr + (s->vaddr - img->first_vaddr));

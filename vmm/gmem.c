@@ -15,6 +15,7 @@ int gmem_init(struct gmem *m, uint64_t start, uint64_t size)
 	m->base = p;
 	m->start = start;
 	m->size = size;
+	m->zeroed = true;
 	return 0;
 }
 
@@ -23,6 +24,7 @@ void gmem_init_arena(struct gmem *m, void *arena, uint64_t start, uint64_t size)
 	m->base = arena;
 	m->start = start;
 	m->size = size;
+	m->zeroed = false;
 }
 
 void gmem_free(struct gmem *m)

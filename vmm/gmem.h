@@ -33,6 +33,7 @@ struct gmem {
 	uint8_t *base; /* host mapping of guest RAM (private to gmem.c) */
 	uint64_t start; /* GPA of the first byte of RAM */
 	uint64_t size; /* bytes of RAM */
+	bool zeroed; /* all of RAM is still zero (fresh anonymous mapping, nothing loaded) */
 };
 
 /* Maps `size` bytes of anonymous, zeroed memory for guest RAM starting at GPA `start`.

@@ -175,6 +175,16 @@ static enum hc_action gpath(struct hc_call *c, uint64_t addr, char *dst, int *er
 	return HC_CONTINUE;
 }
 
+/* Every fs_ops result passes through here: FS_LOST (broker gone) ends the VM. */
+static long fsr(struct hc_call *c, long rc)
+{
+	if (rc == FS_LOST) {
+		c->lost = true;
+		return -EIO;
+	}
+	return rc;
+}
+
 /* ---- console and exit ---- */
 
 static void out_iov(struct hc_call *c, const struct gbuf *b, bool serial)
@@ -256,8 +266,8 @@ static ssize_t file_io(struct hc_call *c, int fd, bool write, const struct gbuf 
 	if (fd < 3) {
 		return -EBADF;
 	}
-	return write ? c->vm->fs->writev(c->vm->fs_ctx, fd, b->iov, b->n)
-		     : c->vm->fs->readv(c->vm->fs_ctx, fd, b->iov, b->n);
+	return fsr(c, write ? c->vm->fs->writev(c->vm->fs_ctx, fd, b->iov, b->n)
+			    : c->vm->fs->readv(c->vm->fs_ctx, fd, b->iov, b->n));
 }
 
 /* v1 read/write: guest-virtual buffer, processed in rounds of HC_IOV_MAX pieces. */
@@ -350,7 +360,7 @@ static int do_open(struct hc_call *c, const char *path, int32_t flags, int32_t m
 	if (path[0] == '\0') {
 		return -ENOENT;
 	}
-	return c->vm->fs->open(c->vm->fs_ctx, path, f, (uint32_t)mode & 07777);
+	return (int)fsr(c, c->vm->fs->open(c->vm->fs_ctx, path, f, (uint32_t)mode & 07777));
 }
 
 static enum hc_action hc_open(struct hc_call *c, union hc_params *p)
@@ -369,7 +379,9 @@ static enum hc_action hc_close(struct hc_call *c, union hc_params *p)
 {
 	int fd = p->v1_close.fd;
 
-	p->v1_close.ret = fd < 0 ? -EBADF : fd < 3 ? 0 : c->vm->fs->close(c->vm->fs_ctx, fd);
+	p->v1_close.ret = fd < 0   ? -EBADF
+			  : fd < 3 ? 0
+				   : (int)fsr(c, c->vm->fs->close(c->vm->fs_ctx, fd));
 	return HC_CONTINUE;
 }
 
@@ -381,7 +393,7 @@ static int64_t do_lseek(struct hc_call *c, int fd, int64_t off, int64_t whence)
 	if (fd < 3) {
 		return -ESPIPE;
 	}
-	return c->vm->fs->lseek(c->vm->fs_ctx, fd, off, (int)whence);
+	return fsr(c, c->vm->fs->lseek(c->vm->fs_ctx, fd, off, (int)whence));
 }
 
 static enum hc_action hc_v1_lseek(struct hc_call *c, union hc_params *p)
@@ -406,7 +418,7 @@ static enum hc_action hc_unlink(struct hc_call *c, union hc_params *p)
 	if (gpath(c, p->v1_unlink.name, path, &err) != HC_CONTINUE) {
 		return HC_VIOLATION;
 	}
-	p->v1_unlink.ret = err ? err : c->vm->fs->unlink(c->vm->fs_ctx, path);
+	p->v1_unlink.ret = err ? err : (int)fsr(c, c->vm->fs->unlink(c->vm->fs_ctx, path));
 	return HC_CONTINUE;
 }
 
@@ -433,7 +445,8 @@ static enum hc_action hc_v2_mkdir(struct hc_call *c, union hc_params *p)
 	if (gpath(c, p->v2_mkdir.path, path, &err) != HC_CONTINUE) {
 		return HC_VIOLATION;
 	}
-	v2_ret(&p->v2_mkdir.ret, err ? err : c->vm->fs->mkdir(c->vm->fs_ctx, path, 0777));
+	v2_ret(&p->v2_mkdir.ret,
+	       err ? err : (int)fsr(c, c->vm->fs->mkdir(c->vm->fs_ctx, path, 0777)));
 	return HC_CONTINUE;
 }
 
@@ -465,7 +478,8 @@ static enum hc_action hc_v2_stat(struct hc_call *c, union hc_params *p)
 	if (gpath(c, p->v2_stat.name, path, &err) != HC_CONTINUE) {
 		return HC_VIOLATION;
 	}
-	rc = err ? err : c->vm->fs->stat(c->vm->fs_ctx, path, p->v2_stat.kind == 1, &attr);
+	rc = err ? err
+		 : (int)fsr(c, c->vm->fs->stat(c->vm->fs_ctx, path, p->v2_stat.kind == 1, &attr));
 	return put_attr(c, p->v2_stat.attr, rc, &attr, &p->v2_stat.ret);
 }
 
@@ -473,7 +487,7 @@ static enum hc_action hc_v2_fstat(struct hc_call *c, union hc_params *p)
 {
 	struct uh_v2_file_attr attr = {0};
 	int fd = p->v2_fstat.fd;
-	int rc = fd < 3 ? -EBADF : c->vm->fs->fstat(c->vm->fs_ctx, fd, &attr);
+	int rc = fd < 3 ? -EBADF : (int)fsr(c, c->vm->fs->fstat(c->vm->fs_ctx, fd, &attr));
 
 	return put_attr(c, p->v2_fstat.attr, rc, &attr, &p->v2_fstat.ret);
 }
@@ -488,7 +502,7 @@ static enum hc_action hc_v2_getdents(struct hc_call *c, union hc_params *p)
 		return violation(c, "getdents buffer [0x%llx, +0x%llx) is not inside guest RAM",
 				 (unsigned long long)d->buf, (unsigned long long)d->len);
 	}
-	n = d->fd < 3 ? -EBADF : c->vm->fs->getdents(c->vm->fs_ctx, d->fd, buf, d->len);
+	n = d->fd < 3 ? -EBADF : fsr(c, c->vm->fs->getdents(c->vm->fs_ctx, d->fd, buf, d->len));
 	d->ret.tag = n < 0 ? UH_V2_DENTS_ERROR : n == 0 ? UH_V2_DENTS_EOD : UH_V2_DENTS_SUCCESS;
 	d->ret.err = n < 0 ? (int32_t)-n : 0;
 	d->ret.bytes = n > 0 ? (uint64_t)n : 0;
@@ -658,6 +672,11 @@ static enum hc_action hc_call_desc(struct hc_call *c, const struct hc_desc *d, u
 				 d->name, (unsigned long long)addr, (unsigned)d->size);
 	}
 	a = d->fn(c, &p);
+	if (c->lost) {
+		c->exit_code = ST_BROKER;
+		snprintf(c->msg, sizeof c->msg, "%s: the file broker is gone", d->name);
+		return HC_FATAL;
+	}
 	if (a == HC_VIOLATION) {
 		char reason[sizeof c->msg];
 		memcpy(reason, c->msg, sizeof reason);
@@ -668,6 +687,30 @@ static enum hc_action hc_call_desc(struct hc_call *c, const struct hc_desc *d, u
 		return violation(c, "%s: cannot write the result back", d->name);
 	}
 	return a;
+}
+
+/* With a split irqchip the legacy 8259 PIC is ours.  Hermit only initialises and masks it
+ * (it uses the LAPIC), so a register file is enough: writes are kept, a read of the data
+ * port returns the last byte written there (the interrupt mask), command port reads 0. */
+static enum hc_action pic_io(struct hc_call *c, uint16_t port, bool out, uint8_t size,
+			     uint8_t *data)
+{
+	unsigned chip = port >= 0xa0, reg = port & 1;
+
+	if (size != 1) {
+		return violation(c, "PIC port 0x%x: access width %u, expected 1", port, size);
+	}
+	if (out) {
+		c->vm->pic[chip][reg] = data[0];
+	} else {
+		data[0] = reg ? c->vm->pic[chip][reg] : 0;
+	}
+	return HC_CONTINUE;
+}
+
+static bool pic_port(uint16_t port)
+{
+	return port == 0x20 || port == 0x21 || port == 0xa0 || port == 0xa1;
 }
 
 static bool pci_port(uint16_t port)
@@ -687,6 +730,9 @@ enum hc_action hc_port_io(struct hc_call *c, uint16_t port, bool out, uint8_t si
 			c->vm->pci_addr = le_value(data, size);
 		}
 		return HC_CONTINUE;
+	}
+	if (d == NULL && pic_port(port)) {
+		return pic_io(c, port, out, size, data);
 	}
 	if (d == NULL) {
 		return violation(c, "%s of %u byte(s) at unknown I/O port 0x%x",

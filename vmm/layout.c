@@ -188,6 +188,31 @@ static int fdt_memory_and_cpus(void *fdt, const struct vm_layout *lay, unsigned 
 	return fdt_end_node(fdt);
 }
 
+/* /uhyve,mounts { mounts = "guest path" ... } for kernels that mount from the FDT. */
+static int fdt_mounts(void *fdt, const struct boot_params *bp)
+{
+	char list[UH_FDT_SIZE];
+	size_t len = 0;
+	int rc;
+
+	if (bp->nmounts == 0) {
+		return 0;
+	}
+	for (int i = 0; i < bp->nmounts; i++) {
+		size_t n = strlen(bp->mounts[i]) + 1;
+		if (n > sizeof list - len) {
+			return -FDT_ERR_NOSPACE;
+		}
+		memcpy(list + len, bp->mounts[i], n);
+		len += n;
+	}
+	if ((rc = fdt_begin_node(fdt, "uhyve,mounts")) ||
+	    (rc = fdt_property(fdt, "mounts", list, (int)len)) || (rc = fdt_end_node(fdt))) {
+		return rc;
+	}
+	return 0;
+}
+
 int layout_build_fdt(void *buf, size_t cap, const struct vm_layout *lay,
 		     const struct boot_params *bp)
 {
@@ -204,6 +229,9 @@ int layout_build_fdt(void *buf, size_t cap, const struct vm_layout *lay,
 	if (bp->tsc_khz != 0 &&
 	    ((rc = fdt_begin_node(buf, "hermit,tsc")) ||
 	     (rc = fdt_property_u32(buf, "khz", bp->tsc_khz)) || (rc = fdt_end_node(buf)))) {
+		goto fail;
+	}
+	if ((rc = fdt_mounts(buf, bp)) != 0) {
 		goto fail;
 	}
 	if ((rc = fdt_begin_node(buf, "chosen")) ||

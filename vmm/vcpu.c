@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "vm.h"
@@ -118,6 +119,8 @@ static bool handle_io(struct vcpu *v)
 		       (uint8_t *)r + r->io.data_offset);
 	if (a == HC_EXIT) {
 		guest_exit(v->vm, c.exit_code);
+	} else if (a == HC_FATAL) {
+		vm_finish(v->vm, c.exit_code, "%s", c.msg);
 	} else if (a == HC_VIOLATION) {
 		vm_finish(v->vm, ST_GUEST_VIOLATION, "guest protocol violation on vCPU %u: %s",
 			  v->id, c.msg);
@@ -226,6 +229,9 @@ static void on_kick(int sig)
 static void stop_all(struct vm *vm)
 {
 	atomic_store(&vm->stopping, 1);
+	if (vm->hc.fs != NULL && vm->hc.fs->stop != NULL) {
+		vm->hc.fs->stop(vm->hc.fs_ctx);
+	}
 	for (unsigned i = 0; i < vm->ncpu; i++) {
 		if (vm->vcpus[i].started) {
 			vm->vcpus[i].run->immediate_exit = 1;
@@ -240,6 +246,25 @@ static void stop_all(struct vm *vm)
 	}
 }
 
+/* The broker is our only child.  Returns true (and ends the VM) if it has exited. */
+static bool broker_exited(struct vm *vm)
+{
+	int st;
+
+	if (vm->broker_pid <= 0 || waitpid(vm->broker_pid, &st, WNOHANG) != vm->broker_pid) {
+		return false;
+	}
+	vm->broker_pid = -1; /* reaped */
+	if (WIFSIGNALED(st)) {
+		vm_finish(vm, ST_BROKER, "the file broker was killed by SIG%s",
+			  sigabbrev_np(WTERMSIG(st)));
+	} else {
+		vm_finish(vm, ST_BROKER, "the file broker exited unexpectedly with status %d",
+			  WEXITSTATUS(st));
+	}
+	return true;
+}
+
 static void wait_for_stop(struct vm *vm)
 {
 	sigset_t set;
@@ -251,11 +276,17 @@ static void wait_for_stop(struct vm *vm)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
-	do {
-		sig = sigwaitinfo(&set, &si);
-	} while (sig < 0 && errno == EINTR);
-	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
-		vm_finish(vm, ST_SIGNAL_BASE + sig, "stopped by SIG%s", sigabbrev_np(sig));
+	sigaddset(&set, SIGCHLD);
+	for (;;) {
+		do {
+			sig = sigwaitinfo(&set, &si);
+		} while (sig < 0 && errno == EINTR);
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+			vm_finish(vm, ST_SIGNAL_BASE + sig, "stopped by SIG%s", sigabbrev_np(sig));
+		} else if (sig == SIGCHLD && !broker_exited(vm)) {
+			continue; /* some other child: not ours to reap */
+		}
+		return;
 	}
 }
 

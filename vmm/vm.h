@@ -25,9 +25,11 @@ struct vcpu {
 
 struct vm {
 	const struct vmm_config *cfg;
+	const struct vmm_files *files;
 	int kvm_fd, vm_fd;
 	size_t run_size;
 	bool sync_regs; /* KVM_CAP_SYNC_REGS covers the GPRs: RDI comes without an ioctl */
+	bool split_irqchip; /* in-kernel LAPIC only; PIC ports are answered by hc.c */
 	struct gmem mem;
 	struct vm_layout lay;
 	struct kvm_cpuid2 *cpuid;
@@ -38,6 +40,7 @@ struct vm {
 	unsigned ncpu;
 	struct vcpu *vcpus;
 	pthread_t main_thread;
+	int broker_pid; /* > 0 while the broker runs; -1 once reaped */
 	atomic_int stopping;
 	/* the first terminal event decides the exit status */
 	pthread_mutex_t res_mu;

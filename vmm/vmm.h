@@ -19,22 +19,7 @@
 #include "gmem.h"
 #include "uhyve_abi.h"
 
-/* ---- process exit statuses (documented in README "Exit status") ---- */
-enum uhs_status {
-	ST_USAGE = 64, /* invalid command line or environment value */
-	ST_BAD_IMAGE = 65, /* kernel image rejected (not a valid Hermit ELF) */
-	ST_NOINPUT = 66, /* kernel file cannot be opened or read */
-	ST_NOKVM = 69, /* /dev/kvm missing, unusable or lacking a needed capability */
-	ST_INTERNAL = 70, /* internal VMM error (a bug) */
-	ST_OSERR = 71, /* host resource failure: memory, threads, ... */
-	ST_CANTCREAT = 73, /* cannot create the --output file */
-	ST_GUEST_VIOLATION = 76, /* guest broke the hypercall protocol (hostile parameters) */
-	ST_TRIPLE_FAULT = 80, /* guest triple fault (KVM_EXIT_SHUTDOWN) */
-	ST_KVM_INTERNAL = 81, /* KVM internal error, e.g. an instruction KVM cannot emulate */
-	ST_KVM_FAIL = 82, /* KVM entry failure or unexpected exit reason */
-	ST_GUEST_PANIC = 83, /* guest printed a panic and exited non-zero */
-	ST_SIGNAL_BASE = 128, /* + signal number: stopped by SIGINT (130), SIGTERM (143), ... */
-};
+#include "status.h"
 
 /* Prints "uhyve-sec: <message>\n" to stderr. */
 void uhs_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -60,6 +45,13 @@ struct vmm_config {
 	bool stats;
 	bool aslr;
 	const char *output; /* NULL: stdout; "none"; or a file to create */
+	/* file-system policy (interpreted by policy/, never by the VMM) */
+	const char **mount_specs; /* --mount / --file-mapping values, in order (owned array) */
+	int nmount_specs;
+	const char *policy_path; /* --policy */
+	const char *check_policy; /* --check-policy: validate, print, exit */
+	const char *audit_log; /* --audit-log FILE (default stderr) */
+	bool audit_all; /* --audit=all: also log allowed operations */
 };
 
 /* Parses argv and the HERMIT_* environment into cfg.  Returns 0 to run, 1 when --help or
@@ -95,6 +87,8 @@ struct boot_params {
 	uint32_t tsc_khz; /* 0 = unknown */
 	int64_t boot_time_ns; /* ns since the epoch */
 	const char *bootargs; /* FDT /chosen/bootargs */
+	char *const *mounts; /* FDT /uhyve,mounts (guest paths) */
+	int nmounts;
 };
 int layout_write_boot_info(struct gmem *m, const struct vm_layout *lay, const struct elf_image *img,
 			   const struct boot_params *bp) __attribute__((warn_unused_result));
@@ -118,9 +112,39 @@ struct fs_ops {
 	int (*stat)(void *ctx, const char *path, bool nofollow, struct uh_v2_file_attr *out);
 	int (*fstat)(void *ctx, int fd, struct uh_v2_file_attr *out);
 	ssize_t (*getdents)(void *ctx, int fd, void *buf, size_t len); /* 0 = end */
+	/* Optional: wake and fail every operation still waiting (VM shutdown). */
+	void (*stop)(void *ctx);
 };
 /* The file system when nothing is mounted: paths do not exist, creation is refused. */
 extern const struct fs_ops fs_none_ops;
+
+/* A fs_ops result meaning "the broker is gone or broke protocol": the VM must end with
+ * ST_BROKER.  Never a valid -errno. */
+#define FS_LOST (-100000)
+
+/* The broker client (fs_broker.c): guest fd table plus requests over the broker socket.
+ * Limits: at most max_open guest fds, at most max_write bytes written (0 = unlimited). */
+struct fs_broker;
+struct fs_broker *fs_broker_new(int sock, unsigned max_open, uint64_t max_write);
+void fs_broker_free(struct fs_broker *b);
+/* Why the broker was lost (for the message), or NULL. */
+const char *fs_broker_lost_reason(const struct fs_broker *b);
+extern const struct fs_ops fs_broker_ops;
+
+/* Everything the VMM is told about files: how to reach them and the guest mount points (for
+ * the FDT `uhyve,mounts` node).  Host paths never reach the VMM. */
+struct vmm_files {
+	const struct fs_ops *ops;
+	void *ctx;
+	char *const *mounts; /* normalised guest paths */
+	int nmounts;
+	int broker_pid; /* > 0: a broker process whose death ends the VM */
+};
+
+/* Blocks the signals the VMM's main thread waits for; call before any thread or child. */
+void vmm_block_signals(void);
+/* Runs the VM described by cfg (vm_main.c).  Returns the process exit status. */
+int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files);
 
 /* ---- output sink (output.c): serial bytes and guest writes to fd 1/2 ---- */
 struct output {
@@ -143,7 +167,7 @@ void output_flush(struct output *o);
 void output_close(struct output *o);
 
 /* ---- hypercalls (hc.c) ---- */
-enum hc_action { HC_CONTINUE, HC_EXIT, HC_VIOLATION };
+enum hc_action { HC_CONTINUE, HC_EXIT, HC_VIOLATION, HC_FATAL };
 
 struct hc_stats {
 	uint64_t count[64]; /* per table entry */
@@ -164,6 +188,7 @@ struct hc_vm {
 	int nenv;
 	uint32_t iface;
 	uint32_t pci_addr; /* last value written to 0xCF8 (racy by design, like real hardware) */
+	uint8_t pic[2][2]; /* 8259 register file (split irqchip): [master/slave][cmd/data] */
 };
 
 /* One exit's worth of context from a vCPU. */
@@ -175,7 +200,8 @@ struct hc_call {
 	void *opaque;
 	struct hc_stats *stats;
 	/* results */
-	int exit_code; /* with HC_EXIT */
+	int exit_code; /* with HC_EXIT; with HC_FATAL the process status */
+	bool lost; /* a file operation found the broker gone (FS_LOST) */
 	char msg[200]; /* with HC_VIOLATION: one-line reason */
 };
 

@@ -145,6 +145,16 @@ static void port_rules(void **state)
 	assert_int_equal(hc_port_io(call(f, 0), UH_V1_EXIT, false, 4, d), HC_VIOLATION);
 	assert_string_equal(f->call.msg, "v1_exit: read from a hypercall port");
 	assert_int_equal(hc_port_io(call(f, 0), 0x60, false, 1, d), HC_VIOLATION);
+	/* PIC (split irqchip): writes kept, data port reads back the mask, byte access only */
+	d[0] = 0xfb;
+	assert_int_equal(hc_port_io(call(f, 0), 0x21, true, 1, d), HC_CONTINUE);
+	d[0] = 0;
+	assert_int_equal(hc_port_io(call(f, 0), 0x21, false, 1, d), HC_CONTINUE);
+	assert_int_equal(d[0], 0xfb);
+	assert_int_equal(hc_port_io(call(f, 0), 0xa0, false, 1, d), HC_CONTINUE);
+	assert_int_equal(d[0], 0);
+	assert_int_equal(hc_port_io(call(f, 0), 0x20, true, 4, d), HC_VIOLATION);
+	assert_string_equal(f->call.msg, "PIC port 0x20: access width 4, expected 1");
 	/* PCI: reads see no device, writes are ignored */
 	assert_int_equal(out32(f, UH_PCI_CONFIG_ADDRESS, 0x80000000u, 0), HC_CONTINUE);
 	assert_int_equal(hc_port_io(call(f, 0), UH_PCI_CONFIG_DATA, false, 4, d), HC_CONTINUE);

@@ -251,6 +251,14 @@ struct uh_v2_ret rt_v2_stat(const char *path, struct uh_v2_file_attr *attr)
 	return p.ret;
 }
 
+struct uh_v2_ret rt_v2_lstat(const char *path, struct uh_v2_file_attr *attr)
+{
+	struct uh_v2_stat p = {.name = rt_gpa(path), .kind = 1, .attr = rt_gpa(attr)};
+
+	rt_hc2(UH_V2_FILE_STAT, rt_gpa(&p));
+	return p.ret;
+}
+
 struct uh_v2_ret rt_v2_fstat(int fd, struct uh_v2_file_attr *attr)
 {
 	struct uh_v2_fstat p = {.fd = fd, .attr = rt_gpa(attr)};

@@ -156,6 +156,7 @@ int64_t rt_v2_lseek(int fd, int64_t off, int whence);
 int rt_v2_unlink(const char *path);
 struct uh_v2_dents_ret rt_v2_getdents(int fd, void *buf, size_t len);
 struct uh_v2_ret rt_v2_stat(const char *path, struct uh_v2_file_attr *attr);
+struct uh_v2_ret rt_v2_lstat(const char *path, struct uh_v2_file_attr *attr);
 struct uh_v2_ret rt_v2_fstat(int fd, struct uh_v2_file_attr *attr);
 struct uh_v2_ret rt_v2_mkdir(const char *path);
 

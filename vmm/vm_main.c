@@ -1,7 +1,7 @@
-/* main.c - uhyve-sec: load a Hermit kernel and run it under KVM.
+/* vm_main.c - the VMM: load a Hermit kernel and run it under KVM.
  *
- * Order of setup (acquire everything, then run):
- *   1. parse the command line and HERMIT_* environment;
+ * Order of setup (acquire everything, then run); sandbox/main.c has already parsed the
+ * command line, started the file broker and blocked the stop signals:
  *   2. map the kernel file read-only and validate it completely (elf_parse);
  *   3. choose the guest layout (RAM window, ASLR, load address);
  *   4. open the output sink;
@@ -80,7 +80,10 @@ static uint64_t monotonic_ns(void)
 static int prepare_guest(struct vm *vm, const struct elf_image *img, const struct kernel_file *k)
 {
 	char err[256];
-	struct boot_params bp = {.cpus = vm->ncpu, .boot_time_ns = realtime_ns()};
+	struct boot_params bp = {.cpus = vm->ncpu,
+				 .boot_time_ns = realtime_ns(),
+				 .mounts = vm->files->mounts,
+				 .nmounts = vm->files->nmounts};
 	char *bootargs;
 	int rc, tsc;
 
@@ -145,7 +148,8 @@ static int setup_vm(struct vm *vm, const struct elf_image *img, const struct ker
 		return rc;
 	}
 	vm->hc = (struct hc_vm){.mem = &vm->mem,
-				.fs = &fs_none_ops,
+				.fs = vm->files->ops,
+				.fs_ctx = vm->files->ctx,
 				.out = &vm->out,
 				.argv0 = vm->cfg->kernel_path,
 				.args = vm->cfg->args,
@@ -181,44 +185,45 @@ static int load_image(const struct vmm_config *cfg, struct kernel_file *k, struc
 	return 0;
 }
 
-int main(int argc, char *argv[])
+void vmm_block_signals(void)
 {
-	extern char **environ;
-	struct vmm_config cfg;
-	struct kernel_file k = {0};
-	struct elf_image img;
-	struct vm vm = {.kvm_fd = -1, .vm_fd = -1};
 	sigset_t block;
-	uint64_t t0 = monotonic_ns();
-	int rc;
 
-	rc = cli_parse(argc, argv, environ, &cfg);
-	if (rc != 0) {
-		cli_free(&cfg);
-		return rc > 0 ? 0 : ST_USAGE;
-	}
-	/* Stop signals are taken synchronously by the main thread only (vcpu.c). */
+	/* Stop signals and SIGCHLD are taken synchronously by the main thread only (vcpu.c);
+	 * vCPU threads inherit this mask. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGUSR1);
 	sigaddset(&block, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &block, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	vm.cfg = &cfg;
-	vm.ncpu = cfg.cpus;
+int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
+{
+	struct kernel_file k = {0};
+	struct elf_image img;
+	struct vm vm = {.kvm_fd = -1, .vm_fd = -1};
+	uint64_t t0 = monotonic_ns();
+	int rc;
+
+	vm.cfg = cfg;
+	vm.files = files;
+	vm.broker_pid = files->broker_pid;
+	vm.ncpu = cfg->cpus;
 	vm.main_thread = pthread_self();
 	pthread_mutex_init(&vm.out_mu, NULL);
 	pthread_mutex_init(&vm.res_mu, NULL);
-	rc = load_image(&cfg, &k, &img, &vm.lay);
+	rc = load_image(cfg, &k, &img, &vm.lay);
 	if (rc == 0) {
 		rc = setup_vm(&vm, &img, &k);
 	}
 	if (rc == 0) {
 		rc = vm_run(&vm);
-		if (cfg.stats) {
+		if (cfg->stats) {
 			vm_print_stats(&vm, monotonic_ns() - t0);
 		}
 	}
@@ -229,6 +234,5 @@ int main(int argc, char *argv[])
 	if (k.data != NULL) {
 		munmap(k.data, k.len);
 	}
-	cli_free(&cfg);
 	return rc;
 }

@@ -1,0 +1,508 @@
+/* broker.c - the file broker: the only process that touches the host file system for the
+ * guest.  It holds the policy and one O_PATH dirfd per mount root, receives fixed-size
+ * requests from the VMM, decides each against the policy (policy/resolve.c does the
+ * resolution with openat2 under the root dirfds), logs denials, and answers with an errno
+ * or an fd.
+ *
+ * Threat: the VMM end of the socket is assumed compromised.  Every request is validated
+ * exactly (brk_req_check) before anything else happens; a malformed request, or any fd
+ * sent to us, ends the run (the VMM is not behaving, so nothing it says can be trusted).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "broker_proto.h"
+#include "status.h"
+
+struct broker {
+	const struct policy *pol;
+	int dirfds[POL_MAX_MOUNTS];
+	int scratch_fd;
+	char scratch_path[PATH_MAX];
+	int audit_fd;
+	bool audit_all;
+	struct pol_roots roots;
+};
+
+static volatile sig_atomic_t terminate;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	terminate = 1;
+}
+
+static void bmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void bmsg(const char *fmt, ...)
+{
+	char line[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "uhyve-sec: broker: %s\n", line);
+}
+
+/* ---- audit log: one JSON object per line ---- */
+
+/* jansson needs UTF-8: bytes outside printable ASCII become \xNN, flagged by the caller. */
+static json_t *path_json(const char *path, bool *escaped)
+{
+	char buf[BRK_PATH_MAX * 4 + 1];
+	size_t o = 0;
+	json_t *j = json_string(path);
+
+	*escaped = false;
+	if (j != NULL) {
+		return j;
+	}
+	*escaped = true;
+	for (const unsigned char *p = (const unsigned char *)path; *p && o + 5 < sizeof buf; p++) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			buf[o++] = (char)*p;
+		} else {
+			o += (size_t)snprintf(buf + o, 5, "\\x%02x", *p);
+		}
+	}
+	buf[o] = '\0';
+	return json_string(buf);
+}
+
+static void audit(struct broker *br, const char *op, const char *path, int rc,
+		  const struct pol_verdict *v)
+{
+	const char *verdict = rc == 0 ? "allow" : v->reason != NULL ? "deny" : "error";
+	char ts[64];
+	struct timespec now;
+	struct tm tm;
+	bool escaped;
+	json_t *o;
+	char *line;
+
+	if (rc == 0 || v->reason == NULL) {
+		if (!br->audit_all) {
+			return;
+		}
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + strlen(ts), sizeof ts - strlen(ts), ".%03ldZ", now.tv_nsec / 1000000);
+	o = json_pack("{s:s, s:s, s:o, s:s}", "time", ts, "op", op, "path",
+		      path_json(path, &escaped), "verdict", verdict);
+	if (o == NULL) {
+		return;
+	}
+	if (escaped) {
+		json_object_set_new(o, "path_escaped", json_true());
+	}
+	if (v->reason != NULL) {
+		json_object_set_new(o, "reason", json_string(v->reason));
+	}
+	if (rc != 0) {
+		json_object_set_new(o, "errno", json_string(strerrorname_np(-rc)));
+	}
+	if (v->mount >= 0 && (size_t)v->mount < br->pol->nmounts) {
+		json_object_set_new(o, "mount", json_string(br->pol->mounts[v->mount].guest));
+	}
+	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (line != NULL) {
+		static char nl[] = "\n";
+		struct iovec iov[2] = {{line, strlen(line)}, {nl, 1}};
+		if (writev(br->audit_fd, iov, 2) < 0) {
+			/* the audit log is best effort; the decision stands */
+		}
+		free(line);
+	}
+}
+
+/* ---- requests ---- */
+
+static void stat_to_brk(struct brk_stat *o, const struct stat *st)
+{
+	o->dev = st->st_dev;
+	o->ino = st->st_ino;
+	o->nlink = st->st_nlink;
+	o->mode = st->st_mode;
+	o->uid = st->st_uid;
+	o->gid = st->st_gid;
+	o->rdev = st->st_rdev;
+	o->size = st->st_size;
+	o->blksize = st->st_blksize;
+	o->blocks = st->st_blocks;
+	o->atime_sec = st->st_atim.tv_sec;
+	o->atime_nsec = (int32_t)st->st_atim.tv_nsec;
+	o->mtime_sec = st->st_mtim.tv_sec;
+	o->mtime_nsec = (int32_t)st->st_mtim.tv_nsec;
+	o->ctime_sec = st->st_ctim.tv_sec;
+	o->ctime_nsec = (int32_t)st->st_ctim.tv_nsec;
+}
+
+static const char *const op_names[BRK_OP_MAX] = {
+    [BRK_OP_OPEN] = "open", [BRK_OP_UNLINK] = "unlink", [BRK_OP_MKDIR] = "mkdir",
+    [BRK_OP_STAT] = "stat", [BRK_OP_LSTAT] = "lstat",
+};
+
+/* Decides one validated request.  Returns the fd to pass, or -1. */
+static int handle(struct broker *br, const struct brk_req *req, struct brk_reply *rep)
+{
+	struct pol_verdict v = {.reason = NULL, .mount = -1};
+	struct stat st;
+	int rc = -EINVAL, fd = -1;
+
+	memset(rep, 0, sizeof *rep);
+	rep->h = (struct brk_hdr){.version = BRK_VERSION, .op = req->h.op, .seq = req->h.seq};
+	switch ((enum brk_op)req->h.op) {
+	case BRK_OP_OPEN:
+		rc = policy_open(&br->roots, req->path, req->flags, req->mode, &fd, &v);
+		break;
+	case BRK_OP_UNLINK:
+		rc = policy_unlink(&br->roots, req->path, &v);
+		break;
+	case BRK_OP_MKDIR:
+		rc = policy_mkdir(&br->roots, req->path, req->mode, &v);
+		break;
+	case BRK_OP_STAT:
+	case BRK_OP_LSTAT:
+		rc = policy_stat(&br->roots, req->path, req->h.op == BRK_OP_LSTAT, &st, &v);
+		if (rc == 0) {
+			stat_to_brk(&rep->st, &st);
+		}
+		break;
+	case BRK_OP_READY:
+	case BRK_OP_MAX:
+	default:
+		break; /* brk_req_check admits none of these */
+	}
+	if (rc > 0 || rc < -4095) {
+		rc = -EIO; /* never put something that is not an errno on the wire */
+	}
+	rep->err = -rc;
+	rep->has_fd = rc == 0 && fd >= 0;
+	audit(br, op_names[req->h.op], req->path, rc, &v);
+	return rc == 0 ? fd : -1;
+}
+
+/* ---- setup and teardown ---- */
+
+static int open_roots(struct broker *br)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC | O_DIRECTORY,
+			       .resolve =
+				   RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
+	const struct policy *pol = br->pol;
+	int probe = -1;
+
+	for (size_t i = 0; i < pol->nmounts; i++) {
+		br->dirfds[i] = open(pol->mounts[i].host, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (br->dirfds[i] < 0) {
+			bmsg("mount %s: cannot open host directory %s: %s", pol->mounts[i].guest,
+			     pol->mounts[i].host, strerror(errno));
+			return ST_POLICY;
+		}
+	}
+	/* openat2 is what confines every lookup: without it, stop (never fall back). */
+	probe = (int)syscall(SYS_openat2, pol->nmounts > 0 ? br->dirfds[0] : AT_FDCWD, ".", &how,
+			     sizeof how);
+	if (probe < 0 && errno == ENOSYS) {
+		bmsg("openat2(2) is not available (Linux 5.6 or newer is required); uhyve-sec "
+		     "does not fall back to path strings");
+		return ST_BROKER;
+	}
+	if (probe >= 0) {
+		close(probe);
+	}
+	return 0;
+}
+
+static int make_scratch(struct broker *br)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (tmp == NULL || tmp[0] != '/') {
+		tmp = "/tmp";
+	}
+	snprintf(br->scratch_path, sizeof br->scratch_path, "%s/uhyve-sec-XXXXXX", tmp);
+	if (mkdtemp(br->scratch_path) == NULL) {
+		bmsg("cannot create the scratch directory in %s: %s", tmp, strerror(errno));
+		br->scratch_path[0] = '\0';
+		return ST_BROKER;
+	}
+	br->scratch_fd = open(br->scratch_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (br->scratch_fd < 0) {
+		bmsg("cannot open the scratch directory %s: %s", br->scratch_path, strerror(errno));
+		return ST_BROKER;
+	}
+	return 0;
+}
+
+/* Removes everything below dirfd `dir`, never following symlinks.  Depth-limited. */
+static void remove_below(int dir, int depth)
+{
+	int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+
+	if (d == NULL) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) {
+			continue;
+		}
+		if (unlinkat(fd, e->d_name, 0) == 0 || errno != EISDIR || depth > 4096) {
+			continue;
+		}
+		int sub = openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0) {
+			remove_below(sub, depth + 1);
+			close(sub);
+		}
+		unlinkat(fd, e->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
+static void remove_scratch(struct broker *br)
+{
+	int fd;
+
+	if (br->scratch_path[0] == '\0') {
+		return;
+	}
+	fd = open(br->scratch_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		remove_below(fd, 0);
+		close(fd);
+	}
+	if (rmdir(br->scratch_path) != 0) {
+		bmsg("cannot remove the scratch directory %s: %s", br->scratch_path,
+		     strerror(errno));
+	}
+}
+
+static int serve_loop(struct broker *br, int sock)
+{
+	struct brk_req req;
+	struct brk_reply rep;
+	const char *why;
+	int fd, nfds, out_fd;
+	ssize_t n;
+
+	for (;;) {
+		struct pollfd p = {.fd = sock, .events = POLLIN};
+		if (terminate) {
+			return 0;
+		}
+		if (poll(&p, 1, -1) < 0) {
+			continue; /* EINTR: re-check terminate */
+		}
+		n = brk_recv(sock, &req, sizeof req, &fd, &nfds);
+		if (n == 0) {
+			return 0; /* the VMM is gone: normal end */
+		}
+		if (n < 0 || nfds > 0) {
+			if (fd >= 0) {
+				close(fd);
+			}
+			bmsg("protocol violation from the VMM: %s",
+			     n < 0 ? strerror((int)-n) : "it sent a file descriptor");
+			return ST_BROKER;
+		}
+		if (brk_req_check(&req, (size_t)n, &why) != 0) {
+			bmsg("protocol violation from the VMM: %s", why);
+			return ST_BROKER;
+		}
+		out_fd = handle(br, &req, &rep);
+		int rc = brk_send(sock, &rep, sizeof rep, out_fd);
+		if (out_fd >= 0) {
+			close(out_fd);
+		}
+		if (rc != 0) {
+			return rc == -EPIPE ? 0 : ST_BROKER;
+		}
+	}
+}
+
+int broker_serve(int sock, const struct policy *pol, int audit_fd, bool audit_all)
+{
+	struct broker br = {.pol = pol, .scratch_fd = -1, .audit_all = audit_all};
+	struct brk_reply ready = {.h = {.version = BRK_VERSION, .op = BRK_OP_READY, .seq = 0}};
+	int rc;
+
+	br.audit_fd = audit_fd;
+	for (size_t i = 0; i < POL_MAX_MOUNTS; i++) {
+		br.dirfds[i] = -1;
+	}
+	rc = open_roots(&br);
+	if (rc == 0 && pol->scratch) {
+		rc = make_scratch(&br);
+	}
+	br.roots = (struct pol_roots){.pol = pol, .dirfds = br.dirfds, .scratch_fd = br.scratch_fd};
+	if (rc == 0 && brk_send(sock, &ready, sizeof ready, -1) != 0) {
+		rc = ST_BROKER;
+	}
+	if (rc == 0) {
+		rc = serve_loop(&br, sock);
+	}
+	remove_scratch(&br);
+	for (size_t i = 0; i < pol->nmounts; i++) {
+		if (br.dirfds[i] >= 0) {
+			close(br.dirfds[i]);
+		}
+	}
+	if (br.scratch_fd >= 0) {
+		close(br.scratch_fd);
+	}
+	return rc;
+}
+
+/* ---- launch ---- */
+
+static void child_setup(int keep, int audit_fd, pid_t parent)
+{
+	struct sigaction term = {.sa_handler = on_term};
+	static const int ignored[] = {SIGINT, SIGHUP, SIGPIPE, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2};
+	sigset_t all;
+	int null;
+
+	/* Own process group: the terminal's ^C goes to the VMM, which ends the run; the
+	 * broker then sees EOF, cleans up and exits.  It dies with the VMM (SIGTERM). */
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent) {
+		_exit(ST_BROKER);
+	}
+	sigemptyset(&term.sa_mask);
+	sigaction(SIGTERM, &term, NULL);
+	for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) {
+		signal(ignored[i], SIG_IGN);
+	}
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		close(null);
+	}
+	/* Nothing of the parent's but stdio, the socket and the audit log survives. */
+	for (int fd = 3; fd < 1024; fd++) {
+		if (fd != keep && fd != audit_fd) {
+			close(fd);
+		}
+	}
+	close_range(1024, ~0u, 0);
+}
+
+static int open_audit(const struct broker_opts *o)
+{
+	int fd;
+
+	if (o->audit_log == NULL) {
+		return STDERR_FILENO;
+	}
+	fd = open(o->audit_log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "uhyve-sec: cannot open audit log %s: %s\n", o->audit_log,
+			strerror(errno));
+	}
+	return fd;
+}
+
+static int wait_ready(int sock, pid_t pid)
+{
+	struct brk_req ready = {.h = {.version = BRK_VERSION, .op = BRK_OP_READY, .seq = 0}};
+	struct brk_reply rep;
+	const char *why = "the broker stopped before it was ready";
+	int fd = -1, nfds = 0, st;
+	ssize_t n = brk_recv(sock, &rep, sizeof rep, &fd, &nfds);
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (n > 0 && brk_reply_check(&rep, (size_t)n, &ready, nfds, &why) == 0) {
+		return 0;
+	}
+	if (n > 0) {
+		fprintf(stderr, "uhyve-sec: broker: bad ready message: %s\n", why);
+	}
+	kill(pid, SIGKILL);
+	if (waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) != 0) {
+		return WEXITSTATUS(st); /* it said why */
+	}
+	fprintf(stderr, "uhyve-sec: %s\n", why);
+	return ST_BROKER;
+}
+
+int broker_start(const struct policy *pol, const struct broker_opts *o, int *sock, pid_t *pid)
+{
+	pid_t parent = getpid();
+	int sv[2], audit_fd, rc;
+
+	audit_fd = open_audit(o);
+	if (audit_fd < 0) {
+		return ST_CANTCREAT;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		fprintf(stderr, "uhyve-sec: socketpair: %s\n", strerror(errno));
+		return ST_BROKER;
+	}
+	*pid = fork();
+	if (*pid < 0) {
+		fprintf(stderr, "uhyve-sec: cannot start the broker: %s\n", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return ST_BROKER;
+	}
+	if (*pid == 0) {
+		close(sv[0]);
+		child_setup(sv[1], audit_fd, parent);
+		_exit(broker_serve(sv[1], pol, audit_fd, o->audit_all));
+	}
+	close(sv[1]);
+	if (audit_fd != STDERR_FILENO) {
+		close(audit_fd);
+	}
+	rc = wait_ready(sv[0], *pid);
+	if (rc != 0) {
+		close(sv[0]);
+		return rc;
+	}
+	*sock = sv[0];
+	return 0;
+}
+
+int broker_reap(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid) {
+		return -1;
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}

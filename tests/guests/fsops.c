@@ -1,0 +1,325 @@
+/* fsops: a tiny command interpreter for file hypercalls, driven by argv (v1 and v2 builds).
+ *
+ * Each argument is one command, fields separated by ':'.  One output line per command:
+ *   cat:PATH            open O_RDONLY, read all (<= 64 KiB), close
+ *                       -> "cat PATH = N 'content'" or "cat PATH = -errno"
+ *   put:PATH:TEXT       open O_WRONLY|O_CREAT|O_TRUNC 0644, write TEXT, close
+ *                       -> "put PATH = fd,written,close" (v1: written is always "-")
+ *   append:PATH:TEXT    the same with O_WRONLY|O_APPEND
+ *   open:PATH:FLAGS     open with FLAGS (octal), keep it open -> "open PATH FLAGS = ret"
+ *   openmany:PATH:N     open O_RDONLY N times, keep them -> "openmany PATH = ok K first E"
+ *   close:FD            -> "close FD = ret"
+ *   unlink:PATH         -> "unlink PATH = ret"
+ *   seek:PATH:OFF       open, lseek(OFF, SEEK_SET), read 8 bytes -> "seek PATH OFF = pos 'data'"
+ *   bigwrite:PATH:N     create PATH, write N bytes of 'x' in 4 KiB pieces -> "bigwrite PATH =
+ * total" mkdir:PATH          (v2) -> "mkdir PATH = 0" or "= -errno" stat:PATH, lstat:PATH (v2) ->
+ * "stat PATH = 0 type=reg|dir|lnk|other size=N perm=0NNN" or "= -errno" ls:PATH             (v2)
+ * open O_DIRECTORY, getdents until the end, names sorted
+ *                       -> "ls PATH = name1 name2 ..." or "= -errno"
+ * Bytes outside printable ASCII in paths and data are printed as \xNN.  Exit code 0, or 2 for
+ * an unknown command. */
+#include "rt.h"
+
+#define O_RDONLY    0
+#define O_WRONLY    1
+#define O_CREAT	    0100
+#define O_TRUNC	    01000
+#define O_APPEND    02000
+#define O_DIRECTORY 0200000
+
+#ifdef RT_V2
+#define F(name) rt_v2_##name
+#else
+#define F(name) rt_v1_##name
+#endif
+
+static char data[65536];
+static char esc[4 * 65536 + 1];
+
+static const char *escape(const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			esc[o++] = (char)c;
+		} else {
+			esc[o++] = '\\';
+			esc[o++] = 'x';
+			esc[o++] = hex[c >> 4];
+			esc[o++] = hex[c & 15];
+		}
+	}
+	esc[o] = '\0';
+	return esc;
+}
+
+/* Splits "a:b:c" in place into at most max fields; returns the count. */
+static int split(char *s, char **f, int max)
+{
+	int n = 0;
+
+	f[n++] = s;
+	for (char *p = s; *p && n < max; p++) {
+		if (*p == ':') {
+			*p = '\0';
+			f[n++] = p + 1;
+		}
+	}
+	return n;
+}
+
+static long num(const char *s, int base)
+{
+	long v = 0;
+	int neg = *s == '-';
+
+	for (s += neg; *s >= '0' && *s < '0' + base; s++) {
+		v = v * base + (*s - '0');
+	}
+	return neg ? -v : v;
+}
+
+static int64_t do_write(int fd, const void *buf, size_t len)
+{
+#ifdef RT_V2
+	return rt_v2_write(fd, buf, len);
+#else
+	rt_v1_write(fd, buf, len);
+	return (int64_t)len;
+#endif
+}
+
+static void cmd_cat(const char *path)
+{
+	int fd = F(open)(path, O_RDONLY, 0);
+	int64_t n, total = 0;
+
+	if (fd < 0) {
+		rt_printf("cat %s = %d\n", escape(path, strlen(path)), fd);
+		return;
+	}
+	while (total < (int64_t)sizeof data &&
+	       (n = F(read)(fd, data + total, sizeof data - (size_t)total)) > 0) {
+		total += n;
+	}
+	F(close)(fd);
+	rt_printf("cat %s = %ld ", escape(path, strlen(path)), (long)total);
+	rt_printf("'%s'\n", escape(data, (size_t)total));
+}
+
+static void cmd_put(const char *path, const char *text, int flags)
+{
+	int fd = F(open)(path, flags, 0644), c = 0;
+	int64_t w = -1;
+
+	if (fd >= 0) {
+		w = do_write(fd, text, strlen(text));
+		c = F(close)(fd);
+	}
+#ifdef RT_V2
+	rt_printf("%s %s = %d,%ld,%d\n", flags & O_APPEND ? "append" : "put",
+		  escape(path, strlen(path)), fd, (long)w, c);
+#else
+	(void)w;
+	rt_printf("%s %s = %d,-,%d\n", flags & O_APPEND ? "append" : "put",
+		  escape(path, strlen(path)), fd, c);
+#endif
+}
+
+static void cmd_openmany(const char *path, long n)
+{
+	long ok = 0;
+	int first = 0;
+
+	for (long i = 0; i < n; i++) {
+		int fd = F(open)(path, O_RDONLY, 0);
+		if (fd >= 0) {
+			ok++;
+		} else if (first == 0) {
+			first = fd;
+		}
+	}
+	rt_printf("openmany %s = ok %ld first %d\n", escape(path, strlen(path)), ok, first);
+}
+
+static void cmd_seek(const char *path, long off)
+{
+	int fd = F(open)(path, O_RDONLY, 0);
+	int64_t pos, n;
+
+	if (fd < 0) {
+		rt_printf("seek %s %ld = %d\n", path, off, fd);
+		return;
+	}
+	pos = F(lseek)(fd, off, RT_SEEK_SET);
+	n = F(read)(fd, data, 8);
+	F(close)(fd);
+	rt_printf("seek %s %ld = %ld '%s'\n", path, off, (long)pos,
+		  escape(data, n > 0 ? (size_t)n : 0));
+}
+
+static void cmd_bigwrite(const char *path, long n)
+{
+	int fd = F(open)(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	long total = 0;
+
+	memset(data, 'x', 4096);
+	if (fd < 0) {
+		rt_printf("bigwrite %s = %d\n", path, fd);
+		return;
+	}
+	while (total < n) {
+		size_t piece = n - total < 4096 ? (size_t)(n - total) : 4096;
+		int64_t w = do_write(fd, data, piece);
+		if (w <= 0) {
+			break;
+		}
+		total += w;
+	}
+	F(close)(fd);
+	rt_printf("bigwrite %s = %ld\n", path, total);
+}
+
+#ifdef RT_V2
+static const char *type_name(uint32_t mode)
+{
+	switch (mode & 0170000) {
+	case 0100000:
+		return "reg";
+	case 0040000:
+		return "dir";
+	case 0120000:
+		return "lnk";
+	default:
+		return "other";
+	}
+}
+
+static void cmd_stat(const char *path, int nofollow)
+{
+	struct uh_v2_file_attr a;
+	struct uh_v2_ret r;
+
+	memset(&a, 0, sizeof a);
+	r = nofollow ? rt_v2_lstat(path, &a) : rt_v2_stat(path, &a);
+	if (r.tag != UH_V2_RET_SUCCESS) {
+		rt_printf("%s %s = -%d\n", nofollow ? "lstat" : "stat", escape(path, strlen(path)),
+			  r.err);
+		return;
+	}
+	char perm[6] = {'0',
+			(char)('0' + ((a.mode >> 9) & 7)),
+			(char)('0' + ((a.mode >> 6) & 7)),
+			(char)('0' + ((a.mode >> 3) & 7)),
+			(char)('0' + (a.mode & 7)),
+			'\0'};
+	rt_printf("%s %s = 0 type=%s size=%ld perm=%s\n", nofollow ? "lstat" : "stat",
+		  escape(path, strlen(path)), type_name(a.mode), (long)a.size, perm);
+}
+
+static char names[256][64];
+
+static void cmd_ls(const char *path)
+{
+	static uint8_t buf[4096];
+	int fd = rt_v2_open(path, O_RDONLY | O_DIRECTORY, 0), n = 0;
+	struct uh_v2_dents_ret r;
+
+	if (fd < 0) {
+		rt_printf("ls %s = %d\n", path, fd);
+		return;
+	}
+	while ((r = rt_v2_getdents(fd, buf, sizeof buf)).tag == UH_V2_DENTS_SUCCESS) {
+		for (uint64_t off = 0; off + 19 < r.bytes;) {
+			uint16_t reclen;
+			memcpy(&reclen, buf + off + 16, 2);
+			const char *name = (const char *)buf + off + 19;
+			if (reclen == 0 || off + reclen > r.bytes) {
+				break;
+			}
+			if (n < 256 && !rt_streq(name, ".") && !rt_streq(name, "..")) {
+				size_t l = strlen(name) < 63 ? strlen(name) : 63;
+				memcpy(names[n], name, l);
+				names[n++][l] = '\0';
+			}
+			off += reclen;
+		}
+	}
+	rt_v2_close(fd);
+	for (int i = 1; i < n; i++) { /* insertion sort: deterministic output */
+		for (int j = i; j > 0 && memcmp(names[j - 1], names[j], 64) > 0; j--) {
+			char t[64];
+			memcpy(t, names[j], 64);
+			memcpy(names[j], names[j - 1], 64);
+			memcpy(names[j - 1], t, 64);
+		}
+	}
+	if (r.tag == UH_V2_DENTS_ERROR) {
+		rt_printf("ls %s = -%d\n", path, r.err);
+		return;
+	}
+	rt_printf("ls %s =", path);
+	for (int i = 0; i < n; i++) {
+		rt_printf(" %s", escape(names[i], strlen(names[i])));
+	}
+	rt_printf("\n");
+}
+#endif
+
+static int run(char *cmd)
+{
+	char *f[4];
+	int n = split(cmd, f, 4);
+
+	if (n >= 2 && rt_streq(f[0], "cat")) {
+		cmd_cat(f[1]);
+	} else if (n >= 3 && rt_streq(f[0], "put")) {
+		cmd_put(f[1], f[2], O_WRONLY | O_CREAT | O_TRUNC);
+	} else if (n >= 3 && rt_streq(f[0], "append")) {
+		cmd_put(f[1], f[2], O_WRONLY | O_APPEND);
+	} else if (n >= 3 && rt_streq(f[0], "open")) {
+		rt_printf("open %s %s = %d\n", escape(f[1], strlen(f[1])), f[2],
+			  F(open)(f[1], (int)num(f[2], 8), 0644));
+	} else if (n >= 3 && rt_streq(f[0], "openmany")) {
+		cmd_openmany(f[1], num(f[2], 10));
+	} else if (n >= 2 && rt_streq(f[0], "close")) {
+		rt_printf("close %s = %d\n", f[1], F(close)((int)num(f[1], 10)));
+	} else if (n >= 2 && rt_streq(f[0], "unlink")) {
+		rt_printf("unlink %s = %d\n", escape(f[1], strlen(f[1])), F(unlink)(f[1]));
+	} else if (n >= 3 && rt_streq(f[0], "seek")) {
+		cmd_seek(f[1], num(f[2], 10));
+	} else if (n >= 3 && rt_streq(f[0], "bigwrite")) {
+		cmd_bigwrite(f[1], num(f[2], 10));
+#ifdef RT_V2
+	} else if (n >= 2 && rt_streq(f[0], "mkdir")) {
+		struct uh_v2_ret r = rt_v2_mkdir(f[1]);
+		rt_printf("mkdir %s = %d\n", escape(f[1], strlen(f[1])),
+			  r.tag == UH_V2_RET_SUCCESS ? 0 : -r.err);
+	} else if (n >= 2 && (rt_streq(f[0], "stat") || rt_streq(f[0], "lstat"))) {
+		cmd_stat(f[1], rt_streq(f[0], "lstat"));
+	} else if (n >= 2 && rt_streq(f[0], "ls")) {
+		cmd_ls(f[1]);
+#endif
+	} else {
+		rt_printf("unknown command %s\n", f[0]);
+		return 2;
+	}
+	return 0;
+}
+
+int guest_main(const struct uh_boot_info *bi, unsigned cpu)
+{
+	int rc = 0;
+
+	(void)bi;
+	if (cpu != 0 || rt_args_init() != 0) {
+		return cpu != 0 ? 0 : 1;
+	}
+	for (int i = 1; i < rt_argc && rc == 0; i++) {
+		rc = run(rt_argv[i]);
+	}
+	return rc;
+}

@@ -1,0 +1,438 @@
+/* fs_broker.c - the guest's files as seen from the VMM: a per-VM guest fd table and the
+ * client side of the broker protocol.
+ *
+ * Everything that names a path (open, unlink, mkdir, stat, lstat) is a request to the
+ * broker, which alone touches the host file system and answers with an errno or an fd.
+ * Data operations (read, write, lseek, fstat, getdents64, close) run here on fds the
+ * broker handed over.  The guest only ever sees small table indexes (3, 4, ...), never a
+ * host fd number.
+ *
+ * Threat: replies are checked as strictly as requests (brk_reply_check); any protocol
+ * error, EOF or unexpected fd marks the broker lost, and every later call returns FS_LOST
+ * so the VM ends with ST_BROKER.  Limits (open files, bytes written) are enforced here for
+ * the guest; they bind a compromised VMM only through the process limits of issue 4.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../sandbox/broker_proto.h"
+#include "vmm.h"
+
+#define GUEST_FD_BASE 3
+
+struct fd_slot {
+	int host; /* -1 free, -2 reserved while opening */
+	unsigned busy; /* operations in flight on this fd */
+	bool closing; /* closed by the guest while busy: close when the last one ends */
+};
+
+struct fs_broker {
+	int sock;
+	pthread_mutex_t sock_mu; /* one request in flight at a time */
+	uint32_t seq;
+	bool lost;
+	bool stopping; /* the VM is shutting down: losing the broker is expected */
+	const char *lost_reason;
+	pthread_mutex_t tab_mu;
+	struct fd_slot *slots;
+	unsigned max_open;
+	uint64_t max_write, written;
+};
+
+struct fs_broker *fs_broker_new(int sock, unsigned max_open, uint64_t max_write)
+{
+	struct fs_broker *b = calloc(1, sizeof *b);
+
+	if (b == NULL || (b->slots = calloc(max_open, sizeof *b->slots)) == NULL) {
+		free(b);
+		return NULL;
+	}
+	for (unsigned i = 0; i < max_open; i++) {
+		b->slots[i].host = -1;
+	}
+	b->sock = sock;
+	b->max_open = max_open;
+	b->max_write = max_write;
+	pthread_mutex_init(&b->sock_mu, NULL);
+	pthread_mutex_init(&b->tab_mu, NULL);
+	return b;
+}
+
+void fs_broker_free(struct fs_broker *b)
+{
+	if (b == NULL) {
+		return;
+	}
+	for (unsigned i = 0; i < b->max_open; i++) {
+		if (b->slots[i].host >= 0) {
+			close(b->slots[i].host);
+		}
+	}
+	if (b->sock >= 0) {
+		close(b->sock);
+	}
+	free(b->slots);
+	free(b);
+}
+
+const char *fs_broker_lost_reason(const struct fs_broker *b)
+{
+	return b->lost ? b->lost_reason : NULL;
+}
+
+static void mark_lost(struct fs_broker *b, const char *why)
+{
+	if (!b->lost) {
+		b->lost = true;
+		b->lost_reason = why;
+		if (!__atomic_load_n(&b->stopping, __ATOMIC_ACQUIRE)) {
+			uhs_msg("file broker lost: %s", why);
+		}
+	}
+}
+
+/* One request/reply exchange.  Returns 0 with the reply (and *fd for OPEN), or FS_LOST. */
+static int exchange(struct fs_broker *b, enum brk_op op, int32_t flags, uint32_t mode,
+		    const char *path, struct brk_reply *rep, int *fd)
+{
+	struct brk_req req;
+	const char *why = NULL;
+	int rfd = -1, nfds = 0, rc = 0;
+	ssize_t n;
+
+	*fd = -1;
+	pthread_mutex_lock(&b->sock_mu);
+	if (b->lost) {
+		rc = FS_LOST;
+		goto out;
+	}
+	if (brk_req_build(&req, op, ++b->seq, flags, mode, path) != 0) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	if (brk_send(b->sock, &req, sizeof req, -1) != 0) {
+		why = "cannot send a request";
+	} else if ((n = brk_recv(b->sock, rep, sizeof *rep, &rfd, &nfds)) <= 0) {
+		why = n == 0 ? "the broker closed the connection" : "cannot receive a reply";
+	} else if (brk_reply_check(rep, (size_t)n, &req, nfds, &why) == 0) {
+		*fd = rfd;
+		rfd = -1;
+	}
+	if (why != NULL) {
+		mark_lost(b, why);
+		rc = FS_LOST;
+	}
+	if (rfd >= 0) {
+		close(rfd);
+	}
+out:
+	pthread_mutex_unlock(&b->sock_mu);
+	return rc;
+}
+
+/* ---- guest fd table ---- */
+
+static struct fd_slot *slot_get(struct fs_broker *b, int gfd)
+{
+	struct fd_slot *s = NULL;
+
+	pthread_mutex_lock(&b->tab_mu);
+	if (gfd >= GUEST_FD_BASE && (unsigned)(gfd - GUEST_FD_BASE) < b->max_open) {
+		s = &b->slots[gfd - GUEST_FD_BASE];
+		if (s->host < 0 || s->closing) {
+			s = NULL;
+		} else {
+			s->busy++;
+		}
+	}
+	pthread_mutex_unlock(&b->tab_mu);
+	return s;
+}
+
+static void slot_release(struct fs_broker *b, struct fd_slot *s)
+{
+	pthread_mutex_lock(&b->tab_mu);
+	if (--s->busy == 0 && s->closing) {
+		close(s->host);
+		*s = (struct fd_slot){.host = -1};
+	}
+	pthread_mutex_unlock(&b->tab_mu);
+}
+
+static int fsb_open(void *ctx, const char *path, int flags, uint32_t mode)
+{
+	struct fs_broker *b = ctx;
+	struct brk_reply rep;
+	unsigned i;
+	int fd, rc;
+
+	pthread_mutex_lock(&b->tab_mu);
+	for (i = 0; i < b->max_open && b->slots[i].host != -1; i++) {
+	}
+	if (i == b->max_open) {
+		pthread_mutex_unlock(&b->tab_mu);
+		return -EMFILE; /* the per-VM limit, without bothering the broker */
+	}
+	b->slots[i].host = -2;
+	pthread_mutex_unlock(&b->tab_mu);
+
+	rc = exchange(b, BRK_OP_OPEN, flags, (flags & UH_O_CREAT) ? mode & 0777 : 0, path, &rep,
+		      &fd);
+	pthread_mutex_lock(&b->tab_mu);
+	if (rc == 0 && rep.err == 0) {
+		b->slots[i].host = fd;
+		rc = GUEST_FD_BASE + (int)i;
+	} else {
+		b->slots[i].host = -1;
+		rc = rc != 0 ? rc : -rep.err;
+	}
+	pthread_mutex_unlock(&b->tab_mu);
+	return rc;
+}
+
+static int fsb_close(void *ctx, int gfd)
+{
+	struct fs_broker *b = ctx;
+	struct fd_slot *s;
+	int rc = -EBADF;
+
+	pthread_mutex_lock(&b->tab_mu);
+	if (gfd >= GUEST_FD_BASE && (unsigned)(gfd - GUEST_FD_BASE) < b->max_open) {
+		s = &b->slots[gfd - GUEST_FD_BASE];
+		if (s->host >= 0 && !s->closing) {
+			if (s->busy > 0) {
+				s->closing = true;
+			} else {
+				close(s->host);
+				*s = (struct fd_slot){.host = -1};
+			}
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&b->tab_mu);
+	return rc;
+}
+
+static ssize_t fsb_readv(void *ctx, int gfd, const struct iovec *iov, int iovcnt)
+{
+	struct fs_broker *b = ctx;
+	struct fd_slot *s = slot_get(b, gfd);
+	ssize_t n;
+
+	if (s == NULL) {
+		return -EBADF;
+	}
+	n = readv(s->host, iov, iovcnt);
+	n = n < 0 ? -errno : n;
+	slot_release(b, s);
+	return n;
+}
+
+/* Reserves up to `want` bytes of the write budget; returns how many. */
+static uint64_t budget_take(struct fs_broker *b, uint64_t want)
+{
+	uint64_t got = want;
+
+	if (b->max_write == 0) {
+		return want;
+	}
+	pthread_mutex_lock(&b->tab_mu);
+	if (want > b->max_write - b->written) {
+		got = b->max_write - b->written;
+	}
+	b->written += got;
+	pthread_mutex_unlock(&b->tab_mu);
+	return got;
+}
+
+static void budget_refund(struct fs_broker *b, uint64_t n)
+{
+	if (b->max_write != 0 && n > 0) {
+		pthread_mutex_lock(&b->tab_mu);
+		b->written -= n;
+		pthread_mutex_unlock(&b->tab_mu);
+	}
+}
+
+static ssize_t fsb_writev(void *ctx, int gfd, const struct iovec *iov, int iovcnt)
+{
+	struct fs_broker *b = ctx;
+	struct fd_slot *s = slot_get(b, gfd);
+	struct iovec cut[256];
+	uint64_t want = 0, got, left;
+	int n = 0;
+	ssize_t w;
+
+	if (s == NULL) {
+		return -EBADF;
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		want += iov[i].iov_len;
+	}
+	got = budget_take(b, want);
+	if (got == 0 && want > 0) {
+		slot_release(b, s);
+		return -ENOSPC; /* the policy's write_bytes limit is used up */
+	}
+	for (left = got; n < iovcnt && n < 256 && left > 0; n++) {
+		cut[n] = iov[n];
+		if (cut[n].iov_len > left) {
+			cut[n].iov_len = left;
+		}
+		left -= cut[n].iov_len;
+	}
+	w = writev(s->host, cut, n);
+	w = w < 0 ? -errno : w;
+	budget_refund(b, w < 0 ? got : got - (uint64_t)w);
+	slot_release(b, s);
+	return w;
+}
+
+static int64_t fsb_lseek(void *ctx, int gfd, int64_t off, int whence)
+{
+	struct fs_broker *b = ctx;
+	struct fd_slot *s = slot_get(b, gfd);
+	off_t r;
+
+	if (s == NULL) {
+		return -EBADF;
+	}
+	r = lseek(s->host, off, whence);
+	slot_release(b, s);
+	return r < 0 ? -errno : r;
+}
+
+static void attr_from_stat(struct uh_v2_file_attr *a, const struct stat *st)
+{
+	memset(a, 0, sizeof *a);
+	a->dev = st->st_dev;
+	a->ino = st->st_ino;
+	a->nlink = st->st_nlink;
+	a->mode = st->st_mode;
+	a->uid = st->st_uid;
+	a->gid = st->st_gid;
+	a->rdev = st->st_rdev;
+	a->size = st->st_size;
+	a->blksize = st->st_blksize;
+	a->blocks = st->st_blocks;
+	a->atim.sec = st->st_atim.tv_sec;
+	a->atim.nsec = (int32_t)st->st_atim.tv_nsec;
+	a->mtim.sec = st->st_mtim.tv_sec;
+	a->mtim.nsec = (int32_t)st->st_mtim.tv_nsec;
+	a->ctim.sec = st->st_ctim.tv_sec;
+	a->ctim.nsec = (int32_t)st->st_ctim.tv_nsec;
+}
+
+static void attr_from_brk(struct uh_v2_file_attr *a, const struct brk_stat *st)
+{
+	memset(a, 0, sizeof *a);
+	a->dev = st->dev;
+	a->ino = st->ino;
+	a->nlink = st->nlink;
+	a->mode = st->mode;
+	a->uid = st->uid;
+	a->gid = st->gid;
+	a->rdev = st->rdev;
+	a->size = st->size;
+	a->blksize = st->blksize;
+	a->blocks = st->blocks;
+	a->atim.sec = st->atime_sec;
+	a->atim.nsec = st->atime_nsec;
+	a->mtim.sec = st->mtime_sec;
+	a->mtim.nsec = st->mtime_nsec;
+	a->ctim.sec = st->ctime_sec;
+	a->ctim.nsec = st->ctime_nsec;
+}
+
+static int fsb_fstat(void *ctx, int gfd, struct uh_v2_file_attr *out)
+{
+	struct fs_broker *b = ctx;
+	struct fd_slot *s = slot_get(b, gfd);
+	struct stat st;
+	int rc;
+
+	if (s == NULL) {
+		return -EBADF;
+	}
+	rc = fstat(s->host, &st) < 0 ? -errno : 0;
+	slot_release(b, s);
+	if (rc == 0) {
+		attr_from_stat(out, &st);
+	}
+	return rc;
+}
+
+static ssize_t fsb_getdents(void *ctx, int gfd, void *buf, size_t len)
+{
+	struct fs_broker *b = ctx;
+	struct fd_slot *s = slot_get(b, gfd);
+	long n;
+
+	if (s == NULL) {
+		return -EBADF;
+	}
+	/* The ABI's record layout is linux_dirent64's; the kernel never writes past len. */
+	n = syscall(SYS_getdents64, s->host, buf, len);
+	slot_release(b, s);
+	return n < 0 ? -errno : n;
+}
+
+static int path_op(void *ctx, enum brk_op op, const char *path, uint32_t mode,
+		   struct uh_v2_file_attr *out)
+{
+	struct fs_broker *b = ctx;
+	struct brk_reply rep;
+	int fd, rc = exchange(b, op, 0, mode, path, &rep, &fd);
+
+	if (rc != 0) {
+		return rc;
+	}
+	if (rep.err == 0 && out != NULL) {
+		attr_from_brk(out, &rep.st);
+	}
+	return -rep.err;
+}
+
+static int fsb_unlink(void *ctx, const char *path)
+{
+	return path_op(ctx, BRK_OP_UNLINK, path, 0, NULL);
+}
+
+static int fsb_mkdir(void *ctx, const char *path, uint32_t mode)
+{
+	return path_op(ctx, BRK_OP_MKDIR, path, mode & 0777, NULL);
+}
+
+static int fsb_stat(void *ctx, const char *path, bool nofollow, struct uh_v2_file_attr *out)
+{
+	return path_op(ctx, nofollow ? BRK_OP_LSTAT : BRK_OP_STAT, path, 0, out);
+}
+
+static void fsb_stop(void *ctx)
+{
+	struct fs_broker *b = ctx;
+
+	/* Wakes a vCPU blocked in recvmsg on a hung broker; its call then fails. */
+	__atomic_store_n(&b->stopping, true, __ATOMIC_RELEASE);
+	shutdown(b->sock, SHUT_RDWR);
+}
+
+const struct fs_ops fs_broker_ops = {
+    .open = fsb_open,
+    .close = fsb_close,
+    .readv = fsb_readv,
+    .writev = fsb_writev,
+    .lseek = fsb_lseek,
+    .unlink = fsb_unlink,
+    .mkdir = fsb_mkdir,
+    .stat = fsb_stat,
+    .fstat = fsb_fstat,
+    .getdents = fsb_getdents,
+    .stop = fsb_stop,
+};
