@@ -20,11 +20,11 @@
 
 #include "policy.h"
 
-#define POL_FILE_MAX	(1u << 20) /* policy files larger than 1 MiB are refused */
-#define HOST_PATH_MAX	4096	   /* host paths, including the NUL (Linux PATH_MAX) */
-#define CLI_SYNTAX	"HOST:GUEST[:ro|:rw]"
-#define QUOTE_MAX	200 /* bytes of a quoted value shown in a message */
-#define MSG_MAX		512
+#define POL_FILE_MAX  (1u << 20) /* policy files larger than 1 MiB are refused */
+#define HOST_PATH_MAX 4096 /* host paths, including the NUL (Linux PATH_MAX) */
+#define CLI_SYNTAX    "HOST:GUEST[:ro|:rw]"
+#define QUOTE_MAX     200 /* bytes of a quoted value shown in a message */
+#define MSG_MAX	      512
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -59,7 +59,8 @@ static const char *esc_n(char *buf, size_t cap, const char *s, size_t len, size_
 			buf[o++] = 'x';
 			buf[o++] = hex[ch >> 4];
 			buf[o++] = hex[ch & 15];
-		} else if ((ch == '\\' && (how & ESC_BACKSLASH)) || (ch == '"' && (how & ESC_QUOTE))) {
+		} else if ((ch == '\\' && (how & ESC_BACKSLASH)) ||
+			   (ch == '"' && (how & ESC_QUOTE))) {
 			buf[o++] = '\\';
 			buf[o++] = (char)ch;
 		} else {
@@ -446,7 +447,8 @@ static int member_index(json_t *obj, const char *name)
 	json_t *v;
 	int k = 0;
 
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		if (strcmp(key, name) == 0) {
 			return k;
 		}
@@ -464,7 +466,8 @@ static int check_keys(struct ctx *c, json_t *obj, struct loc l, const char *what
 	json_t *v;
 	int k = 0;
 
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		const char *const *n = known;
 		char q[MSG_MAX / 2];
 
@@ -472,7 +475,8 @@ static int check_keys(struct ctx *c, json_t *obj, struct loc l, const char *what
 			n++;
 		}
 		if (*n == NULL) {
-			return fail(c, loc_child(l, k), true, "unknown key \"%s\" %s (known keys: %s)",
+			return fail(c, loc_child(l, k), true,
+				    "unknown key \"%s\" %s (known keys: %s)",
 				    esc(q, sizeof q, key, true), what, names);
 		}
 		k++;
@@ -487,8 +491,7 @@ struct member {
 	char name[64];
 };
 
-static struct member get_member(json_t *obj, struct loc l, const char *prefix,
-				const char *key)
+static struct member get_member(json_t *obj, struct loc l, const char *prefix, const char *key)
 {
 	struct member m = {.v = json_object_get(obj, key), .l = l};
 
@@ -501,8 +504,7 @@ static struct member get_member(json_t *obj, struct loc l, const char *prefix,
 
 static int want_type(struct ctx *c, const struct member *m, json_type t, const char *tname)
 {
-	if (json_typeof(m->v) != t &&
-	    !(t == JSON_TRUE && json_typeof(m->v) == JSON_FALSE)) {
+	if (json_typeof(m->v) != t && !(t == JSON_TRUE && json_typeof(m->v) == JSON_FALSE)) {
 		return fail(c, m->l, false, "%s: expected %s, got %s", m->name, tname,
 			    type_name(m->v));
 	}
@@ -510,8 +512,8 @@ static int want_type(struct ctx *c, const struct member *m, json_type t, const c
 }
 
 /* An optional boolean: *out is left alone if absent. */
-static int get_bool(struct ctx *c, json_t *obj, struct loc l, const char *prefix,
-		    const char *key, bool *out)
+static int get_bool(struct ctx *c, json_t *obj, struct loc l, const char *prefix, const char *key,
+		    bool *out)
 {
 	struct member m = get_member(obj, l, prefix, key);
 
@@ -527,8 +529,8 @@ static int get_bool(struct ctx *c, json_t *obj, struct loc l, const char *prefix
 
 /* A string member; required ones must be present.  *out = NULL if absent.  JSON strings
  * cannot hold a NUL here (jansson refuses \u0000 without JSON_ALLOW_NUL). */
-static int get_string(struct ctx *c, json_t *obj, struct loc l, const char *prefix,
-		      const char *key, bool required, const char **out, struct member *mo)
+static int get_string(struct ctx *c, json_t *obj, struct loc l, const char *prefix, const char *key,
+		      bool required, const char **out, struct member *mo)
 {
 	struct member m = get_member(obj, l, prefix, key);
 
@@ -563,14 +565,15 @@ static int parse_host(struct ctx *c, const char *host, const struct member *m, c
 	if (host[0] != '/' && c->basedir == NULL) {
 		c->basedir = file_dir(c->file);
 		if (c->basedir == NULL) {
-			return fail(c, m->l, false, "%s: cannot find the policy file's directory: %s",
-				    m->name, strerror(errno));
+			return fail(c, m->l, false,
+				    "%s: cannot find the policy file's directory: %s", m->name,
+				    strerror(errno));
 		}
 	}
 	*out = host_join(host[0] == '/' ? NULL : c->basedir, host);
 	if (*out == NULL) {
-		return fail(c, m->l, false, "%s: \"%s\": %s", m->name,
-			    esc(q, sizeof q, host, true), strerror(errno));
+		return fail(c, m->l, false, "%s: \"%s\": %s", m->name, esc(q, sizeof q, host, true),
+			    strerror(errno));
 	}
 	return 0;
 }
@@ -645,11 +648,11 @@ static int parse_rights(struct ctx *c, json_t *obj, struct loc l, const char *pr
 		return -1;
 	}
 	if (s != NULL && strcmp(s, "deny") != 0 && strcmp(s, "within") != 0) {
-		return fail(c, m.l, false, "%s: expected \"deny\" or \"within\", got \"%s\"", m.name,
-			    esc(q, sizeof q, s, true));
+		return fail(c, m.l, false, "%s: expected \"deny\" or \"within\", got \"%s\"",
+			    m.name, esc(q, sizeof q, s, true));
 	}
-	pm->symlinks = s != NULL && strcmp(s, "within") == 0 ? POL_SYMLINKS_WITHIN
-							     : POL_SYMLINKS_DENY;
+	pm->symlinks =
+	    s != NULL && strcmp(s, "within") == 0 ? POL_SYMLINKS_WITHIN : POL_SYMLINKS_DENY;
 	return 0;
 }
 
@@ -664,8 +667,7 @@ static void loc_suffix(const struct ctx *c, struct loc l, char *buf, size_t cap)
 	snprintf(buf, cap, ":%u:%u", s.line, s.col + 1);
 }
 
-static int parse_mount(struct ctx *c, json_t *obj, struct loc l, size_t i,
-		       struct pol_mount *pm)
+static int parse_mount(struct ctx *c, json_t *obj, struct loc l, size_t i, struct pol_mount *pm)
 {
 	static const char *const known[] = {"host",  "guest",	 "access",    "create", "delete",
 					    "mkdir", "symlinks", "hardlinks", NULL};
@@ -683,8 +685,8 @@ static int parse_mount(struct ctx *c, json_t *obj, struct loc l, size_t i,
 	    get_string(c, obj, l, prefix, "host", true, &host, &m) != 0 ||
 	    parse_host(c, host, &m, &pm->host) != 0 ||
 	    get_string(c, obj, l, prefix, "guest", true, &guest, &m) != 0 ||
-	    parse_guest(c, guest, &m, &pm->guest) != 0 || parse_access(c, obj, l, prefix, pm) != 0 ||
-	    parse_rights(c, obj, l, prefix, pm) != 0) {
+	    parse_guest(c, guest, &m, &pm->guest) != 0 ||
+	    parse_access(c, obj, l, prefix, pm) != 0 || parse_rights(c, obj, l, prefix, pm) != 0) {
 		return -1;
 	}
 	loc_suffix(c, l, suffix, sizeof suffix);
@@ -692,8 +694,7 @@ static int parse_mount(struct ctx *c, json_t *obj, struct loc l, size_t i,
 	return 0;
 }
 
-static int parse_mounts(struct ctx *c, json_t *root, struct pol_mount **out, size_t *n,
-			size_t have)
+static int parse_mounts(struct ctx *c, json_t *root, struct pol_mount **out, size_t *n, size_t have)
 {
 	struct member m = get_member(root, (struct loc){0}, "", "mounts");
 	struct pol_mount *ms;
@@ -720,7 +721,8 @@ static int parse_mounts(struct ctx *c, json_t *root, struct pol_mount **out, siz
 		return fail(c, m.l, false, "mounts: out of memory");
 	}
 	for (size_t i = 0; i < cnt; i++) {
-		if (parse_mount(c, json_array_get(m.v, i), loc_child(m.l, (int)i), i, &ms[i]) != 0) {
+		if (parse_mount(c, json_array_get(m.v, i), loc_child(m.l, (int)i), i, &ms[i]) !=
+		    0) {
 			for (size_t j = 0; j <= i; j++) {
 				mount_free(&ms[j]);
 			}
@@ -735,10 +737,12 @@ static int parse_mounts(struct ctx *c, json_t *root, struct pol_mount **out, siz
 
 /* ---- limits, version, scratch ---- */
 
-/* "123", "512K", "1G": decimal digits and an optional binary unit K, M, G or T.  Returns 0,
+/* "123", "512K", "1G", "2GiB", "3mb": decimal digits and an optional binary unit K, M, G or
+ * T (either case), optionally followed by "B" or "iB" (the syntax of -m).  Returns 0,
  * -EINVAL (syntax) or -ERANGE (does not fit in 64 bits). */
 static int parse_size(const char *s, uint64_t *out)
 {
+	static const char units[] = "KMGT", lower[] = "kmgt";
 	uint64_t v = 0;
 	unsigned shift = 0;
 
@@ -752,12 +756,16 @@ static int parse_size(const char *s, uint64_t *out)
 		v = v * 10 + (uint64_t)(*s - '0');
 	}
 	if (*s != '\0') {
-		const char *u = strchr("KMGT", *s);
+		const char *u = strchr(units, *s), *l = strchr(lower, *s);
 
-		if (u == NULL || s[1] != '\0') {
+		if (u == NULL && l == NULL) {
 			return -EINVAL;
 		}
-		shift = 10 * (unsigned)(u - "KMGT" + 1);
+		shift = 10 * (unsigned)(u != NULL ? u - units + 1 : l - lower + 1);
+		s++;
+		if (strcmp(s, "") != 0 && strcmp(s, "B") != 0 && strcmp(s, "iB") != 0) {
+			return -EINVAL;
+		}
 	}
 	if (shift > 0 && v > (UINT64_MAX >> shift)) {
 		return -ERANGE;
@@ -775,8 +783,9 @@ static int parse_write_bytes(struct ctx *c, const struct member *m, uint64_t *ou
 		json_int_t v = json_integer_value(m->v);
 
 		if (v < 0) {
-			return fail(c, m->l, false, "%s: must not be negative, got %" JSON_INTEGER_FORMAT,
-				    m->name, v);
+			return fail(c, m->l, false,
+				    "%s: must not be negative, got %" JSON_INTEGER_FORMAT, m->name,
+				    v);
 		}
 		*out = (uint64_t)v;
 		return 0;
@@ -794,8 +803,8 @@ static int parse_write_bytes(struct ctx *c, const struct member *m, uint64_t *ou
 	}
 	if (rc != 0) {
 		return fail(c, m->l, false,
-			    "%s: invalid size \"%s\" (expected digits and an optional unit K, M, "
-			    "G or T)",
+			    "%s: invalid size \"%s\" (expected digits, then optionally K, M, G or "
+			    "T, then optionally B or iB)",
 			    m->name, q);
 	}
 	return 0;
@@ -1033,12 +1042,14 @@ static int cli_split(const char *spec, int index, const char *q, const char **ge
 	}
 	*mode = c2 != NULL ? c2 + 1 : "rw";
 	if (strcmp(*mode, "ro") != 0 && strcmp(*mode, "rw") != 0) {
-		seterr(err, errlen, "--mount #%d: \"%s\": mode must be \"ro\" or \"rw\", got \"%s\"",
-		       index, q, esc(qm, sizeof qm, *mode, true));
+		seterr(err, errlen,
+		       "--mount #%d: \"%s\": mode must be \"ro\" or \"rw\", got \"%s\"", index, q,
+		       esc(qm, sizeof qm, *mode, true));
 		return -1;
 	}
 	if (c1[1] != '/') {
-		seterr(err, errlen, "--mount #%d: \"%s\": GUEST must be an absolute path", index, q);
+		seterr(err, errlen, "--mount #%d: \"%s\": GUEST must be an absolute path", index,
+		       q);
 		return -1;
 	}
 	*gend = c2 != NULL ? c2 : c1 + strlen(c1);
@@ -1087,8 +1098,7 @@ static int cli_paths(struct pol_mount *m, const char *spec, const char *gend, in
 	return 0;
 }
 
-int policy_add_cli_mount(struct policy *p, const char *spec, int index, char *err,
-			 size_t errlen)
+int policy_add_cli_mount(struct policy *p, const char *spec, int index, char *err, size_t errlen)
 {
 	struct pol_mount m = {.symlinks = POL_SYMLINKS_DENY};
 	const char *gend, *mode;
@@ -1171,7 +1181,8 @@ int policy_validate(const struct policy *p, char *err, size_t errlen)
 		return -1;
 	}
 	if (p->nmounts > POL_MAX_MOUNTS) {
-		seterr(err, errlen, "too many mounts (%zu, at most %d)", p->nmounts, POL_MAX_MOUNTS);
+		seterr(err, errlen, "too many mounts (%zu, at most %d)", p->nmounts,
+		       POL_MAX_MOUNTS);
 		return -1;
 	}
 	if (p->max_open_files < 1 || p->max_open_files > POL_MAX_OPEN_FILES) {
@@ -1216,6 +1227,8 @@ int policy_validate(const struct policy *p, char *err, size_t errlen)
 
 static void print_mount(const struct pol_mount *m, FILE *f)
 {
+	char origin[4 * sizeof m->origin + 4];
+
 	fputs("mount ", f);
 	fput_esc(f, m->guest);
 	fputs(" -> ", f);
@@ -1224,7 +1237,10 @@ static void print_mount(const struct pol_mount *m, FILE *f)
 		m->create ? ", create" : "", m->remove ? ", delete" : "", m->mkdir ? ", mkdir" : "",
 		m->symlinks == POL_SYMLINKS_WITHIN ? "within" : "deny",
 		m->hardlinks ? "allow" : "deny");
-	fprintf(f, "%.*s]\n", origin_len(m), m->origin);
+	fputs(esc_n(origin, sizeof origin, m->origin, (size_t)origin_len(m), sizeof m->origin,
+		    ESC_BACKSLASH),
+	      f);
+	fputs("]\n", f);
 }
 
 /* Mount a sorts before mount b: by guest path (bytewise), then by position. */

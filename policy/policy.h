@@ -21,17 +21,17 @@
 #define POL_MAX_OPEN_FILES     65536
 
 enum pol_symlinks {
-	POL_SYMLINKS_DENY,  /* default: any symlink on the path is refused (EACCES) */
+	POL_SYMLINKS_DENY, /* default: any symlink on the path is refused (EACCES) */
 	POL_SYMLINKS_WITHIN /* symlinks are followed if they stay inside the mount */
 };
 
 struct pol_mount {
-	char *host;  /* host directory, absolute (made absolute when parsed) */
+	char *host; /* host directory, absolute (made absolute when parsed) */
 	char *guest; /* normalised absolute guest path ("/data"; "/" allowed) */
 	bool writable; /* "rw"; otherwise every write is EROFS */
-	bool create;   /* O_CREAT may create new files (needs writable) */
-	bool remove;   /* unlink allowed (needs writable) */
-	bool mkdir;    /* mkdir allowed (needs writable) */
+	bool create; /* O_CREAT may create new files (needs writable) */
+	bool remove; /* unlink allowed (needs writable) */
+	bool mkdir; /* mkdir allowed (needs writable) */
 	bool hardlinks; /* regular files with st_nlink > 1 may be opened (default false) */
 	enum pol_symlinks symlinks;
 	char origin[96]; /* where it was declared: "policy.json:7:5" or "--mount #2" */
@@ -40,10 +40,10 @@ struct pol_mount {
 struct policy {
 	struct pol_mount *mounts;
 	size_t nmounts;
-	uint32_t max_open_files;  /* guest fds open at once; default POL_DEFAULT_OPEN_FILES */
+	uint32_t max_open_files; /* guest fds open at once; default POL_DEFAULT_OPEN_FILES */
 	uint64_t max_write_bytes; /* total bytes the guest may write to files; 0 = unlimited */
-	bool scratch;		  /* private per-run directory behind every unmapped path */
-	char *source;		  /* policy file path, or NULL */
+	bool scratch; /* private per-run directory behind every unmapped path */
+	char *source; /* policy file path, or NULL */
 };
 
 /* Initialises an empty policy with the defaults. */
@@ -59,8 +59,7 @@ int policy_load_file(struct policy *p, const char *path, char *err, size_t errle
  * messages).  rw mounts may create, remove and mkdir; ro mounts may do none of that;
  * symlinks are refused.  Relative HOST is relative to the current directory.
  * Returns 0, or -1 with a message in err. */
-int policy_add_cli_mount(struct policy *p, const char *spec, int index, char *err,
-			 size_t errlen);
+int policy_add_cli_mount(struct policy *p, const char *spec, int index, char *err, size_t errlen);
 
 /* Checks the combined policy: no guest path mounted twice, rights consistent (create,
  * remove, mkdir need rw), host paths are existing directories.  Returns 0 or -1 with the
@@ -96,10 +95,14 @@ struct pol_roots {
 	int scratch_fd;
 };
 
+/* The reason given when the policy allowed the operation but the host refused it (ENOENT,
+ * EEXIST, ...): the audit log calls that an error, not a denial. */
+#define POL_REASON_HOST "host error"
+
 /* Why a request was denied or failed, for the audit log. */
 struct pol_verdict {
 	const char *reason; /* static string: "read-only mount", "symlink refused", ... */
-	int mount;	    /* mount index, -1 for scratch or no mount */
+	int mount; /* mount index, -1 for scratch or no mount */
 };
 
 /* Opens `guest_path` (any form; normalised here) with guest open flags (Hermit values equal
@@ -114,7 +117,7 @@ int policy_unlink(const struct pol_roots *r, const char *guest_path, struct pol_
 int policy_mkdir(const struct pol_roots *r, const char *guest_path, uint32_t mode,
 		 struct pol_verdict *v);
 /* stat (nofollow = false) or lstat (true). */
-int policy_stat(const struct pol_roots *r, const char *guest_path, bool nofollow,
-		struct stat *st, struct pol_verdict *v);
+int policy_stat(const struct pol_roots *r, const char *guest_path, bool nofollow, struct stat *st,
+		struct pol_verdict *v);
 
 #endif

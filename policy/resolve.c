@@ -44,7 +44,7 @@ static const char R_ROOT[] = "mount root";
 static const char R_TRUNC_RO[] = "O_TRUNC needs write access";
 static const char R_NOSYS[] = "openat2 unavailable";
 static const char R_RACE[] = "resolution kept racing";
-static const char R_HOST[] = "host error";
+static const char R_HOST[] = POL_REASON_HOST;
 
 /* A resolved request: the directory it is relative to and the rights that apply.  Scratch
  * has no struct pol_mount, hence the copy of the rights. */
@@ -80,12 +80,12 @@ static uint64_t resolve_flags(const struct target *t)
 
 /* openat2 relative to dirfd under the target's resolve flags.  O_CLOEXEC always, O_NOCTTY
  * unless O_PATH (openat2 rejects O_PATH with anything but O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC,
- * and an O_PATH open never acquires a terminal anyway); O_NOFOLLOW unless `follow` (see the callers for when a trailing symlink may be followed:
- * never outside the mount, since RESOLVE_BENEATH|NO_XDEV hold for the whole walk).  The mode
- * is passed only with O_CREAT (openat2 rejects it otherwise).  Retries EAGAIN a bounded number
- * of times.  Returns the fd or -errno. */
-static int t_openat2(const struct target *t, int dirfd, const char *path, int flags,
-		     uint32_t mode, bool follow)
+ * and an O_PATH open never acquires a terminal anyway); O_NOFOLLOW unless `follow` (see the callers
+ * for when a trailing symlink may be followed: never outside the mount, since
+ * RESOLVE_BENEATH|NO_XDEV hold for the whole walk).  The mode is passed only with O_CREAT (openat2
+ * rejects it otherwise).  Retries EAGAIN a bounded number of times.  Returns the fd or -errno. */
+static int t_openat2(const struct target *t, int dirfd, const char *path, int flags, uint32_t mode,
+		     bool follow)
 {
 	struct open_how how;
 
@@ -467,8 +467,8 @@ out:
 	return rc;
 }
 
-int policy_stat(const struct pol_roots *r, const char *guest_path, bool nofollow,
-		struct stat *st, struct pol_verdict *v)
+int policy_stat(const struct pol_roots *r, const char *guest_path, bool nofollow, struct stat *st,
+		struct pol_verdict *v)
 {
 	struct pol_verdict dummy;
 	struct target t;

@@ -90,7 +90,8 @@ static json_t *path_json(const char *path, bool *escaped)
 static void audit(struct broker *br, const char *op, const char *path, int rc,
 		  const struct pol_verdict *v)
 {
-	const char *verdict = rc == 0 ? "allow" : v->reason != NULL ? "deny" : "error";
+	bool denied = rc != 0 && v->reason != NULL && strcmp(v->reason, POL_REASON_HOST) != 0;
+	const char *verdict = rc == 0 ? "allow" : denied ? "deny" : "error";
 	char ts[64];
 	struct timespec now;
 	struct tm tm;
@@ -98,10 +99,8 @@ static void audit(struct broker *br, const char *op, const char *path, int rc,
 	json_t *o;
 	char *line;
 
-	if (rc == 0 || v->reason == NULL) {
-		if (!br->audit_all) {
-			return;
-		}
+	if (!denied && !br->audit_all) {
+		return; /* by default only denials are logged */
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);

@@ -10,10 +10,14 @@
 
 #include "broker_proto.h"
 
-/* Guest flags use the Linux values (Hermit == Linux); the host constants we test them with
- * must agree, or the allowlist would check different bits than the broker later acts on. */
+/* Guest flags use the Linux x86-64 values (Hermit == Linux); the host constants we test
+ * them with, and that the broker later hands to openat2 unchanged, must agree, or the
+ * allowlist would admit different bits than the ones acted on (on arm64 0200000 is
+ * O_DIRECT, not O_DIRECTORY).  Fail the build rather than translate silently. */
 _Static_assert(O_ACCMODE == 03, "guest O_ACCMODE");
 _Static_assert(O_CREAT == 0100, "guest O_CREAT");
+_Static_assert(BRK_OPEN_FLAGS == (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY),
+	       "guest open flags must equal the host's");
 
 #define BRK_MAX_ERRNO 4095 /* the Linux -errno range */
 #define BRK_MODE_MAX  0777u

@@ -41,13 +41,13 @@ enum { M_DATA, M_RO, M_WITHIN, M_HL, M_NC, FX_NMOUNTS };
 #define FX_SNAP_MAX 16384
 
 struct fx {
-	char tmp[64];
+	char tmp[80];
 	int tmpfd; /* O_RDONLY|O_DIRECTORY on T, for host-side checks */
 	int dirfds[FX_NMOUNTS];
 	int scratchfd;
 	struct pol_mount mounts[FX_NMOUNTS];
 	struct policy pol;
-	struct pol_roots roots;	 /* no scratch */
+	struct pol_roots roots; /* no scratch */
 	struct pol_roots sroots; /* with scratch */
 	bool chardev, bind;
 	struct stat outside; /* T/outside right after creation */
@@ -57,7 +57,7 @@ struct fx {
 /* Set by main() when the test runs in its own mount namespace (bind mounts are private). */
 static bool g_private_ns;
 /* Where fixtures are made: /tmp, or a tmpfs private to the test's mount namespace. */
-static char g_base[64] = "/tmp";
+static char g_base[48] = "/tmp";
 
 static void fx_die(const char *what, const char *name)
 {
@@ -140,10 +140,10 @@ static void fx_file(int dirfd, const char *path, char *buf, size_t cap)
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		snprintf(buf + len, cap - len, "%s: <%s>\n", path, strerror(errno));
 	} else {
-		snprintf(buf + len, cap - len, "%s: size %lld mtime %lld.%09ld ino %llu mode %o [%s]\n",
-			 path, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-			 st.st_mtim.tv_nsec, (unsigned long long)st.st_ino, (unsigned)st.st_mode,
-			 content);
+		snprintf(buf + len, cap - len,
+			 "%s: size %lld mtime %lld.%09ld ino %llu mode %o [%s]\n", path,
+			 (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+			 (unsigned long long)st.st_ino, (unsigned)st.st_mode, content);
 	}
 	if (fd >= 0) {
 		close(fd);

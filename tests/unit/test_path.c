@@ -107,7 +107,8 @@ static void normalize_idempotent(void **state)
 		char again[POL_PATH_MAX];
 
 		if (norm_cases[i].want != NULL) {
-			assert_int_equal(path_normalize(norm_cases[i].want, again, sizeof again), 0);
+			assert_int_equal(path_normalize(norm_cases[i].want, again, sizeof again),
+					 0);
 			assert_string_equal(again, norm_cases[i].want);
 		}
 	}
@@ -124,7 +125,8 @@ static void normalize_lengths(void **state)
 		memset(in, 'a', len);
 		in[0] = '/';
 		in[len] = '\0';
-		assert_int_equal(path_normalize(in, out, POL_PATH_MAX), len < 4096 ? 0 : -ENAMETOOLONG);
+		assert_int_equal(path_normalize(in, out, POL_PATH_MAX),
+				 len < 4096 ? 0 : -ENAMETOOLONG);
 		if (len < 4096) {
 			assert_string_equal(out, in);
 		} else {
@@ -217,27 +219,17 @@ static void match_prefix(void **state)
 		int idx;
 		const char *rest;
 	} cases[] = {
-	    {"/data", 0, ""},
-	    {"/data/x", 0, "x"},
-	    {"/data/x/y", 0, "x/y"},
-	    {"/data/sub", 1, ""}, /* the longest mount wins */
-	    {"/data/sub/f", 1, "f"},
-	    {"/data/sub2", 0, "sub2"},
-	    {"/data/su", 0, "su"},
-	    {"/database", -1, NULL}, /* not on a component boundary */
-	    {"/dat", -1, NULL},
-	    {"/datax/y", -1, NULL},
-	    {"/ro", 2, ""},
-	    {"/ro/..x", 2, "..x"},
-	    {"/rox", -1, NULL},
-	    {"/r", -1, NULL},
-	    {"/", -1, NULL},
-	    {"", -1, NULL},
+	    {"/data", 0, ""},	     {"/data/x", 0, "x"},
+	    {"/data/x/y", 0, "x/y"}, {"/data/sub", 1, ""}, /* the longest mount wins */
+	    {"/data/sub/f", 1, "f"}, {"/data/sub2", 0, "sub2"},
+	    {"/data/su", 0, "su"},   {"/database", -1, NULL}, /* not on a component boundary */
+	    {"/dat", -1, NULL},	     {"/datax/y", -1, NULL},
+	    {"/ro", 2, ""},	     {"/ro/..x", 2, "..x"},
+	    {"/rox", -1, NULL},	     {"/r", -1, NULL},
+	    {"/", -1, NULL},	     {"", -1, NULL},
 	    {"data", -1, NULL}, /* not normalised: never matches */
-	    {"/a/b", -1, NULL},
-	    {"/a/b/c", 3, ""},
-	    {"/a/b/c/d", 3, "d"},
-	    {"/a/b/cd", -1, NULL},
+	    {"/a/b", -1, NULL},	     {"/a/b/c", 3, ""},
+	    {"/a/b/c/d", 3, "d"},    {"/a/b/cd", -1, NULL},
 	};
 
 	(void)state;
@@ -292,7 +284,7 @@ static void match_edge_cases(void **state)
 
 	(void)state;
 	assert_int_equal(policy_match(&p, "/x/y", &rest), 0); /* first of equals */
-	assert_int_equal(policy_match(&p, "/x/y", NULL), 0);  /* rest is optional */
+	assert_int_equal(policy_match(&p, "/x/y", NULL), 0); /* rest is optional */
 	assert_int_equal(policy_match(&p, "/\xff/\xfe", &rest), 3);
 	assert_string_equal(rest, "\xfe");
 	assert_int_equal(policy_match(&empty, "/x", &rest), -1);
@@ -324,10 +316,10 @@ static void normalize_then_match(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(normalize_table),	     cmocka_unit_test(normalize_idempotent),
-	    cmocka_unit_test(normalize_lengths),     cmocka_unit_test(normalize_small_caps),
-	    cmocka_unit_test(match_prefix),	     cmocka_unit_test(match_root_mount),
-	    cmocka_unit_test(match_edge_cases),	     cmocka_unit_test(normalize_then_match),
+	    cmocka_unit_test(normalize_table),	 cmocka_unit_test(normalize_idempotent),
+	    cmocka_unit_test(normalize_lengths), cmocka_unit_test(normalize_small_caps),
+	    cmocka_unit_test(match_prefix),	 cmocka_unit_test(match_root_mount),
+	    cmocka_unit_test(match_edge_cases),	 cmocka_unit_test(normalize_then_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,7 +27,7 @@
 #define MIN_PASS_CASES 6
 #define SUFFIX	       "/tests/policy"
 
-static char repo[PATH_MAX];   /* absolute repository root */
+static char repo[PATH_MAX]; /* absolute repository root */
 static char policydir[PATH_MAX]; /* repo + "/tests/policy" */
 
 /* ---- helpers ---- */
@@ -121,16 +121,16 @@ static int build(const char *file, const char *const *specs, char **out)
 	return rc;
 }
 
-#define assert_build(file, specs, want_rc, want)                                               \
-	do {                                                                                   \
-		char *out_;                                                                    \
-		int rc_ = build(file, specs, &out_);                                           \
-		if (strcmp(out_, want) != 0) {                                                 \
-			print_error("got:\n%s\nwant:\n%s\n", out_, want);                      \
-		}                                                                              \
-		assert_string_equal(out_, want);                                               \
-		assert_int_equal(rc_, want_rc);                                                \
-		free(out_);                                                                    \
+#define assert_build(file, specs, want_rc, want)                                                   \
+	do {                                                                                       \
+		char *out_;                                                                        \
+		int rc_ = build(file, specs, &out_);                                               \
+		if (strcmp(out_, want) != 0) {                                                     \
+			print_error("got:\n%s\nwant:\n%s\n", out_, want);                          \
+		}                                                                                  \
+		assert_string_equal(out_, want);                                                   \
+		assert_int_equal(rc_, want_rc);                                                    \
+		free(out_);                                                                        \
 	} while (0)
 
 /* ---- golden files ---- */
@@ -229,7 +229,8 @@ static void defaults(void **state)
 	policy_free(&p); /* idempotent */
 	policy_free(NULL);
 	policy_init(NULL);
-	assert_build(NULL, NULL, 0, "limit open_files=128\nlimit write_bytes=unlimited\nscratch=off\n");
+	assert_build(NULL, NULL, 0,
+		     "limit open_files=128\nlimit write_bytes=unlimited\nscratch=off\n");
 }
 
 static void load_sets_source_and_fields(void **state)
@@ -301,8 +302,9 @@ static void host_relative_to_file(void **state)
 	free(c);
 	{
 		char abs[PATH_MAX + 64], *d;
-		const char *want = "mount /data -> <repo>/tests/policy/dirs/data (rw, create, delete, "
-				   "mkdir, symlinks=deny, hardlinks=deny) [from ";
+		const char *want =
+		    "mount /data -> <repo>/tests/policy/dirs/data (rw, create, delete, "
+		    "mkdir, symlinks=deny, hardlinks=deny) [from ";
 
 		snprintf(abs, sizeof abs, "%s/pass-basic.json", policydir);
 		assert_int_equal(build(abs, NULL, &d), 0);
@@ -398,7 +400,8 @@ static void cli_bad(void **state)
 	    {"", "--mount #1: \"\": expected HOST:GUEST[:ro|:rw]"},
 	    {":/data", "--mount #1: \":/data\": empty HOST (expected HOST:GUEST[:ro|:rw])"},
 	    {":", "--mount #1: \":\": empty HOST (expected HOST:GUEST[:ro|:rw])"},
-	    {"dirs/data:", "--mount #1: \"dirs/data:\": empty GUEST (expected HOST:GUEST[:ro|:rw])"},
+	    {"dirs/data:",
+	     "--mount #1: \"dirs/data:\": empty GUEST (expected HOST:GUEST[:ro|:rw])"},
 	    {"dirs/data::ro",
 	     "--mount #1: \"dirs/data::ro\": empty GUEST (expected HOST:GUEST[:ro|:rw])"},
 	    {"dirs/data:/data:ro:x",
@@ -420,9 +423,9 @@ static void cli_bad(void **state)
 	    {"dirs/file.txt:/data:ro",
 	     "mount /data (--mount #1): host directory <repo>/tests/policy/dirs/file.txt is not a "
 	     "directory"},
-	    {"dirs/data\n:/da\"ta",
-	     "mount /da\"ta (--mount #1): host directory <repo>/tests/policy/dirs/data\\x0a: No such "
-	     "file or directory"},
+	    {"dirs/data\n:/da\"ta", "mount /da\"ta (--mount #1): host directory "
+				    "<repo>/tests/policy/dirs/data\\x0a: No such "
+				    "file or directory"},
 	    {"dirs/data:/x\x1b[2J:q",
 	     "--mount #1: \"dirs/data:/x\\x1b[2J:q\": mode must be \"ro\" or \"rw\", got \"q\""},
 	};
@@ -500,7 +503,8 @@ static void file_and_cli(void **state)
 		     "limit open_files=128\nlimit write_bytes=unlimited\nscratch=off\n");
 	assert_build("pass-basic.json", dup, -1,
 		     "mount /data (--mount #2): guest path already mounted by pass-basic.json:4:5");
-	assert_build(NULL, dup2, -1, "mount /x (--mount #2): guest path already mounted by --mount #1");
+	assert_build(NULL, dup2, -1,
+		     "mount /x (--mount #2): guest path already mounted by --mount #1");
 
 	policy_init(&p);
 	assert_int_equal(policy_load_file(&p, "pass-basic.json", err, sizeof err), 0);
@@ -605,21 +609,22 @@ static void print_format(void **state)
 	memcpy(m[1].origin, "p", 2);
 	memcpy(m[2].origin, "q", 2);
 	s = print_str(&p);
-	assert_string_equal(s, "mount /a -> /h\\\\x\\x01 (rw, create, symlinks=deny, hardlinks=deny) "
-			       "[from q]\n"
-			       "mount /g\\x0ay -> /h\\\\x\\x01 (rw, mkdir, symlinks=deny, "
-			       "hardlinks=deny) [from o]\n"
-			       "mount /g\\x0ay -> /h\\\\x\\x01 (ro, symlinks=within, "
-			       "hardlinks=allow) [from p]\n"
-			       "limit open_files=7\nlimit write_bytes=unlimited\nscratch=on\n");
+	assert_string_equal(s,
+			    "mount /a -> /h\\\\x\\x01 (rw, create, symlinks=deny, hardlinks=deny) "
+			    "[from q]\n"
+			    "mount /g\\x0ay -> /h\\\\x\\x01 (rw, mkdir, symlinks=deny, "
+			    "hardlinks=deny) [from o]\n"
+			    "mount /g\\x0ay -> /h\\\\x\\x01 (ro, symlinks=within, "
+			    "hardlinks=allow) [from p]\n"
+			    "limit open_files=7\nlimit write_bytes=unlimited\nscratch=on\n");
 	free(s);
 	p.nmounts = 0;
 	for (size_t i = 0; i < sizeof wb / sizeof wb[0]; i++) {
 		char want[200];
 
 		p.max_write_bytes = wb[i].v;
-		snprintf(want, sizeof want, "limit open_files=7\nlimit write_bytes=%s\nscratch=on\n",
-			 wb[i].s);
+		snprintf(want, sizeof want,
+			 "limit open_files=7\nlimit write_bytes=%s\nscratch=on\n", wb[i].s);
 		s = print_str(&p);
 		assert_string_equal(s, want);
 		free(s);
@@ -741,9 +746,8 @@ int main(void)
 	}
 	memcpy(tests, fixed, sizeof fixed);
 	for (size_t i = 0; i < n; i++) {
-		tests[nfixed + i] = (struct CMUnitTest){.name = names[i],
-							.test_func = golden_case,
-							.initial_state = names[i]};
+		tests[nfixed + i] = (struct CMUnitTest){
+		    .name = names[i], .test_func = golden_case, .initial_state = names[i]};
 	}
 	tests[nfixed + n] = (struct CMUnitTest){
 	    .name = "golden_counts", .test_func = golden_counts, .initial_state = counts};

@@ -1,0 +1,259 @@
+/* test_layout.c - address selection, page tables, GDT, boot info and device tree. */
+#include <errno.h>
+#include <libfdt.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vmm.h"
+
+#define MIB (1ull << 20)
+
+static struct elf_image pie(uint64_t span, uint32_t iface, int hermit_version)
+{
+	struct elf_image img;
+
+	memset(&img, 0, sizeof img);
+	img.is_pie = 1;
+	img.entry = 0x1234;
+	img.first_vaddr = 0;
+	img.span = span;
+	img.uhyve_if = iface;
+	img.has_hermit_version = hermit_version;
+	img.hermit_version[1] = 12;
+	return img;
+}
+
+static void choose_v1(void **state)
+{
+	struct elf_image img = pie(0x9c600, 1, 0);
+	struct vm_layout lay;
+	char err[200];
+
+	(void)state;
+	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), 0);
+	assert_true(lay.guest_address == 0);
+	assert_true(lay.load_addr == 0x40000);
+	assert_true(lay.entry == 0x41234);
+	assert_true(lay.image_end == 0x40000 + 0x9c600);
+	assert_int_equal(lay.iface, 1);
+	assert_int_equal(lay.legacy_mapping, 1);
+	/* ASLR: 2 MiB aligned, RAM stays below 3 GiB for every random value */
+	for (uint64_t r = 0; r < 100000; r += 997) {
+		uint64_t rnd = r * 0x9e3779b97f4a7c15ull;
+		assert_int_equal(layout_choose(&img, 64 * MIB, true, rnd, &lay, err, sizeof err),
+				 0);
+		assert_true(lay.guest_address % (2 * MIB) == 0);
+		assert_true(lay.guest_address + 64 * MIB + 0x40000 + img.span <= 0xC0000000ull);
+	}
+	/* too much RAM for v1 */
+	assert_int_equal(layout_choose(&img, 3072 * MIB, false, 0, &lay, err, sizeof err), -1);
+	assert_string_equal(err,
+			    "3072 MiB of RAM does not fit below 3 GiB for a uhyve interface v1 "
+			    "kernel");
+	/* image larger than RAM */
+	img.span = 64 * MIB;
+	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), -1);
+	assert_string_equal(err, "kernel image (0x4000000 bytes) does not fit in 64 MiB of RAM");
+}
+
+static void choose_v2_and_exec(void **state)
+{
+	struct elf_image img = pie(0x10000, 2, 1);
+	struct vm_layout lay;
+	char err[200];
+
+	(void)state;
+	assert_int_equal(layout_choose(&img, 128 * MIB, false, 0, &lay, err, sizeof err), 0);
+	assert_true(lay.guest_address == 0x100000000ull);
+	assert_int_equal(lay.legacy_mapping, 0);
+	assert_int_equal(layout_choose(&img, 128 * MIB, true, ~0ull, &lay, err, sizeof err), 0);
+	assert_true(lay.guest_address >= 0x100000000ull);
+	assert_true(lay.guest_address + 128 * MIB <= 0x1000000000ull);
+	/* fixed address (ET_EXEC) like hello_c: RAM at 0, kernel where it was linked */
+	img = pie(0x147480, 1, 0);
+	img.is_pie = 0;
+	img.first_vaddr = 0x800000;
+	img.entry = 0x8422a0;
+	assert_int_equal(layout_choose(&img, 64 * MIB, true, 12345, &lay, err, sizeof err), 0);
+	assert_true(lay.guest_address == 0 && lay.load_addr == 0x800000 && lay.entry == 0x8422a0);
+	img.first_vaddr = 0x1000; /* would overlap the boot structures */
+	assert_int_equal(layout_choose(&img, 64 * MIB, true, 0, &lay, err, sizeof err), -1);
+	img.first_vaddr = 63 * MIB; /* runs past the end of RAM */
+	assert_int_equal(layout_choose(&img, 64 * MIB, true, 0, &lay, err, sizeof err), -1);
+}
+
+struct arena {
+	struct gmem m;
+	void *mem;
+};
+
+static int arena_setup(void **state)
+{
+	struct arena *a = calloc(1, sizeof *a);
+
+	a->mem = calloc(1, 64 * MIB);
+	assert_non_null(a->mem);
+	gmem_init_arena(&a->m, a->mem, 0, 64 * MIB);
+	*state = a;
+	return 0;
+}
+
+static int arena_teardown(void **state)
+{
+	struct arena *a = *state;
+
+	free(a->mem);
+	free(a);
+	return 0;
+}
+
+static uint64_t rd64(struct gmem *m, uint64_t at)
+{
+	uint64_t v;
+
+	assert_int_equal(gmem_copy_from(m, &v, gpa(at), 8), 0);
+	return v;
+}
+
+static void tables(void **state)
+{
+	struct arena *a = *state;
+	struct elf_image img = pie(0x9c600, 1, 0);
+	struct vm_layout lay;
+	char err[200];
+	unsigned mapped = 0;
+	gpa_t pa;
+
+	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), 0);
+	assert_int_equal(layout_write_tables(&a->m, &lay), 0);
+	/* GDT (b.2) */
+	assert_true(rd64(&a->m, 8) == 0x00AF9B000000FFFFull);
+	assert_true(rd64(&a->m, 16) == 0x00CF93000000FFFFull);
+	/* recursive slot and the first tables at 0x11000/0x12000 (b.3) */
+	assert_true(rd64(&a->m, 0x10000 + 511 * 8) == (0x10000 | 3));
+	assert_true(rd64(&a->m, 0x10000) == (0x11000 | 3));
+	assert_true(rd64(&a->m, 0x11000) == (0x12000 | 3));
+	/* legacy: the whole first GiB in 2 MiB pages, identity */
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t pde = rd64(&a->m, 0x12000 + i * 8ull);
+		mapped += (pde & 0x83) == 0x83 && (pde & ~0xfffull) == i * 2 * MIB;
+	}
+	assert_int_equal(mapped, 512);
+	assert_int_equal(gmem_gva_to_gpa(&a->m, 0x10000, gva(0x3fe00123), &pa, NULL), 0);
+	assert_true(pa.raw == 0x3fe00123);
+	assert_int_equal(gmem_gva_to_gpa(&a->m, 0x10000, gva(0x40000000), &pa, NULL), -EFAULT);
+	/* the recursive mapping makes the PML4 visible at its canonical address */
+	assert_int_equal(gmem_gva_to_gpa(&a->m, 0x10000, gva(0xfffffffffffff000ull), &pa, NULL), 0);
+	assert_true(pa.raw == 0x10000);
+}
+
+static void tables_non_legacy(void **state)
+{
+	struct arena *a = *state;
+	struct elf_image img = pie(0x300000, 1, 1); /* Hermit >= 0.10: image only */
+	struct vm_layout lay;
+	char err[200];
+	gpa_t pa;
+
+	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), 0);
+	assert_int_equal(lay.legacy_mapping, 0);
+	assert_int_equal(layout_write_tables(&a->m, &lay), 0);
+	assert_int_equal(gmem_gva_to_gpa(&a->m, 0x10000, gva(0x340000 - 1), &pa, NULL), 0);
+	assert_int_equal(gmem_gva_to_gpa(&a->m, 0x10000, gva(0x400000), &pa, NULL), -EFAULT);
+}
+
+static void boot_info_and_fdt(void **state)
+{
+	struct arena *a = *state;
+	struct elf_image img = pie(0x9c600, 1, 0);
+	char *mounts[] = {(char[]){"/data"}, (char[]){"/ro"}};
+	struct boot_params bp = {.cpus = 3,
+				 .tsc_khz = 2596000,
+				 .boot_time_ns = 1700000000123456789ll,
+				 .bootargs = "env=A=1 -- x",
+				 .mounts = mounts,
+				 .nmounts = 2};
+	struct uh_boot_info bi;
+	struct vm_layout lay;
+	const void *fdt, *p;
+	char err[200];
+	int len, node;
+
+	img.tls_vaddr = 0x906f8;
+	img.tls_filesz = 0x20;
+	img.tls_memsz = 0x81;
+	img.tls_align = 8;
+	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), 0);
+	assert_int_equal(layout_write_boot_info(&a->m, &lay, &img, &bp), 0);
+	assert_int_equal(gmem_copy_from(&a->m, &bi, gpa(0x5000), sizeof bi), 0);
+	assert_true(bi.phys_addr_start == 0 && bi.phys_addr_end == 64 * MIB);
+	assert_int_equal(bi.serial_port_base, 0x800);
+	assert_true(bi.device_tree == 0x1000);
+	assert_true(bi.kernel_image_start == 0x40000 && bi.kernel_image_end == 0x40000 + 0x9c600);
+	assert_true(bi.tls_start == 0xd06f8 && bi.tls_filesz == 0x20 && bi.tls_memsz == 0x81 &&
+		    bi.tls_align == 8);
+	assert_int_equal(bi.platform, UH_PLATFORM_UHYVE);
+	assert_int_equal(bi.has_pci, 1);
+	assert_true(bi.num_cpus == 3);
+	assert_int_equal(bi.cpu_freq_khz, 2596000);
+	__int128 t;
+	memcpy(&t, bi.boot_time_ns, 16);
+	assert_true(t == 1700000000123456789ll);
+
+	fdt = gmem_ptr(&a->m, gpa(0x1000), UH_FDT_SIZE);
+	assert_int_equal(fdt_check_header(fdt), 0);
+	assert_true(fdt_totalsize(fdt) <= UH_FDT_SIZE);
+	assert_string_equal(fdt_getprop(fdt, 0, "compatible", &len), "hermit,uhyve");
+	node = fdt_path_offset(fdt, "/memory@0");
+	assert_true(node >= 0);
+	p = fdt_getprop(fdt, node, "reg", &len);
+	assert_int_equal(len, 16);
+	assert_true(fdt64_ld((const fdt64_t *)p + 1) == 64 * MIB);
+	assert_true(fdt_path_offset(fdt, "/cpus/cpu@2") >= 0);
+	assert_true(fdt_path_offset(fdt, "/cpus/cpu@3") < 0);
+	node = fdt_path_offset(fdt, "/hermit,tsc");
+	assert_true(fdt32_ld(fdt_getprop(fdt, node, "khz", &len)) == 2596000);
+	node = fdt_path_offset(fdt, "/chosen");
+	assert_string_equal(fdt_getprop(fdt, node, "bootargs", &len), "env=A=1 -- x");
+	node = fdt_path_offset(fdt, "/uhyve,mounts");
+	p = fdt_getprop(fdt, node, "mounts", &len);
+	assert_int_equal(len, 10);
+	assert_memory_equal(p, "/data\0/ro\0", 10);
+}
+
+static void bootargs_quoting(void **state)
+{
+	char k[] = "K",
+	     *args[] = {(char[]){"plain"}, (char[]){"two words"}, (char[]){"it's"}, (char[]){""}};
+	char *env[] = {(char[]){"A=1"}, (char[]){"B=x y"}};
+	struct vmm_config cfg = {.kernel_path = k, .args = args, .nargs = 4, .env = env, .nenv = 2};
+	char *s = layout_bootargs(&cfg);
+
+	(void)state;
+	assert_string_equal(s, "env=A=1 env=B='x y' -- plain 'two words' 'it'\\''s' ''");
+	free(s);
+	cfg.nargs = 0;
+	cfg.nenv = 0;
+	s = layout_bootargs(&cfg);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(choose_v1),
+	    cmocka_unit_test(choose_v2_and_exec),
+	    cmocka_unit_test_setup_teardown(tables, arena_setup, arena_teardown),
+	    cmocka_unit_test_setup_teardown(tables_non_legacy, arena_setup, arena_teardown),
+	    cmocka_unit_test_setup_teardown(boot_info_and_fdt, arena_setup, arena_teardown),
+	    cmocka_unit_test(bootargs_quoting),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
