@@ -35,14 +35,14 @@ enum brk_op {
 
 struct brk_hdr {
 	uint16_t version; /* BRK_VERSION */
-	uint16_t op;	  /* enum brk_op */
-	uint32_t seq;	  /* chosen by the VMM, echoed in the reply */
+	uint16_t op; /* enum brk_op */
+	uint32_t seq; /* chosen by the VMM, echoed in the reply */
 };
 
 struct brk_req {
 	struct brk_hdr h;
-	int32_t flags;	/* OPEN: guest open flags; otherwise 0 */
-	uint32_t mode;	/* OPEN with O_CREAT, MKDIR: permission bits <= 0777; otherwise 0 */
+	int32_t flags; /* OPEN: guest open flags; otherwise 0 */
+	uint32_t mode; /* OPEN with O_CREAT, MKDIR: permission bits <= 0777; otherwise 0 */
 	char path[BRK_PATH_MAX]; /* guest path, NUL-terminated, rest zero */
 };
 
@@ -57,7 +57,7 @@ struct brk_stat { /* the fields of struct stat the guest ABI carries */
 
 struct brk_reply {
 	struct brk_hdr h;
-	int32_t err;	 /* 0, or a positive errno */
+	int32_t err; /* 0, or a positive errno */
 	uint32_t has_fd; /* 1 iff an fd travels with this reply */
 	struct brk_stat st; /* STAT/LSTAT with err == 0; otherwise zero */
 };
@@ -88,6 +88,6 @@ int brk_send(int sock, const void *msg, size_t len, int fd) __attribute__((warn_
  * was truncated.  *fd receives a passed fd or -1; *nfds how many fds arrived (any beyond
  * the first are closed at once). */
 ssize_t brk_recv(int sock, void *buf, size_t cap, int *fd, int *nfds)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

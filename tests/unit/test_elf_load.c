@@ -638,7 +638,7 @@ static void test_random_flips(void **state)
 			flip_one(valid, &a, &accepted);
 		}
 	}
-	print_message("random flips: %u of %u mutants accepted\n", accepted, 3 * FLIPS);
+	print_message("# random flips: %u of %u mutants accepted\n", accepted, 3 * FLIPS);
 	free(a.mem);
 }
 
