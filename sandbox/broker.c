@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -481,6 +482,17 @@ int broker_start(const struct policy *pol, const struct broker_opts *o, int *soc
 	if (*pid == 0) {
 		close(sv[0]);
 		child_setup(sv[1], audit_fd, parent);
+		if (o->cpu >= 0) {
+			/* Synchronous requests are fastest when the broker shares the vCPU's CPU:
+			 * a cross-CPU wake-up costs 50-100 us on a nested host, same-CPU 12 us. */
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET(o->cpu, &set);
+			if (sched_setaffinity(0, sizeof set, &set) != 0) {
+				bmsg("cannot run on host CPU %d: %s", o->cpu, strerror(errno));
+				_exit(ST_USAGE);
+			}
+		}
 		_exit(broker_serve(sv[1], pol, audit_fd, o->audit_all));
 	}
 	close(sv[1]);

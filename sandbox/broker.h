@@ -11,6 +11,7 @@
 struct broker_opts {
 	const char *audit_log; /* NULL: stderr */
 	bool audit_all; /* log allowed operations too */
+	int cpu;	/* >= 0: run the broker on this host CPU (next to vCPU 0) */
 };
 
 /* Forks the broker with its end of a SOCK_SEQPACKET socketpair and waits until it has

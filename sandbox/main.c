@@ -89,7 +89,9 @@ int main(int argc, char *argv[])
 	vmm_block_signals();
 	rc = build_policy(&cfg, cfg.policy_path, &pol);
 	if (rc == 0 && (pol.nmounts > 0 || pol.scratch)) {
-		struct broker_opts bo = {.audit_log = cfg.audit_log, .audit_all = cfg.audit_all};
+		struct broker_opts bo = {.audit_log = cfg.audit_log,
+					 .audit_all = cfg.audit_all,
+					 .cpu = cfg.naffinity > 0 ? cfg.affinity[0] : -1};
 		rc = broker_start(&pol, &bo, &sock, &pid);
 		if (rc == 0) {
 			fsb = fs_broker_new(sock, pol.max_open_files, pol.max_write_bytes);

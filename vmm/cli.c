@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ void cli_usage(FILE *f)
 	      "      --stats             print VM-exit and hypercall counts and guest time to\n"
 	      "                          stderr when the VM stops\n"
 	      "      --no-aslr           load relocatable kernels at the lowest address\n"
+	      "      --affinity CPUS     pin vCPU i to the i-th host CPU of a list such as 0-3,6\n"
+	      "                          (cycled); the file broker runs on the first one\n"
 	      "\n"
 	      "Files (served by a separate broker process; without a mount the guest sees none):\n"
 	      "      --mount HOST:GUEST[:ro|:rw]\n"
@@ -165,6 +168,48 @@ static int add_env(struct vmm_config *cfg, const char *kv)
 	return 0;
 }
 
+/* "0-3,6": a list of CPU numbers and ranges, in order, at most CFG_MAX_CPUS entries. */
+static int set_affinity(struct vmm_config *cfg, const char *s)
+{
+	const char *p = s;
+
+	cfg->naffinity = 0;
+	while (*p != '\0') {
+		char *end;
+		long lo = strtol(p, &end, 10), hi;
+		if (!isdigit((unsigned char)*p) || lo < 0 || lo >= CPU_SETSIZE) {
+			goto bad;
+		}
+		hi = lo;
+		if (*end == '-') {
+			p = end + 1;
+			hi = strtol(p, &end, 10);
+			if (!isdigit((unsigned char)*p) || hi < lo || hi >= CPU_SETSIZE) {
+				goto bad;
+			}
+		}
+		for (long c = lo; c <= hi; c++) {
+			if (cfg->naffinity == CFG_MAX_CPUS) {
+				goto bad;
+			}
+			cfg->affinity[cfg->naffinity++] = (int)c;
+		}
+		if (*end != ',' && *end != '\0') {
+			goto bad;
+		}
+		p = *end == ',' ? end + 1 : end;
+		if (*end == ',' && *p == '\0') {
+			goto bad;
+		}
+	}
+	if (cfg->naffinity > 0) {
+		return 0;
+	}
+bad:
+	uhs_msg("invalid --affinity '%s': expected host CPU numbers such as 0-3,6", s);
+	return -1;
+}
+
 static int add_mount(struct vmm_config *cfg, const char *spec)
 {
 	const char **n;
@@ -225,7 +270,8 @@ enum {
 	OPT_POLICY,
 	OPT_CHECK_POLICY,
 	OPT_AUDIT_LOG,
-	OPT_AUDIT
+	OPT_AUDIT,
+	OPT_AFFINITY
 };
 
 static const struct option long_opts[] = {
@@ -242,6 +288,7 @@ static const struct option long_opts[] = {
     {"check-policy", required_argument, NULL, OPT_CHECK_POLICY},
     {"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
     {"audit", required_argument, NULL, OPT_AUDIT},
+    {"affinity", required_argument, NULL, OPT_AFFINITY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -270,6 +317,8 @@ static int parse_opt(struct vmm_config *cfg, int opt, const char *arg)
 		return 0;
 	case OPT_MOUNT:
 		return add_mount(cfg, arg);
+	case OPT_AFFINITY:
+		return set_affinity(cfg, arg);
 	case OPT_POLICY:
 		cfg->policy_path = arg;
 		return 0;

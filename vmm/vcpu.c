@@ -7,6 +7,7 @@
  * joins them all.  SIGINT/SIGTERM/SIGHUP are taken by the main thread the same way.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +203,17 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, SIG_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	if (v->vm->cfg->naffinity > 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(v->vm->cfg->affinity[v->id % (unsigned)v->vm->cfg->naffinity], &set);
+		if (sched_setaffinity(0, sizeof set, &set) != 0) {
+			vm_finish(v->vm, ST_USAGE, "--affinity: cannot run vCPU %u on host CPU %d: %s",
+				  v->id, v->vm->cfg->affinity[v->id % (unsigned)v->vm->cfg->naffinity],
+				  strerror(errno));
+			return NULL;
+		}
+	}
 	while (!atomic_load(&v->vm->stopping)) {
 		uint64_t t0 = now_ns();
 		int rc = ioctl(v->fd, KVM_RUN, 0);

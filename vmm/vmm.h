@@ -45,6 +45,8 @@ struct vmm_config {
 	bool stats;
 	bool aslr;
 	const char *output; /* NULL: stdout; "none"; or a file to create */
+	int affinity[CFG_MAX_CPUS]; /* --affinity: host CPUs; vCPU i runs on affinity[i % n] */
+	int naffinity;		    /* 0: no pinning */
 	/* file-system policy (interpreted by policy/, never by the VMM) */
 	const char **mount_specs; /* --mount / --file-mapping values, in order (owned array) */
 	int nmount_specs;
