@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 int gmem_init(struct gmem *m, uint64_t start, uint64_t size)
 {
@@ -21,6 +23,7 @@ int gmem_init(struct gmem *m, uint64_t start, uint64_t size)
 
 void gmem_init_arena(struct gmem *m, void *arena, uint64_t start, uint64_t size)
 {
+	m->fd = -1;
 	m->base = arena;
 	m->start = start;
 	m->size = size;
@@ -32,7 +35,11 @@ void gmem_free(struct gmem *m)
 	if (m->base != NULL) {
 		munmap(m->base, m->size);
 	}
+	if (m->fd >= 0) {
+		close(m->fd);
+	}
 	m->base = NULL;
+	m->fd = -1;
 }
 
 bool gmem_range_ok(const struct gmem *m, gpa_t addr, uint64_t len)

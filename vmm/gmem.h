@@ -33,10 +33,11 @@ struct gmem {
 	uint8_t *base; /* host mapping of guest RAM (private to gmem.c) */
 	uint64_t start; /* GPA of the first byte of RAM */
 	uint64_t size; /* bytes of RAM */
-	bool zeroed; /* all of RAM is still zero (fresh anonymous mapping, nothing loaded) */
+	bool zeroed; /* all of RAM is still zero (fresh mapping, nothing loaded) */
+	int fd;      /* the memfd behind RAM (gmem_init), or -1 (arena) */
 };
 
-/* Maps `size` bytes of anonymous, zeroed memory for guest RAM starting at GPA `start`.
+/* Maps `size` bytes of zeroed memory (a sealed memfd, MAP_SHARED) for guest RAM at GPA `start`.
  * Returns 0 or -errno. */
 int gmem_init(struct gmem *m, uint64_t start, uint64_t size) __attribute__((warn_unused_result));
 /* Wraps caller-provided host memory (unit tests, fuzzers); gmem_free must not be called. */
