@@ -27,6 +27,9 @@ void cli_usage(FILE *f)
 	      "      --no-aslr           load relocatable kernels at the lowest address\n"
 	      "      --affinity CPUS     pin vCPU i to the i-th host CPU of a list such as 0-3,6\n"
 	      "                          (cycled); the file broker runs on the first one\n"
+	      "      --assist=auto|off   complete instructions this host's KVM cannot emulate\n"
+	      "                          (auto, the default, where the build has an assist); off:\n"
+	      "                          such an instruction ends the run (status 81)\n"
 	      "\n"
 	      "Files (served by a separate broker process; without a mount the guest sees none):\n"
 	      "      --mount HOST:GUEST[:ro|:rw]\n"
@@ -271,7 +274,8 @@ enum {
 	OPT_CHECK_POLICY,
 	OPT_AUDIT_LOG,
 	OPT_AUDIT,
-	OPT_AFFINITY
+	OPT_AFFINITY,
+	OPT_ASSIST
 };
 
 static const struct option long_opts[] = {
@@ -289,6 +293,7 @@ static const struct option long_opts[] = {
     {"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
     {"audit", required_argument, NULL, OPT_AUDIT},
     {"affinity", required_argument, NULL, OPT_AFFINITY},
+    {"assist", required_argument, NULL, OPT_ASSIST},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -319,6 +324,13 @@ static int parse_opt(struct vmm_config *cfg, int opt, const char *arg)
 		return add_mount(cfg, arg);
 	case OPT_AFFINITY:
 		return set_affinity(cfg, arg);
+	case OPT_ASSIST:
+		if (strcmp(arg, "auto") != 0 && strcmp(arg, "off") != 0) {
+			uhs_msg("invalid --assist '%s': expected 'auto' or 'off'", arg);
+			return -1;
+		}
+		cfg->assist = strcmp(arg, "auto") == 0;
+		return 0;
 	case OPT_POLICY:
 		cfg->policy_path = arg;
 		return 0;
@@ -354,6 +366,7 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct vmm_confi
 	cfg->mem_size = CFG_DEFAULT_MEM;
 	cfg->cpus = 1;
 	cfg->aslr = true;
+	cfg->assist = true;
 	if (parse_env(cfg, envp) != 0) {
 		return -1;
 	}

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "assist.h"
 #include "vm.h"
 
 #define SIG_DONE SIGUSR1
@@ -182,6 +183,10 @@ static bool handle_exit(struct vcpu *v)
 			  (unsigned long long)get_rip(v));
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (r->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && v->vm->cfg->assist &&
+		    assist_emulation_failure(v)) {
+			return true;
+		}
 		internal_error(v);
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:

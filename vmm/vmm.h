@@ -47,6 +47,7 @@ struct vmm_config {
 	const char *output; /* NULL: stdout; "none"; or a file to create */
 	int affinity[CFG_MAX_CPUS]; /* --affinity: host CPUs; vCPU i runs on affinity[i % n] */
 	int naffinity;		    /* 0: no pinning */
+	bool assist;		    /* --assist=auto (default): complete rejected instructions */
 	/* file-system policy (interpreted by policy/, never by the VMM) */
 	const char **mount_specs; /* --mount / --file-mapping values, in order (owned array) */
 	int nmount_specs;

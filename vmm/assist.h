@@ -1,0 +1,32 @@
+/* assist.h - completing guest instructions that KVM's instruction emulator rejects
+ * (hermit-abi.md g; issue 6).  On hosts whose KVM runs CPL-0 guest code through its
+ * emulator (kvm_pvm), KVM_RUN ends with KVM_EXIT_INTERNAL_ERROR/EMULATION on XGETBV, XSAVE,
+ * RDTSCP, SSE and more; the assist carries those out and resumes the guest.
+ *
+ * Until the assist exists, assist_available() is false and every such exit ends the VM with
+ * status 81 and the instruction bytes. */
+#ifndef UHS_ASSIST_H
+#define UHS_ASSIST_H
+
+#include <stdbool.h>
+
+struct vm;
+struct vcpu;
+
+/* Whether this build has an assist at all. */
+bool assist_available(void);
+
+/* Prepares the assist for the VM (before any vCPU runs and before confinement: a helper
+ * process may be started here).  Returns 0 or a process exit status after a message. */
+int assist_init(struct vm *vm);
+void assist_fini(struct vm *vm);
+
+/* Called by the vCPU thread on KVM_EXIT_INTERNAL_ERROR with suberror
+ * KVM_INTERNAL_ERROR_EMULATION.  Returns true when the guest state was advanced and the
+ * vCPU may re-enter KVM_RUN; false to end the VM with the usual diagnostic. */
+bool assist_emulation_failure(struct vcpu *v);
+
+/* Appends the assist's statistics to stderr (--stats). */
+void assist_print_stats(const struct vm *vm);
+
+#endif

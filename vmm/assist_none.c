@@ -1,0 +1,30 @@
+/* assist_none.c - the build without an instruction assist: every emulation failure ends the
+ * VM (status 81, with RIP and the instruction bytes). */
+#include "assist.h"
+
+bool assist_available(void)
+{
+	return false;
+}
+
+int assist_init(struct vm *vm)
+{
+	(void)vm;
+	return 0;
+}
+
+void assist_fini(struct vm *vm)
+{
+	(void)vm;
+}
+
+bool assist_emulation_failure(struct vcpu *v)
+{
+	(void)v;
+	return false;
+}
+
+void assist_print_stats(const struct vm *vm)
+{
+	(void)vm;
+}
