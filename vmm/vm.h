@@ -21,6 +21,7 @@ struct vcpu {
 	struct hc_stats hcs;
 	uint64_t exits[VM_EXIT_REASONS];
 	uint64_t guest_ns;
+	void *assist; /* per-vCPU state of the instruction assist (assist.c) */
 };
 
 struct vm {
@@ -48,6 +49,7 @@ struct vm {
 	int status;
 	int guest_code;
 	bool guest_exit;
+	void *assist; /* per-VM state of the instruction assist (assist.c) */
 };
 
 /* kvm.c: opens /dev/kvm and creates the VM with its in-kernel irqchip and RAM slot.

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "assist.h"
 #include "vm.h"
 
 #define KERNEL_FILE_MAX (1ull << 31)
@@ -118,7 +119,12 @@ static int prepare_guest(struct vm *vm, const struct elf_image *img, const struc
 			return rc;
 		}
 	}
-	return 0;
+	return cfg_assist(vm) ? assist_init(vm) : 0;
+}
+
+static bool cfg_assist(const struct vm *vm)
+{
+	return vm->cfg->assist && assist_available();
 }
 
 static int setup_vm(struct vm *vm, const struct elf_image *img, const struct kernel_file *k)
@@ -225,7 +231,13 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 		rc = vm_run(&vm);
 		if (cfg->stats) {
 			vm_print_stats(&vm, monotonic_ns() - t0);
+			if (cfg_assist(&vm)) {
+				assist_print_stats(&vm);
+			}
 		}
+	}
+	if (cfg_assist(&vm)) {
+		assist_fini(&vm);
 	}
 	output_close(&vm.out);
 	kvm_vm_destroy(&vm);
