@@ -77,6 +77,11 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static bool cfg_assist(const struct vm *vm)
+{
+	return vm->cfg->assist && assist_available();
+}
+
 /* Steps 6-7: guest memory contents and vCPUs. */
 static int prepare_guest(struct vm *vm, const struct elf_image *img, const struct kernel_file *k)
 {
@@ -120,11 +125,6 @@ static int prepare_guest(struct vm *vm, const struct elf_image *img, const struc
 		}
 	}
 	return cfg_assist(vm) ? assist_init(vm) : 0;
-}
-
-static bool cfg_assist(const struct vm *vm)
-{
-	return vm->cfg->assist && assist_available();
 }
 
 static int setup_vm(struct vm *vm, const struct elf_image *img, const struct kernel_file *k)

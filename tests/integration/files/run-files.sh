@@ -565,7 +565,7 @@ sc_symlinks_within() {
 }
 
 sc_open_limit() {
-	local max_vmm=0 max_brk=0 n b start end
+	local max_vmm=0 max_brk=0 n b="" start end
 	printf '{"version": 1, "limits": {"open_files": 8}}\n' >"$W/limit8.json"
 	vmm limit-8 0 -- --policy "$W/limit8.json" --mount "$T/data:/data" @fsops \
 		openmany:/data/a.txt:20 close:3 open:/data/sub:0 open:/data/a.txt:0 cat:/data/a.txt \
