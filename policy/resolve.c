@@ -51,6 +51,7 @@ static const char R_HOST[] = POL_REASON_HOST;
 struct target {
 	int dirfd;
 	bool writable, create, remove, mkdir, hardlinks, within;
+	bool scratch; /* the private scratch directory, not a mount */
 	char *rest; /* "" = the directory itself, else "a/b"; points into norm */
 	char norm[POL_PATH_MAX];
 };
@@ -178,6 +179,7 @@ static int resolve_target(const struct pol_roots *r, const char *guest_path, str
 	t->writable = t->create = t->remove = t->mkdir = true;
 	t->hardlinks = false;
 	t->within = false;
+	t->scratch = true;
 	t->rest = t->norm + 1; /* norm is "/" or "/a/b" */
 	return 0;
 }
@@ -337,6 +339,38 @@ err_errno:
 	return fail(v, rc, R_HOST);
 }
 
+/* Scratch is the guest's private space, and Hermit 0.6.x has no mkdir: O_CREAT there
+ * creates the missing parent directories (0700), each step resolved like any lookup. */
+static int scratch_parents(const struct target *t, struct pol_verdict *v)
+{
+	char path[POL_PATH_MAX];
+	char *comp = path, *slash;
+	int dir = t->dirfd, rc = 0;
+
+	snprintf(path, sizeof path, "%s", t->rest);
+	while (rc == 0 && (slash = strchr(comp, '/')) != NULL) {
+		int next;
+		*slash = '\0';
+		if (mkdirat(dir, comp, 0700) != 0 && errno != EEXIST) {
+			rc = fail(v, -errno, R_HOST);
+			break;
+		}
+		next = t_openat2(t, dir, comp, O_PATH | O_DIRECTORY, 0, false);
+		if (dir != t->dirfd) {
+			close(dir);
+		}
+		if (next < 0) {
+			return resolve_error(t, next, v);
+		}
+		dir = next;
+		comp = slash + 1;
+	}
+	if (dir != t->dirfd) {
+		close(dir);
+	}
+	return rc;
+}
+
 int policy_open(const struct pol_roots *r, const char *guest_path, int flags, uint32_t mode,
 		int *fd, struct pol_verdict *v)
 {
@@ -374,6 +408,9 @@ int policy_open(const struct pol_roots *r, const char *guest_path, int flags, ui
 	}
 	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) && !t.create) {
 		return fail(v, -EACCES, R_NOCREATE);
+	}
+	if (t.scratch && (flags & O_CREAT) && (rc = scratch_parents(&t, v)) < 0) {
+		return rc;
 	}
 	return open_checked(&t, t.rest[0] != '\0' ? t.rest : ".", flags, mode, fd, v);
 }
@@ -500,5 +537,11 @@ int policy_stat(const struct pol_roots *r, const char *guest_path, bool nofollow
 	}
 	rc = fstat(fd, st) < 0 ? fail(v, -errno, R_HOST) : 0;
 	close(fd);
+	/* A hardlinked file's metadata is the outside file's (size, times, owner, inode): refuse
+	 * it like opening it, unless the mount allows hardlinks. */
+	if (rc == 0 && S_ISREG(st->st_mode) && st->st_nlink > 1 && !t.hardlinks) {
+		memset(st, 0, sizeof *st);
+		return fail(v, -EACCES, R_HARDLINK);
+	}
 	return rc;
 }

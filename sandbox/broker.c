@@ -31,12 +31,14 @@
 
 #include "broker.h"
 #include "broker_proto.h"
+#include "confine.h"
 #include "status.h"
 
 struct broker {
 	const struct policy *pol;
 	int dirfds[POL_MAX_MOUNTS];
 	int scratch_fd;
+	int scratch_parent_fd; /* O_PATH: removes the scratch directory at exit */
 	char scratch_path[PATH_MAX];
 	int audit_fd;
 	bool audit_all;
@@ -65,7 +67,8 @@ static void bmsg(const char *fmt, ...)
 
 /* ---- audit log: one JSON object per line ---- */
 
-/* jansson needs UTF-8: bytes outside printable ASCII become \xNN, flagged by the caller. */
+/* jansson needs UTF-8: bytes outside printable ASCII, and the backslash itself (so the
+ * escaping is unambiguous), become \xNN, flagged by the caller. */
 static json_t *path_json(const char *path, bool *escaped)
 {
 	char buf[BRK_PATH_MAX * 4 + 1];
@@ -78,7 +81,7 @@ static json_t *path_json(const char *path, bool *escaped)
 	}
 	*escaped = true;
 	for (const unsigned char *p = (const unsigned char *)path; *p && o + 5 < sizeof buf; p++) {
-		if (*p >= 0x20 && *p < 0x7f) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
 			buf[o++] = (char)*p;
 		} else {
 			o += (size_t)snprintf(buf + o, 5, "\\x%02x", *p);
@@ -104,9 +107,10 @@ static void audit(struct broker *br, const char *op, const char *path, int rc,
 		return; /* by default only denials are logged */
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + strlen(ts), sizeof ts - strlen(ts), ".%03ldZ", now.tv_nsec / 1000000);
+	gmtime_r(&now.tv_sec, &tm); /* pure arithmetic; strftime would load the time zone */
+	snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 now.tv_nsec / 1000000);
 	o = json_pack("{s:s, s:s, s:o, s:s}", "time", ts, "op", op, "path",
 		      path_json(path, &escaped), "verdict", verdict);
 	if (o == NULL) {
@@ -249,7 +253,8 @@ static int make_scratch(struct broker *br)
 		return ST_BROKER;
 	}
 	br->scratch_fd = open(br->scratch_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (br->scratch_fd < 0) {
+	br->scratch_parent_fd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (br->scratch_fd < 0 || br->scratch_parent_fd < 0) {
 		bmsg("cannot open the scratch directory %s: %s", br->scratch_path, strerror(errno));
 		return ST_BROKER;
 	}
@@ -257,9 +262,18 @@ static int make_scratch(struct broker *br)
 }
 
 /* Removes everything below dirfd `dir`, never following symlinks.  Depth-limited. */
+/* Opens the directory `name` below `dir` for reading, never through a symlink or mount. */
+static int open_dir_beneath(int dir, const char *name)
+{
+	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV};
+
+	return (int)syscall(SYS_openat2, dir, name, &how, sizeof how);
+}
+
 static void remove_below(int dir, int depth)
 {
-	int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open_dir_beneath(dir, ".");
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 
@@ -276,7 +290,7 @@ static void remove_below(int dir, int depth)
 		if (unlinkat(fd, e->d_name, 0) == 0 || errno != EISDIR || depth > 4096) {
 			continue;
 		}
-		int sub = openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int sub = open_dir_beneath(fd, e->d_name);
 		if (sub >= 0) {
 			remove_below(sub, depth + 1);
 			close(sub);
@@ -288,17 +302,13 @@ static void remove_below(int dir, int depth)
 
 static void remove_scratch(struct broker *br)
 {
-	int fd;
+	const char *name = strrchr(br->scratch_path, '/');
 
-	if (br->scratch_path[0] == '\0') {
+	if (br->scratch_path[0] == '\0' || br->scratch_fd < 0 || br->scratch_parent_fd < 0) {
 		return;
 	}
-	fd = open(br->scratch_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0) {
-		remove_below(fd, 0);
-		close(fd);
-	}
-	if (rmdir(br->scratch_path) != 0) {
+	remove_below(br->scratch_fd, 0);
+	if (unlinkat(br->scratch_parent_fd, name + 1, AT_REMOVEDIR) != 0) {
 		bmsg("cannot remove the scratch directory %s: %s", br->scratch_path,
 		     strerror(errno));
 	}
@@ -347,9 +357,35 @@ static int serve_loop(struct broker *br, int sock)
 	}
 }
 
-int broker_serve(int sock, const struct policy *pol, int audit_fd, bool audit_all)
+static int confine(struct broker *br, int sock)
 {
-	struct broker br = {.pol = pol, .scratch_fd = -1, .audit_all = audit_all};
+	struct sbx_broker b = {.pol = br->pol,
+			       .dirfds = br->dirfds,
+			       .scratch_fd = br->scratch_fd,
+			       .scratch_parent_fd = br->scratch_parent_fd,
+			       .sock = sock};
+	char err[256];
+
+	/* jansson seeds its hash function on first use, from /dev/urandom: do it now, while
+	 * files can still be opened. */
+	json_object_seed(0);
+	/* glibc's gmtime_r loads the time zone once (/etc/localtime): do that now too. */
+	tzset();
+	struct timespec now;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	if (sbx_broker(&b, err, sizeof err) != 0) {
+		bmsg("sandbox: %s", err);
+		return ST_SANDBOX;
+	}
+	return 0;
+}
+
+int broker_serve(int sock, const struct policy *pol, int audit_fd, const struct broker_opts *o)
+{
+	struct broker br = {
+	    .pol = pol, .scratch_fd = -1, .scratch_parent_fd = -1, .audit_all = o->audit_all};
 	struct brk_reply ready = {.h = {.version = BRK_VERSION, .op = BRK_OP_READY, .seq = 0}};
 	int rc;
 
@@ -362,6 +398,9 @@ int broker_serve(int sock, const struct policy *pol, int audit_fd, bool audit_al
 		rc = make_scratch(&br);
 	}
 	br.roots = (struct pol_roots){.pol = pol, .dirfds = br.dirfds, .scratch_fd = br.scratch_fd};
+	if (rc == 0 && o->confine) {
+		rc = confine(&br, sock);
+	}
 	if (rc == 0 && brk_send(sock, &ready, sizeof ready, -1) != 0) {
 		rc = ST_BROKER;
 	}
@@ -376,6 +415,9 @@ int broker_serve(int sock, const struct policy *pol, int audit_fd, bool audit_al
 	}
 	if (br.scratch_fd >= 0) {
 		close(br.scratch_fd);
+	}
+	if (br.scratch_parent_fd >= 0) {
+		close(br.scratch_parent_fd);
 	}
 	return rc;
 }
@@ -493,7 +535,7 @@ int broker_start(const struct policy *pol, const struct broker_opts *o, int *soc
 				_exit(ST_USAGE);
 			}
 		}
-		_exit(broker_serve(sv[1], pol, audit_fd, o->audit_all));
+		_exit(broker_serve(sv[1], pol, audit_fd, o));
 	}
 	close(sv[1]);
 	if (audit_fd != STDERR_FILENO) {

@@ -11,7 +11,8 @@
 struct broker_opts {
 	const char *audit_log; /* NULL: stderr */
 	bool audit_all; /* log allowed operations too */
-	int cpu;	/* >= 0: run the broker on this host CPU (next to vCPU 0) */
+	int cpu; /* >= 0: run the broker on this host CPU (next to vCPU 0) */
+	bool confine; /* --sandbox=strict: seccomp, Landlock, no capabilities */
 };
 
 /* Forks the broker with its end of a SOCK_SEQPACKET socketpair and waits until it has
@@ -26,6 +27,6 @@ int broker_reap(pid_t pid);
 
 /* The broker process itself: serves requests on `sock` until EOF.  Returns its exit
  * status.  (Exposed for tests.) */
-int broker_serve(int sock, const struct policy *pol, int audit_fd, bool audit_all);
+int broker_serve(int sock, const struct policy *pol, int audit_fd, const struct broker_opts *o);
 
 #endif

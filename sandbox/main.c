@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "confine.h"
 #include "policy.h"
 #include "vmm.h"
 
@@ -70,12 +71,15 @@ int main(int argc, char *argv[])
 	extern char **environ;
 	struct vmm_config cfg;
 	struct policy pol;
-	struct vmm_files files = {.ops = &fs_none_ops};
+	struct vmm_files files = {.ops = &fs_none_ops, .broker_sock = -1};
 	struct fs_broker *fsb = NULL;
 	char **mounts = NULL;
 	pid_t pid = -1;
 	int rc, sock = -1;
 
+	/* Whatever the parent left open (a shell's pipes, a leaked directory fd) must not
+	 * reach the guest-facing process: only stdio survives (CVE-2024-21626 class). */
+	close_range(3, ~0u, 0);
 	rc = cli_parse(argc, argv, environ, &cfg);
 	if (rc != 0) {
 		cli_free(&cfg);
@@ -86,12 +90,28 @@ int main(int argc, char *argv[])
 		cli_free(&cfg);
 		return rc;
 	}
+	if (cfg.print_sandbox) {
+		rc = build_policy(&cfg, cfg.policy_path, &pol);
+		if (rc == 0) {
+			sbx_print(stdout, &pol);
+		}
+		policy_free(&pol);
+		cli_free(&cfg);
+		return rc;
+	}
+	if (!cfg.sandbox) {
+		uhs_msg(
+		    "WARNING: --sandbox=off: the VMM and the file broker run unconfined (no "
+		    "seccomp, Landlock, namespaces or capability drop); a guest that breaks the "
+		    "VMM gets your full rights. For debugging only.");
+	}
 	vmm_block_signals();
 	rc = build_policy(&cfg, cfg.policy_path, &pol);
 	if (rc == 0 && (pol.nmounts > 0 || pol.scratch)) {
 		struct broker_opts bo = {.audit_log = cfg.audit_log,
 					 .audit_all = cfg.audit_all,
-					 .cpu = cfg.naffinity > 0 ? cfg.affinity[0] : -1};
+					 .cpu = cfg.naffinity > 0 ? cfg.affinity[0] : -1,
+					 .confine = cfg.sandbox};
 		rc = broker_start(&pol, &bo, &sock, &pid);
 		if (rc == 0) {
 			fsb = fs_broker_new(sock, pol.max_open_files, pol.max_write_bytes);
@@ -104,7 +124,8 @@ int main(int argc, char *argv[])
 						   .ctx = fsb,
 						   .mounts = mounts,
 						   .nmounts = (int)pol.nmounts,
-						   .broker_pid = pid};
+						   .broker_pid = pid,
+						   .broker_sock = sock};
 		}
 	}
 	policy_free(&pol); /* the VMM never needs a host path again */

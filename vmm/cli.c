@@ -41,6 +41,15 @@ void cli_usage(FILE *f)
 	      "                          mapping and exit (78 when invalid)\n"
 	      "      --audit-log FILE    append the JSON audit log to FILE (default stderr)\n"
 	      "      --audit=deny|all    log denials only (default) or every file operation\n"
+	      "\n"
+	      "Sandbox:\n"
+	      "      --sandbox=strict|off\n"
+	      "                          strict (default): seccomp, Landlock, no capabilities,\n"
+	      "                          no_new_privs and namespaces for the VMM and the broker;\n"
+	      "                          the run stops if the kernel lacks one of them.  off: no\n"
+	      "                          confinement at all, for debugging only (loudly warned)\n"
+	      "      --print-sandbox     print the confinement of both processes (syscall\n"
+	      "                          allowlists with reasons, Landlock rules) and exit\n"
 	      "  -h, --help              show this help and exit\n"
 	      "  -V, --version           show the version and exit\n"
 	      "\n"
@@ -51,7 +60,7 @@ void cli_usage(FILE *f)
 	      "Exit status: the guest's exit code (0-255), or: 64 usage error, 65 kernel image\n"
 	      "rejected, 66 kernel unreadable, 69 KVM unavailable, 70 internal error, 71 host\n"
 	      "resource error, 73 output file not creatable, 74 file broker failed,\n"
-	      "76 guest protocol violation, 78 invalid policy or mount,\n"
+	      "75 sandbox not available, 76 guest protocol violation, 78 invalid policy or mount,\n"
 	      "80 guest triple fault, 81 KVM internal error, 82 KVM entry failure, 83 guest\n"
 	      "panic, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM).\n",
 	      f);
@@ -275,7 +284,9 @@ enum {
 	OPT_AUDIT_LOG,
 	OPT_AUDIT,
 	OPT_AFFINITY,
-	OPT_ASSIST
+	OPT_ASSIST,
+	OPT_SANDBOX,
+	OPT_PRINT_SANDBOX
 };
 
 static const struct option long_opts[] = {
@@ -294,6 +305,8 @@ static const struct option long_opts[] = {
     {"audit", required_argument, NULL, OPT_AUDIT},
     {"affinity", required_argument, NULL, OPT_AFFINITY},
     {"assist", required_argument, NULL, OPT_ASSIST},
+    {"sandbox", required_argument, NULL, OPT_SANDBOX},
+    {"print-sandbox", no_argument, NULL, OPT_PRINT_SANDBOX},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -324,6 +337,16 @@ static int parse_opt(struct vmm_config *cfg, int opt, const char *arg)
 		return add_mount(cfg, arg);
 	case OPT_AFFINITY:
 		return set_affinity(cfg, arg);
+	case OPT_SANDBOX:
+		if (strcmp(arg, "strict") != 0 && strcmp(arg, "off") != 0) {
+			uhs_msg("invalid --sandbox '%s': expected 'strict' or 'off'", arg);
+			return -1;
+		}
+		cfg->sandbox = strcmp(arg, "strict") == 0;
+		return 0;
+	case OPT_PRINT_SANDBOX:
+		cfg->print_sandbox = true;
+		return 0;
 	case OPT_ASSIST:
 		if (strcmp(arg, "auto") != 0 && strcmp(arg, "off") != 0) {
 			uhs_msg("invalid --assist '%s': expected 'auto' or 'off'", arg);
@@ -367,6 +390,7 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct vmm_confi
 	cfg->cpus = 1;
 	cfg->aslr = true;
 	cfg->assist = true;
+	cfg->sandbox = true;
 	if (parse_env(cfg, envp) != 0) {
 		return -1;
 	}
@@ -384,8 +408,8 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct vmm_confi
 			return rc;
 		}
 	}
-	if (optind >= argc && cfg->check_policy != NULL) {
-		return 0; /* --check-policy needs no kernel */
+	if (optind >= argc && (cfg->check_policy != NULL || cfg->print_sandbox)) {
+		return 0; /* --check-policy and --print-sandbox need no kernel */
 	}
 	if (optind >= argc) {
 		uhs_msg("missing KERNEL argument (try 'uhyve-sec --help')");

@@ -219,6 +219,43 @@ static int fsb_close(void *ctx, int gfd)
 	return rc;
 }
 
+/* read(2)/write(2) per piece rather than readv/writev: two syscalls fewer in the VMM's
+ * seccomp allowlist; pieces are physically contiguous runs, usually one.  A short transfer
+ * ends the call, as readv would. */
+static ssize_t read_pieces(int fd, const struct iovec *iov, int iovcnt)
+{
+	ssize_t total = 0;
+
+	for (int i = 0; i < iovcnt; i++) {
+		ssize_t n = read(fd, iov[i].iov_base, iov[i].iov_len);
+		if (n < 0) {
+			return total > 0 ? total : -errno;
+		}
+		total += n;
+		if ((size_t)n < iov[i].iov_len) {
+			break;
+		}
+	}
+	return total;
+}
+
+static ssize_t write_pieces(int fd, const struct iovec *iov, int iovcnt)
+{
+	ssize_t total = 0;
+
+	for (int i = 0; i < iovcnt; i++) {
+		ssize_t n = write(fd, iov[i].iov_base, iov[i].iov_len);
+		if (n < 0) {
+			return total > 0 ? total : -errno;
+		}
+		total += n;
+		if ((size_t)n < iov[i].iov_len) {
+			break;
+		}
+	}
+	return total;
+}
+
 static ssize_t fsb_readv(void *ctx, int gfd, const struct iovec *iov, int iovcnt)
 {
 	struct fs_broker *b = ctx;
@@ -228,8 +265,7 @@ static ssize_t fsb_readv(void *ctx, int gfd, const struct iovec *iov, int iovcnt
 	if (s == NULL) {
 		return -EBADF;
 	}
-	n = readv(s->host, iov, iovcnt);
-	n = n < 0 ? -errno : n;
+	n = read_pieces(s->host, iov, iovcnt);
 	slot_release(b, s);
 	return n;
 }
@@ -287,8 +323,7 @@ static ssize_t fsb_writev(void *ctx, int gfd, const struct iovec *iov, int iovcn
 		}
 		left -= cut[n].iov_len;
 	}
-	w = writev(s->host, cut, n);
-	w = w < 0 ? -errno : w;
+	w = write_pieces(s->host, cut, n);
 	budget_refund(b, w < 0 ? got : got - (uint64_t)w);
 	slot_release(b, s);
 	return w;
@@ -360,7 +395,8 @@ static int fsb_fstat(void *ctx, int gfd, struct uh_v2_file_attr *out)
 	if (s == NULL) {
 		return -EBADF;
 	}
-	rc = fstat(s->host, &st) < 0 ? -errno : 0;
+	/* fstat(2) itself: glibc's fstat() is newfstatat, a path syscall the VMM may not make */
+	rc = syscall(SYS_fstat, s->host, &st) < 0 ? -errno : 0;
 	slot_release(b, s);
 	if (rc == 0) {
 		attr_from_stat(out, &st);

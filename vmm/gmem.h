@@ -34,7 +34,7 @@ struct gmem {
 	uint64_t start; /* GPA of the first byte of RAM */
 	uint64_t size; /* bytes of RAM */
 	bool zeroed; /* all of RAM is still zero (fresh mapping, nothing loaded) */
-	int fd;      /* the memfd behind RAM (gmem_init), or -1 (arena) */
+	int fd; /* the memfd behind RAM (gmem_init), or -1 (arena) */
 };
 
 /* Maps `size` bytes of zeroed memory (a sealed memfd, MAP_SHARED) for guest RAM at GPA `start`.

@@ -354,8 +354,8 @@ static int do_open(struct hc_call *c, const char *path, int32_t flags, int32_t m
 {
 	int f = flags & UH_O_ALLOWED; /* the ABI masks unknown bits (kernel 0.6.x sends O_DIRECT) */
 
-	if ((f & UH_O_DIRECTORY) && (f & UH_O_CREAT)) {
-		return -EINVAL;
+	if (((f & UH_O_DIRECTORY) && (f & UH_O_CREAT)) || (f & 3) == 3) {
+		return -EINVAL; /* O_ACCMODE 3 is no access mode at all */
 	}
 	if (path[0] == '\0') {
 		return -ENOENT;

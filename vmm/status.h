@@ -17,6 +17,7 @@ enum uhs_status {
 	ST_KVM_FAIL = 82, /* KVM entry failure or unexpected exit reason */
 	ST_GUEST_PANIC = 83, /* guest printed a panic and exited non-zero */
 	ST_BROKER = 74, /* the file broker failed to start, died, or broke protocol */
+	ST_SANDBOX = 75, /* the sandbox could not be set up (a kernel feature is missing) */
 	ST_POLICY = 78, /* invalid policy file or --mount */
 	ST_SIGNAL_BASE = 128, /* + signal number: stopped by SIGINT (130), SIGTERM (143), ... */
 };

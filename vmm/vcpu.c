@@ -13,14 +13,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#ifdef UHS_TEST_HOOKS
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#endif
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "assist.h"
+#include "confine.h"
 #include "vm.h"
 
 #define SIG_DONE SIGUSR1
 #define SIG_KICK SIGUSR2
+
+static pid_t self_pid;
+
+static pid_t getpid_cached(void)
+{
+	return self_pid;
+}
 
 static uint64_t now_ns(void)
 {
@@ -28,6 +44,15 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* tgkill(2) on a thread id recorded before confinement: pthread_kill would also call
+ * getpid/gettid/rt_sigprocmask, which the seccomp allowlist need not contain. */
+static void kick(pid_t tid, int sig)
+{
+	if (tid > 0) {
+		syscall(SYS_tgkill, getpid_cached(), tid, sig);
+	}
 }
 
 void vm_finish(struct vm *vm, int status, const char *fmt, ...)
@@ -46,7 +71,7 @@ void vm_finish(struct vm *vm, int status, const char *fmt, ...)
 			uhs_msg("%s", line);
 		}
 		atomic_store(&vm->stopping, 1);
-		pthread_kill(vm->main_thread, SIG_DONE);
+		kick(vm->main_tid, SIG_DONE);
 	}
 	pthread_mutex_unlock(&vm->res_mu);
 }
@@ -102,6 +127,67 @@ static void out_lock(struct hc_vm *hv, bool lock)
 	}
 }
 
+#ifdef UHS_TEST_HOOKS
+/* Test-only (meson -Dtest_hooks=true; never in a release build): `in eax, 0x1ff0` with RDI =
+ * action | 0x100 for "on the main thread" makes the VMM attempt something its sandbox must
+ * forbid, after confinement; EAX receives the result (-errno), if the process survives. */
+#define TEST_HOOK_PORT 0x1ff0
+static volatile int test_action, test_result;
+
+static int test_attempt(struct vm *vm, int action)
+{
+	static char page[8192] __attribute__((aligned(4096)));
+	long r = -EINVAL;
+
+	switch (action) {
+	case 1:
+		r = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+		break;
+	case 2:
+		r = execve("/bin/true", (char *[]){(char[]){"true"}, NULL}, (char *[]){NULL});
+		break;
+	case 3:
+		r = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		break;
+	case 4:
+		r = ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+		break;
+	case 5:
+		r = mprotect(page, 4096, PROT_READ | PROT_EXEC);
+		break;
+	case 6:
+		r = ioctl(vm->vcpus[0].fd, KVM_GET_FPU, page); /* a vCPU ioctl not on the list */
+		break;
+	case 7:
+		r = (long)mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		r = r == (long)MAP_FAILED ? -1 : 0;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return r < 0 ? -errno : (int)(r > 0 ? 0 : r);
+}
+
+static bool test_hook(struct vcpu *v, uint8_t *data)
+{
+	int action = (int)(get_rdi(v) & 0xff), result;
+
+	if (get_rdi(v) & 0x100) { /* on the main thread: hand it over and wait */
+		__atomic_store_n(&test_result, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&test_action, action, __ATOMIC_RELEASE);
+		kick(v->vm->main_tid, SIG_DONE);
+		while (__atomic_load_n(&test_result, __ATOMIC_ACQUIRE) == 1) {
+		}
+		result = test_result;
+	} else {
+		result = test_attempt(v->vm, action);
+	}
+	memcpy(data, &result, 4);
+	return true;
+}
+#endif
+
 /* Returns false when the vCPU must stop. */
 static bool handle_io(struct vcpu *v)
 {
@@ -116,6 +202,11 @@ static bool handle_io(struct vcpu *v)
 			  v->id, r->io.count, r->io.port);
 		return false;
 	}
+#ifdef UHS_TEST_HOOKS
+	if (r->io.port == TEST_HOOK_PORT && r->io.direction == KVM_EXIT_IO_IN && r->io.size == 4) {
+		return test_hook(v, (uint8_t *)r + r->io.data_offset);
+	}
+#endif
 	c.rdi = get_rdi(v);
 	a = hc_port_io(&c, r->io.port, r->io.direction == KVM_EXIT_IO_OUT, r->io.size,
 		       (uint8_t *)r + r->io.data_offset);
@@ -203,21 +294,31 @@ static bool handle_exit(struct vcpu *v)
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
-	sigset_t kick;
+	sigset_t kick_set;
+	bool ok = true;
 
-	sigemptyset(&kick);
-	sigaddset(&kick, SIG_KICK);
-	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	__atomic_store_n(&v->tid, gettid(), __ATOMIC_RELEASE);
+	sigemptyset(&kick_set);
+	sigaddset(&kick_set, SIG_KICK);
+	pthread_sigmask(SIG_UNBLOCK, &kick_set, NULL);
 	if (v->vm->cfg->naffinity > 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
 		CPU_SET(v->vm->cfg->affinity[v->id % (unsigned)v->vm->cfg->naffinity], &set);
 		if (sched_setaffinity(0, sizeof set, &set) != 0) {
-			vm_finish(v->vm, ST_USAGE, "--affinity: cannot run vCPU %u on host CPU %d: %s",
-				  v->id, v->vm->cfg->affinity[v->id % (unsigned)v->vm->cfg->naffinity],
+			vm_finish(v->vm, ST_USAGE,
+				  "--affinity: cannot run vCPU %u on host CPU %d: %s", v->id,
+				  v->vm->cfg->affinity[v->id % (unsigned)v->vm->cfg->naffinity],
 				  strerror(errno));
-			return NULL;
+			ok = false;
 		}
+	}
+	/* Two rendezvous: "every thread is past glibc's thread start-up (rseq, robust list)",
+	 * then "the seccomp filter is in for all of us". */
+	pthread_barrier_wait(&v->vm->start);
+	pthread_barrier_wait(&v->vm->start);
+	if (!ok) {
+		return NULL;
 	}
 	while (!atomic_load(&v->vm->stopping)) {
 		uint64_t t0 = now_ns();
@@ -238,6 +339,27 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
+/* Step 11 of vm_main.c: the allowlist, for every thread at once (TSYNC). */
+static void confine_seccomp(struct vm *vm)
+{
+	int fds[CFG_MAX_CPUS];
+	char err[256];
+	struct sbx_vmm sv = {.vcpu_fds = fds,
+			     .nvcpu = (int)vm->ncpu,
+			     .broker_sock = vm->files->broker_sock,
+			     .broker_pid = vm->broker_pid};
+
+	if (!vm->cfg->sandbox) {
+		return;
+	}
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		fds[i] = vm->vcpus[i].fd;
+	}
+	if (sbx_vmm_seccomp(&sv, err, sizeof err) != 0) {
+		vm_finish(vm, ST_SANDBOX, "sandbox: %s", err);
+	}
+}
+
 static void on_kick(int sig)
 {
 	(void)sig;
@@ -252,7 +374,7 @@ static void stop_all(struct vm *vm)
 	for (unsigned i = 0; i < vm->ncpu; i++) {
 		if (vm->vcpus[i].started) {
 			vm->vcpus[i].run->immediate_exit = 1;
-			pthread_kill(vm->vcpus[i].thread, SIG_KICK);
+			kick(__atomic_load_n(&vm->vcpus[i].tid, __ATOMIC_ACQUIRE), SIG_KICK);
 		}
 	}
 	for (unsigned i = 0; i < vm->ncpu; i++) {
@@ -298,6 +420,13 @@ static void wait_for_stop(struct vm *vm)
 		do {
 			sig = sigwaitinfo(&set, &si);
 		} while (sig < 0 && errno == EINTR);
+#ifdef UHS_TEST_HOOKS
+		if (sig == SIG_DONE && __atomic_load_n(&test_action, __ATOMIC_ACQUIRE) != 0) {
+			int action = __atomic_exchange_n(&test_action, 0, __ATOMIC_ACQ_REL);
+			__atomic_store_n(&test_result, test_attempt(vm, action), __ATOMIC_RELEASE);
+			continue;
+		}
+#endif
 		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
 			vm_finish(vm, ST_SIGNAL_BASE + sig, "stopped by SIG%s", sigabbrev_np(sig));
 		} else if (sig == SIGCHLD && !broker_exited(vm)) {
@@ -315,14 +444,21 @@ int vm_run(struct vm *vm)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIG_KICK, &sa, NULL);
 	vm->hc.out_lock = out_lock;
+	self_pid = getpid();
+	vm->main_tid = gettid();
+	pthread_barrier_init(&vm->start, NULL, vm->ncpu + 1);
 	for (unsigned i = 0; i < vm->ncpu; i++) {
 		rc = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
 		if (rc != 0) {
-			vm_finish(vm, ST_OSERR, "cannot start vCPU thread %u: %s", i, strerror(rc));
-			break;
+			/* Threads already parked would wait for ever: give up on the whole VM. */
+			uhs_msg("cannot start vCPU thread %u: %s", i, strerror(rc));
+			exit(ST_OSERR);
 		}
 		vm->vcpus[i].started = true;
 	}
+	pthread_barrier_wait(&vm->start);
+	confine_seccomp(vm);
+	pthread_barrier_wait(&vm->start);
 	wait_for_stop(vm);
 	stop_all(vm);
 	pthread_mutex_lock(&vm->out_mu);

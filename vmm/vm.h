@@ -22,6 +22,7 @@ struct vcpu {
 	uint64_t exits[VM_EXIT_REASONS];
 	uint64_t guest_ns;
 	void *assist; /* per-vCPU state of the instruction assist (assist.c) */
+	pid_t tid; /* kernel thread id, for kicks (set by the thread before confinement) */
 };
 
 struct vm {
@@ -41,6 +42,8 @@ struct vm {
 	unsigned ncpu;
 	struct vcpu *vcpus;
 	pthread_t main_thread;
+	pid_t main_tid; /* for wake-ups with tgkill(2) */
+	pthread_barrier_t start; /* vCPU threads wait here until the seccomp filter is in */
 	int broker_pid; /* > 0 while the broker runs; -1 once reaped */
 	atomic_int stopping;
 	/* the first terminal event decides the exit status */

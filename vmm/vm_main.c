@@ -7,8 +7,13 @@
  *   4. open the output sink;
  *   5. open /dev/kvm, create the VM, irqchip and the RAM slot;
  *   6. load and relocate the kernel, write GDT, page tables, boot info and FDT;
- *   7. create and set up every vCPU;
- *   8. block the stop signals, start one thread per vCPU and wait for the first terminal
+ *   7. create and set up every vCPU; start the instruction assist (if any);
+ *   8. (the stop signals were blocked by main.c before the broker was forked);
+ *   9. close what the run does not need: /dev/kvm, the VM fd, the kernel image, the memfd;
+ *  10. confine (unless --sandbox=off): namespaces, no capabilities, no_new_privs, Landlock
+ *      with no file system (sandbox/confine.c: sbx_vmm_early);
+ *  11. start one parked thread per vCPU, install the seccomp allowlist for all threads
+ *      (sbx_vmm_seccomp), release the vCPUs into KVM_RUN and wait for the first terminal
  *      event (vcpu.c), then stop and join all vCPUs.
  */
 #include <errno.h>
@@ -25,6 +30,7 @@
 #include <unistd.h>
 
 #include "assist.h"
+#include "confine.h"
 #include "vm.h"
 
 #define KERNEL_FILE_MAX (1ull << 31)
@@ -82,6 +88,40 @@ static bool cfg_assist(const struct vm *vm)
 	return vm->cfg->assist && assist_available();
 }
 
+/* Step 9: what the run no longer needs is closed before confinement, so a compromised
+ * VMM holds only vCPU fds, the output, the broker socket and guest RAM: not /dev/kvm, not
+ * the VM fd (the vCPUs keep the VM alive), not the kernel image. */
+static int drop_setup_handles(struct vm *vm, struct kernel_file *k)
+{
+	munmap(k->data, k->len);
+	k->data = NULL;
+	if (vm->vm_fd >= 0) {
+		close(vm->vm_fd);
+		vm->vm_fd = -1;
+	}
+	if (vm->kvm_fd >= 0) {
+		close(vm->kvm_fd);
+		vm->kvm_fd = -1;
+	}
+	if (vm->mem.fd >= 0) {
+		close(vm->mem.fd); /* the assist (if any) has its own reference */
+		vm->mem.fd = -1;
+	}
+	return 0;
+}
+
+/* Step 10: namespaces, capabilities, no_new_privs, Landlock (sandbox/confine.c). */
+static int confine_early(void)
+{
+	char err[256];
+
+	if (sbx_vmm_early(err, sizeof err) != 0) {
+		uhs_msg("sandbox: %s", err);
+		return ST_SANDBOX;
+	}
+	return 0;
+}
+
 /* Steps 6-7: guest memory contents and vCPUs. */
 static int prepare_guest(struct vm *vm, const struct elf_image *img, const struct kernel_file *k)
 {
@@ -109,6 +149,13 @@ static int prepare_guest(struct vm *vm, const struct elf_image *img, const struc
 	if (bootargs == NULL) {
 		uhs_msg("out of memory");
 		return ST_OSERR;
+	}
+	if (strlen(bootargs) > UH_FDT_SIZE - 2048) {
+		uhs_msg("guest arguments and environment are too long (%zu bytes; the device tree "
+			"holds about %u)",
+			strlen(bootargs), UH_FDT_SIZE - 2048);
+		free(bootargs);
+		return ST_USAGE;
 	}
 	rc = layout_write_tables(&vm->mem, &vm->lay);
 	if (rc == 0) {
@@ -226,6 +273,12 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 	rc = load_image(cfg, &k, &img, &vm.lay);
 	if (rc == 0) {
 		rc = setup_vm(&vm, &img, &k);
+	}
+	if (rc == 0) {
+		rc = drop_setup_handles(&vm, &k);
+	}
+	if (rc == 0 && cfg->sandbox) {
+		rc = confine_early();
 	}
 	if (rc == 0) {
 		rc = vm_run(&vm);

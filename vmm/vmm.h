@@ -46,8 +46,10 @@ struct vmm_config {
 	bool aslr;
 	const char *output; /* NULL: stdout; "none"; or a file to create */
 	int affinity[CFG_MAX_CPUS]; /* --affinity: host CPUs; vCPU i runs on affinity[i % n] */
-	int naffinity;		    /* 0: no pinning */
-	bool assist;		    /* --assist=auto (default): complete rejected instructions */
+	int naffinity; /* 0: no pinning */
+	bool assist; /* --assist=auto (default): complete rejected instructions */
+	bool sandbox; /* --sandbox=strict (default); false: --sandbox=off */
+	bool print_sandbox; /* --print-sandbox: print the confinement and exit */
 	/* file-system policy (interpreted by policy/, never by the VMM) */
 	const char **mount_specs; /* --mount / --file-mapping values, in order (owned array) */
 	int nmount_specs;
@@ -142,6 +144,7 @@ struct vmm_files {
 	char *const *mounts; /* normalised guest paths */
 	int nmounts;
 	int broker_pid; /* > 0: a broker process whose death ends the VM */
+	int broker_sock; /* its socket, for the seccomp filter; -1 without a broker */
 };
 
 /* Blocks the signals the VMM's main thread waits for; call before any thread or child. */

@@ -35,6 +35,7 @@ for a in "$@"; do
 	case "$a" in
 	@*) args+=("./${a#@}") ;;
 	%OUT%) args+=("$tmp/console") ;;
+	%LONG%) args+=("$(printf 'a%.0s' $(seq 17000))") ;;
 	*) args+=("$a") ;;
 	esac
 done

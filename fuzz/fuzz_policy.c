@@ -1,0 +1,221 @@
+/* fuzz_policy.c - the policy file parser and validator, and --mount specs (policy/policy.c).
+ *
+ * Input: if it holds a NUL byte, the bytes before it are a --mount spec and the bytes after
+ * it the policy file; otherwise the whole input is the policy file and its first line (at
+ * most 8 KiB) the --mount spec.  The file is written to <tmp>/policy.json in a private
+ * directory that also holds dirs/data, dirs/ro, dirs/sub and dirs/file.txt, so the relative
+ * host paths of tests/policy/pass-*.json resolve and validation gets past its stat().
+ * Per input: policy_load_file, policy_validate, policy_print; then policy_add_cli_mount,
+ * policy_validate, policy_print; policy_free.  (A buffer API, policy_load_buf(), would
+ * spare the file round trip: see docs/fuzzing.md.)
+ *
+ * Oracles (plus LeakSanitizer in the libFuzzer build): a failed load or add leaves the
+ * policy unchanged and says why; an accepted mount is well formed (absolute host path,
+ * normalised guest path, rights only with rw), so policy_validate never rejects what the
+ * parser accepted for a reason the parser checks itself; no message and no line of the
+ * listing contains a raw control character (terminal injection), and the listing has one
+ * line per mount plus three.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fuzz.h"
+#include "policy.h"
+
+#define SPEC_MAX 8192
+
+static char g_dir[256], g_file[300];
+static int g_fd = -1;
+
+static void cleanup(void)
+{
+	if (g_dir[0] != '\0') {
+		fuzz_rmtree(g_dir);
+	}
+}
+
+static void setup(void)
+{
+	static const char *const dirs[] = {"dirs", "dirs/data", "dirs/ro", "dirs/sub"};
+	char p[320];
+	int fd;
+
+	fuzz_tmpdir("policy", g_dir, sizeof g_dir);
+	atexit(cleanup);
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		snprintf(p, sizeof p, "%s/%s", g_dir, dirs[i]);
+		if (mkdir(p, 0755) != 0) {
+			FUZZ_SETUP_FAIL("mkdir");
+		}
+	}
+	snprintf(p, sizeof p, "%s/dirs/file.txt", g_dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, "not a directory\n", 16) != 16 || close(fd) != 0) {
+		FUZZ_SETUP_FAIL("file.txt");
+	}
+	snprintf(g_file, sizeof g_file, "%s/policy.json", g_dir);
+	g_fd = open(g_file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (g_fd < 0) {
+		FUZZ_SETUP_FAIL("policy.json");
+	}
+}
+
+static void write_file(const uint8_t *p, size_t n)
+{
+	/* A regular file takes it all in one write; anything else is a setup failure. */
+	if (ftruncate(g_fd, 0) != 0 || (n > 0 && pwrite(g_fd, p, n, 0) != (ssize_t)n)) {
+		FUZZ_SETUP_FAIL("writing policy.json");
+	}
+}
+
+static void no_controls(const char *s, size_t n, bool allow_nl, const char *what)
+{
+	for (size_t i = 0; i < n && s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && !(allow_nl && c == '\n')) || c == 0x7f) {
+			FUZZ_BUG("%s contains control byte 0x%02x at %zu: %.*s", what, c, i,
+				 (int)(n < 300 ? n : 300), s);
+		}
+	}
+}
+
+static void check_err(const char *err, size_t cap, const char *what)
+{
+	if (strnlen(err, cap) == 0) {
+		FUZZ_BUG("%s failed without a message", what);
+	}
+	no_controls(err, cap, false, what);
+}
+
+static void check_mounts(const struct policy *p)
+{
+	char norm[POL_PATH_MAX];
+
+	if (p->nmounts > POL_MAX_MOUNTS || (p->nmounts > 0 && p->mounts == NULL)) {
+		FUZZ_BUG("%zu mounts", p->nmounts);
+	}
+	for (size_t i = 0; i < p->nmounts; i++) {
+		const struct pol_mount *m = &p->mounts[i];
+
+		if (m->host == NULL || m->host[0] != '/' || m->guest == NULL ||
+		    path_normalize(m->guest, norm, sizeof norm) != 0 ||
+		    strcmp(norm, m->guest) != 0 || strnlen(m->origin, sizeof m->origin) == 0 ||
+		    strnlen(m->origin, sizeof m->origin) == sizeof m->origin) {
+			FUZZ_BUG("mount %zu is malformed", i);
+		}
+		if (!m->writable && (m->create || m->remove || m->mkdir)) {
+			FUZZ_BUG("mount %zu has write rights without rw", i);
+		}
+	}
+}
+
+/* policy_validate may refuse only for what the parser cannot know: duplicates, host dirs. */
+static void validate(const struct policy *p)
+{
+	char err[1024] = "";
+
+	if (policy_validate(p, err, sizeof err) == 0) {
+		return;
+	}
+	check_err(err, sizeof err, "policy_validate");
+	if (strstr(err, "guest path is not normalised") != NULL ||
+	    strstr(err, " needs rw") != NULL || strstr(err, "is not absolute") != NULL ||
+	    strstr(err, "invalid symlinks") != NULL || strstr(err, "out of range") != NULL) {
+		FUZZ_BUG("validate rejects what the parser accepted: %s", err);
+	}
+}
+
+static void print(const struct policy *p)
+{
+	char *buf = NULL;
+	size_t len = 0, lines = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL) {
+		FUZZ_SETUP_FAIL("open_memstream");
+	}
+	policy_print(p, f);
+	if (fclose(f) != 0) {
+		FUZZ_SETUP_FAIL("fclose");
+	}
+	no_controls(buf, len, true, "policy_print");
+	for (size_t i = 0; i < len; i++) {
+		lines += buf[i] == '\n';
+	}
+	if (lines != p->nmounts + 3 || strlen(buf) != len) {
+		FUZZ_BUG("policy_print: %zu lines for %zu mounts", lines, p->nmounts);
+	}
+	free(buf);
+}
+
+static void load(struct policy *p)
+{
+	char err[1024] = "";
+	size_t before = p->nmounts;
+
+	if (policy_load_file(p, g_file, err, sizeof err) != 0) {
+		check_err(err, sizeof err, "policy_load_file");
+		if (p->nmounts != before || p->source != NULL ||
+		    p->max_open_files != POL_DEFAULT_OPEN_FILES || p->max_write_bytes != 0 ||
+		    p->scratch) {
+			FUZZ_BUG("failed policy_load_file changed the policy");
+		}
+	}
+	check_mounts(p);
+}
+
+static void add_cli(struct policy *p, const char *spec, int index)
+{
+	char err[1024] = "";
+	size_t before = p->nmounts;
+
+	if (policy_add_cli_mount(p, spec, index, err, sizeof err) != 0) {
+		check_err(err, sizeof err, "policy_add_cli_mount");
+		if (p->nmounts != before) {
+			FUZZ_BUG("failed policy_add_cli_mount changed the policy");
+		}
+	} else if (p->nmounts != before + 1) {
+		FUZZ_BUG("policy_add_cli_mount added %zu mounts", p->nmounts - before);
+	}
+	check_mounts(p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char spec[SPEC_MAX + 1];
+	const uint8_t *nul = size > 0 ? memchr(data, 0, size) : NULL;
+	const uint8_t *file = data;
+	size_t flen = size, slen;
+	struct policy p;
+
+	if (g_fd < 0) {
+		setup();
+	}
+	if (nul != NULL) {
+		slen = (size_t)(nul - data);
+		file = nul + 1;
+		flen = size - slen - 1;
+	} else {
+		const uint8_t *nl = size > 0 ? memchr(data, '\n', size) : NULL;
+		slen = nl != NULL ? (size_t)(nl - data) : size;
+	}
+	slen = slen < SPEC_MAX ? slen : SPEC_MAX;
+	if (slen > 0) {
+		memcpy(spec, data, slen);
+	}
+	spec[slen] = '\0';
+	write_file(file, flen);
+
+	policy_init(&p);
+	load(&p);
+	validate(&p);
+	print(&p);
+	add_cli(&p, spec, 1 + (int)(size % 64));
+	validate(&p);
+	print(&p);
+	policy_free(&p);
+	return 0;
+}
