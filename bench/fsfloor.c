@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #define REQ_SIZE 4112 /* sizeof(struct brk_req) */
-#define REP_SIZE 128  /* sizeof(struct brk_reply) */
+#define REP_SIZE 128 /* sizeof(struct brk_reply) */
 
 static uint64_t now_ns(void)
 {
@@ -80,7 +80,9 @@ static void peer(int sock, const char *dir)
 		}
 		int fd = (int)syscall(SYS_openat2, root, "small", &how, sizeof how);
 		struct iovec iov = {rep, sizeof rep};
-		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+		struct msghdr m = {.msg_iov = &iov,
+				   .msg_iovlen = 1,
+				   .msg_control = ctl.b,
 				   .msg_controllen = sizeof ctl.b};
 		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 		c->cmsg_level = SOL_SOCKET;
@@ -117,10 +119,13 @@ static uint64_t rtt(const char *dir, int cpu, int n)
 			char b[CMSG_SPACE(sizeof(int))];
 		} ctl;
 		struct iovec iov = {rep, sizeof rep};
-		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+		struct msghdr m = {.msg_iov = &iov,
+				   .msg_iovlen = 1,
+				   .msg_control = ctl.b,
 				   .msg_controllen = sizeof ctl.b};
 		uint64_t t0 = now_ns();
-		if (send(sv[0], req, sizeof req, 0) < 0 || recvmsg(sv[0], &m, MSG_CMSG_CLOEXEC) <= 0) {
+		if (send(sv[0], req, sizeof req, 0) < 0 ||
+		    recvmsg(sv[0], &m, MSG_CMSG_CLOEXEC) <= 0) {
 			die("round trip");
 		}
 		int fd;

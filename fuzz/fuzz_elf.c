@@ -66,10 +66,10 @@ static void check_image(const struct elf_image *img, size_t len)
 	if (!img->is_pie && (img->rela_count != 0 || img->symtab_count != 0)) {
 		FUZZ_BUG("ET_EXEC with relocations to apply");
 	}
-	if (img->tls_memsz != 0 && (img->tls_filesz > img->tls_memsz ||
-				    img->tls_vaddr < img->first_vaddr ||
-				    img->tls_vaddr - img->first_vaddr > img->span ||
-				    img->tls_filesz > img->span - (img->tls_vaddr - img->first_vaddr))) {
+	if (img->tls_memsz != 0 &&
+	    (img->tls_filesz > img->tls_memsz || img->tls_vaddr < img->first_vaddr ||
+	     img->tls_vaddr - img->first_vaddr > img->span ||
+	     img->tls_filesz > img->span - (img->tls_vaddr - img->first_vaddr))) {
 		FUZZ_BUG("parse ok but PT_TLS outside the image");
 	}
 }
@@ -128,8 +128,7 @@ static void check_ram(const struct elf_image *img, const uint8_t *buf, const uin
 	}
 }
 
-static void load(const struct elf_image *img, const uint8_t *buf, size_t len,
-		 struct garena *rama)
+static void load(const struct elf_image *img, const uint8_t *buf, size_t len, struct garena *rama)
 {
 	uint8_t room = buf[EI_PAD], below = buf[EI_PAD + 1], mis = buf[EI_PAD + 2];
 	uint64_t off = (uint64_t)below << 12, want, start, load_addr;

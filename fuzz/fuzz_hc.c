@@ -19,13 +19,17 @@
  * Oracles: RAM sits at the end of a guarded mapping (fuzz.h), so any access beyond it faults;
  * every buffer the dispatcher hands to the fake file system must lie inside RAM, and every
  * byte of it is touched; file-system arguments must be what the ABI allows (paths
- * NUL-terminated and non-empty, fds >= 3, flags masked); a broker loss (FS_LOST) must end in
- * HC_FATAL and nothing else may; violation messages are non-empty strings.
+ * NUL-terminated, fds >= 3, flags masked), and every path operation must be one the broker
+ * accepts: the fake builds the request vmm/fs_broker.c would send and runs the broker's own
+ * brk_req_check on it (a rejected request is a "protocol violation from the VMM" that ends
+ * the VM); a broker loss (FS_LOST) must end in HC_FATAL and nothing else may; violation
+ * messages are non-empty strings.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "broker_proto.h"
 #include "fuzz.h"
 #include "vmm.h"
 
@@ -34,17 +38,46 @@
 #define HC_PATH_MAX  4096
 #define HC_IOV_MAX   256
 
-static const uint16_t hc_ports[] = {
-    UH_V1_FILE_WRITE,	       UH_V1_FILE_OPEN,	       UH_V1_FILE_CLOSE,	 UH_V1_FILE_READ,
-    UH_V1_EXIT,		       UH_V1_FILE_LSEEK,       UH_V1_NETWRITE,		 UH_V1_NETREAD,
-    UH_V1_NETSTAT,	       UH_V1_CMDSIZE,	       UH_V1_CMDVAL,		 UH_V1_UART,
-    UH_V1_FILE_UNLINK,	       UH_V1_SERIAL_BUFFER,    UH_V2_EXIT,		 UH_V2_SERIAL_WRITE_BYTE,
-    UH_V2_SERIAL_WRITE_BUFFER, UH_V2_SERIAL_READ_BYTE, UH_V2_SERIAL_READ_BUFFER, UH_V2_FILE_WRITE,
-    UH_V2_FILE_OPEN,	       UH_V2_FILE_CLOSE,       UH_V2_FILE_READ,		 UH_V2_FILE_LSEEK,
-    UH_V2_FILE_UNLINK,	       UH_V2_GETDENTS,	       UH_V2_FILE_STAT,		 UH_V2_FILE_FSTAT,
-    UH_V2_MKDIR,	       UH_V2_SHMEM_OPEN,       UH_V2_SHMEM_CLOSE,	 UH_PCI_CONFIG_ADDRESS,
-    UH_PCI_CONFIG_DATA,	       0xcfe,		       0x20,			 0x21,
-    0xa0,		       0xa1,		       0x3f8,			 0x0};
+static const uint16_t hc_ports[] = {UH_V1_FILE_WRITE,
+				    UH_V1_FILE_OPEN,
+				    UH_V1_FILE_CLOSE,
+				    UH_V1_FILE_READ,
+				    UH_V1_EXIT,
+				    UH_V1_FILE_LSEEK,
+				    UH_V1_NETWRITE,
+				    UH_V1_NETREAD,
+				    UH_V1_NETSTAT,
+				    UH_V1_CMDSIZE,
+				    UH_V1_CMDVAL,
+				    UH_V1_UART,
+				    UH_V1_FILE_UNLINK,
+				    UH_V1_SERIAL_BUFFER,
+				    UH_V2_EXIT,
+				    UH_V2_SERIAL_WRITE_BYTE,
+				    UH_V2_SERIAL_WRITE_BUFFER,
+				    UH_V2_SERIAL_READ_BYTE,
+				    UH_V2_SERIAL_READ_BUFFER,
+				    UH_V2_FILE_WRITE,
+				    UH_V2_FILE_OPEN,
+				    UH_V2_FILE_CLOSE,
+				    UH_V2_FILE_READ,
+				    UH_V2_FILE_LSEEK,
+				    UH_V2_FILE_UNLINK,
+				    UH_V2_GETDENTS,
+				    UH_V2_FILE_STAT,
+				    UH_V2_FILE_FSTAT,
+				    UH_V2_MKDIR,
+				    UH_V2_SHMEM_OPEN,
+				    UH_V2_SHMEM_CLOSE,
+				    UH_PCI_CONFIG_ADDRESS,
+				    UH_PCI_CONFIG_DATA,
+				    0xcfe,
+				    0x20,
+				    0x21,
+				    0xa0,
+				    0xa1,
+				    0x3f8,
+				    0x0};
 #define HC_NPORTS (sizeof hc_ports / sizeof hc_ports[0])
 
 /* ---- the fake file system: plausible answers, strict argument checks ---- */
@@ -84,15 +117,23 @@ static int fs_outcome(struct fake_fs *f)
 	return 1;
 }
 
-static void check_path(const char *path, const char *op)
+/* The path operation as vmm/fs_broker.c puts it on the wire must pass the broker's check;
+ * otherwise the broker ends the run ("protocol violation from the VMM"). */
+static void check_path(const char *path, enum brk_op op, int32_t flags, uint32_t mode)
 {
-	size_t n = strnlen(path, HC_PATH_MAX);
+	static struct brk_req req;
+	const char *why = NULL;
 
-	if (n == HC_PATH_MAX) {
-		FUZZ_BUG("%s: path is not NUL-terminated within %d bytes", op, HC_PATH_MAX);
+	if (strnlen(path, HC_PATH_MAX) == HC_PATH_MAX) {
+		FUZZ_BUG("op %d: path is not NUL-terminated within %d bytes", (int)op, HC_PATH_MAX);
 	}
-	if (n == 0) {
-		FUZZ_BUG("%s: empty path reached the file system", op);
+	if (brk_req_build(&req, op, 1, flags, mode, path) != 0) {
+		return; /* fs_broker.c answers -ENAMETOOLONG itself */
+	}
+	if (brk_req_check(&req, sizeof req, &why) != 0) {
+		FUZZ_BUG("op %d path \"%.64s\" flags 0%o mode 0%o: the broker would reject it (%s) "
+			 "and end the VM",
+			 (int)op, path, (unsigned)flags, mode, why);
 	}
 }
 
@@ -147,7 +188,6 @@ static int ff_open(void *ctx, const char *path, int flags, uint32_t mode)
 	struct fake_fs *f = ctx;
 	int r;
 
-	check_path(path, "open");
 	if ((flags & ~UH_O_ALLOWED) != 0 ||
 	    (flags & (UH_O_CREAT | UH_O_DIRECTORY)) == (UH_O_CREAT | UH_O_DIRECTORY)) {
 		FUZZ_BUG("open: flags 0%o not masked/validated", (unsigned)flags);
@@ -155,6 +195,7 @@ static int ff_open(void *ctx, const char *path, int flags, uint32_t mode)
 	if (mode > 07777) {
 		FUZZ_BUG("open: mode 0%o", mode);
 	}
+	check_path(path, BRK_OP_OPEN, flags, (flags & UH_O_CREAT) ? mode & 0777 : 0);
 	r = fs_outcome(f);
 	return r < 1 ? r : 3 + (int)(fs_rand(f) % 64);
 }
@@ -213,7 +254,7 @@ static int ff_unlink(void *ctx, const char *path)
 	struct fake_fs *f = ctx;
 	int r;
 
-	check_path(path, "unlink");
+	check_path(path, BRK_OP_UNLINK, 0, 0);
 	r = fs_outcome(f);
 	return r < 1 ? r : 0;
 }
@@ -223,10 +264,10 @@ static int ff_mkdir(void *ctx, const char *path, uint32_t mode)
 	struct fake_fs *f = ctx;
 	int r;
 
-	check_path(path, "mkdir");
 	if (mode > 07777) {
 		FUZZ_BUG("mkdir: mode 0%o", mode);
 	}
+	check_path(path, BRK_OP_MKDIR, 0, mode & 0777);
 	r = fs_outcome(f);
 	return r < 1 ? r : 0;
 }
@@ -245,8 +286,7 @@ static int ff_stat(void *ctx, const char *path, bool nofollow, struct uh_v2_file
 	struct fake_fs *f = ctx;
 	int r;
 
-	(void)nofollow;
-	check_path(path, "stat");
+	check_path(path, nofollow ? BRK_OP_LSTAT : BRK_OP_STAT, 0, 0);
 	r = fs_outcome(f);
 	if (r < 1) {
 		return r;
@@ -409,7 +449,8 @@ static bool run_exit(struct hc_vm *vm, struct hc_stats *stats, struct garena *io
 		return true;
 	case HC_VIOLATION:
 	case HC_FATAL:
-		if (strnlen(c.msg, sizeof c.msg) == 0 || strnlen(c.msg, sizeof c.msg) == sizeof c.msg) {
+		if (strnlen(c.msg, sizeof c.msg) == 0 ||
+		    strnlen(c.msg, sizeof c.msg) == sizeof c.msg) {
 			FUZZ_BUG("action %d with an empty or unterminated message", (int)a);
 		}
 		return false;

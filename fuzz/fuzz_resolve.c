@@ -232,9 +232,8 @@ static void fx_build(void)
 	F.scratchfd = fx_dirfd("scratch");
 	snprintf(F.scratch, sizeof F.scratch, "%s/scratch", g_t);
 
-	F.pol = (struct policy){.mounts = F.mounts,
-				.nmounts = NMOUNTS,
-				.max_open_files = POL_DEFAULT_OPEN_FILES};
+	F.pol = (struct policy){
+	    .mounts = F.mounts, .nmounts = NMOUNTS, .max_open_files = POL_DEFAULT_OPEN_FILES};
 	F.roots = (struct pol_roots){.pol = &F.pol, .dirfds = F.dirfds, .scratch_fd = -1};
 	F.sroots = F.roots;
 	F.sroots.scratch_fd = F.scratchfd;
@@ -428,14 +427,14 @@ static void check_fd(int fd, const struct pol_verdict *v, const char *guest)
 		FUZZ_SETUP_FAIL("fstat/fcntl");
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-		FUZZ_BUG("open(\"%s\") gave a special file (mode 0%o)", guest, (unsigned)st.st_mode);
+		FUZZ_BUG("open(\"%s\") gave a special file (mode 0%o)", guest,
+			 (unsigned)st.st_mode);
 	}
 	if (same(&st, F.outside)) {
 		FUZZ_BUG("ESCAPE: open(\"%s\") gave T/outside (through a hardlink)", guest);
 	}
 	if (S_ISREG(st.st_mode) && st.st_nlink > 1 && !hardlinks) {
-		FUZZ_BUG("open(\"%s\") gave a hardlinked file on a mount without hardlinks",
-			 guest);
+		FUZZ_BUG("open(\"%s\") gave a hardlinked file on a mount without hardlinks", guest);
 	}
 	if (ro && (fl & O_ACCMODE) != O_RDONLY) {
 		FUZZ_BUG("open(\"%s\") gave a writable fd on the read-only mount", guest);

@@ -157,8 +157,8 @@ static void hc_mmio_exit(struct hc_seed *h, uint8_t size_sel, bool read, uint64_
 	h->elen[h->nexits++] = 15;
 }
 
-static void hc_save(struct hc_seed *h, const char *name, uint8_t flags, uint8_t nargs,
-		    uint8_t nenv, uint32_t fsseed)
+static void hc_save(struct hc_seed *h, const char *name, uint8_t flags, uint8_t nargs, uint8_t nenv,
+		    uint32_t fsseed)
 {
 	h->s.n = 0;
 	put16(&h->s, HC_RAM - 256);
@@ -273,9 +273,12 @@ static void hc_v2_seeds(struct hc_seed *h)
 	hc_exit(h, UH_V2_MKDIR, 0, false, 0, HC_PARAM + 0x180);
 	hc_save(h, "v2-files", 2, 0, 0, 0x9e3779b9);
 
+	struct uh_v1_unlink ul = {.name = HC_STR};
+
 	hc_ram(h, HC_STR, "/data/x", 8);
 	hc_ram(h, HC_PARAM, &cl, sizeof cl);
 	hc_ram(h, HC_PARAM + 0x40, &sb, sizeof sb);
+	hc_ram(h, HC_PARAM + 0x80, &ul, sizeof ul);
 	hc_ram(h, HC_STR + 0x200, "v2 hi\n", 6);
 	hc_exit(h, UH_V2_FILE_CLOSE, 0, false, 0, HC_PARAM);
 	hc_exit(h, UH_V2_FILE_UNLINK, 0, false, 0, HC_PARAM + 0x80);
@@ -307,8 +310,8 @@ static void pagewalk_seeds(void)
 {
 	static uint8_t ram[0x6000];
 	static struct seed s;
-	const uint64_t vas[] = {0x1234, 0x201000, 0x40000123, 0x7fff00001000ull, 0x5000,
-				0xffff800000000000ull};
+	const uint64_t vas[] = {
+	    0x1234, 0x201000, 0x40000123, 0x7fff00001000ull, 0x5000, 0xffff800000000000ull};
 	uint64_t e;
 
 	memset(ram, 0, sizeof ram);
@@ -483,9 +486,9 @@ static void resolve_one(const char *name, const struct rop *ops, size_t n)
 static void resolve_seeds(void)
 {
 	const struct rop reads[] = {
-	    {OPEN, 0, 0, "/data/file"},	      {OPEN, 0, 0, "/data/sub/x"},
-	    {OPEN, F_DIR, 0, "/data/sub"},    {OPEN, 0, 0, "/w/inlink"},
-	    {OPEN, 0, 0, "/w/subl/x"},	      {OPEN, 0, 0, "/hl/f1"},
+	    {OPEN, 0, 0, "/data/file"},		{OPEN, 0, 0, "/data/sub/x"},
+	    {OPEN, F_DIR, 0, "/data/sub"},	{OPEN, 0, 0, "/w/inlink"},
+	    {OPEN, 0, 0, "/w/subl/x"},		{OPEN, 0, 0, "/hl/f1"},
 	    {OPEN, 0, 0, "/data/deep/a/b/c/f"}, {OPEN, 0, 0, "data/./sub/../file"},
 	};
 	const struct rop escapes[] = {
@@ -495,10 +498,9 @@ static void resolve_seeds(void)
 	    {OPEN, 0, 0, "/w/abs_in"},	      {OPEN, F_RW | F_CREAT, 0644, "/w/dangling_out"},
 	};
 	const struct rop specials[] = {
-	    {OPEN, 0, 0, "/data/fifo"},	    {OPEN, 1, 0, "/data/sock"}, {OPEN, 0, 0, "/data/null"},
-	    {OPEN, 0, 0, "/w/a"},	    {LSTAT, 0, 0, "/data/inlink"},
-	    {STAT, 0, 0, "/w/dangling"},    {STAT, 0, 0, "/ro"},
-	    {OPEN, F_RW, 0, "/ro/file"},
+	    {OPEN, 0, 0, "/data/fifo"}, {OPEN, 1, 0, "/data/sock"},    {OPEN, 0, 0, "/data/null"},
+	    {OPEN, 0, 0, "/w/a"},	{LSTAT, 0, 0, "/data/inlink"}, {STAT, 0, 0, "/w/dangling"},
+	    {STAT, 0, 0, "/ro"},	{OPEN, F_RW, 0, "/ro/file"},
 	};
 	const struct rop writes[] = {
 	    {OPEN, F_RW | F_CREAT | F_EXCL, 0600, "/data/new"},

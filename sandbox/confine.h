@@ -68,8 +68,9 @@ void sbx_print(FILE *f, const struct policy *pol);
 const char *sbx_vmm_syscall(unsigned i);
 const char *sbx_broker_syscall(unsigned i);
 
-/* True when this build cannot use seccomp (sanitizer builds: their runtimes need syscalls
- * no allowlist should contain); the rest of the sandbox still applies. */
+/* True in sanitizer builds: their runtimes need syscalls and /proc files no sandbox should
+ * allow (LeakSanitizer reads /proc/PID/task and stops threads with ptrace), so the whole
+ * confinement is compiled out there; release and test builds always have it. */
 bool sbx_seccomp_compiled_out(void);
 
 #endif

@@ -2,8 +2,8 @@
 #include "gmem.h"
 
 #include <errno.h>
-#include <string.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 

@@ -92,8 +92,8 @@ static void run(char *cmd)
 	} else if ((rt_streq(f[0], "read") || rt_streq(f[0], "write")) && k == 4) {
 		bs = num(f[2]);
 		n = num(f[3]);
-		fd = rt_v2_open(f[1], rt_streq(f[0], "read") ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC,
-				0644);
+		fd = rt_v2_open(
+		    f[1], rt_streq(f[0], "read") ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd < 0) {
 			rt_printf("%s: open %s = %d\n", f[0], f[1], fd);
 			return;
