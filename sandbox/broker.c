@@ -541,13 +541,14 @@ int broker_start(const struct policy *pol, const struct broker_opts *o, int *soc
 	if (audit_fd != STDERR_FILENO) {
 		close(audit_fd);
 	}
-	rc = wait_ready(sv[0], *pid);
-	if (rc != 0) {
-		close(sv[0]);
-		return rc;
-	}
+	(void)rc;
 	*sock = sv[0];
 	return 0;
+}
+
+int broker_wait_ready(int sock, pid_t pid)
+{
+	return wait_ready(sock, pid);
 }
 
 int broker_reap(pid_t pid)

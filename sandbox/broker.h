@@ -15,11 +15,15 @@ struct broker_opts {
 	bool confine; /* --sandbox=strict: seccomp, Landlock, no capabilities */
 };
 
-/* Forks the broker with its end of a SOCK_SEQPACKET socketpair and waits until it has
- * opened every mount root and is serving.  Call before any thread exists.  Returns 0 with
- * the VMM's socket end and the broker's pid, or a process exit status after the broker
- * (or this function) printed why. */
+/* Forks the broker with its end of a SOCK_SEQPACKET socketpair.  Call before any thread
+ * exists.  Returns 0 with the VMM's socket end and the broker's pid, or a process exit
+ * status after printing why.  The broker opens its roots and confines itself while the VMM
+ * sets up the guest; broker_wait_ready() then waits for it. */
 int broker_start(const struct policy *pol, const struct broker_opts *o, int *sock, pid_t *pid);
+
+/* Waits for the broker's READY message.  Returns 0, or the broker's exit status (it printed
+ * why) after reaping it. */
+int broker_wait_ready(int sock, pid_t pid);
 
 /* Waits for the broker to exit after the VMM closed its socket (no zombie, no orphan).
  * Returns its exit status, or -1 if it was already reaped. */

@@ -383,7 +383,7 @@ static void enter_namespaces(void)
 {
 	uid_t uid = getuid();
 	gid_t gid = getgid();
-	int base = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET;
+	int base = CLONE_NEWNS | CLONE_NEWIPC;
 
 	if (unshare(CLONE_NEWUSER | base) == 0 && map_ids(uid, gid) == 0) {
 		snprintf(vmm_ns, sizeof vmm_ns, "user mount ipc net");

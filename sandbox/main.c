@@ -125,7 +125,8 @@ int main(int argc, char *argv[])
 						   .mounts = mounts,
 						   .nmounts = (int)pol.nmounts,
 						   .broker_pid = pid,
-						   .broker_sock = sock};
+						   .broker_sock = sock,
+						   .broker_ready = broker_wait_ready};
 		}
 	}
 	policy_free(&pol); /* the VMM never needs a host path again */

@@ -277,6 +277,12 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 	if (rc == 0) {
 		rc = drop_setup_handles(&vm, &k);
 	}
+	if (rc == 0 && files->broker_ready != NULL) {
+		rc = files->broker_ready(files->broker_sock, files->broker_pid);
+		if (rc != 0) {
+			vm.broker_pid = -1; /* reaped */
+		}
+	}
 	if (rc == 0 && cfg->sandbox) {
 		rc = confine_early();
 	}

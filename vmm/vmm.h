@@ -145,6 +145,8 @@ struct vmm_files {
 	int nmounts;
 	int broker_pid; /* > 0: a broker process whose death ends the VM */
 	int broker_sock; /* its socket, for the seccomp filter; -1 without a broker */
+	/* Waits until the broker serves (called before confinement); 0 or an exit status. */
+	int (*broker_ready)(int sock, int pid);
 };
 
 /* Blocks the signals the VMM's main thread waits for; call before any thread or child. */

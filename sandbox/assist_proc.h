@@ -1,0 +1,131 @@
+/* assist_proc.h - the instruction-assist process (uhyve-sec-assist) and its wire protocol.
+ *
+ * Why a separate process: completing what KVM's instruction emulator rejects (hermit-abi.md
+ * g.3) runs guest-chosen bytes through Unicorn 2.0.1, a TCG JIT with a 1 GiB read-write-
+ * execute code buffer.  A JIT bug is code execution wherever the JIT runs, so it runs here,
+ * in a process that holds no KVM fd, no broker socket and no file system, and that is confined
+ * by seccomp to its channel once its JIT buffer exists.  The VMM stays write-xor-execute.
+ *
+ * Process model: the VMM starts one assist process per VM before the guest runs (vmm/assist.c
+ * assist_init) with
+ *   fd 3        the guest-RAM memfd (mapped MAP_SHARED, then closed),
+ *   fd 4 + i    a SOCK_SEQPACKET socket per vCPU i (one thread each),
+ *   argv        "uhyve-sec-assist" RAM_START RAM_SIZE NCPU (decimal),
+ * and an empty environment.  Each request is one message VMM -> assist, answered by exactly
+ * one message assist -> VMM.  EOF on any socket ends the process.
+ *
+ * Trust: the VMM treats every reply as hostile input (a compromised assist can already write
+ * all of guest RAM, so it can corrupt the guest, never the host): it checks the message size
+ * and the stop reason, and takes only the general-purpose registers, RIP, the arithmetic
+ * flags and the x87/SSE state from a reply.  Control registers, segments and the interrupt
+ * flag never come from the assist.
+ */
+#ifndef UHS_ASSIST_PROC_H
+#define UHS_ASSIST_PROC_H
+
+#include <linux/kvm.h>
+#include <stdint.h>
+
+#define ASSIST_FD_MEM	       3
+#define ASSIST_FD_SOCK0	       4
+#define ASSIST_MAX_VCPUS       256
+#define ASSIST_DEFAULT_CAP     200000 /* instructions per burst (about 1 ms here) */
+#define ASSIST_HELPER_NAME     "uhyve-sec-assist"
+#define ASSIST_PROTO_MAGIC     0x55415331u /* "UAS1" */
+#define ASSIST_RFLAGS_FROM_EMU 0x0cd5ull /* CF PF AF ZF SF DF OF: what a burst may change */
+
+/* Request flags. */
+#define ASSIST_F_FIRST_FAILED 1u /* KVM rejected the instruction at RIP (an emulation exit) */
+
+struct assist_req {
+	uint32_t magic;
+	uint32_t flags;
+	uint32_t max_insns; /* instruction cap of this burst; 0: complete only the first one */
+	uint32_t pad;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_xsave xsave; /* KVM_GET_XSAVE layout (standard format) */
+};
+
+/* Why a burst ended. */
+enum assist_stop {
+	ASSIST_STOP_CAP = 0, /* instruction cap reached */
+	ASSIST_STOP_KVM, /* next instruction is one KVM must execute (see assist_class) */
+	ASSIST_STOP_VMM, /* next instruction is completed by the VMM (see `insn`) */
+	ASSIST_STOP_PAGE, /* next instruction touches a page a burst must not touch */
+	ASSIST_STOP_FAULT, /* next instruction raises an exception (see `insn.vector`) */
+	ASSIST_STOP_NM, /* CR0.TS is set and the next instruction uses x87/SSE: #NM */
+	ASSIST_STOP_UNSUPPORTED, /* neither KVM nor the emulator can run the next instruction */
+	ASSIST_STOP_ERROR, /* the assist failed (internal); the VM must stop */
+	ASSIST_STOP_COUNT
+};
+
+/* Classes of instructions a burst stops before (statistics and diagnostics). */
+enum assist_class {
+	ASSIST_C_NONE = 0,
+	ASSIST_C_IO, /* IN, OUT, INS, OUTS */
+	ASSIST_C_SYSTEM, /* MSR, CR/DR, descriptor tables, segment loads, privileged */
+	ASSIST_C_IFLAG, /* CLI, STI, POPF, IRET */
+	ASSIST_C_HLT, /* HLT, PAUSE, MWAIT: let KVM wait */
+	ASSIST_C_CPUID, /* CPUID */
+	ASSIST_C_FAR, /* far JMP/CALL/RET, INT n, SYSCALL, SYSRET */
+	ASSIST_C_LOCK, /* LOCK prefix or XCHG with memory: atomic only in KVM */
+	ASSIST_C_TIME, /* RDTSC, RDTSCP, RDPID */
+	ASSIST_C_XSAVE, /* XSAVE family, XGETBV, XSETBV */
+	ASSIST_C_BITCOUNT, /* POPCNT, TZCNT, LZCNT (completed by the assist itself) */
+	ASSIST_C_RANDOM, /* RDRAND, RDSEED */
+	ASSIST_C_FSGSBASE, /* RDFSBASE and friends */
+	ASSIST_C_VEX, /* VEX/EVEX/XOP encoded (AVX): the emulator cannot run them */
+	ASSIST_C_OTHER, /* anything else on the stop list */
+	ASSIST_C_COUNT
+};
+
+/* Instructions the VMM completes against KVM's state. */
+enum assist_vmm_op {
+	ASSIST_OP_NONE = 0,
+	ASSIST_OP_XGETBV,
+	ASSIST_OP_XSAVE, /* also XSAVEOPT (same result) */
+	ASSIST_OP_XSAVEC,
+	ASSIST_OP_XRSTOR,
+	ASSIST_OP_RDTSCP,
+	ASSIST_OP_COUNT
+};
+
+struct assist_insn {
+	uint32_t op; /* enum assist_vmm_op for ASSIST_STOP_VMM */
+	uint32_t cls; /* enum assist_class for ASSIST_STOP_KVM/UNSUPPORTED */
+	uint32_t len; /* instruction length in bytes */
+	uint32_t vector; /* ASSIST_STOP_FAULT: exception vector */
+	uint64_t ea; /* memory operand's linear address (XSAVE family), or CR2 */
+	uint32_t write; /* ASSIST_STOP_FAULT/PAGE: the access that faulted was a write */
+	uint32_t bytes_len; /* instruction bytes, for diagnostics */
+	uint8_t bytes[16];
+};
+
+/* Per-burst counters returned with every reply (the VMM aggregates them for --stats). */
+struct assist_counts {
+	uint64_t insns; /* instructions executed in the emulator */
+	uint64_t completed; /* POPCNT/TZCNT/LZCNT completed in the assist */
+	uint64_t rebuilds; /* page-table changes seen (shadow rebuilds) */
+	uint64_t runs; /* uc_emu_start calls */
+};
+
+struct assist_resp {
+	uint32_t magic;
+	uint32_t stop; /* enum assist_stop */
+	uint32_t fpu_dirty; /* x87/SSE state changed: `xsave` holds the new state */
+	uint32_t pad;
+	struct assist_counts counts;
+	struct assist_insn insn;
+	struct kvm_regs regs;
+	struct kvm_xsave xsave; /* present only when fpu_dirty (the message is shorter otherwise) */
+};
+
+#define ASSIST_RESP_SHORT (sizeof(struct assist_resp) - sizeof(struct kvm_xsave))
+
+/* Names for --stats and diagnostics. */
+const char *assist_stop_name(unsigned stop);
+const char *assist_class_name(unsigned cls);
+const char *assist_op_name(unsigned op);
+
+#endif
