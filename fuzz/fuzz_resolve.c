@@ -30,7 +30,8 @@
  * allows; stat must never describe T, T/outdir, T/outdir/inner or "/"; errors are -errno
  * with a reason, failed opens return fd -1; no fd leaks; and after every input a snapshot of
  * everything outside the writable mounts (T/outside and T/outdir/inner content, size and
- * mtime, the listings of T and T/outdir, the whole read-only mount) must be unchanged.
+ * mtime, the listings of T and T/outdir, the whole read-only mount, and the listing of T/hl,
+ * whose mount may write but not create, delete or mkdir) must be unchanged.
  * An input whose operations may have changed the tree gets a fresh fixture afterwards, so
  * runs stay independent.
  */
@@ -371,6 +372,7 @@ static void snapshot(char *buf, size_t cap)
 	snap_dir(buf, cap, "outdir");
 	snap_dir(buf, cap, "ro");
 	snap_dir(buf, cap, "ro/sub");
+	snap_dir(buf, cap, "hl"); /* writable, but no create, delete or mkdir right */
 	snap_file(buf, cap, F.tfd, "ro/file");
 	n = readlinkat(F.tfd, "ro/lnk", target, sizeof target - 1);
 	target[n > 0 ? n : 0] = '\0';

@@ -36,56 +36,68 @@ enum sbx_arg {
 };
 
 struct sbx_rule {
+	int nr; /* resolved at compile time: no name lookup on the boot path */
 	const char *name;
 	enum sbx_arg arg;
 	const char *why;
 };
 
 static const struct sbx_rule vmm_rules[] = {
-    {"ioctl", A_KVM_IOCTL, "vCPU run loop: KVM_RUN and register reads, on the vCPU fds only"},
-    {"read", A_NONE, "guest file reads, on fds the broker handed over"},
-    {"write", A_NONE, "console output; guest file writes on fds the broker handed over"},
-    {"lseek", A_NONE, "guest lseek on handed-over fds"},
-    {"fstat", A_NONE, "guest fstat on handed-over fds (fstat(2) only: no path stat)"},
-    {"getdents64", A_NONE, "guest getdents on handed-over directory fds"},
-    {"close", A_NONE, "guest close; teardown"},
-    {"sendmsg", A_BROKER_FD, "file requests to the broker"},
-    {"recvmsg", A_BROKER_FD, "broker replies, fds by SCM_RIGHTS"},
-    {"shutdown", A_BROKER_FD, "wake a vCPU waiting on a hung broker when the VM stops"},
-    {"futex", A_NONE, "mutexes, the start barrier, thread join"},
-    {"tgkill", A_TGKILL_SELF, "kick vCPU threads out of KVM_RUN, wake the main thread"},
-    {"rt_sigprocmask", A_NONE, "glibc blocks signals while a vCPU thread exits"},
-    {"rt_sigtimedwait", A_NONE, "the main thread waits for stop signals and SIGCHLD"},
-    {"rt_sigreturn", A_NONE, "return from the (empty) kick handler"},
-    {"wait4", A_WAIT_BROKER, "reap the broker, and only the broker"},
-    {"munmap", A_NONE, "teardown of guest RAM and vCPU run areas"},
-    {"madvise", A_DONTNEED, "glibc releases a finished vCPU thread's stack"},
-    {"exit", A_NONE, "vCPU thread exit"},
-    {"exit_group", A_NONE, "process exit"},
+    {SCMP_SYS(ioctl), "ioctl", A_KVM_IOCTL,
+     "vCPU run loop: KVM_RUN and register reads, on the vCPU fds only"},
+    {SCMP_SYS(read), "read", A_NONE, "guest file reads, on fds the broker handed over"},
+    {SCMP_SYS(write), "write", A_NONE,
+     "console output; guest file writes on fds the broker handed over"},
+    {SCMP_SYS(lseek), "lseek", A_NONE, "guest lseek on handed-over fds"},
+    {SCMP_SYS(fstat), "fstat", A_NONE,
+     "guest fstat on handed-over fds (fstat(2) only: no path stat)"},
+    {SCMP_SYS(getdents64), "getdents64", A_NONE, "guest getdents on handed-over directory fds"},
+    {SCMP_SYS(close), "close", A_NONE, "guest close; teardown"},
+    {SCMP_SYS(sendmsg), "sendmsg", A_BROKER_FD, "file requests to the broker"},
+    {SCMP_SYS(recvmsg), "recvmsg", A_BROKER_FD, "broker replies, fds by SCM_RIGHTS"},
+    {SCMP_SYS(shutdown), "shutdown", A_BROKER_FD,
+     "wake a vCPU waiting on a hung broker when the VM stops"},
+    {SCMP_SYS(futex), "futex", A_NONE, "mutexes, the start barrier, thread join"},
+    {SCMP_SYS(tgkill), "tgkill", A_TGKILL_SELF,
+     "kick vCPU threads out of KVM_RUN, wake the main thread"},
+    {SCMP_SYS(rt_sigprocmask), "rt_sigprocmask", A_NONE,
+     "glibc blocks signals while a vCPU thread exits"},
+    {SCMP_SYS(rt_sigtimedwait), "rt_sigtimedwait", A_NONE,
+     "the main thread waits for stop signals and SIGCHLD"},
+    {SCMP_SYS(rt_sigreturn), "rt_sigreturn", A_NONE, "return from the (empty) kick handler"},
+    {SCMP_SYS(wait4), "wait4", A_WAIT_BROKER, "reap the broker, and only the broker"},
+    {SCMP_SYS(munmap), "munmap", A_NONE, "teardown of guest RAM and vCPU run areas"},
+    {SCMP_SYS(madvise), "madvise", A_DONTNEED, "glibc releases a finished vCPU thread's stack"},
+    {SCMP_SYS(exit), "exit", A_NONE, "vCPU thread exit"},
+    {SCMP_SYS(exit_group), "exit_group", A_NONE, "process exit"},
 };
 
 static const struct sbx_rule broker_rules[] = {
-    {"openat2", A_NONE, "every lookup: RESOLVE_BENEATH|NO_MAGICLINKS|NO_XDEV under a root fd"},
-    {"unlinkat", A_NONE, "guest unlink; scratch cleanup (relative to a dirfd)"},
-    {"mkdirat", A_NONE, "guest mkdir (relative to a dirfd)"},
-    {"fstat", A_NONE, "type and link checks on what was opened"},
-    {"newfstatat", A_EMPTY_PATH, "glibc fstat/fdopendir: AT_EMPTY_PATH on an fd only"},
-    {"fchmod", A_NONE, "clear set-id bits of created files and directories"},
-    {"ftruncate", A_NONE, "O_TRUNC, applied to the checked fd"},
-    {"fcntl", A_NONE, "clear O_NONBLOCK after the type check"},
-    {"close", A_NONE, "close fds after passing them"},
-    {"getdents64", A_NONE, "scratch cleanup"},
-    {"sendmsg", A_BROKER_FD, "replies to the VMM, fds by SCM_RIGHTS"},
-    {"recvmsg", A_BROKER_FD, "requests from the VMM"},
-    {"poll", A_NONE, "wait for a request, interruptible by SIGTERM"},
-    {"write", A_NONE, "diagnostics on stderr"},
-    {"writev", A_NONE, "audit log lines"},
-    {"mmap", A_NO_EXEC, "allocations (audit JSON, directory streams); never executable"},
-    {"munmap", A_NONE, "allocations"},
-    {"brk", A_NONE, "allocations"},
-    {"rt_sigreturn", A_NONE, "return from the SIGTERM handler"},
-    {"restart_syscall", A_NONE, "restart of a wait interrupted by a signal"},
-    {"exit_group", A_NONE, "process exit"},
+    {SCMP_SYS(openat2), "openat2", A_NONE,
+     "every lookup: RESOLVE_BENEATH|NO_MAGICLINKS|NO_XDEV under a root fd"},
+    {SCMP_SYS(unlinkat), "unlinkat", A_NONE, "guest unlink; scratch cleanup (relative to a dirfd)"},
+    {SCMP_SYS(mkdirat), "mkdirat", A_NONE, "guest mkdir (relative to a dirfd)"},
+    {SCMP_SYS(fstat), "fstat", A_NONE, "type and link checks on what was opened"},
+    {SCMP_SYS(newfstatat), "newfstatat", A_EMPTY_PATH,
+     "glibc fstat/fdopendir: AT_EMPTY_PATH on an fd only"},
+    {SCMP_SYS(fchmod), "fchmod", A_NONE, "clear set-id bits of created files and directories"},
+    {SCMP_SYS(ftruncate), "ftruncate", A_NONE, "O_TRUNC, applied to the checked fd"},
+    {SCMP_SYS(fcntl), "fcntl", A_NONE, "clear O_NONBLOCK after the type check"},
+    {SCMP_SYS(close), "close", A_NONE, "close fds after passing them"},
+    {SCMP_SYS(getdents64), "getdents64", A_NONE, "scratch cleanup"},
+    {SCMP_SYS(sendmsg), "sendmsg", A_BROKER_FD, "replies to the VMM, fds by SCM_RIGHTS"},
+    {SCMP_SYS(recvmsg), "recvmsg", A_BROKER_FD, "requests from the VMM"},
+    {SCMP_SYS(poll), "poll", A_NONE, "wait for a request, interruptible by SIGTERM"},
+    {SCMP_SYS(write), "write", A_NONE, "diagnostics on stderr"},
+    {SCMP_SYS(writev), "writev", A_NONE, "audit log lines"},
+    {SCMP_SYS(mmap), "mmap", A_NO_EXEC,
+     "allocations (audit JSON, directory streams); never executable"},
+    {SCMP_SYS(munmap), "munmap", A_NONE, "allocations"},
+    {SCMP_SYS(brk), "brk", A_NONE, "allocations"},
+    {SCMP_SYS(rt_sigreturn), "rt_sigreturn", A_NONE, "return from the SIGTERM handler"},
+    {SCMP_SYS(restart_syscall), "restart_syscall", A_NONE,
+     "restart of a wait interrupted by a signal"},
+    {SCMP_SYS(exit_group), "exit_group", A_NONE, "process exit"},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -141,9 +153,9 @@ static int add_ioctls(scmp_filter_ctx ctx, int nr, const struct sbx_vmm *v)
 
 static int add_rule(scmp_filter_ctx ctx, const struct sbx_rule *r, const struct sbx_args *a)
 {
-	int nr = seccomp_syscall_resolve_name(r->name);
+	int nr = r->nr;
 
-	if (nr == __NR_SCMP_ERROR) {
+	if (nr < 0) {
 		return -ENOSYS;
 	}
 	switch (r->arg) {
@@ -355,46 +367,51 @@ static int map_ids(uid_t uid, gid_t gid)
 }
 
 /* An empty, read-only tmpfs as the root of a private mount namespace. */
-static int empty_root(void)
+/* An empty, read-only tmpfs as the root.  chroot rather than pivot_root + detaching the
+ * old tree: 25 us instead of 115 us here, and equally final for a process that has no
+ * capabilities and whose seccomp filter allows neither chroot, fchdir nor any path call.
+ * In a new user namespace the new mount namespace's mounts are slaves already; without
+ * one (root, user namespaces refused) they are made private first, so the tmpfs never
+ * propagates back to the host. */
+static int empty_root(bool in_userns)
 {
 	static const char *const dirs[] = {"/tmp", "/proc", "/dev"};
 
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+	if (!in_userns && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
 		return -1;
 	}
 	for (size_t i = 0; i < NELEM(dirs); i++) {
-		if (mount("uhyve-sec-empty", dirs[i], "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		if (mount("uhyve-sec-empty", dirs[i], "tmpfs",
+			  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			  "size=4k,nr_inodes=2,mode=0555") != 0 ||
 		    chdir(dirs[i]) != 0) {
 			continue;
 		}
-		if (syscall(SYS_pivot_root, ".", ".") != 0 || umount2(".", MNT_DETACH) != 0 ||
-		    chdir("/") != 0) {
-			return -1;
-		}
-		return mount(NULL, "/", NULL,
-			     MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+		return chroot(".") != 0 || chdir("/") != 0 ? -1 : 0;
 	}
 	return -1;
 }
 
-/* Best effort, as the host allows: user (when it works), mount, IPC and network. */
+/* Best effort, as the host allows: user (when it works), mount and IPC. */
 static void enter_namespaces(void)
 {
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 	int base = CLONE_NEWNS | CLONE_NEWIPC;
 
+	bool userns = false;
+
 	if (unshare(CLONE_NEWUSER | base) == 0 && map_ids(uid, gid) == 0) {
-		snprintf(vmm_ns, sizeof vmm_ns, "user mount ipc net");
+		snprintf(vmm_ns, sizeof vmm_ns, "user mount ipc");
+		userns = true;
 	} else if (unshare(base) == 0) {
-		snprintf(vmm_ns, sizeof vmm_ns, "mount ipc net (no user namespace: %s)",
+		snprintf(vmm_ns, sizeof vmm_ns, "mount ipc (no user namespace: %s)",
 			 strerror(errno));
 	} else {
 		snprintf(vmm_ns, sizeof vmm_ns, "none (unshare: %s)", strerror(errno));
 		return;
 	}
-	if (empty_root() != 0) {
+	if (empty_root(userns) != 0) {
 		size_t l = strlen(vmm_ns);
 		snprintf(vmm_ns + l, sizeof vmm_ns - l, ", host root kept (%s)", strerror(errno));
 	} else {
