@@ -16,7 +16,7 @@ cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 mkdir "$T/data"
 out="$T/console"
-"$vmm" --mount "$T/data:/data" --output "$out" "$guests/spin" 2>"$T/err" &
+"$vmm" --mount "$T/data:/data" --output "$out" "$guests/spin" </dev/null >/dev/null 2>"$T/err" &
 pid=$!
 for _ in $(seq 1 100); do
 	grep -q spinning "$out" 2>/dev/null && break
