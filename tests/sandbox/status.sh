@@ -63,5 +63,5 @@ wait "$pid"
 st=$?
 pid=""
 [ "$st" = 143 ] || { echo "FAIL: VMM exit status $st after SIGTERM, expected 143"; fail=1; }
-[ $fail = 0 ] && echo "ok: VMM $pid and broker $broker confined"
+[ $fail = 0 ] && echo "ok: VMM and broker $broker confined"
 exit $fail
