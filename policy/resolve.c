@@ -167,6 +167,7 @@ static int resolve_target(const struct pol_roots *r, const char *guest_path, str
 		t->mkdir = m->writable && m->mkdir;
 		t->hardlinks = m->hardlinks;
 		t->within = m->symlinks == POL_SYMLINKS_WITHIN;
+		t->scratch = false;
 		t->rest = t->norm + (rest - t->norm);
 		return 0;
 	}

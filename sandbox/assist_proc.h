@@ -124,8 +124,38 @@ struct assist_resp {
 #define ASSIST_RESP_SHORT (sizeof(struct assist_resp) - sizeof(struct kvm_xsave))
 
 /* Names for --stats and diagnostics. */
-const char *assist_stop_name(unsigned stop);
-const char *assist_class_name(unsigned cls);
-const char *assist_op_name(unsigned op);
+static inline const char *assist_stop_name(unsigned stop)
+{
+	static const char *const n[ASSIST_STOP_COUNT] = {
+	    "cap", "kvm", "vmm", "page", "fault", "nm", "unsupported", "error"};
+	return stop < ASSIST_STOP_COUNT ? n[stop] : "?";
+}
+
+static inline const char *assist_class_name(unsigned cls)
+{
+	static const char *const n[ASSIST_C_COUNT] = {
+	    "none",   "io",	  "system", "iflag",  "hlt",   "cpuid",	   "far",  "lock",
+	    "time",   "xsave",	  "bitcount", "random", "fsgsbase", "vex", "other"};
+	return cls < ASSIST_C_COUNT ? n[cls] : "?";
+}
+
+static inline const char *assist_op_name(unsigned op)
+{
+	static const char *const n[ASSIST_OP_COUNT] = {"none",	 "xgetbv", "xsave",
+						       "xsavec", "xrstor", "rdtscp"};
+	return op < ASSIST_OP_COUNT ? n[op] : "?";
+}
+
+/* ---- internals of assist_proc.c, exposed for tests/unit/test_assist_state.c ---- */
+#ifdef ASSIST_PROC_TESTING
+struct uc_struct;
+/* Loads general-purpose registers, RFLAGS, FS/GS base, x87 and SSE state into Unicorn. */
+int assist_state_to_uc(struct uc_struct *uc, const struct kvm_regs *r, const struct kvm_sregs *s,
+		       const struct kvm_xsave *x);
+/* Reads them back: `x` must hold the area that was loaded; bits 0 (x87) and 1 (SSE) of its
+ * XSTATE_BV are set for the parts that changed, and *dirty tells whether anything did. */
+int assist_state_from_uc(struct uc_struct *uc, struct kvm_regs *r, struct kvm_xsave *x,
+			 uint32_t *dirty);
+#endif
 
 #endif

@@ -156,15 +156,18 @@ static enum hc_action gva_buf(struct hc_call *c, const char *what, uint64_t va, 
 	return HC_CONTINUE;
 }
 
-/* Copies a NUL-terminated guest path.  Returns HC_CONTINUE with *err = 0 or -ENAMETOOLONG
- * (a semantic error for the guest), or a violation if the string leaves RAM. */
+/* Copies a NUL-terminated guest path.  Returns HC_CONTINUE with *err = 0, -ENAMETOOLONG or
+ * -ENOENT (empty path): semantic errors for the guest; or a violation if the string leaves
+ * RAM. */
 static enum hc_action gpath(struct hc_call *c, uint64_t addr, char *dst, int *err)
 {
 	long n = gmem_strcpy_from(c->vm->mem, dst, HC_PATH_MAX, gpa(addr));
 
 	*err = 0;
-	if (n == -ENAMETOOLONG) {
-		*err = -ENAMETOOLONG;
+	if (n == -ENAMETOOLONG || n == 0) {
+		/* "" is ENOENT, as POSIX calls answer; it must not reach the broker, whose protocol
+		 * has no empty path (it would take it for a compromised VMM). */
+		*err = n == 0 ? -ENOENT : -ENAMETOOLONG;
 		return HC_CONTINUE;
 	}
 	if (n < 0) {
@@ -722,6 +725,9 @@ enum hc_action hc_port_io(struct hc_call *c, uint16_t port, bool out, uint8_t si
 {
 	const struct hc_desc *d = hc_lookup(port);
 
+	if (size != 1 && size != 2 && size != 4) {
+		return violation(c, "I/O access of %u bytes at port 0x%x", size, port);
+	}
 	if (d == NULL && pci_port(port)) {
 		/* No PCI devices: config reads return all ones, writes are ignored. */
 		if (!out) {
