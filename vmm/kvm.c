@@ -71,6 +71,23 @@ static int create_irqchip(struct vm *vm)
 	return ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ? -1 : 0;
 }
 
+static void *cpuid_main(void *arg)
+{
+	struct vm *vm = arg;
+
+	vm->cpuid_rc = get_cpuid(vm);
+	return NULL;
+}
+
+int kvm_cpuid_join(struct vm *vm)
+{
+	if (vm->cpuid_started) {
+		pthread_join(vm->cpuid_thread, NULL);
+		vm->cpuid_started = false;
+	}
+	return vm->cpuid_rc;
+}
+
 int kvm_vm_create(struct vm *vm)
 {
 	struct kvm_enable_cap x2apic = {
@@ -114,8 +131,13 @@ int kvm_vm_create(struct vm *vm)
 		return ST_NOKVM;
 	}
 	vm->run_size = (size_t)rc;
-	if ((rc = get_cpuid(vm)) != 0) {
-		return rc;
+	/* KVM_GET_SUPPORTED_CPUID takes a quarter of a millisecond here: ask for it on a
+	 * helper thread while this one creates the VM; kvm_cpuid_join() collects it before the
+	 * first vCPU is set up (and long before confinement, which needs a single thread). */
+	if (pthread_create(&vm->cpuid_thread, NULL, cpuid_main, vm) != 0) {
+		vm->cpuid_rc = get_cpuid(vm);
+	} else {
+		vm->cpuid_started = true;
 	}
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
@@ -215,6 +237,7 @@ int kvm_vcpu_setup(struct vm *vm, struct vcpu *v)
 
 void kvm_vm_destroy(struct vm *vm)
 {
+	kvm_cpuid_join(vm);
 	for (unsigned i = 0; vm->vcpus != NULL && i < vm->ncpu; i++) {
 		if (vm->vcpus[i].run != NULL) {
 			munmap(vm->vcpus[i].run, vm->run_size);

@@ -35,6 +35,9 @@ struct vm {
 	struct gmem mem;
 	struct vm_layout lay;
 	struct kvm_cpuid2 *cpuid;
+	pthread_t cpuid_thread; /* fetches the supported CPUID while the VM is created */
+	bool cpuid_started;
+	int cpuid_rc;
 	uint32_t tsc_khz;
 	struct output out;
 	pthread_mutex_t out_mu;
@@ -61,6 +64,8 @@ int kvm_vm_create(struct vm *vm);
 /* Creates vCPU `id` in the boot state of hermit-abi.md b.4-b.6. */
 int kvm_vcpu_create(struct vm *vm, struct vcpu *v);
 int kvm_vcpu_setup(struct vm *vm, struct vcpu *v);
+/* Waits for the CPUID query started by kvm_vm_create; returns 0 or an exit status. */
+int kvm_cpuid_join(struct vm *vm);
 void kvm_vm_destroy(struct vm *vm);
 
 /* vcpu.c: runs all vCPUs until one of them ends the VM or a signal arrives; returns the

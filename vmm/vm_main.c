@@ -166,6 +166,9 @@ static int prepare_guest(struct vm *vm, const struct elf_image *img, const struc
 		uhs_msg("cannot write the boot structures into guest memory");
 		return ST_INTERNAL;
 	}
+	if ((rc = kvm_cpuid_join(vm)) != 0) {
+		return rc;
+	}
 	for (unsigned i = 0; i < vm->ncpu; i++) {
 		if ((rc = kvm_vcpu_setup(vm, &vm->vcpus[i])) != 0) {
 			return rc;
