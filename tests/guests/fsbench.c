@@ -6,6 +6,7 @@
  *   openclose:PATH:N   N x (open O_RDONLY + close)
  *   read:PATH:BS:N     N reads of BS bytes (rewinding with lseek outside the timed part)
  *   write:PATH:BS:N    N writes of BS bytes (rewinding likewise)
+ *   readseq:PATH:BS:N  N reads of BS bytes, sequential, no rewind (the file must be large enough)
  * Each prints "<cmd> bs=<BS> n=<N> median_ns=<m> p10_ns=<a> p90_ns=<b>". */
 #include "rt.h"
 
@@ -89,11 +90,13 @@ static void run(char *cmd)
 		n = num(f[2]);
 	} else if (rt_streq(f[0], "openclose") && k == 3) {
 		n = num(f[2]);
-	} else if ((rt_streq(f[0], "read") || rt_streq(f[0], "write")) && k == 4) {
+	} else if ((rt_streq(f[0], "read") || rt_streq(f[0], "write") ||
+		    rt_streq(f[0], "readseq")) &&
+		   k == 4) {
 		bs = num(f[2]);
 		n = num(f[3]);
-		fd = rt_v2_open(
-		    f[1], rt_streq(f[0], "read") ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		fd = rt_v2_open(f[1], f[0][0] == 'r' ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC,
+				0644);
 		if (fd < 0) {
 			rt_printf("%s: open %s = %d\n", f[0], f[1], fd);
 			return;
@@ -124,7 +127,9 @@ static void run(char *cmd)
 				return;
 			}
 		} else {
-			rt_v2_lseek(fd, 0, RT_SEEK_SET);
+			if (f[0][4] != 's') { /* readseq: no rewind */
+				rt_v2_lseek(fd, 0, RT_SEEK_SET);
+			}
 			t0 = tsc();
 			int64_t r = f[0][0] == 'r' ? rt_v2_read(fd, buf, (size_t)bs)
 						   : rt_v2_write(fd, buf, (size_t)bs);
