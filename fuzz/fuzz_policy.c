@@ -1,13 +1,16 @@
 /* fuzz_policy.c - the policy file parser and validator, and --mount specs (policy/policy.c).
  *
  * Input: if it holds a NUL byte, the bytes before it are a --mount spec and the bytes after
- * it the policy file; otherwise the whole input is the policy file and its first line (at
- * most 8 KiB) the --mount spec.  The file is written to <tmp>/policy.json in a private
- * directory that also holds dirs/data, dirs/ro, dirs/sub and dirs/file.txt, so the relative
- * host paths of tests/policy/pass-*.json resolve and validation gets past its stat().
- * Per input: policy_load_file, policy_validate, policy_print; then policy_add_cli_mount,
- * policy_validate, policy_print; policy_free.  (A buffer API, policy_load_buf(), would
- * spare the file round trip: see docs/fuzzing.md.)
+ * it the policy text; otherwise the whole input is the policy text and its first line (at
+ * most 8 KiB) the --mount spec.  The text goes to policy_load_buffer in a buffer of exactly
+ * its size (no NUL after it: ASan sees any read past the end), with the base directory a
+ * private directory D that holds dirs/data, dirs/ro, dirs/sub and dirs/file.txt, so the
+ * relative host paths of tests/policy/pass-*.json resolve and validation gets past its
+ * stat().  The file name used in messages and origins is chosen by the input size % 3:
+ * "policy.json", D/policy.json, or a 150-byte name (origins then get cut, set_origin).
+ * Per input: policy_load_buffer, policy_validate, policy_print; then policy_add_cli_mount,
+ * policy_validate, policy_print; policy_free.  (policy_load_file is read_file() plus
+ * policy_load_buffer; its own part is covered by the unit tests.)
  *
  * Oracles (plus LeakSanitizer in the libFuzzer build): a failed load or add leaves the
  * policy unchanged and says why; an accepted mount is well formed (absolute host path,
@@ -27,8 +30,8 @@
 
 #define SPEC_MAX 8192
 
-static char g_dir[256], g_file[300];
-static int g_fd = -1;
+static char g_dir[256], g_file[300], g_long[160];
+static bool g_ready;
 
 static void cleanup(void)
 {
@@ -57,18 +60,10 @@ static void setup(void)
 		FUZZ_SETUP_FAIL("file.txt");
 	}
 	snprintf(g_file, sizeof g_file, "%s/policy.json", g_dir);
-	g_fd = open(g_file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (g_fd < 0) {
-		FUZZ_SETUP_FAIL("policy.json");
-	}
-}
-
-static void write_file(const uint8_t *p, size_t n)
-{
-	/* A regular file takes it all in one write; anything else is a setup failure. */
-	if (ftruncate(g_fd, 0) != 0 || (n > 0 && pwrite(g_fd, p, n, 0) != (ssize_t)n)) {
-		FUZZ_SETUP_FAIL("writing policy.json");
-	}
+	memset(g_long, 'n', 150);
+	memcpy(g_long, "/etc/uhyve-sec/", 15);
+	memcpy(g_long + 150 - 5, ".json", 6);
+	g_ready = true;
 }
 
 static void no_controls(const char *s, size_t n, bool allow_nl, const char *what)
@@ -162,19 +157,30 @@ static void print(const struct policy *p)
 	free(buf);
 }
 
-static void load(struct policy *p)
+static void load(struct policy *p, const uint8_t *text, size_t len, const char *name)
 {
 	char err[1024] = "";
 	size_t before = p->nmounts;
+	/* Exactly len bytes, so that ASan sees a read past the end (the text has no NUL). */
+	char *buf = malloc(len > 0 ? len : 1);
 
-	if (policy_load_file(p, g_file, err, sizeof err) != 0) {
-		check_err(err, sizeof err, "policy_load_file");
+	if (buf == NULL) {
+		FUZZ_SETUP_FAIL("malloc");
+	}
+	if (len > 0) {
+		memcpy(buf, text, len);
+	}
+	if (policy_load_buffer(p, name, buf, len, g_dir, err, sizeof err) != 0) {
+		check_err(err, sizeof err, "policy_load_buffer");
 		if (p->nmounts != before || p->source != NULL ||
 		    p->max_open_files != POL_DEFAULT_OPEN_FILES || p->max_write_bytes != 0 ||
 		    p->scratch) {
-			FUZZ_BUG("failed policy_load_file changed the policy");
+			FUZZ_BUG("failed policy_load_buffer changed the policy");
 		}
+	} else if (p->source == NULL || strcmp(p->source, name) != 0) {
+		FUZZ_BUG("policy_load_buffer: source is not the name");
 	}
+	free(buf);
 	check_mounts(p);
 }
 
@@ -200,9 +206,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *nul = size > 0 ? memchr(data, 0, size) : NULL;
 	const uint8_t *file = data;
 	size_t flen = size, slen;
+	const char *const names[3] = {"policy.json", g_file, g_long};
 	struct policy p;
 
-	if (g_fd < 0) {
+	if (!g_ready) {
 		setup();
 	}
 	if (nul != NULL) {
@@ -218,10 +225,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(spec, data, slen);
 	}
 	spec[slen] = '\0';
-	write_file(file, flen);
 
 	policy_init(&p);
-	load(&p);
+	load(&p, file, flen, names[size % 3]);
 	validate(&p);
 	print(&p);
 	add_cli(&p, spec, 1 + (int)(size % 64));

@@ -152,6 +152,21 @@ static char *host_join(const char *base, const char *path)
 	return r;
 }
 
+/* A directory made absolute with the current directory and cleaned lexically.  Returns a
+ * malloc'd string or NULL with errno. */
+static char *abs_dir(const char *dir)
+{
+	char cwd[HOST_PATH_MAX];
+
+	if (dir[0] == '/') {
+		return host_join(NULL, dir);
+	}
+	if (getcwd(cwd, sizeof cwd) == NULL) {
+		return NULL;
+	}
+	return host_join(cwd, dir);
+}
+
 /* The directory relative host paths of a policy file are relative to: its directory made
  * absolute with the current directory.  Returns a malloc'd string or NULL with errno. */
 static char *file_dir(const char *file)
@@ -388,7 +403,8 @@ struct ctx {
 	const char *file; /* as given, for messages and origins */
 	const char *text;
 	size_t len;
-	char *basedir; /* lazily: directory of the file, absolute */
+	const char *dir; /* the caller's base directory, or NULL: that of file */
+	char *basedir; /* lazily: dir (or file's directory) made absolute */
 	char *err;
 	size_t errlen;
 };
@@ -563,10 +579,10 @@ static int parse_host(struct ctx *c, const char *host, const struct member *m, c
 		return fail(c, m->l, false, "%s: must not be empty", m->name);
 	}
 	if (host[0] != '/' && c->basedir == NULL) {
-		c->basedir = file_dir(c->file);
+		c->basedir = c->dir != NULL ? abs_dir(c->dir) : file_dir(c->file);
 		if (c->basedir == NULL) {
-			return fail(c, m->l, false,
-				    "%s: cannot find the policy file's directory: %s", m->name,
+			return fail(c, m->l, false, "%s: cannot find the policy %s: %s", m->name,
+				    c->dir != NULL ? "base directory" : "file's directory",
 				    strerror(errno));
 		}
 	}
@@ -963,41 +979,42 @@ static void apply(struct policy *p, const struct settings *st)
 	}
 }
 
-int policy_load_file(struct policy *p, const char *path, char *err, size_t errlen)
+int policy_load_buffer(struct policy *p, const char *name, const char *buf, size_t len,
+		       const char *basedir, char *err, size_t errlen)
 {
-	struct ctx c = {.file = path, .err = err, .errlen = errlen};
+	struct ctx c = {
+	    .file = name, .text = buf, .len = len, .dir = basedir, .err = err, .errlen = errlen};
 	struct settings st = {0};
 	struct pol_mount *ms = NULL;
 	size_t n = 0;
-	char *buf, *src = NULL;
+	char *src = NULL;
 	json_t *root;
 	json_error_t je;
 	int rc = -1;
 
-	if (p == NULL || path == NULL) {
-		seterr(err, errlen, "no policy or no file name");
+	if (p == NULL || name == NULL || (buf == NULL && len > 0)) {
+		seterr(err, errlen, "no policy, no name or no text");
 		return -1;
 	}
-	if (read_file(path, &buf, &c.len, err, errlen) != 0) {
+	if (len > POL_FILE_MAX) {
+		seterr(err, errlen, "%s: larger than %u bytes", name, POL_FILE_MAX);
 		return -1;
 	}
-	c.text = buf;
-	root = json_loadb(buf, c.len, JSON_REJECT_DUPLICATES, &je);
+	root = json_loadb(len > 0 ? buf : "", len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
 		char q[MSG_MAX / 2];
 
 		/* jansson's column is that of the last character of the offending token, 0 at
 		 * the very start of a line; its text quotes input bytes, so is escaped. */
-		seterr(err, errlen, "%s:%d:%d: invalid JSON: %s", path, je.line,
+		seterr(err, errlen, "%s:%d:%d: invalid JSON: %s", name, je.line,
 		       je.column > 0 ? je.column : 1,
 		       esc_n(q, sizeof q, je.text, strlen(je.text), QUOTE_MAX, 0));
-		free(buf);
 		return -1;
 	}
 	if (parse_top(&c, root, &st) == 0 && parse_mounts(&c, root, &ms, &n, p->nmounts) == 0) {
-		src = strdup(path);
+		src = strdup(name);
 		if (src == NULL || mounts_append(p, ms, n) != 0) {
-			seterr(err, errlen, "%s: out of memory", path);
+			seterr(err, errlen, "%s: out of memory", name);
 			for (size_t i = 0; i < n; i++) {
 				mount_free(&ms[i]);
 			}
@@ -1012,6 +1029,23 @@ int policy_load_file(struct policy *p, const char *path, char *err, size_t errle
 	}
 	json_decref(root);
 	free(c.basedir);
+	return rc;
+}
+
+int policy_load_file(struct policy *p, const char *path, char *err, size_t errlen)
+{
+	size_t len;
+	char *buf;
+	int rc;
+
+	if (p == NULL || path == NULL) {
+		seterr(err, errlen, "no policy or no file name");
+		return -1;
+	}
+	if (read_file(path, &buf, &len, err, errlen) != 0) {
+		return -1;
+	}
+	rc = policy_load_buffer(p, path, buf, len, NULL, err, errlen);
 	free(buf);
 	return rc;
 }

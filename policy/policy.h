@@ -55,6 +55,14 @@ void policy_free(struct policy *p);
  * Returns 0, or -1 with "FILE:LINE:COLUMN: message" (or "FILE: message") in err. */
 int policy_load_file(struct policy *p, const char *path, char *err, size_t errlen);
 
+/* The same for policy text already in memory: len bytes at buf (no NUL needed; at most the
+ * file loader's 1 MiB).  name stands for the file in messages, origins and p->source.
+ * Relative host paths are relative to basedir (itself made absolute with the current
+ * directory), or, if basedir is NULL, to the directory of name taken as a file path, as
+ * policy_load_file does.  Returns 0, or -1 with a message in err as policy_load_file. */
+int policy_load_buffer(struct policy *p, const char *name, const char *buf, size_t len,
+		       const char *basedir, char *err, size_t errlen);
+
 /* Adds a command-line mount "HOST:GUEST[:ro|:rw]" (index = its 1-based position, for
  * messages).  rw mounts may create, remove and mkdir; ro mounts may do none of that;
  * symlinks are refused.  Relative HOST is relative to the current directory.

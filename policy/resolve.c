@@ -416,6 +416,31 @@ int policy_open(const struct pol_roots *r, const char *guest_path, int flags, ui
 	return open_checked(&t, t.rest[0] != '\0' ? t.rest : ".", flags, mode, fd, v);
 }
 
+/* The common start of unlink and mkdir: resolve, require a writable mount that grants the
+ * operation's right, refuse the mount root itself (root_err), and open the parent. */
+static int name_op_begin(const struct pol_roots *r, const char *guest_path, bool is_mkdir,
+			 struct target *t, struct parent *p, struct pol_verdict *v)
+{
+	int rc;
+
+	v->reason = NULL;
+	v->mount = -1;
+	rc = resolve_target(r, guest_path, t, v);
+	if (rc < 0) {
+		return rc;
+	}
+	if (!t->writable) {
+		return fail(v, -EROFS, R_RO);
+	}
+	if (!(is_mkdir ? t->mkdir : t->remove)) {
+		return fail(v, -EACCES, is_mkdir ? R_NOMKDIR : R_NODELETE);
+	}
+	if (t->rest[0] == '\0') {
+		return fail(v, is_mkdir ? -EEXIST : -EBUSY, R_ROOT);
+	}
+	return get_parent(t, p, v);
+}
+
 int policy_unlink(const struct pol_roots *r, const char *guest_path, struct pol_verdict *v)
 {
 	struct pol_verdict dummy;
@@ -426,22 +451,7 @@ int policy_unlink(const struct pol_roots *r, const char *guest_path, struct pol_
 	if (v == NULL) {
 		v = &dummy;
 	}
-	v->reason = NULL;
-	v->mount = -1;
-	rc = resolve_target(r, guest_path, &t, v);
-	if (rc < 0) {
-		return rc;
-	}
-	if (!t.writable) {
-		return fail(v, -EROFS, R_RO);
-	}
-	if (!t.remove) {
-		return fail(v, -EACCES, R_NODELETE);
-	}
-	if (t.rest[0] == '\0') {
-		return fail(v, -EBUSY, R_ROOT);
-	}
-	rc = get_parent(&t, &p, v);
+	rc = name_op_begin(r, guest_path, false, &t, &p, v);
 	if (rc < 0) {
 		return rc;
 	}
@@ -464,22 +474,7 @@ int policy_mkdir(const struct pol_roots *r, const char *guest_path, uint32_t mod
 	if (v == NULL) {
 		v = &dummy;
 	}
-	v->reason = NULL;
-	v->mount = -1;
-	rc = resolve_target(r, guest_path, &t, v);
-	if (rc < 0) {
-		return rc;
-	}
-	if (!t.writable) {
-		return fail(v, -EROFS, R_RO);
-	}
-	if (!t.mkdir) {
-		return fail(v, -EACCES, R_NOMKDIR);
-	}
-	if (t.rest[0] == '\0') {
-		return fail(v, -EEXIST, R_ROOT);
-	}
-	rc = get_parent(&t, &p, v);
+	rc = name_op_begin(r, guest_path, true, &t, &p, v);
 	if (rc < 0) {
 		return rc;
 	}

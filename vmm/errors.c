@@ -1,6 +1,7 @@
-/* errors.c - one-line diagnostics and fatal exits. */
+/* errors.c - one-line diagnostics, fatal exits, and the monotonic clock. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "vmm.h"
 
@@ -11,6 +12,14 @@ static void vmsg(const char *fmt, va_list ap)
 	vsnprintf(line, sizeof line, fmt, ap);
 	/* One write per line so concurrent vCPU threads never interleave inside a line. */
 	fprintf(stderr, "uhyve-sec: %s\n", line);
+}
+
+uint64_t uhs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 void uhs_msg(const char *fmt, ...)

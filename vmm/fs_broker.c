@@ -222,29 +222,13 @@ static int fsb_close(void *ctx, int gfd)
 /* read(2)/write(2) per piece rather than readv/writev: two syscalls fewer in the VMM's
  * seccomp allowlist; pieces are physically contiguous runs, usually one.  A short transfer
  * ends the call, as readv would. */
-static ssize_t read_pieces(int fd, const struct iovec *iov, int iovcnt)
+static ssize_t io_pieces(int fd, const struct iovec *iov, int iovcnt, bool write_)
 {
 	ssize_t total = 0;
 
 	for (int i = 0; i < iovcnt; i++) {
-		ssize_t n = read(fd, iov[i].iov_base, iov[i].iov_len);
-		if (n < 0) {
-			return total > 0 ? total : -errno;
-		}
-		total += n;
-		if ((size_t)n < iov[i].iov_len) {
-			break;
-		}
-	}
-	return total;
-}
-
-static ssize_t write_pieces(int fd, const struct iovec *iov, int iovcnt)
-{
-	ssize_t total = 0;
-
-	for (int i = 0; i < iovcnt; i++) {
-		ssize_t n = write(fd, iov[i].iov_base, iov[i].iov_len);
+		ssize_t n = write_ ? write(fd, iov[i].iov_base, iov[i].iov_len)
+				   : read(fd, iov[i].iov_base, iov[i].iov_len);
 		if (n < 0) {
 			return total > 0 ? total : -errno;
 		}
@@ -265,7 +249,7 @@ static ssize_t fsb_readv(void *ctx, int gfd, const struct iovec *iov, int iovcnt
 	if (s == NULL) {
 		return -EBADF;
 	}
-	n = read_pieces(s->host, iov, iovcnt);
+	n = io_pieces(s->host, iov, iovcnt, false);
 	slot_release(b, s);
 	return n;
 }
@@ -300,7 +284,7 @@ static ssize_t fsb_writev(void *ctx, int gfd, const struct iovec *iov, int iovcn
 {
 	struct fs_broker *b = ctx;
 	struct fd_slot *s = slot_get(b, gfd);
-	struct iovec cut[256];
+	struct iovec cut[256] = {{0}};
 	uint64_t want = 0, got, left;
 	int n = 0;
 	ssize_t w;
@@ -323,7 +307,7 @@ static ssize_t fsb_writev(void *ctx, int gfd, const struct iovec *iov, int iovcn
 		}
 		left -= cut[n].iov_len;
 	}
-	w = write_pieces(s->host, cut, n);
+	w = n > 0 ? io_pieces(s->host, cut, n, true) : 0;
 	budget_refund(b, w < 0 ? got : got - (uint64_t)w);
 	slot_release(b, s);
 	return w;

@@ -38,14 +38,6 @@ static pid_t getpid_cached(void)
 	return self_pid;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* tgkill(2) on a thread id recorded before confinement: pthread_kill would also call
  * getpid/gettid/rt_sigprocmask, which the seccomp allowlist need not contain. */
 static void kick(pid_t tid, int sig)
@@ -328,9 +320,9 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&v->vm->stopping)) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = uhs_now_ns();
 		int rc = ioctl(v->fd, KVM_RUN, 0);
-		v->guest_ns += now_ns() - t0;
+		v->guest_ns += uhs_now_ns() - t0;
 		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				continue;

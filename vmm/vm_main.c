@@ -75,14 +75,6 @@ static int64_t realtime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static bool cfg_assist(const struct vm *vm)
 {
 	return vm->cfg->assist && assist_available();
@@ -263,7 +255,7 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 	struct kernel_file k = {0};
 	struct elf_image img;
 	struct vm vm = {.kvm_fd = -1, .vm_fd = -1};
-	uint64_t t0 = monotonic_ns();
+	uint64_t t0 = uhs_now_ns();
 	int rc;
 
 	vm.cfg = cfg;
@@ -292,7 +284,7 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 	if (rc == 0) {
 		rc = vm_run(&vm);
 		if (cfg->stats) {
-			vm_print_stats(&vm, monotonic_ns() - t0);
+			vm_print_stats(&vm, uhs_now_ns() - t0);
 			if (cfg_assist(&vm)) {
 				assist_print_stats(&vm);
 			}

@@ -21,6 +21,9 @@
 
 #include "status.h"
 
+/* CLOCK_MONOTONIC in nanoseconds (vDSO: no syscall, allowed after confinement). */
+uint64_t uhs_now_ns(void);
+
 /* Prints "uhyve-sec: <message>\n" to stderr. */
 void uhs_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the message and exits with `status`. */

@@ -1,0 +1,832 @@
+/* assist.c - completing the guest instructions KVM's emulator rejects (hermit-abi.md g, issue 6).
+ *
+ * On KVM_EXIT_INTERNAL_ERROR/EMULATION the vCPU thread sends its state (registers, system
+ * registers, XSAVE area) to its thread in the assist process (sandbox/assist_proc.c).  That
+ * process runs a burst of guest instructions in Unicorn and returns the new state, or stops
+ * before an instruction that is completed here, against KVM's own state: XGETBV (KVM_GET_XCRS),
+ * XSAVE/XSAVEOPT/XSAVEC/XRSTOR (the XSAVE area from KVM_GET_XSAVE, guest memory through the
+ * guest page tables and the gmem accessors), RDTSCP (the guest TSC and TSC_AUX from
+ * KVM_GET_MSRS), or an exception to inject (#NM while CR0.TS is set, a fault of the rejected
+ * instruction itself).
+ *
+ * Why a separate process: the JIT maps 1 GiB read-write-execute and eats guest-chosen bytes.
+ * This process never maps executable memory and never loads the emulator; it only reads the
+ * assist's replies, which it treats as hostile: it takes the general-purpose registers, RIP,
+ * the arithmetic flags and the x87/SSE registers from them, nothing else.
+ *
+ * Per burst: KVM_GET_XSAVE, one message each way, KVM_SET_XSAVE when x87/SSE state changed;
+ * registers travel in the kvm_run area (KVM_CAP_SYNC_REGS); nothing is allocated.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "assist.h"
+#include "assist_proc.h"
+#include "vm.h"
+
+#ifndef UHS_ASSIST_INSTALL_REL
+#define UHS_ASSIST_INSTALL_REL "../libexec/" ASSIST_HELPER_NAME
+#endif
+
+#define MAX_ROUNDS	 8 /* VMM completions chained into one exit */
+#define MSR_IA32_TSC	 0x10
+#define MSR_TSC_AUX	 0xc0000103
+#define XSAVE_HDR	 512
+#define XSAVE_EXT	 576
+#define XCOMP_COMPACT	 (1ull << 63)
+#define X87_FCW_INIT	 0x037f
+#define MXCSR_MASK_DFLT	 0xffbf
+#define VEC_NM		 7
+#define VEC_GP		 13
+#define VEC_PF		 14
+#define VEC_UD		 6
+
+struct assist_stats {
+	uint64_t exits;	    /* emulation failures handled */
+	uint64_t rounds;    /* round trips to the assist process */
+	uint64_t insns;	    /* instructions run in the emulator */
+	uint64_t completed; /* POPCNT/TZCNT/LZCNT completed in the assist process */
+	uint64_t rebuilds;  /* guest page-table changes the assist followed */
+	uint64_t xsave_sets;
+	uint64_t ops[ASSIST_OP_COUNT];
+	uint64_t stops[ASSIST_STOP_COUNT];
+	uint64_t classes[ASSIST_C_COUNT];
+	uint64_t injected[32];
+	uint64_t burst_ns, total_ns;
+};
+
+struct assist_cpu {
+	int sock;
+	bool sregs_sync; /* KVM_SYNC_X86_SREGS enabled: sregs arrive with every exit */
+	bool xsave_dirty, sregs_dirty;
+	struct assist_req req;
+	struct assist_resp resp;
+	struct assist_stats st;
+};
+
+struct assist_vm {
+	pid_t pid;
+	uint32_t sync_mask;
+};
+
+/* An instruction completed here ends with one of these. */
+enum done { DONE_OK, DONE_FAULT, DONE_FAIL };
+
+struct fault {
+	unsigned vector;
+	bool has_err;
+	uint32_t err;
+	uint64_t cr2;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool assist_available(void)
+{
+	return true;
+}
+
+/* ======================= setup ======================= */
+
+/* The helper lives next to the binary (build tree: vmm/, installed: libexec/): a path the
+ * operator chose by running this binary, never one from the environment. */
+static int helper_path(char *buf, size_t len)
+{
+	static const char *const rel[] = {ASSIST_HELPER_NAME, "vmm/" ASSIST_HELPER_NAME,
+					  UHS_ASSIST_INSTALL_REL};
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char *slash;
+
+	if (n <= 0) {
+		return -1;
+	}
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL) {
+		return -1;
+	}
+	*slash = '\0';
+	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+		int w = snprintf(buf, len, "%s/%s", exe, rel[i]);
+		if (w > 0 && (size_t)w < len && access(buf, X_OK) == 0) {
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Stop-gap: the helper maps guest RAM from its memfd.  If gmem_init left RAM in anonymous
+ * memory, move it into a sealed memfd mapped at the same address (no vCPU has run, so KVM
+ * simply faults the new pages in through its MMU notifier). */
+static int ensure_memfd(struct vm *vm)
+{
+	void *base = gmem_ptr(&vm->mem, gpa(vm->mem.start), vm->mem.size);
+	int fd;
+
+	if (vm->mem.fd >= 0 && fcntl(vm->mem.fd, F_GET_SEALS) >= 0) {
+		return 0;
+	}
+	fd = memfd_create("uhyve-sec-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || base == NULL || ftruncate(fd, (off_t)vm->mem.size) != 0 ||
+	    (!vm->mem.zeroed && pwrite(fd, base, vm->mem.size, 0) != (ssize_t)vm->mem.size) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0 ||
+	    mmap(base, vm->mem.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) !=
+		base) {
+		uhs_msg("assist: cannot move guest RAM into a memfd: %s", strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return ST_OSERR;
+	}
+	vm->mem.fd = fd;
+	return 0;
+}
+
+/* fds of the helper: 3 = RAM, 4 + i = socket of vCPU i (assist_proc.h). */
+static int spawn_helper(struct vm *vm, const char *path, const int *peer, pid_t *pid)
+{
+	char start[24], size[24], ncpu[16];
+	char *argv[] = {(char *)ASSIST_HELPER_NAME, start, size, ncpu, NULL};
+	char *envp[] = {NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none;
+	int rc;
+
+	snprintf(start, sizeof start, "%llu", (unsigned long long)vm->mem.start);
+	snprintf(size, sizeof size, "%llu", (unsigned long long)vm->mem.size);
+	snprintf(ncpu, sizeof ncpu, "%u", vm->ncpu);
+	sigemptyset(&none);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, peer[0], ASSIST_FD_MEM);
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		posix_spawn_file_actions_adddup2(&fa, peer[i + 1], ASSIST_FD_SOCK0 + (int)i);
+	}
+	posix_spawn_file_actions_addclosefrom_np(&fa, ASSIST_FD_SOCK0 + (int)vm->ncpu);
+	/* its own session (no terminal signals: the VMM decides when it ends), default signal
+	 * dispositions and an empty mask (ours blocks the stop signals) */
+	posix_spawnattr_setsigmask(&at, &none);
+	sigfillset(&none);
+	posix_spawnattr_setsigdefault(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+					  POSIX_SPAWN_SETSID);
+	rc = posix_spawn(pid, path, &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return rc;
+}
+
+/* The helper-side fds are duplicated above every target number first, so no dup2 in the
+ * child can overwrite a source it still needs. */
+static int start_helper(struct vm *vm, struct assist_vm *a, const char *path)
+{
+	int floor = ASSIST_FD_SOCK0 + (int)vm->ncpu, *peer = calloc(vm->ncpu + 1, sizeof *peer);
+	int rc = 0;
+
+	if (peer == NULL) {
+		return ENOMEM;
+	}
+	peer[0] = fcntl(vm->mem.fd, F_DUPFD_CLOEXEC, floor);
+	rc = peer[0] < 0 ? errno : 0;
+	for (unsigned i = 0; rc == 0 && i < vm->ncpu; i++) {
+		int sv[2];
+		struct assist_cpu *c = vm->vcpus[i].assist;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+			rc = errno;
+			break;
+		}
+		c->sock = sv[0];
+		peer[i + 1] = fcntl(sv[1], F_DUPFD_CLOEXEC, floor);
+		rc = peer[i + 1] < 0 ? errno : 0;
+		close(sv[1]);
+	}
+	if (rc == 0) {
+		rc = spawn_helper(vm, path, peer, &a->pid);
+	}
+	for (unsigned i = 0; i <= vm->ncpu; i++) {
+		if (peer[i] > 0) {
+			close(peer[i]);
+		}
+	}
+	free(peer);
+	return rc;
+}
+
+static int alloc_cpus(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		struct assist_cpu *c = calloc(1, sizeof *c);
+		if (c == NULL) {
+			return -1;
+		}
+		c->sock = -1;
+		vm->vcpus[i].assist = c;
+	}
+	return 0;
+}
+
+int assist_init(struct vm *vm)
+{
+	struct assist_vm *a = calloc(1, sizeof *a);
+	char path[PATH_MAX];
+	int rc;
+
+	if (a == NULL || alloc_cpus(vm) != 0) {
+		free(a);
+		uhs_msg("out of memory");
+		return ST_OSERR;
+	}
+	a->pid = -1;
+	vm->assist = a;
+	if (helper_path(path, sizeof path) != 0) {
+		uhs_msg("the instruction assist (%s) is not installed next to uhyve-sec; "
+			"run with --assist=off to do without it",
+			ASSIST_HELPER_NAME);
+		return ST_OSERR;
+	}
+	if ((rc = ensure_memfd(vm)) != 0) {
+		return rc;
+	}
+	rc = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	a->sync_mask = rc > 0 ? (uint32_t)rc : 0;
+	/* The helper starts in the background: a guest that never needs it does not wait. */
+	if ((rc = start_helper(vm, a, path)) != 0) {
+		uhs_msg("cannot start the instruction assist %s: %s", path, strerror(rc));
+		return ST_OSERR;
+	}
+	return 0;
+}
+
+void assist_fini(struct vm *vm)
+{
+	struct assist_vm *a = vm->assist;
+	int st;
+
+	for (unsigned i = 0; vm->vcpus != NULL && i < vm->ncpu; i++) {
+		struct assist_cpu *c = vm->vcpus[i].assist;
+		if (c != NULL && c->sock >= 0) {
+			close(c->sock); /* EOF: the helper exits */
+		}
+		free(c);
+		vm->vcpus[i].assist = NULL;
+	}
+	if (a != NULL && a->pid > 0) {
+		while (waitpid(a->pid, &st, 0) < 0 && errno == EINTR) {
+		}
+	}
+	free(a);
+	vm->assist = NULL;
+}
+
+/* ======================= KVM state ======================= */
+
+static bool get_state(struct vcpu *v, struct assist_cpu *c)
+{
+	const struct assist_vm *a = v->vm->assist;
+
+	if (v->vm->sync_regs) {
+		c->req.regs = v->run->s.regs.regs;
+	} else if (ioctl(v->fd, KVM_GET_REGS, &c->req.regs) < 0) {
+		return false;
+	}
+	if (c->sregs_sync) {
+		c->req.sregs = v->run->s.regs.sregs;
+	} else if (ioctl(v->fd, KVM_GET_SREGS, &c->req.sregs) < 0) {
+		return false;
+	} else if (v->vm->sync_regs && (a->sync_mask & KVM_SYNC_X86_SREGS)) {
+		/* this guest needs the assist: from the next exit on, sregs come for free */
+		v->run->kvm_valid_regs |= KVM_SYNC_X86_SREGS;
+		c->sregs_sync = true;
+	}
+	c->xsave_dirty = c->sregs_dirty = false;
+	return ioctl(v->fd, KVM_GET_XSAVE, &c->req.xsave) == 0;
+}
+
+static bool put_state(struct vcpu *v, struct assist_cpu *c)
+{
+	if (v->vm->sync_regs) {
+		v->run->s.regs.regs = c->req.regs;
+		v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	} else if (ioctl(v->fd, KVM_SET_REGS, &c->req.regs) < 0) {
+		return false;
+	}
+	if (c->sregs_dirty && ioctl(v->fd, KVM_SET_SREGS, &c->req.sregs) < 0) {
+		return false;
+	}
+	if (c->xsave_dirty) {
+		c->st.xsave_sets++;
+		return ioctl(v->fd, KVM_SET_XSAVE, &c->req.xsave) == 0;
+	}
+	return true;
+}
+
+static uint64_t area_u64(const struct kvm_xsave *x, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const uint8_t *)x->region + off, sizeof v);
+	return v;
+}
+
+static void area_put_u64(struct kvm_xsave *x, size_t off, uint64_t v)
+{
+	memcpy((uint8_t *)x->region + off, &v, sizeof v);
+}
+
+static uint32_t mxcsr_mask(const struct kvm_xsave *x)
+{
+	uint32_t m;
+
+	memcpy(&m, (const uint8_t *)x->region + 28, sizeof m);
+	return m != 0 ? m : MXCSR_MASK_DFLT;
+}
+
+/* Takes from a reply only what a burst can change: general-purpose registers, RIP, the
+ * arithmetic flags, and the x87/SSE part of the legacy XSAVE region. */
+static void take_reply(struct assist_cpu *c)
+{
+	const struct assist_resp *r = &c->resp;
+	uint64_t fl = c->req.regs.rflags;
+	uint32_t mxcsr, mask = mxcsr_mask(&c->req.xsave);
+
+	c->req.regs = r->regs;
+	c->req.regs.rflags = (fl & ~ASSIST_RFLAGS_FROM_EMU) | (r->regs.rflags & ASSIST_RFLAGS_FROM_EMU);
+	if (!r->fpu_dirty) {
+		return;
+	}
+	memcpy(&mxcsr, (const uint8_t *)r->xsave.region + 24, sizeof mxcsr);
+	mxcsr &= mask; /* KVM_SET_XSAVE rejects reserved bits */
+	memcpy(c->req.xsave.region, r->xsave.region, 24);
+	memcpy((uint8_t *)c->req.xsave.region + 24, &mxcsr, sizeof mxcsr);
+	memcpy((uint8_t *)c->req.xsave.region + 32, (const uint8_t *)r->xsave.region + 32, 416 - 32);
+	area_put_u64(&c->req.xsave, XSAVE_HDR, area_u64(&c->req.xsave, XSAVE_HDR) | 3);
+	c->xsave_dirty = true;
+}
+
+/* The reply to the request just sent.  Returns 0, -1 (the assist failed or is gone), or -2
+ * (the VM is stopping). */
+static int roundtrip(struct vcpu *v, struct assist_cpu *c)
+{
+	ssize_t n;
+
+	c->req.magic = ASSIST_PROTO_MAGIC;
+	do {
+		n = write(c->sock, &c->req, sizeof c->req);
+	} while (n < 0 && errno == EINTR && !atomic_load(&v->vm->stopping));
+	if (n != (ssize_t)sizeof c->req) {
+		return n < 0 && errno == EINTR ? -2 : -1;
+	}
+	do {
+		n = read(c->sock, &c->resp, sizeof c->resp);
+	} while (n < 0 && errno == EINTR && !atomic_load(&v->vm->stopping));
+	if (n < 0 && errno == EINTR) {
+		return -2;
+	}
+	if ((n != (ssize_t)ASSIST_RESP_SHORT && n != (ssize_t)sizeof c->resp) ||
+	    c->resp.magic != ASSIST_PROTO_MAGIC || c->resp.stop >= ASSIST_STOP_COUNT ||
+	    (n == (ssize_t)sizeof c->resp) != (c->resp.fpu_dirty != 0)) {
+		return -1;
+	}
+	return 0;
+}
+
+/* ======================= guest memory ======================= */
+
+/* Checks that every page of [va, va + len) is mapped; *bad gets the first one that is not. */
+static bool guest_probe(const struct vm *vm, uint64_t cr3, uint64_t va, size_t len, uint64_t *bad)
+{
+	while (len > 0) {
+		gpa_t pa;
+		uint64_t contig;
+		if (gmem_gva_to_gpa(&vm->mem, cr3, gva(va), &pa, &contig) != 0 ||
+		    !gmem_range_ok(&vm->mem, pa, contig < len ? contig : len)) {
+			*bad = va;
+			return false;
+		}
+		if (contig >= len) {
+			return true;
+		}
+		va += contig, len -= contig;
+	}
+	return true;
+}
+
+static int guest_read(struct vm *vm, uint64_t cr3, uint64_t va, void *buf, size_t len)
+{
+	uint8_t *b = buf;
+
+	while (len > 0) {
+		gpa_t pa;
+		uint64_t contig;
+		if (gmem_gva_to_gpa(&vm->mem, cr3, gva(va), &pa, &contig) != 0) {
+			return -1;
+		}
+		size_t n = contig < len ? (size_t)contig : len;
+		if (gmem_copy_from(&vm->mem, b, pa, n) != 0) {
+			return -1;
+		}
+		b += n, va += n, len -= n;
+	}
+	return 0;
+}
+
+static int guest_write(struct vm *vm, uint64_t cr3, uint64_t va, const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+
+	while (len > 0) {
+		gpa_t pa;
+		uint64_t contig;
+		if (gmem_gva_to_gpa(&vm->mem, cr3, gva(va), &pa, &contig) != 0) {
+			return -1;
+		}
+		size_t n = contig < len ? (size_t)contig : len;
+		if (gmem_copy_to(&vm->mem, pa, b, n) != 0) {
+			return -1;
+		}
+		b += n, va += n, len -= n;
+	}
+	return 0;
+}
+
+static enum done page_fault(struct fault *f, uint64_t va, bool write)
+{
+	*f = (struct fault){.vector = VEC_PF, .has_err = true, .err = write ? 2u : 0u, .cr2 = va};
+	return DONE_FAULT;
+}
+
+static enum done gp_fault(struct fault *f)
+{
+	*f = (struct fault){.vector = VEC_GP, .has_err = true};
+	return DONE_FAULT;
+}
+
+/* ======================= instructions completed here ======================= */
+
+static const struct kvm_cpuid_entry2 *cpuid(const struct vm *vm, uint32_t fn, uint32_t idx)
+{
+	for (uint32_t i = 0; i < vm->cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+		if (e->function == fn && e->index == idx) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static int get_xcr0(struct vcpu *v, uint64_t *xcr0)
+{
+	struct kvm_xcrs x;
+
+	if (ioctl(v->fd, KVM_GET_XCRS, &x) < 0) {
+		return -1;
+	}
+	*xcr0 = 1; /* x87 is always enabled */
+	for (uint32_t i = 0; i < x.nr_xcrs && i < KVM_MAX_XCRS; i++) {
+		if (x.xcrs[i].xcr == 0) {
+			*xcr0 = x.xcrs[i].value;
+		}
+	}
+	return 0;
+}
+
+static void set_edx_eax(struct kvm_regs *r, uint64_t v)
+{
+	r->rax = (uint32_t)v;
+	r->rdx = v >> 32;
+}
+
+static uint64_t edx_eax(const struct kvm_regs *r)
+{
+	return ((uint64_t)(uint32_t)r->rdx << 32) | (uint32_t)r->rax;
+}
+
+static enum done do_xgetbv(struct vcpu *v, struct assist_cpu *c, struct fault *f)
+{
+	const struct kvm_cpuid_entry2 *d1 = cpuid(v->vm, 0xd, 1);
+	uint32_t ecx = (uint32_t)c->req.regs.rcx;
+	uint64_t xcr0;
+
+	if (get_xcr0(v, &xcr0) != 0) {
+		return DONE_FAIL;
+	}
+	if (ecx == 0) {
+		set_edx_eax(&c->req.regs, xcr0);
+	} else if (ecx == 1 && d1 != NULL && (d1->eax & 4)) {
+		/* XINUSE: KVM's XSTATE_BV tells which components are not in their initial state */
+		set_edx_eax(&c->req.regs, xcr0 & area_u64(&c->req.xsave, XSAVE_HDR));
+	} else {
+		return gp_fault(f);
+	}
+	return DONE_OK;
+}
+
+static enum done do_rdtscp(struct vcpu *v, struct assist_cpu *c, struct fault *f)
+{
+	const struct kvm_cpuid_entry2 *e = cpuid(v->vm, 0x80000001, 0);
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[2];
+	} m = {.h = {.nmsrs = 2}, .e = {{.index = MSR_IA32_TSC}, {.index = MSR_TSC_AUX}}};
+	int n;
+
+	if (e == NULL || !(e->edx & (1u << 27))) {
+		*f = (struct fault){.vector = VEC_UD};
+		return DONE_FAULT;
+	}
+	if ((n = ioctl(v->fd, KVM_GET_MSRS, &m)) < 1) {
+		return DONE_FAIL;
+	}
+	set_edx_eax(&c->req.regs, m.e[0].data);
+	c->req.regs.rcx = n == 2 ? (uint32_t)m.e[1].data : 0;
+	return DONE_OK;
+}
+
+/* Standard-format offset and size of XSAVE component i >= 2 (CPUID leaf 0xD). */
+static bool component(const struct vm *vm, unsigned i, uint32_t *off, uint32_t *size, bool *align)
+{
+	const struct kvm_cpuid_entry2 *e = cpuid(vm, 0xd, i);
+
+	if (e == NULL || e->eax == 0 || e->ebx < XSAVE_EXT ||
+	    (uint64_t)e->ebx + e->eax > sizeof(((struct kvm_xsave *)0)->region)) {
+		return false;
+	}
+	*off = e->ebx;
+	*size = e->eax;
+	*align = (e->ecx & 2) != 0;
+	return true;
+}
+
+/* Where components >= 2 of `set` live in the guest's area: standard offsets, or packed after
+ * the header in the compacted format.  Returns the bytes the area spans, 0 if too large. */
+static size_t layout(const struct vm *vm, uint64_t set, bool compacted, uint32_t off[64],
+		     uint32_t size[64])
+{
+	size_t end = XSAVE_EXT, cur = XSAVE_EXT;
+	bool align;
+
+	for (unsigned i = 2; i < 63; i++) {
+		off[i] = size[i] = 0;
+		if (!(set & (1ull << i))) {
+			continue;
+		}
+		if (!component(vm, i, &off[i], &size[i], &align)) {
+			return 0; /* a component KVM's 4 KiB area cannot hold */
+		}
+		if (compacted) {
+			cur = align ? (cur + 63) & ~(size_t)63 : cur;
+			off[i] = (uint32_t)cur;
+			cur += size[i];
+		}
+		end = off[i] + size[i] > end ? off[i] + size[i] : end;
+	}
+	return end <= sizeof(((struct kvm_xsave *)0)->region) ? end : 0;
+}
+
+/* XSAVE, XSAVEOPT (same result) and XSAVEC: the components in RFBM = XCR0 & EDX:EAX from
+ * KVM's area to the guest's, then the header. */
+static enum done do_xsave(struct vcpu *v, struct assist_cpu *c, bool compacted, struct fault *f)
+{
+	const uint8_t *k = (const uint8_t *)c->req.xsave.region;
+	uint64_t xcr0, rfbm, ea = c->resp.insn.ea, cr3 = c->req.sregs.cr3, bad, hdr[8] = {0};
+	uint64_t inuse = area_u64(&c->req.xsave, XSAVE_HDR);
+	uint32_t off[64], size[64], so, ss;
+	size_t len;
+	bool al;
+	int e = 0;
+
+	if (get_xcr0(v, &xcr0) != 0) {
+		return DONE_FAIL;
+	}
+	rfbm = xcr0 & edx_eax(&c->req.regs);
+	if (ea % 64 != 0) {
+		return gp_fault(f);
+	}
+	if ((len = layout(v->vm, rfbm, compacted, off, size)) == 0) {
+		return DONE_FAIL;
+	}
+	if (!guest_probe(v->vm, cr3, ea, len, &bad)) {
+		return page_fault(f, bad, true);
+	}
+	if (compacted) {
+		hdr[0] = inuse & rfbm;
+		hdr[1] = XCOMP_COMPACT | rfbm;
+	} else if (guest_read(v->vm, cr3, ea + XSAVE_HDR, &hdr[0], 8) != 0) {
+		return DONE_FAIL;
+	} else {
+		hdr[0] = (hdr[0] & ~rfbm) | (inuse & rfbm); /* XSAVE changes only XSTATE_BV */
+	}
+	if (rfbm & 1) {
+		e |= guest_write(v->vm, cr3, ea, k, 24) | guest_write(v->vm, cr3, ea + 32, k + 32, 128);
+	}
+	if (rfbm & 6) {
+		e |= guest_write(v->vm, cr3, ea + 24, k + 24, 8); /* MXCSR, MXCSR_MASK */
+	}
+	if (rfbm & 2) {
+		e |= guest_write(v->vm, cr3, ea + 160, k + 160, 256);
+	}
+	for (unsigned i = 2; i < 63; i++) {
+		if (size[i] != 0 && component(v->vm, i, &so, &ss, &al)) {
+			e |= guest_write(v->vm, cr3, ea + off[i], k + so, size[i]);
+		}
+	}
+	e |= guest_write(v->vm, cr3, ea + XSAVE_HDR, hdr, compacted ? sizeof hdr : 8);
+	return e == 0 ? DONE_OK : DONE_FAIL;
+}
+
+/* Checks an XRSTOR header; fills *compacted. */
+static bool xrstor_header_ok(const struct vm *vm, const uint64_t hdr[8], uint64_t xcr0,
+			     bool *compacted)
+{
+	const struct kvm_cpuid_entry2 *d1 = cpuid(vm, 0xd, 1);
+
+	*compacted = (hdr[1] & XCOMP_COMPACT) != 0;
+	if (*compacted && (d1 == NULL || !(d1->eax & 2) || (hdr[1] & ~XCOMP_COMPACT & ~xcr0) ||
+			   (hdr[0] & ~hdr[1]))) {
+		return false;
+	}
+	if ((!*compacted && hdr[1] != 0) || (hdr[0] & ~xcr0)) {
+		return false;
+	}
+	for (unsigned i = 2; i < 8; i++) {
+		if (hdr[i] != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Loads component i of `rfbm` into KVM's area: from the image if XSTATE_BV has it, else
+ * its initial state. */
+static void restore_components(const struct vm *vm, uint8_t *k, const uint8_t *img, uint64_t rfbm,
+			       uint64_t bv, const uint32_t off[64], const uint32_t size[64])
+{
+	static const uint16_t fcw_init = X87_FCW_INIT;
+	uint32_t so, ss;
+	bool al;
+
+	if (rfbm & 1) {
+		if (bv & 1) {
+			memcpy(k, img, 24);
+			memcpy(k + 32, img + 32, 128);
+		} else {
+			memset(k, 0, 24);
+			memcpy(k, &fcw_init, sizeof fcw_init);
+			memset(k + 32, 0, 128);
+		}
+	}
+	if (rfbm & 2) {
+		if (bv & 2) {
+			memcpy(k + 160, img + 160, 256);
+		} else {
+			memset(k + 160, 0, 256);
+		}
+	}
+	for (unsigned i = 2; i < 63; i++) {
+		if ((rfbm & (1ull << i)) && component(vm, i, &so, &ss, &al)) {
+			if ((bv & (1ull << i)) && size[i] != 0) {
+				memcpy(k + so, img + off[i], ss);
+			} else {
+				memset(k + so, 0, ss);
+			}
+		}
+	}
+}
+
+static enum done do_xrstor(struct vcpu *v, struct assist_cpu *c, struct fault *f)
+{
+	uint8_t img[sizeof c->req.xsave.region];
+	uint8_t *k = (uint8_t *)c->req.xsave.region;
+	uint64_t xcr0, rfbm, ea = c->resp.insn.ea, cr3 = c->req.sregs.cr3, bad, hdr[8];
+	uint32_t off[64], size[64], mxcsr;
+	size_t len;
+	bool compacted;
+
+	if (get_xcr0(v, &xcr0) != 0) {
+		return DONE_FAIL;
+	}
+	rfbm = xcr0 & edx_eax(&c->req.regs);
+	if (ea % 64 != 0) {
+		return gp_fault(f);
+	}
+	if (!guest_probe(v->vm, cr3, ea, XSAVE_EXT, &bad)) {
+		return page_fault(f, bad, false);
+	}
+	if (guest_read(v->vm, cr3, ea + XSAVE_HDR, hdr, sizeof hdr) != 0) {
+		return DONE_FAIL;
+	}
+	if (!xrstor_header_ok(v->vm, hdr, xcr0, &compacted)) {
+		return gp_fault(f);
+	}
+	if ((len = layout(v->vm, compacted ? hdr[1] & ~XCOMP_COMPACT : rfbm, compacted, off, size)) ==
+	    0) {
+		return DONE_FAIL;
+	}
+	if (!guest_probe(v->vm, cr3, ea, len, &bad)) {
+		return page_fault(f, bad, false);
+	}
+	if (guest_read(v->vm, cr3, ea, img, len) != 0) {
+		return DONE_FAIL;
+	}
+	memcpy(&mxcsr, img + 24, sizeof mxcsr);
+	if ((rfbm & 6) && (mxcsr & ~mxcsr_mask(&c->req.xsave))) {
+		return gp_fault(f);
+	}
+	restore_components(v->vm, k, img, rfbm, hdr[0], off, size);
+	if (rfbm & 6) {
+		mxcsr = compacted && !(hdr[0] & 6) ? 0x1f80 : mxcsr;
+		memcpy(k + 24, &mxcsr, sizeof mxcsr);
+	}
+	area_put_u64(&c->req.xsave, XSAVE_HDR,
+		     (area_u64(&c->req.xsave, XSAVE_HDR) & ~rfbm) | (hdr[0] & rfbm));
+	c->xsave_dirty = true;
+	return DONE_OK;
+}
+
+static enum done complete(struct vcpu *v, struct assist_cpu *c, struct fault *f)
+{
+	unsigned op = c->resp.insn.op;
+
+	if (op >= ASSIST_OP_COUNT || op == ASSIST_OP_NONE || c->resp.insn.len == 0 ||
+	    c->resp.insn.len > 15) {
+		return DONE_FAIL;
+	}
+	c->st.ops[op]++;
+	switch (op) {
+	case ASSIST_OP_XGETBV:
+		return do_xgetbv(v, c, f);
+	case ASSIST_OP_XSAVE:
+		return do_xsave(v, c, false, f);
+	case ASSIST_OP_XSAVEC:
+		return do_xsave(v, c, true, f);
+	case ASSIST_OP_XRSTOR:
+		return do_xrstor(v, c, f);
+	case ASSIST_OP_RDTSCP:
+		return do_rdtscp(v, c, f);
+	default:
+		return DONE_FAIL;
+	}
+}
+
+/* ======================= exceptions ======================= */
+
+static bool has_error_code(unsigned vector)
+{
+	return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21;
+}
+
+/* Queues an exception for the next KVM_RUN (RIP stays on the faulting instruction). */
+static bool inject(struct vcpu *v, struct assist_cpu *c, const struct fault *f)
+{
+	struct kvm_vcpu_events ev;
+
+	if (f->vector >= 32 || ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0) {
+		return false;
+	}
+	if (f->vector == VEC_PF) {
+		c->req.sregs.cr2 = f->cr2;
+		c->sregs_dirty = true;
+	}
+	ev.exception.injected = 1;
+	ev.exception.nr = (uint8_t)f->vector;
+	ev.exception.has_error_code = f->has_err;
+	ev.exception.error_code = f->err;
+	ev.flags = 0; /* leave NMI pending, SIPI, interrupt shadow and SMM as they are */
+	c->st.injected[f->vector]++;
+	return ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) == 0;
+}
+
+/* A fault raised by the rejected instruction itself: only we can deliver it. */
+static void fault_from_reply(const struct assist_cpu *c, struct fault *f)
+{
+	unsigned vec = c->resp.insn.vector;
+
+	*f = (struct fault){.vector = vec, .has_err = has_error_code(vec)};
+	if (vec == VEC_PF) {
+		f->err = c->resp.insn.write ? 2u : 0u;
+		f->cr2 = c->resp.insn.ea;
+		if (gmem_gva_to_gpa(&c->vm_mem_dummy, 0, gva(0), NULL, NULL) == 0) {
+		}
+	}
+}
