@@ -3,9 +3,10 @@
  *   fuzz-gen-seeds DIR      writes DIR/<target>/seed-<name> (DIR is normally fuzz/corpus)
  *
  * The input formats are documented at the top of each fuzz/fuzz_<target>.c; this program is
- * their executable example.  Seeds for policy come from tests/policy/ instead, and the ELF
- * corpus also holds two built test guests (docs/fuzzing.md).  Regression inputs
- * (regress-*) are never generated: they are crashes found by fuzzing, kept verbatim.
+ * their executable example.  Seeds for policy come from tests/policy/ instead.  (The built
+ * test guests are not ELF seeds: 20 KiB each, and they add 0.3% line coverage of elf_load.c
+ * over the generated images.)  Regression inputs (regress-*) are never generated: they are
+ * crashes found by fuzzing, kept verbatim.
  */
 #include <errno.h>
 #include <fcntl.h>

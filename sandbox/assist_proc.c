@@ -4,11 +4,12 @@
  * How a burst stays exact despite Unicorn 2.0.1's defects (hermit-abi.md g.3):
  *  - Shadow page tables.  Unicorn never walks the guest's tables: its CR3 points at tables we
  *    build from a snapshot of the guest's, in which a page is present only if a burst may
- *    touch it: backed by guest RAM, not a page-table frame (those are read-only: page-table
- *    writes must happen in KVM, whose shadow MMU tracks them), and reachable at its virtual
- *    address.  Unicorn uses the virtual address as the physical one (defect 1), so guest RAM
- *    is mapped at its guest-physical addresses (identity pages) and every non-identity page at
- *    its virtual address onto the host memory of its frame.  Every other access is a precise
+ *    touch it: backed by guest RAM, and not a page-table frame (those are read-only: page-table
+ *    writes must happen in KVM, whose shadow MMU tracks them).  Unicorn uses the virtual
+ *    address as the physical one (defect 1), and it never walks guest tables, so its address
+ *    space is purely virtual: every present page is mapped at its virtual address onto the host
+ *    memory of its frame (identity pages are no special case, so Hermit's stacks, whose
+ *    virtual addresses overlap guest-physical RAM, work too).  Every other access is a precise
  *    #PF inside Unicorn, so Unicorn never touches unmapped memory (defect 4) and the burst
  *    stops before the instruction.  Guest NX bits never reach Unicorn (so defect 3 cannot
  *    arise); the block hook refuses NX code pages instead.
@@ -28,6 +29,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -86,8 +88,7 @@
 
 #define MAX_PT_FRAMES 4096u    /* guest page-table frames we snapshot */
 #define FRAME_HASH    8192u    /* open addressing, power of two, > 2 * MAX_PT_FRAMES */
-#define MAX_VA_RUNS   4096u    /* Unicorn mappings of non-identity pages */
-#define MAX_VA_PAGES  65536u
+#define MAX_VA_RUNS   8192u    /* Unicorn mappings: runs of pages contiguous in VA and PA */
 #define WALK_BUDGET   (4u << 20) /* table entries visited per rebuild (hostile tables) */
 #define BLOCKS	      16384u
 #define BLOCK_INLINE  64u
@@ -153,7 +154,7 @@ struct worker {
 	uint64_t *pool[2];
 	unsigned used[2], active;
 	struct va_run *runs, *next;
-	unsigned nruns, nnext, va_pages, budget;
+	unsigned nruns, nnext, budget;
 	uint64_t gen;
 	struct xtlb xt[XTLB];
 	void *flush_host;
@@ -564,29 +565,20 @@ static void shadow_clear(struct worker *w, unsigned p, uint64_t va, uint64_t len
 	}
 }
 
-/* A non-identity page can live at `va` in Unicorn's address space only if that range is
- * canonical and clear of guest RAM (mapped at its guest-physical address) and of our pools. */
-static bool va_usable(const struct worker *w, uint64_t va, uint64_t len)
+/* A page can live at `va` in Unicorn's address space if that range is canonical and clear
+ * of our own pools. */
+static bool va_usable(uint64_t va, uint64_t len)
 {
 	uint64_t last = va + len - 1;
 	bool lo = last < (1ull << 47), hi = va >= 0xffff800000000000ull;
 
-	if (!lo && !hi) {
-		return false;
-	}
-	if (va <= w->ram->start + w->ram->size - 1 && last >= w->ram->start) {
-		return false;
-	}
-	return !(va < RESERVED_END && last >= SHADOW_BASE);
+	return (lo || hi) && !(va < RESERVED_END && last >= SHADOW_BASE);
 }
 
 static bool run_add(struct worker *w, uint64_t va, uint64_t pa, uint64_t len)
 {
 	struct va_run *r = w->nnext > 0 ? &w->next[w->nnext - 1] : NULL;
 
-	if (w->va_pages + len / PAGE > MAX_VA_PAGES) {
-		return false;
-	}
 	if (r != NULL && r->va + r->len == va && r->pa + r->len == pa) {
 		r->len += len;
 	} else if (w->nnext < MAX_VA_RUNS) {
@@ -594,7 +586,6 @@ static bool run_add(struct worker *w, uint64_t va, uint64_t pa, uint64_t len)
 	} else {
 		return false;
 	}
-	w->va_pages += (unsigned)(len / PAGE);
 	return true;
 }
 
@@ -603,7 +594,7 @@ static void emit_4k(struct worker *w, unsigned p, uint64_t va, uint64_t pa, bool
 	if (!ram_has(w->ram, pa, PAGE)) {
 		return; /* MMIO or unbacked: KVM's business */
 	}
-	if (va != pa && (!va_usable(w, va, PAGE) || !run_add(w, va, pa, PAGE))) {
+	if (!va_usable(va, PAGE) || !run_add(w, va, pa, PAGE)) {
 		return;
 	}
 	shadow_set(w, p, va, 1, wr && !is_frame(w, pa));
@@ -616,8 +607,8 @@ static void emit_2m(struct worker *w, unsigned p, uint64_t va, uint64_t pa, bool
 	if (pa >= w->ram->start + w->ram->size || pa + len <= w->ram->start) {
 		return;
 	}
-	if (ram_has(w->ram, pa, len) && !frames_in(w, pa, len) &&
-	    (va == pa || (va_usable(w, va, len) && run_add(w, va, pa, len)))) {
+	if (ram_has(w->ram, pa, len) && !frames_in(w, pa, len) && va_usable(va, len) &&
+	    run_add(w, va, pa, len)) {
 		shadow_set(w, p, va, 2, wr);
 		return;
 	}
@@ -729,7 +720,6 @@ static int rebuild(struct worker *w, uint64_t root)
 	w->valid = true;
 	shadow_reset(w, p);
 	w->nnext = 0;
-	w->va_pages = 0;
 	w->budget = WALK_BUDGET;
 	walk_table(w, p, 0, 4, 0, true);
 	sync_runs(w, p);
@@ -756,6 +746,24 @@ static int shadow_sync(struct worker *w, const struct kvm_sregs *s)
 	return rebuild(w, root);
 }
 
+/* The run holding `va` had code translated from it (binary search: runs are sorted). */
+static void mark_code(struct worker *w, uint64_t va)
+{
+	unsigned lo = 0, hi = w->nruns;
+
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (w->runs[mid].va + w->runs[mid].len <= va) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	if (lo < w->nruns && va - w->runs[lo].va < w->runs[lo].len) {
+		w->runs[lo].code = 1;
+	}
+}
+
 /* Host address of the code page holding `va` (NULL: not fetchable), cached per rebuild. */
 static const uint8_t *code_page(struct worker *w, uint64_t va, bool *nx)
 {
@@ -769,13 +777,7 @@ static const uint8_t *code_page(struct worker *w, uint64_t va, bool *nx)
 	if (gwalk(w, va, &pa, &eff) != 0 || !ram_has(w->ram, pa & ~(PAGE - 1), PAGE)) {
 		return NULL;
 	}
-	if ((pa ^ va) & ~(PAGE - 1)) {
-		for (unsigned i = 0; i < w->nruns; i++) {
-			if (va - w->runs[i].va < w->runs[i].len) {
-				w->runs[i].code = 1;
-			}
-		}
-	}
+	mark_code(w, va);
 	*e = (struct xtlb){.vpage = va >> 12,
 			   .gen = w->gen,
 			   .host = ram_host(w->ram, pa & ~(PAGE - 1)),
@@ -1628,19 +1630,13 @@ static int alloc_worker(struct worker *w)
 	return 0;
 }
 
-/* A scratch page below RAM or above it, away from the pools, for the warm-up run. */
-static uint64_t scratch_addr(void)
-{
-	return g_ram.start >= (1u << 20) ? g_ram.start - PAGE : g_ram.start + g_ram.size + PAGE;
-}
-
 /* Translating and running one instruction creates everything the JIT needs (its 1 GiB RWX
  * buffer is mapped at the first use, hermit-abi.md g.3), so no later burst needs a syscall
  * the filter does not allow. */
 static int warm_up(struct worker *w)
 {
 	static const uint8_t code[2] = {0x90, 0xf4}; /* nop; hlt */
-	uint64_t a = scratch_addr();
+	const uint64_t a = 0x10000; /* nothing is mapped yet; unmapped again below */
 	uint8_t *page = map_anon(PAGE);
 	uc_err e;
 
@@ -1664,7 +1660,6 @@ static int init_uc(struct worker *w)
 
 	if (uc_open(UC_ARCH_X86, UC_MODE_64, &w->uc) != UC_ERR_OK ||
 	    uc_ctl_set_cpu_model(w->uc, UC_CPU_X86_EPYC_ROME) != UC_ERR_OK ||
-	    uc_mem_map_ptr(w->uc, g_ram.start, g_ram.size, UC_PROT_ALL, g_ram.base) != UC_ERR_OK ||
 	    uc_mem_map_ptr(w->uc, SHADOW_BASE, 2 * POOL_BYTES, UC_PROT_READ | UC_PROT_WRITE,
 			   w->pool[0]) != UC_ERR_OK ||
 	    warm_up(w) != 0) {
@@ -1817,7 +1812,7 @@ static void map_ram(const char *start, const char *size)
 
 	if (parse_u64(start, &g_ram.start) != 0 || parse_u64(size, &g_ram.size) != 0 ||
 	    g_ram.size == 0 || g_ram.size % PAGE != 0 || g_ram.start % PAGE != 0 ||
-	    g_ram.start + g_ram.size > SHADOW_BASE) {
+	    g_ram.start + g_ram.size < g_ram.start) {
 		errno = EINVAL;
 		die("bad guest RAM arguments");
 	}
@@ -1844,6 +1839,9 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	g_ncpu = (unsigned)n;
+	/* One malloc arena: glibc trims a thread arena by first reading
+	 * /proc/sys/vm/overcommit_memory, a file the filter (rightly) does not allow. */
+	mallopt(M_ARENA_MAX, 1);
 	map_ram(argv[1], argv[2]);
 	drop_privileges();
 	ws = calloc(g_ncpu, sizeof *ws);

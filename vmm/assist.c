@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +103,23 @@ bool assist_available(void)
 	return true;
 }
 
+/* Declared in assist.h (patch for the lead, docs/assist.md "Integration"); repeated here so
+ * this file builds before it lands. */
+const unsigned long *assist_vcpu_ioctls(int *n);
+
+/* The vCPU ioctls assist_emulation_failure() may issue, for the VMM's seccomp allowlist (the
+ * run loop's own KVM_RUN, KVM_GET_REGS and KVM_GET_SREGS are not repeated). */
+const unsigned long *assist_vcpu_ioctls(int *n)
+{
+	static const unsigned long req[] = {
+	    KVM_GET_XSAVE, KVM_SET_XSAVE,	KVM_GET_XCRS,	     KVM_SET_REGS,
+	    KVM_SET_SREGS, KVM_GET_MSRS,	KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS,
+	};
+
+	*n = (int)(sizeof req / sizeof req[0]);
+	return req;
+}
+
 /* ======================= setup ======================= */
 
 /* The helper lives next to the binary (build tree: vmm/, installed: libexec/): a path the
@@ -133,12 +149,35 @@ static int helper_path(char *buf, size_t len)
 	return -1;
 }
 
-/* Stop-gap: the helper maps guest RAM from its memfd.  If gmem_init left RAM in anonymous
- * memory, move it into a sealed memfd mapped at the same address (no vCPU has run, so KVM
- * simply faults the new pages in through its MMU notifier). */
+/* Copies the pages of [base, base + size) that were ever touched into fd (mincore: an
+ * untouched anonymous page is not resident and reads as zero anyway). */
+static int copy_touched(int fd, const uint8_t *base, uint64_t size)
+{
+	size_t npages = (size_t)(size / 4096);
+	unsigned char *vec = malloc(npages);
+	int rc = vec != NULL && mincore((void *)(uintptr_t)base, size, vec) == 0 ? 0 : -1;
+
+	for (size_t i = 0; rc == 0 && i < npages;) {
+		size_t j = i;
+		while (j < npages && (vec[j] & 1)) {
+			j++;
+		}
+		if (j > i && pwrite(fd, base + i * 4096, (j - i) * 4096, (off_t)(i * 4096)) !=
+				 (ssize_t)((j - i) * 4096)) {
+			rc = -1;
+		}
+		i = j + 1;
+	}
+	free(vec);
+	return rc;
+}
+
+/* Stop-gap until gmem_init creates the memfd itself: the helper maps guest RAM from a memfd,
+ * so if RAM is anonymous memory, move it into a sealed memfd mapped at the same address (no
+ * vCPU has run yet; KVM faults the new pages in through its MMU notifier). */
 static int ensure_memfd(struct vm *vm)
 {
-	void *base = gmem_ptr(&vm->mem, gpa(vm->mem.start), vm->mem.size);
+	uint8_t *base = gmem_ptr(&vm->mem, gpa(vm->mem.start), vm->mem.size);
 	int fd;
 
 	if (vm->mem.fd >= 0 && fcntl(vm->mem.fd, F_GET_SEALS) >= 0) {
@@ -146,7 +185,7 @@ static int ensure_memfd(struct vm *vm)
 	}
 	fd = memfd_create("uhyve-sec-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 || base == NULL || ftruncate(fd, (off_t)vm->mem.size) != 0 ||
-	    (!vm->mem.zeroed && pwrite(fd, base, vm->mem.size, 0) != (ssize_t)vm->mem.size) ||
+	    copy_touched(fd, base, vm->mem.size) != 0 ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0 ||
 	    mmap(base, vm->mem.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) !=
 		base) {
@@ -160,41 +199,50 @@ static int ensure_memfd(struct vm *vm)
 	return 0;
 }
 
-/* fds of the helper: 3 = RAM, 4 + i = socket of vCPU i (assist_proc.h). */
+/* Child side of the fork: only async-signal-safe calls (another VMM thread may exist).
+ * fds of the helper: 3 = RAM, 4 + i = socket of vCPU i (assist_proc.h); stdin and stdout on
+ * /dev/null, stderr kept for its start-up diagnostics; its own session (no terminal signals:
+ * the VMM decides when it ends), default signal handling, an empty mask (ours blocks the stop
+ * signals), an empty environment. */
+static void exec_helper(const char *path, char *const argv[], const int *peer, unsigned n)
+{
+	char *const envp[] = {NULL};
+	sigset_t none;
+	int null = open("/dev/null", O_RDWR);
+
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(peer[0], ASSIST_FD_MEM) < 0) {
+		_exit(127);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (dup2(peer[i + 1], ASSIST_FD_SOCK0 + (int)i) < 0) {
+			_exit(127);
+		}
+	}
+	close_range(ASSIST_FD_SOCK0 + n, ~0u, 0);
+	setsid();
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(path, argv, envp);
+	_exit(127);
+}
+
+/* fork, not posix_spawn: posix_spawn waits for the exec (about 1-2 ms here); with fork the
+ * helper starts on another CPU while the VMM goes on, and a guest that never needs it
+ * never waits for it. */
 static int spawn_helper(struct vm *vm, const char *path, const int *peer, pid_t *pid)
 {
-	char start[24], size[24], ncpu[16];
-	char *argv[] = {(char *)ASSIST_HELPER_NAME, start, size, ncpu, NULL};
-	char *envp[] = {NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none;
-	int rc;
+	char name[] = ASSIST_HELPER_NAME, start[24], size[24], ncpu[16];
+	char *argv[] = {name, start, size, ncpu, NULL};
 
 	snprintf(start, sizeof start, "%llu", (unsigned long long)vm->mem.start);
 	snprintf(size, sizeof size, "%llu", (unsigned long long)vm->mem.size);
 	snprintf(ncpu, sizeof ncpu, "%u", vm->ncpu);
-	sigemptyset(&none);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, peer[0], ASSIST_FD_MEM);
-	for (unsigned i = 0; i < vm->ncpu; i++) {
-		posix_spawn_file_actions_adddup2(&fa, peer[i + 1], ASSIST_FD_SOCK0 + (int)i);
+	*pid = fork();
+	if (*pid == 0) {
+		exec_helper(path, argv, peer, vm->ncpu);
 	}
-	posix_spawn_file_actions_addclosefrom_np(&fa, ASSIST_FD_SOCK0 + (int)vm->ncpu);
-	/* its own session (no terminal signals: the VMM decides when it ends), default signal
-	 * dispositions and an empty mask (ours blocks the stop signals) */
-	posix_spawnattr_setsigmask(&at, &none);
-	sigfillset(&none);
-	posix_spawnattr_setsigdefault(&at, &none);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-					  POSIX_SPAWN_SETSID);
-	rc = posix_spawn(pid, path, &fa, &at, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	return rc;
+	return *pid < 0 ? errno : 0;
 }
 
 /* The helper-side fds are duplicated above every target number first, so no dup2 in the
@@ -281,7 +329,6 @@ int assist_init(struct vm *vm)
 void assist_fini(struct vm *vm)
 {
 	struct assist_vm *a = vm->assist;
-	int st;
 
 	for (unsigned i = 0; vm->vcpus != NULL && i < vm->ncpu; i++) {
 		struct assist_cpu *c = vm->vcpus[i].assist;
@@ -291,10 +338,8 @@ void assist_fini(struct vm *vm)
 		free(c);
 		vm->vcpus[i].assist = NULL;
 	}
-	if (a != NULL && a->pid > 0) {
-		while (waitpid(a->pid, &st, 0) < 0 && errno == EINTR) {
-		}
-	}
+	/* Not reaped: it exits on EOF (or by PR_SET_PDEATHSIG when we exit), and the VMM's
+	 * seccomp allowlist lets it wait for the broker only. */
 	free(a);
 	vm->assist = NULL;
 }
@@ -818,15 +863,252 @@ static bool inject(struct vcpu *v, struct assist_cpu *c, const struct fault *f)
 }
 
 /* A fault raised by the rejected instruction itself: only we can deliver it. */
-static void fault_from_reply(const struct assist_cpu *c, struct fault *f)
+static void fault_from_reply(const struct vm *vm, const struct assist_cpu *c, struct fault *f)
 {
 	unsigned vec = c->resp.insn.vector;
+	gpa_t pa;
+	uint64_t contig;
 
 	*f = (struct fault){.vector = vec, .has_err = has_error_code(vec)};
 	if (vec == VEC_PF) {
-		f->err = c->resp.insn.write ? 2u : 0u;
+		bool present = gmem_gva_to_gpa(&vm->mem, c->req.sregs.cr3, gva(c->resp.insn.ea), &pa,
+					       &contig) == 0;
+		f->err = (present ? 1u : 0u) | (c->resp.insn.write ? 2u : 0u);
 		f->cr2 = c->resp.insn.ea;
-		if (gmem_gva_to_gpa(&c->vm_mem_dummy, 0, gva(0), NULL, NULL) == 0) {
+	}
+}
+
+/* ======================= the exit handler ======================= */
+
+/* Ends the VM with the usual emulation-failure diagnostic plus the assist's reason. */
+static bool fail(struct vcpu *v, const struct assist_cpu *c, const char *why)
+{
+	const struct kvm_run *r = v->run;
+	char bytes[3 * 16 + 1] = "";
+	const uint8_t *b = c->resp.insn.bytes;
+	unsigned n = c->resp.insn.bytes_len;
+
+	if (r->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) {
+		b = r->emulation_failure.insn_bytes;
+		n = r->emulation_failure.insn_size;
+	}
+	for (unsigned i = 0; i < n && i < 16; i++) {
+		snprintf(bytes + 3 * i, 4, " %02x", b[i]);
+	}
+	vm_finish(v->vm, ST_KVM_INTERNAL,
+		  "KVM internal error on vCPU %u: suberror 1 (instruction emulation failed) at RIP "
+		  "0x%llx%s%s; the instruction assist cannot complete it: %s",
+		  v->id, (unsigned long long)c->req.regs.rip, bytes[0] ? ", instruction bytes:" : "",
+		  bytes, why);
+	return false;
+}
+
+static const char *unsupported_reason(unsigned cls)
+{
+	switch (cls) {
+	case ASSIST_C_VEX:
+		return "AVX (VEX/EVEX) instructions are not supported";
+	case ASSIST_C_NONE:
+	case ASSIST_C_OTHER:
+		return "unsupported instruction or processor mode";
+	default:
+		return "an instruction only KVM may execute";
+	}
+}
+
+static void account(struct assist_cpu *c)
+{
+	const struct assist_resp *r = &c->resp;
+
+	c->st.rounds++;
+	c->st.insns += r->counts.insns;
+	c->st.completed += r->counts.completed;
+	c->st.rebuilds += r->counts.rebuilds;
+	c->st.stops[r->stop]++;
+	if ((r->stop == ASSIST_STOP_KVM || r->stop == ASSIST_STOP_UNSUPPORTED) &&
+	    r->insn.cls < ASSIST_C_COUNT) {
+		c->st.classes[r->insn.cls]++;
+	}
+}
+
+/* After a VMM completion: true to send the next burst right away (cheaper than re-entering
+ * KVM, which would only reject the next SSE instruction again). */
+static bool complete_and_go_on(struct vcpu *v, struct assist_cpu *c, uint64_t *budget, bool *ok)
+{
+	struct fault f;
+
+	switch (complete(v, c, &f)) {
+	case DONE_OK:
+		c->req.regs.rip += c->resp.insn.len;
+		break;
+	case DONE_FAULT:
+		*ok = inject(v, c, &f) || fail(v, c, "cannot inject the exception");
+		return false;
+	case DONE_FAIL:
+	default:
+		*ok = fail(v, c, "completing it failed");
+		return false;
+	}
+	*budget -= c->resp.counts.insns < *budget ? c->resp.counts.insns : *budget;
+	*ok = true;
+	return *budget > 0;
+}
+
+/* Decides after one reply: returns true to send another burst, with *ok the result. */
+static bool after_reply(struct vcpu *v, struct assist_cpu *c, bool first, uint64_t *budget,
+			bool *ok)
+{
+	struct fault f = {.vector = VEC_NM};
+
+	*ok = true;
+	switch (c->resp.stop) {
+	case ASSIST_STOP_VMM:
+		return complete_and_go_on(v, c, budget, ok);
+	case ASSIST_STOP_NM:
+		*ok = inject(v, c, &f) || fail(v, c, "cannot inject #NM");
+		return false;
+	case ASSIST_STOP_FAULT:
+		/* later instructions: KVM re-executes them and raises the fault itself */
+		if (first) {
+			fault_from_reply(v->vm, c, &f);
+			*ok = (f.vector < 32 && f.vector != 8 && inject(v, c, &f)) ||
+			      fail(v, c, "cannot deliver its exception");
+		}
+		return false;
+	case ASSIST_STOP_PAGE:
+		*ok = !first || fail(v, c, "it touches a page-table frame or memory outside RAM");
+		return false;
+	case ASSIST_STOP_UNSUPPORTED:
+		*ok = fail(v, c, unsupported_reason(c->resp.insn.cls));
+		return false;
+	case ASSIST_STOP_ERROR:
+		*ok = fail(v, c, "the assist process failed");
+		return false;
+	default:
+		return false; /* cap reached, or KVM's turn */
+	}
+}
+
+static bool run_bursts(struct vcpu *v, struct assist_cpu *c)
+{
+	uint64_t budget = ASSIST_DEFAULT_CAP;
+	bool ok = false, first = true;
+
+	for (unsigned round = 0; round < MAX_ROUNDS; round++) {
+		uint64_t t = now_ns();
+		int rc;
+		c->req.flags = first ? ASSIST_F_FIRST_FAILED : 0;
+		c->req.max_insns = (uint32_t)budget;
+		rc = roundtrip(v, c);
+		c->st.burst_ns += now_ns() - t;
+		if (rc == -2) {
+			return false; /* the VM is stopping */
+		}
+		if (rc != 0) {
+			vm_finish(v->vm, ST_KVM_INTERNAL,
+				  "KVM internal error on vCPU %u: suberror 1 (instruction emulation "
+				  "failed) at RIP 0x%llx; the instruction assist process is gone",
+				  v->id, (unsigned long long)c->req.regs.rip);
+			return false;
+		}
+		account(c);
+		take_reply(c);
+		bool progress = c->resp.counts.insns + c->resp.counts.completed > 0;
+		if (!after_reply(v, c, first && !progress, &budget, &ok)) {
+			return ok;
+		}
+		first = false;
+	}
+	return true;
+}
+
+bool assist_emulation_failure(struct vcpu *v)
+{
+	struct assist_cpu *c = v->assist;
+	uint64_t t0 = now_ns();
+	bool ok;
+
+	if (c == NULL || c->sock < 0) {
+		return false;
+	}
+	if (!get_state(v, c)) {
+		vm_finish(v->vm, ST_KVM_FAIL, "instruction assist on vCPU %u: cannot read its state: %s",
+			  v->id, strerror(errno));
+		return false;
+	}
+	c->st.exits++;
+	ok = run_bursts(v, c);
+	if (ok && !put_state(v, c)) {
+		vm_finish(v->vm, ST_KVM_FAIL, "instruction assist on vCPU %u: cannot write its state: %s",
+			  v->id, strerror(errno));
+		ok = false;
+	}
+	c->st.total_ns += now_ns() - t0;
+	return ok;
+}
+
+/* ======================= --stats ======================= */
+
+static void sum_stats(const struct vm *vm, struct assist_stats *s)
+{
+	memset(s, 0, sizeof *s);
+	for (unsigned i = 0; vm->vcpus != NULL && i < vm->ncpu; i++) {
+		const struct assist_cpu *c = vm->vcpus[i].assist;
+		const uint64_t *src = (const uint64_t *)(const void *)&c->st;
+		uint64_t *dst = (uint64_t *)(void *)s;
+		for (size_t k = 0; c != NULL && k < sizeof *s / sizeof(uint64_t); k++) {
+			dst[k] += src[k]; /* every field is a uint64_t counter */
 		}
 	}
+}
+
+static void print_list(const char *title, const uint64_t *n, unsigned count,
+		       const char *(*name)(unsigned))
+{
+	bool any = false;
+
+	for (unsigned i = 0; i < count; i++) {
+		if (n[i] != 0) {
+			fprintf(stderr, "%s %s %llu", any ? "," : title, name(i), (unsigned long long)n[i]);
+			any = true;
+		}
+	}
+	if (any) {
+		fprintf(stderr, "\n");
+	}
+}
+
+static const char *vector_name(unsigned v)
+{
+	static const char *const n[32] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
+					  "#DF", "09",	"#TS", "#NP", "#SS", "#GP", "#PF", "15",
+					  "#MF", "#AC", "#MC", "#XM"};
+	return v < 32 && n[v] != NULL ? n[v] : "?";
+}
+
+void assist_print_stats(const struct vm *vm)
+{
+	struct assist_stats s;
+
+	_Static_assert(sizeof s % sizeof(uint64_t) == 0, "assist_stats holds only counters");
+	sum_stats(vm, &s);
+	if (s.exits == 0) {
+		return; /* never engaged (e.g. hardware virtualization) */
+	}
+	fprintf(stderr,
+		"  instruction assist: %llu emulation exits, %llu bursts, %llu instructions emulated\n"
+		"    time in bursts %.3f ms (%.1f us per burst), in the assist path %.3f ms\n",
+		(unsigned long long)s.exits, (unsigned long long)s.rounds,
+		(unsigned long long)s.insns, (double)s.burst_ns / 1e6,
+		s.rounds ? (double)s.burst_ns / 1e3 / (double)s.rounds : 0.0,
+		(double)s.total_ns / 1e6);
+	print_list("    completed in the VMM:", s.ops, ASSIST_OP_COUNT, assist_op_name);
+	fprintf(stderr,
+		"    completed in the assist: %llu (POPCNT/TZCNT/LZCNT); page-table changes "
+		"followed: %llu; KVM_SET_XSAVE: %llu\n",
+		(unsigned long long)s.completed, (unsigned long long)s.rebuilds,
+		(unsigned long long)s.xsave_sets);
+	print_list("    burst stops:", s.stops, ASSIST_STOP_COUNT, assist_stop_name);
+	print_list("    stopped before:", s.classes, ASSIST_C_COUNT, assist_class_name);
+	print_list("    injected:", s.injected, 32, vector_name);
 }
