@@ -729,11 +729,16 @@ enum hc_action hc_port_io(struct hc_call *c, uint16_t port, bool out, uint8_t si
 		return violation(c, "I/O access of %u bytes at port 0x%x", size, port);
 	}
 	if (d == NULL && pci_port(port)) {
-		/* No PCI devices: config reads return all ones, writes are ignored. */
-		if (!out) {
+		/* No PCI devices: the address register reads back what was written, config data
+		 * reads return all ones (no device), writes are ignored. */
+		if (port == UH_PCI_CONFIG_ADDRESS && size == 4) {
+			if (out) {
+				c->vm->pci_addr = le_value(data, size);
+			} else {
+				memcpy(data, &c->vm->pci_addr, 4);
+			}
+		} else if (!out) {
 			memset(data, 0xff, size);
-		} else if (port == UH_PCI_CONFIG_ADDRESS && size == 4) {
-			c->vm->pci_addr = le_value(data, size);
 		}
 		return HC_CONTINUE;
 	}
