@@ -9,9 +9,12 @@
  *    address as the physical one (defect 1), and it never walks guest tables, so its address
  *    space is purely virtual: every present page is mapped at its virtual address onto the host
  *    memory of its frame (identity pages are no special case, so Hermit's stacks, whose
- *    virtual addresses overlap guest-physical RAM, work too).  Every other access is a precise
- *    #PF inside Unicorn, so Unicorn never touches unmapped memory (defect 4) and the burst
- *    stops before the instruction.  Guest NX bits never reach Unicorn (so defect 3 cannot
+ *    virtual addresses overlap guest-physical RAM, work too).  Unicorn 2.0.1 looks for a
+ *    memory region at the virtual address *before* it walks the tables and stops imprecisely
+ *    (RIP at the start of the block, the block partly executed: defect 4) where it finds none,
+ *    so an unmapped-memory hook puts a 4 KiB placeholder there and lets the access go on to
+ *    the walk.  Every access a burst must not make is then a precise #PF inside Unicorn, and
+ *    the burst stops before the instruction.  Guest NX bits never reach Unicorn (so defect 3 cannot
  *    arise); the block hook refuses NX code pages instead.
  *  - The snapshot is compared with the guest's tables before every burst (accessed/dirty bits
  *    ignored).  On a change the shadow is rebuilt into the other of two pools and Unicorn's TLB
@@ -95,6 +98,7 @@
 #define BLOCK_MAX     8192u
 #define XTLB	      512u
 #define MAX_EXITS     4096u
+#define MAX_HOLES     4096u /* placeholder pages (addresses the guest touched unmapped) */
 #define MAX_STARTS    256u /* uc_emu_start calls per burst */
 
 enum action { A_RUN, A_KVM, A_VMM, A_SELF, A_UNSUP };
@@ -134,6 +138,7 @@ struct xtlb {
 
 struct worker {
 	unsigned id;
+	bool bad_access; /* a placeholder was read or written: a bug, the burst fails */
 	int sock;
 	pthread_t thread;
 	const struct ram *ram;
@@ -155,6 +160,8 @@ struct worker {
 	unsigned used[2], active;
 	struct va_run *runs, *next;
 	unsigned nruns, nnext, budget;
+	uint64_t *holes; /* sorted 4 KiB placeholder pages */
+	unsigned nholes;
 	uint64_t gen;
 	struct xtlb xt[XTLB];
 	void *flush_host;
@@ -661,17 +668,104 @@ static void flush_tlb(struct worker *w)
 	}
 }
 
-/* Makes Unicorn's mappings of non-identity pages match w->next: runs that did not change
- * stay, the others are unmapped (dropping code translated from them first, while the old
- * shadow still maps them), the new ones mapped; a run that cannot be mapped leaves the
- * shadow being built (pool p). */
-static void sync_runs(struct worker *w, unsigned p)
+/* Placeholder callbacks: never called, since the shadow maps no placeholder page. */
+static uint64_t hole_read(uc_engine *uc, uint64_t off, unsigned size, void *opaque)
+{
+	struct worker *w = opaque;
+
+	(void)off, (void)size;
+	w->bad_access = true;
+	uc_emu_stop(uc);
+	return 0;
+}
+
+static void hole_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *opaque)
+{
+	(void)v;
+	hole_read(uc, off, size, opaque);
+}
+
+static unsigned hole_pos(const struct worker *w, uint64_t page)
+{
+	unsigned lo = 0, hi = w->nholes;
+
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (w->holes[mid] < page) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo;
+}
+
+static void holes_clear(struct worker *w)
+{
+	for (unsigned i = 0; i < w->nholes; i++) {
+		uc_mem_unmap(w->uc, w->holes[i], PAGE);
+	}
+	w->nholes = 0;
+}
+
+/* A 4 KiB placeholder region at `page` (the page has no region: the shadow does not map
+ * it), executable so that fetches, too, reach the table walk. */
+static bool hole_add(struct worker *w, uint64_t page)
+{
+	unsigned i;
+
+	if (page >= SHADOW_BASE && page < RESERVED_END) {
+		return false;
+	}
+	if (w->nholes >= MAX_HOLES) {
+		holes_clear(w);
+	}
+	if (uc_mmio_map(w->uc, page, PAGE, hole_read, w, hole_write, w) != UC_ERR_OK ||
+	    uc_mem_protect(w->uc, page, PAGE, UC_PROT_ALL) != UC_ERR_OK) {
+		return false;
+	}
+	i = hole_pos(w, page);
+	memmove(&w->holes[i + 1], &w->holes[i], (w->nholes - i) * sizeof *w->holes);
+	w->holes[i] = page;
+	w->nholes++;
+	return true;
+}
+
+/* Placeholders inside [va, va + len) make room for a run. */
+static void holes_remove(struct worker *w, uint64_t va, uint64_t len)
+{
+	unsigned i = hole_pos(w, va), j = i;
+
+	while (j < w->nholes && w->holes[j] - va < len) {
+		uc_mem_unmap(w->uc, w->holes[j], PAGE);
+		j++;
+	}
+	memmove(&w->holes[i], &w->holes[j], (w->nholes - j) * sizeof *w->holes);
+	w->nholes -= j - i;
+}
+
+/* Unicorn found no region at a virtual address: give it a placeholder and let the access go
+ * on to the walk of the shadow tables, which raises the precise #PF. */
+static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+			void *opaque)
+{
+	struct worker *w = opaque;
+
+	(void)uc, (void)type, (void)size, (void)value;
+	if (!hole_add(w, addr & ~(PAGE - 1))) {
+		w->bad_access = true; /* Unicorn stops imprecisely: the burst is void */
+		return false;
+	}
+	return true;
+}
+
+/* Marks the entries of `old` that `next` repeats (both sorted by address). */
+static void mark_kept(struct va_run *old, unsigned nold, struct va_run *next, unsigned nnext)
 {
 	unsigned i = 0, j = 0;
-	struct va_run *t;
 
-	while (i < w->nruns && j < w->nnext) {
-		struct va_run *o = &w->runs[i], *n = &w->next[j];
+	while (i < nold && j < nnext) {
+		struct va_run *o = &old[i], *n = &next[j];
 		if (o->va == n->va && o->pa == n->pa && o->len == n->len) {
 			o->keep = n->keep = 1;
 			n->code = o->code;
@@ -682,7 +776,26 @@ static void sync_runs(struct worker *w, unsigned p)
 			j++;
 		}
 	}
-	for (i = 0; i < w->nruns; i++) {
+}
+
+static void swap_lists(struct va_run **a, struct va_run **b, unsigned *na, unsigned *nb)
+{
+	struct va_run *t = *a;
+
+	*a = *b;
+	*b = t;
+	*na = *nb;
+	*nb = 0;
+}
+
+/* Makes Unicorn's address space match w->next: runs that did not change stay, the others
+ * are unmapped (code translated from them is dropped first, while the old shadow still maps
+ * them), the new ones are mapped in place of any placeholders.  A run that cannot be mapped
+ * is left out of the shadow being built (pool p). */
+static void sync_mappings(struct worker *w, unsigned p)
+{
+	mark_kept(w->runs, w->nruns, w->next, w->nnext);
+	for (unsigned i = 0; i < w->nruns; i++) {
 		struct va_run *o = &w->runs[i];
 		if (!o->keep) {
 			if (o->code) {
@@ -690,21 +803,22 @@ static void sync_runs(struct worker *w, unsigned p)
 			}
 			uc_mem_unmap(w->uc, o->va, o->len);
 		}
+		o->keep = 0;
 	}
-	for (j = 0; j < w->nnext; j++) {
+	for (unsigned j = 0; j < w->nnext; j++) {
 		struct va_run *n = &w->next[j];
-		if (!n->keep && uc_mem_map_ptr(w->uc, n->va, n->len, UC_PROT_ALL,
-					       ram_host(w->ram, n->pa)) != UC_ERR_OK) {
-			shadow_clear(w, p, n->va, n->len);
-			n->len = 0;
+		if (n->keep) {
+			n->keep = 0;
+			continue;
 		}
-		n->keep = 0;
+		holes_remove(w, n->va, n->len);
+		if (uc_mem_map_ptr(w->uc, n->va, n->len, UC_PROT_ALL, ram_host(w->ram, n->pa)) !=
+		    UC_ERR_OK) {
+			shadow_clear(w, p, n->va, n->len);
+			n->pa = ~0ull; /* never "kept": unmapped (harmlessly) next time */
+		}
 	}
-	t = w->runs;
-	w->runs = w->next;
-	w->next = t;
-	w->nruns = w->nnext;
-	w->nnext = 0;
+	swap_lists(&w->runs, &w->next, &w->nruns, &w->nnext);
 }
 
 static int rebuild(struct worker *w, uint64_t root)
@@ -722,7 +836,7 @@ static int rebuild(struct worker *w, uint64_t root)
 	w->nnext = 0;
 	w->budget = WALK_BUDGET;
 	walk_table(w, p, 0, 4, 0, true);
-	sync_runs(w, p);
+	sync_mappings(w, p);
 	uc_reg_write(w->uc, UC_X86_REG_CR3, &cr3);
 	flush_tlb(w);
 	w->active = p;
@@ -1510,6 +1624,12 @@ static bool run_once(struct worker *w, uint64_t *rip)
 	default:
 		break;
 	}
+	if (w->bad_access) {
+		w->bad_access = false;
+		w->tainted = true;
+		set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
+		return false;
+	}
 	if (e == UC_ERR_INSN_INVALID) {
 		w->tainted = true;
 		set_stop(w, ASSIST_STOP_KVM, ASSIST_C_OTHER); /* KVM may know it; if not: #UD */
@@ -1529,8 +1649,11 @@ static uint64_t burst_loop(struct worker *w)
 	bool screen_next = true;
 
 	for (unsigned starts = 0; starts < MAX_STARTS; starts++) {
-		bool progress = w->insns > 0 || w->out.counts.completed > 0;
-		bool first = (w->in.flags & ASSIST_F_FIRST_FAILED) && !progress && rip == w->in.regs.rip;
+		/* KVM rejected the instruction at this RIP: whatever ran in between, if a burst
+		 * stops here again, nobody else will run it (block counts cannot tell: they are
+		 * taken when a block starts) */
+		bool first = (w->in.flags & ASSIST_F_FIRST_FAILED) && rip == w->in.regs.rip &&
+			     w->out.counts.completed == 0;
 		if (screen_next) {
 			enum screen s = screen(w, &rip, first);
 			if (s == SCR_STOP) {
@@ -1615,12 +1738,14 @@ static int alloc_worker(struct worker *w)
 	w->ptbits = calloc(1, bits);
 	w->runs = calloc(MAX_VA_RUNS, sizeof *w->runs);
 	w->next = calloc(MAX_VA_RUNS, sizeof *w->next);
+	w->holes = calloc(MAX_HOLES, sizeof *w->holes);
 	w->exits = calloc(MAX_EXITS, sizeof *w->exits);
 	w->blocks = map_anon(BLOCKS * sizeof(struct block));
 	w->copies = map_anon((size_t)MAX_PT_FRAMES * PAGE);
 	w->pool[0] = map_anon(2 * POOL_BYTES);
 	w->flush_host = map_anon(PAGE);
 	if (!w->frame_pa || !w->frame_level || !w->fhash || !w->ptbits || !w->runs || !w->next ||
+	    !w->holes ||
 	    !w->exits || !w->blocks || !w->copies || !w->pool[0] || !w->flush_host) {
 		return -1;
 	}
@@ -1656,7 +1781,7 @@ static int warm_up(struct worker *w)
 static int init_uc(struct worker *w)
 {
 	uint64_t cr0 = CR0_PG | CR0_WP | 0x33 /* PE MP ET NE */, cr4 = CR4_PAE | 0x600, cr3 = 0;
-	uc_hook hb, hi;
+	uc_hook hb, hi, hu;
 
 	if (uc_open(UC_ARCH_X86, UC_MODE_64, &w->uc) != UC_ERR_OK ||
 	    uc_ctl_set_cpu_model(w->uc, UC_CPU_X86_EPYC_ROME) != UC_ERR_OK ||
@@ -1671,6 +1796,8 @@ static int init_uc(struct worker *w)
 	    uc_reg_write(w->uc, UC_X86_REG_CR0, &cr0) != UC_ERR_OK ||
 	    uc_hook_add(w->uc, &hb, UC_HOOK_BLOCK, (void *)on_block, w, 1, 0) != UC_ERR_OK ||
 	    uc_hook_add(w->uc, &hi, UC_HOOK_INTR, (void *)on_intr, w, 1, 0) != UC_ERR_OK ||
+	    uc_hook_add(w->uc, &hu, UC_HOOK_MEM_UNMAPPED, (void *)on_unmapped, w, 1, 0) !=
+		UC_ERR_OK ||
 	    uc_ctl_exits_enable(w->uc) != UC_ERR_OK ||
 	    uc_context_alloc(w->uc, &w->pristine) != UC_ERR_OK ||
 	    uc_context_save(w->uc, w->pristine) != UC_ERR_OK) {

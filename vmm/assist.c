@@ -529,15 +529,24 @@ static enum done gp_fault(struct fault *f)
 
 /* ======================= instructions completed here ======================= */
 
-static const struct kvm_cpuid_entry2 *cpuid(const struct vm *vm, uint32_t fn, uint32_t idx)
+/* The processor's CPUID, not KVM's table: on kvm_pvm the guest sees the host's XSAVE leaf
+ * (XSAVEC, XGETBV1) whatever the table says (hermit-abi.md g.2), and the assist only ever
+ * runs there.  Emulating what the processor would do is what the guest expects. */
+static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-	for (uint32_t i = 0; i < vm->cpuid->nent; i++) {
-		const struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
-		if (e->function == fn && e->index == idx) {
-			return e;
-		}
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+static bool host_has(uint32_t leaf, uint32_t sub, unsigned reg, unsigned bit)
+{
+	uint32_t r[4];
+
+	host_cpuid(leaf & 0x80000000u, 0, r);
+	if (r[0] < leaf) {
+		return false;
 	}
-	return NULL;
+	host_cpuid(leaf, sub, r);
+	return (r[reg] >> bit) & 1;
 }
 
 static int get_xcr0(struct vcpu *v, uint64_t *xcr0)
@@ -569,7 +578,6 @@ static uint64_t edx_eax(const struct kvm_regs *r)
 
 static enum done do_xgetbv(struct vcpu *v, struct assist_cpu *c, struct fault *f)
 {
-	const struct kvm_cpuid_entry2 *d1 = cpuid(v->vm, 0xd, 1);
 	uint32_t ecx = (uint32_t)c->req.regs.rcx;
 	uint64_t xcr0;
 
@@ -578,7 +586,7 @@ static enum done do_xgetbv(struct vcpu *v, struct assist_cpu *c, struct fault *f
 	}
 	if (ecx == 0) {
 		set_edx_eax(&c->req.regs, xcr0);
-	} else if (ecx == 1 && d1 != NULL && (d1->eax & 4)) {
+	} else if (ecx == 1 && host_has(0xd, 1, 0, 2)) {
 		/* XINUSE: KVM's XSTATE_BV tells which components are not in their initial state */
 		set_edx_eax(&c->req.regs, xcr0 & area_u64(&c->req.xsave, XSAVE_HDR));
 	} else {
@@ -589,14 +597,13 @@ static enum done do_xgetbv(struct vcpu *v, struct assist_cpu *c, struct fault *f
 
 static enum done do_rdtscp(struct vcpu *v, struct assist_cpu *c, struct fault *f)
 {
-	const struct kvm_cpuid_entry2 *e = cpuid(v->vm, 0x80000001, 0);
 	struct {
 		struct kvm_msrs h;
 		struct kvm_msr_entry e[2];
 	} m = {.h = {.nmsrs = 2}, .e = {{.index = MSR_IA32_TSC}, {.index = MSR_TSC_AUX}}};
 	int n;
 
-	if (e == NULL || !(e->edx & (1u << 27))) {
+	if (!host_has(0x80000001, 0, 3, 27)) {
 		*f = (struct fault){.vector = VEC_UD};
 		return DONE_FAULT;
 	}
@@ -609,23 +616,24 @@ static enum done do_rdtscp(struct vcpu *v, struct assist_cpu *c, struct fault *f
 }
 
 /* Standard-format offset and size of XSAVE component i >= 2 (CPUID leaf 0xD). */
-static bool component(const struct vm *vm, unsigned i, uint32_t *off, uint32_t *size, bool *align)
+static bool component(unsigned i, uint32_t *off, uint32_t *size, bool *align)
 {
-	const struct kvm_cpuid_entry2 *e = cpuid(vm, 0xd, i);
+	uint32_t r[4];
 
-	if (e == NULL || e->eax == 0 || e->ebx < XSAVE_EXT ||
-	    (uint64_t)e->ebx + e->eax > sizeof(((struct kvm_xsave *)0)->region)) {
+	host_cpuid(0xd, i, r);
+	if (r[0] == 0 || r[1] < XSAVE_EXT ||
+	    (uint64_t)r[1] + r[0] > sizeof(((struct kvm_xsave *)0)->region)) {
 		return false;
 	}
-	*off = e->ebx;
-	*size = e->eax;
-	*align = (e->ecx & 2) != 0;
+	*off = r[1];
+	*size = r[0];
+	*align = (r[2] & 2) != 0;
 	return true;
 }
 
 /* Where components >= 2 of `set` live in the guest's area: standard offsets, or packed after
  * the header in the compacted format.  Returns the bytes the area spans, 0 if too large. */
-static size_t layout(const struct vm *vm, uint64_t set, bool compacted, uint32_t off[64],
+static size_t layout(uint64_t set, bool compacted, uint32_t off[64],
 		     uint32_t size[64])
 {
 	size_t end = XSAVE_EXT, cur = XSAVE_EXT;
@@ -636,7 +644,7 @@ static size_t layout(const struct vm *vm, uint64_t set, bool compacted, uint32_t
 		if (!(set & (1ull << i))) {
 			continue;
 		}
-		if (!component(vm, i, &off[i], &size[i], &align)) {
+		if (!component(i, &off[i], &size[i], &align)) {
 			return 0; /* a component KVM's 4 KiB area cannot hold */
 		}
 		if (compacted) {
@@ -668,7 +676,7 @@ static enum done do_xsave(struct vcpu *v, struct assist_cpu *c, bool compacted, 
 	if (ea % 64 != 0) {
 		return gp_fault(f);
 	}
-	if ((len = layout(v->vm, rfbm, compacted, off, size)) == 0) {
+	if ((len = layout(rfbm, compacted, off, size)) == 0) {
 		return DONE_FAIL;
 	}
 	if (!guest_probe(v->vm, cr3, ea, len, &bad)) {
@@ -692,7 +700,7 @@ static enum done do_xsave(struct vcpu *v, struct assist_cpu *c, bool compacted, 
 		e |= guest_write(v->vm, cr3, ea + 160, k + 160, 256);
 	}
 	for (unsigned i = 2; i < 63; i++) {
-		if (size[i] != 0 && component(v->vm, i, &so, &ss, &al)) {
+		if (size[i] != 0 && component(i, &so, &ss, &al)) {
 			e |= guest_write(v->vm, cr3, ea + off[i], k + so, size[i]);
 		}
 	}
@@ -701,13 +709,10 @@ static enum done do_xsave(struct vcpu *v, struct assist_cpu *c, bool compacted, 
 }
 
 /* Checks an XRSTOR header; fills *compacted. */
-static bool xrstor_header_ok(const struct vm *vm, const uint64_t hdr[8], uint64_t xcr0,
-			     bool *compacted)
+static bool xrstor_header_ok(const uint64_t hdr[8], uint64_t xcr0, bool *compacted)
 {
-	const struct kvm_cpuid_entry2 *d1 = cpuid(vm, 0xd, 1);
-
 	*compacted = (hdr[1] & XCOMP_COMPACT) != 0;
-	if (*compacted && (d1 == NULL || !(d1->eax & 2) || (hdr[1] & ~XCOMP_COMPACT & ~xcr0) ||
+	if (*compacted && (!host_has(0xd, 1, 0, 1) || (hdr[1] & ~XCOMP_COMPACT & ~xcr0) ||
 			   (hdr[0] & ~hdr[1]))) {
 		return false;
 	}
@@ -724,7 +729,7 @@ static bool xrstor_header_ok(const struct vm *vm, const uint64_t hdr[8], uint64_
 
 /* Loads component i of `rfbm` into KVM's area: from the image if XSTATE_BV has it, else
  * its initial state. */
-static void restore_components(const struct vm *vm, uint8_t *k, const uint8_t *img, uint64_t rfbm,
+static void restore_components(uint8_t *k, const uint8_t *img, uint64_t rfbm,
 			       uint64_t bv, const uint32_t off[64], const uint32_t size[64])
 {
 	static const uint16_t fcw_init = X87_FCW_INIT;
@@ -749,7 +754,7 @@ static void restore_components(const struct vm *vm, uint8_t *k, const uint8_t *i
 		}
 	}
 	for (unsigned i = 2; i < 63; i++) {
-		if ((rfbm & (1ull << i)) && component(vm, i, &so, &ss, &al)) {
+		if ((rfbm & (1ull << i)) && component(i, &so, &ss, &al)) {
 			if ((bv & (1ull << i)) && size[i] != 0) {
 				memcpy(k + so, img + off[i], ss);
 			} else {
@@ -781,10 +786,10 @@ static enum done do_xrstor(struct vcpu *v, struct assist_cpu *c, struct fault *f
 	if (guest_read(v->vm, cr3, ea + XSAVE_HDR, hdr, sizeof hdr) != 0) {
 		return DONE_FAIL;
 	}
-	if (!xrstor_header_ok(v->vm, hdr, xcr0, &compacted)) {
+	if (!xrstor_header_ok(hdr, xcr0, &compacted)) {
 		return gp_fault(f);
 	}
-	if ((len = layout(v->vm, compacted ? hdr[1] & ~XCOMP_COMPACT : rfbm, compacted, off, size)) ==
+	if ((len = layout(compacted ? hdr[1] & ~XCOMP_COMPACT : rfbm, compacted, off, size)) ==
 	    0) {
 		return DONE_FAIL;
 	}
@@ -798,7 +803,7 @@ static enum done do_xrstor(struct vcpu *v, struct assist_cpu *c, struct fault *f
 	if ((rfbm & 6) && (mxcsr & ~mxcsr_mask(&c->req.xsave))) {
 		return gp_fault(f);
 	}
-	restore_components(v->vm, k, img, rfbm, hdr[0], off, size);
+	restore_components(k, img, rfbm, hdr[0], off, size);
 	if (rfbm & 6) {
 		mxcsr = compacted && !(hdr[0] & 6) ? 0x1f80 : mxcsr;
 		memcpy(k + 24, &mxcsr, sizeof mxcsr);
@@ -955,7 +960,7 @@ static bool complete_and_go_on(struct vcpu *v, struct assist_cpu *c, uint64_t *b
 }
 
 /* Decides after one reply: returns true to send another burst, with *ok the result. */
-static bool after_reply(struct vcpu *v, struct assist_cpu *c, bool first, uint64_t *budget,
+static bool after_reply(struct vcpu *v, struct assist_cpu *c, bool stuck, uint64_t *budget,
 			bool *ok)
 {
 	struct fault f = {.vector = VEC_NM};
@@ -968,15 +973,13 @@ static bool after_reply(struct vcpu *v, struct assist_cpu *c, bool first, uint64
 		*ok = inject(v, c, &f) || fail(v, c, "cannot inject #NM");
 		return false;
 	case ASSIST_STOP_FAULT:
-		/* later instructions: KVM re-executes them and raises the fault itself */
-		if (first) {
-			fault_from_reply(v->vm, c, &f);
-			*ok = (f.vector < 32 && f.vector != 8 && inject(v, c, &f)) ||
-			      fail(v, c, "cannot deliver its exception");
-		}
+		/* precise: the state is the one before the faulting instruction */
+		fault_from_reply(v->vm, c, &f);
+		*ok = (f.vector < 32 && f.vector != 8 && inject(v, c, &f)) ||
+		      fail(v, c, "cannot deliver its exception");
 		return false;
 	case ASSIST_STOP_PAGE:
-		*ok = !first || fail(v, c, "it touches a page-table frame or memory outside RAM");
+		*ok = !stuck || fail(v, c, "it touches a page-table frame or memory outside RAM");
 		return false;
 	case ASSIST_STOP_UNSUPPORTED:
 		*ok = fail(v, c, unsupported_reason(c->resp.insn.cls));
@@ -1012,9 +1015,10 @@ static bool run_bursts(struct vcpu *v, struct assist_cpu *c)
 			return false;
 		}
 		account(c);
+		/* stopped again where KVM gave up: nobody else can run that instruction */
+		bool stuck = first && c->resp.regs.rip == c->req.regs.rip && c->resp.counts.completed == 0;
 		take_reply(c);
-		bool progress = c->resp.counts.insns + c->resp.counts.completed > 0;
-		if (!after_reply(v, c, first && !progress, &budget, &ok)) {
+		if (!after_reply(v, c, stuck, &budget, &ok)) {
 			return ok;
 		}
 		first = false;
