@@ -2,7 +2,7 @@
 # fsbench.sh - file hypercall benchmark (issue 3): broker open+close latency and file
 # read/write throughput seen by the guest, each against a floor measured in the same run.
 #
-# Usage: fsbench.sh UHYVE_SEC FSBENCH_GUEST FSFLOOR [N]
+# Usage: [VMM_ARGS=...] fsbench.sh UHYVE_SEC FSBENCH_GUEST FSFLOOR [N]
 # Floors (see bench/README.md):
 #   open+close  1 VM exit + one same-CPU socketpair round trip with openat2 + SCM_RIGHTS
 #               (the issue's floor), and 2 exits + that round trip (what open plus close
@@ -23,7 +23,8 @@ declare -A f g
 while IFS='=' read -r k v; do f[$k]=$v; done < <("$floor" "$dir" "$cpu" "$n")
 while read -r what bs _ med _; do
 	g["$what.${bs#bs=}"]=${med#median_ns=}
-done < <("$vmm" --affinity "$cpu" -m 128M --mount "$dir:/b" "$guest" \
+# shellcheck disable=SC2086 # VMM_ARGS: extra options, e.g. --sandbox=off for a comparison
+done < <("$vmm" ${VMM_ARGS:-} --affinity "$cpu" -m 128M --mount "$dir:/b" "$guest" \
 	noop:4096:"$n" noop:1048576:"$big" openclose:/b/small:"$n" \
 	read:/b/big:4096:"$n" read:/b/big:1048576:"$big" \
 	write:/b/out:4096:"$n" write:/b/out:1048576:"$big")
