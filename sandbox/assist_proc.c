@@ -42,6 +42,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <Zydis/Zydis.h>
@@ -89,9 +90,9 @@
 #define FLUSH_PAGE    (SHADOW_BASE + 2 * POOL_BYTES)
 #define RESERVED_END  (FLUSH_PAGE + PAGE)
 
-#define MAX_PT_FRAMES 4096u    /* guest page-table frames we snapshot */
-#define FRAME_HASH    8192u    /* open addressing, power of two, > 2 * MAX_PT_FRAMES */
-#define MAX_VA_RUNS   8192u    /* Unicorn mappings: runs of pages contiguous in VA and PA */
+#define MAX_PT_FRAMES 4096u /* guest page-table frames we snapshot */
+#define FRAME_HASH    8192u /* open addressing, power of two, > 2 * MAX_PT_FRAMES */
+#define MAX_VA_RUNS   8192u /* Unicorn mappings: runs of pages contiguous in VA and PA */
 #define WALK_BUDGET   (4u << 20) /* table entries visited per rebuild (hostile tables) */
 #define BLOCKS	      16384u
 #define BLOCK_INLINE  64u
@@ -126,7 +127,7 @@ struct block {
 	uint64_t hash; /* of the bytes past BLOCK_INLINE */
 	uint32_t size;
 	uint16_t ninsn; /* instructions before `stop` (all of them if none) */
-	int16_t stop;	/* offset of the first stop-list instruction, or -1 */
+	int16_t stop; /* offset of the first stop-list instruction, or -1 */
 	uint8_t bytes[BLOCK_INLINE];
 };
 
@@ -180,20 +181,18 @@ struct worker {
 };
 
 static struct ram g_ram;
-static pthread_barrier_t g_ready, g_go;
-static unsigned g_ncpu;
-static volatile int g_init_failed;
 
 /* kvm_regs order -> Unicorn register ids */
-static int gpr_ids[16] = { /* not const: uc_reg_*_batch take int * */
-    UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI, UC_X86_REG_RDI,
-    UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
-    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
+static int gpr_ids[16] = {/* not const: uc_reg_*_batch take int * */
+			  UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX,
+			  UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_RSP, UC_X86_REG_RBP,
+			  UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+			  UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
 /* encoding order (Zydis RAX..R15) -> Unicorn register ids */
-static const int enc_ids[16] = {
-    UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX, UC_X86_REG_RSP, UC_X86_REG_RBP,
-    UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
-    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
+static const int enc_ids[16] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+				UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+				UC_X86_REG_R8,	UC_X86_REG_R9,	UC_X86_REG_R10, UC_X86_REG_R11,
+				UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
 
 /* ======================= state transfer: KVM layout <-> Unicorn ======================= */
 
@@ -213,7 +212,7 @@ _Static_assert(sizeof(struct fxarea) == 512, "FXSAVE layout");
 static __u64 *gpr_field(struct kvm_regs *r, unsigned i)
 {
 	__u64 *f[16] = {&r->rax, &r->rbx, &r->rcx, &r->rdx, &r->rsi, &r->rdi, &r->rsp, &r->rbp,
-			   &r->r8,  &r->r9,  &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15};
+			&r->r8,	 &r->r9,  &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15};
 	return f[i];
 }
 
@@ -326,7 +325,8 @@ static
 	fx = old;
 	if (uc_reg_read_batch(uc, gpr_ids, vals, 16) != UC_ERR_OK ||
 	    uc_reg_read(uc, UC_X86_REG_RIP, &r->rip) != UC_ERR_OK ||
-	    uc_reg_read(uc, UC_X86_REG_RFLAGS, &r->rflags) != UC_ERR_OK || fpu_from_uc(uc, &fx) != 0) {
+	    uc_reg_read(uc, UC_X86_REG_RFLAGS, &r->rflags) != UC_ERR_OK ||
+	    fpu_from_uc(uc, &fx) != 0) {
 		return -1;
 	}
 	/* XSTATE_BV (bytes 512-519): a component written back must not read as "init" */
@@ -624,7 +624,8 @@ static void emit_2m(struct worker *w, unsigned p, uint64_t va, uint64_t pa, bool
 	}
 }
 
-static void emit_leaf(struct worker *w, unsigned p, uint64_t va, uint64_t pa, uint64_t size, bool wr)
+static void emit_leaf(struct worker *w, unsigned p, uint64_t va, uint64_t pa, uint64_t size,
+		      bool wr)
 {
 	if (size == PAGE) {
 		emit_4k(w, p, va, pa, wr);
@@ -928,7 +929,8 @@ static int read_virt(const struct worker *w, uint64_t va, void *dst, size_t len)
 static bool has_mem(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
 {
 	for (unsigned i = 0; i < in->operand_count; i++) {
-		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.type == ZYDIS_MEMOP_TYPE_MEM) {
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    ops[i].mem.type == ZYDIS_MEMOP_TYPE_MEM) {
 			return true;
 		}
 	}
@@ -964,8 +966,8 @@ static bool uses_fpu(const ZydisDecodedInstruction *in, const ZydisDecodedOperan
 		}
 	}
 	return in->mnemonic == ZYDIS_MNEMONIC_FXSAVE || in->mnemonic == ZYDIS_MNEMONIC_FXRSTOR ||
-	       in->mnemonic == ZYDIS_MNEMONIC_FXSAVE64 || in->mnemonic == ZYDIS_MNEMONIC_FXRSTOR64 ||
-	       in->mnemonic == ZYDIS_MNEMONIC_FWAIT;
+	       in->mnemonic == ZYDIS_MNEMONIC_FXSAVE64 ||
+	       in->mnemonic == ZYDIS_MNEMONIC_FXRSTOR64 || in->mnemonic == ZYDIS_MNEMONIC_FWAIT;
 }
 
 static struct verdict v_(enum action a, enum assist_class c, enum assist_vmm_op op)
@@ -1139,7 +1141,8 @@ static struct verdict classify(const ZydisDecodedInstruction *in, const ZydisDec
 
 	if (in->encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY) {
 		v = v_(A_UNSUP, ASSIST_C_VEX, ASSIST_OP_NONE); /* AVX & co: invalid in Unicorn */
-	} else if (in->mnemonic == ZYDIS_MNEMONIC_ENDBR64 || in->mnemonic == ZYDIS_MNEMONIC_ENDBR32) {
+	} else if (in->mnemonic == ZYDIS_MNEMONIC_ENDBR64 ||
+		   in->mnemonic == ZYDIS_MNEMONIC_ENDBR32) {
 		v = v_(A_RUN, ASSIST_C_NONE, ASSIST_OP_NONE);
 	} else if ((v = by_mnemonic(in->mnemonic)).action != A_RUN) {
 		/* named */
@@ -1262,7 +1265,8 @@ static const uint8_t *block_bytes(struct worker *w, uint64_t addr, uint32_t size
 	if (off + size <= PAGE) {
 		return p + off;
 	}
-	if ((q = code_page(w, (addr | (PAGE - 1)) + 1, &nx2)) == NULL || nx2 || off + size > 2 * PAGE) {
+	if ((q = code_page(w, (addr | (PAGE - 1)) + 1, &nx2)) == NULL || nx2 ||
+	    off + size > 2 * PAGE) {
 		return NULL;
 	}
 	memcpy(w->scratch, p + off, PAGE - off);
@@ -1292,7 +1296,8 @@ static void block_decode(struct worker *w, struct block *b, uint64_t addr, const
 	memcpy(b->bytes, code, size < BLOCK_INLINE ? size : BLOCK_INLINE);
 	b->hash = size > BLOCK_INLINE ? hash_bytes(code + BLOCK_INLINE, size - BLOCK_INLINE) : 0;
 	for (uint32_t off = 0; off < size; off += in.length) {
-		if (!decode(w, code + off, size - off, &in, ops) || classify(&in, ops).action != A_RUN) {
+		if (!decode(w, code + off, size - off, &in, ops) ||
+		    classify(&in, ops).action != A_RUN) {
 			b->stop = (int16_t)off;
 			return;
 		}
@@ -1344,8 +1349,9 @@ static int gpr_index(ZydisRegister r)
 {
 	ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
 
-	return big >= ZYDIS_REGISTER_RAX && big <= ZYDIS_REGISTER_R15 ? (int)(big - ZYDIS_REGISTER_RAX)
-							      : -1;
+	return big >= ZYDIS_REGISTER_RAX && big <= ZYDIS_REGISTER_R15
+		   ? (int)(big - ZYDIS_REGISTER_RAX)
+		   : -1;
 }
 
 static int read_gpr(struct worker *w, ZydisRegister r, uint64_t *v)
@@ -1493,7 +1499,8 @@ static enum screen screen_vmm(struct worker *w, const struct verdict *v,
 	set_stop(w, ASSIST_STOP_VMM, (enum assist_class)v->cls);
 	w->out.insn.op = v->op;
 	for (unsigned i = 0; i < in->operand_count; i++) {
-		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.type == ZYDIS_MEMOP_TYPE_MEM &&
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    ops[i].mem.type == ZYDIS_MEMOP_TYPE_MEM &&
 		    effective_address(w, in, &ops[i], rip, &w->out.insn.ea) != 0) {
 			set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
 		}
@@ -1513,12 +1520,14 @@ static enum screen screen(struct worker *w, uint64_t *rip, bool first_failed)
 	size_t n;
 
 	if (fetch_insn(w, *rip, ii->bytes, &n) != 0) {
-		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM, ASSIST_C_OTHER);
+		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
+			 ASSIST_C_OTHER);
 		return SCR_STOP;
 	}
 	ii->bytes_len = (uint32_t)n;
 	if (!decode(w, ii->bytes, n, &in, ops)) {
-		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM, ASSIST_C_OTHER);
+		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
+			 ASSIST_C_OTHER);
 		return SCR_STOP;
 	}
 	ii->len = in.length;
@@ -1534,7 +1543,8 @@ static enum screen screen(struct worker *w, uint64_t *rip, bool first_failed)
 			return SCR_RUN;
 		}
 		/* Unicorn does not model CR0.TS: no bursts while it is set */
-		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM, ASSIST_C_OTHER);
+		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
+			 ASSIST_C_OTHER);
 		return SCR_STOP;
 	case A_SELF:
 		if (bitcount(w, &in, ops, *rip) != 0) {
@@ -1566,7 +1576,8 @@ static void classify_fault(struct worker *w, uint64_t rip)
 	size_t n;
 	bool write = false;
 
-	if (fetch_insn(w, rip, w->out.insn.bytes, &n) == 0 && decode(w, w->out.insn.bytes, n, &in, ops)) {
+	if (fetch_insn(w, rip, w->out.insn.bytes, &n) == 0 &&
+	    decode(w, w->out.insn.bytes, n, &in, ops)) {
 		w->out.insn.bytes_len = (uint32_t)n;
 		w->out.insn.len = in.length;
 		for (unsigned i = 0; i < in.operand_count; i++) {
@@ -1714,16 +1725,10 @@ static void burst(struct worker *w)
 
 /* ======================= process: setup, confinement, service ======================= */
 
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: %s: %s\n", ASSIST_HELPER_NAME, what, strerror(errno));
-	_exit(71);
-}
-
 static void *map_anon(size_t len)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -1745,8 +1750,7 @@ static int alloc_worker(struct worker *w)
 	w->pool[0] = map_anon(2 * POOL_BYTES);
 	w->flush_host = map_anon(PAGE);
 	if (!w->frame_pa || !w->frame_level || !w->fhash || !w->ptbits || !w->runs || !w->next ||
-	    !w->holes ||
-	    !w->exits || !w->blocks || !w->copies || !w->pool[0] || !w->flush_host) {
+	    !w->holes || !w->exits || !w->blocks || !w->copies || !w->pool[0] || !w->flush_host) {
 		return -1;
 	}
 	w->pool[1] = w->pool[0] + POOL_BYTES / sizeof(uint64_t);
@@ -1803,16 +1807,38 @@ static int init_uc(struct worker *w)
 	    uc_context_save(w->uc, w->pristine) != UC_ERR_OK) {
 		return -1;
 	}
-	return ZYAN_SUCCESS(ZydisDecoderInit(&w->dec, ZYDIS_MACHINE_MODE_LONG_64,
-					     ZYDIS_STACK_WIDTH_64))
+	return ZYAN_SUCCESS(
+		   ZydisDecoderInit(&w->dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64))
 		   ? 0
 		   : -1;
+}
+
+#ifndef ASSIST_PROC_TESTING /* the process around the workers */
+
+static pthread_barrier_t g_ready, g_go;
+static unsigned g_ncpu;
+static pid_t g_vmm; /* our parent */
+static volatile int g_init_failed;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "%s: %s: %s\n", ASSIST_HELPER_NAME, what, strerror(errno));
+	_exit(71);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void serve(struct worker *w)
 {
 	for (;;) {
 		ssize_t n = read(w->sock, &w->in, sizeof w->in);
+		uint64_t t0;
 		size_t len;
 		if (n == 0) {
 			_exit(0); /* the VMM is gone or done */
@@ -1823,6 +1849,7 @@ static void serve(struct worker *w)
 			}
 			_exit(0);
 		}
+		t0 = now_ns();
 		if ((size_t)n != sizeof w->in || w->in.magic != ASSIST_PROTO_MAGIC) {
 			memset(&w->out, 0, ASSIST_RESP_SHORT);
 			w->out.magic = ASSIST_PROTO_MAGIC;
@@ -1830,6 +1857,7 @@ static void serve(struct worker *w)
 		} else {
 			burst(w);
 		}
+		w->out.counts.ns = now_ns() - t0;
 		len = w->out.fpu_dirty ? sizeof w->out : ASSIST_RESP_SHORT;
 		if (write(w->sock, &w->out, len) != (ssize_t)len) {
 			_exit(0);
@@ -1842,7 +1870,8 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	if (alloc_worker(w) != 0 || init_uc(w) != 0) {
-		fprintf(stderr, "%s: vCPU %u: cannot set up the emulator\n", ASSIST_HELPER_NAME, w->id);
+		fprintf(stderr, "%s: vCPU %u: cannot set up the emulator\n", ASSIST_HELPER_NAME,
+			w->id);
 		g_init_failed = 1;
 	}
 	pthread_barrier_wait(&g_ready);
@@ -1863,8 +1892,8 @@ static int install_filter(unsigned n)
 {
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int rc = f == NULL ? -1 : 0;
-	const int plain[] = {SCMP_SYS(futex),	 SCMP_SYS(munmap),  SCMP_SYS(brk),
-			     SCMP_SYS(madvise),	 SCMP_SYS(mremap),  SCMP_SYS(exit),
+	const int plain[] = {SCMP_SYS(futex),	   SCMP_SYS(munmap),	   SCMP_SYS(brk),
+			     SCMP_SYS(madvise),	   SCMP_SYS(mremap),	   SCMP_SYS(exit),
 			     SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn), SCMP_SYS(clock_gettime)};
 
 	for (unsigned i = 0; rc == 0 && i < sizeof plain / sizeof plain[0]; i++) {
@@ -1904,7 +1933,11 @@ static void drop_privileges(void)
 			die("cannot drop root");
 		}
 	}
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+	/* changing credentials cleared the parent-death signal: set it again, then make sure
+	 * the VMM did not die in between */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != g_vmm ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
 		die("prctl");
 	}
 }
@@ -1915,8 +1948,8 @@ static void confine(unsigned n)
 	struct rlimit none = {0, 0};
 
 	/* no diagnostics once guest bytes run: stderr is the operator's terminal */
-	if (null < 0 || dup2(null, 2) < 0 || close(null) != 0 || setrlimit(RLIMIT_NOFILE, &none) != 0 ||
-	    setrlimit(RLIMIT_CORE, &none) != 0) {
+	if (null < 0 || dup2(null, 2) < 0 || close(null) != 0 ||
+	    setrlimit(RLIMIT_NOFILE, &none) != 0 || setrlimit(RLIMIT_CORE, &none) != 0) {
 		die("cannot detach from stderr");
 	}
 	if (!ASSIST_SANITIZED && install_filter(n) != 0) {
@@ -1951,13 +1984,13 @@ static void map_ram(const char *start, const char *size)
 	close(ASSIST_FD_MEM);
 }
 
-#ifndef ASSIST_PROC_TESTING
 int main(int argc, char **argv)
 {
 	uint64_t n;
 	struct worker *ws;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() == 1) {
+	g_vmm = getppid();
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || g_vmm == 1) {
 		return 71; /* the VMM died before we could watch it */
 	}
 	if (argc != 4 || parse_u64(argv[3], &n) != 0 || n == 0 || n > ASSIST_MAX_VCPUS) {

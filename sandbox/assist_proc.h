@@ -108,6 +108,7 @@ struct assist_counts {
 	uint64_t completed; /* POPCNT/TZCNT/LZCNT completed in the assist */
 	uint64_t rebuilds; /* page-table changes seen (shadow rebuilds) */
 	uint64_t runs; /* uc_emu_start calls */
+	uint64_t ns; /* from the request to the reply, in the assist process */
 };
 
 struct assist_resp {
@@ -126,16 +127,16 @@ struct assist_resp {
 /* Names for --stats and diagnostics. */
 static inline const char *assist_stop_name(unsigned stop)
 {
-	static const char *const n[ASSIST_STOP_COUNT] = {
-	    "cap", "kvm", "vmm", "page", "fault", "nm", "unsupported", "error"};
+	static const char *const n[ASSIST_STOP_COUNT] = {"cap",	  "kvm", "vmm",		"page",
+							 "fault", "nm",	 "unsupported", "error"};
 	return stop < ASSIST_STOP_COUNT ? n[stop] : "?";
 }
 
 static inline const char *assist_class_name(unsigned cls)
 {
 	static const char *const n[ASSIST_C_COUNT] = {
-	    "none",   "io",	  "system", "iflag",  "hlt",   "cpuid",	   "far",  "lock",
-	    "time",   "xsave",	  "bitcount", "random", "fsgsbase", "vex", "other"};
+	    "none", "io",    "system",	 "iflag",  "hlt",      "cpuid", "far",	"lock",
+	    "time", "xsave", "bitcount", "random", "fsgsbase", "vex",	"other"};
 	return cls < ASSIST_C_COUNT ? n[cls] : "?";
 }
 

@@ -20,12 +20,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,31 +41,31 @@
 #define UHS_ASSIST_INSTALL_REL "../libexec/" ASSIST_HELPER_NAME
 #endif
 
-#define MAX_ROUNDS	 8 /* VMM completions chained into one exit */
-#define MSR_IA32_TSC	 0x10
-#define MSR_TSC_AUX	 0xc0000103
-#define XSAVE_HDR	 512
-#define XSAVE_EXT	 576
-#define XCOMP_COMPACT	 (1ull << 63)
-#define X87_FCW_INIT	 0x037f
-#define MXCSR_MASK_DFLT	 0xffbf
-#define VEC_NM		 7
-#define VEC_GP		 13
-#define VEC_PF		 14
-#define VEC_UD		 6
+#define MAX_ROUNDS	8 /* VMM completions chained into one exit */
+#define MSR_IA32_TSC	0x10
+#define MSR_TSC_AUX	0xc0000103
+#define XSAVE_HDR	512
+#define XSAVE_EXT	576
+#define XCOMP_COMPACT	(1ull << 63)
+#define X87_FCW_INIT	0x037f
+#define MXCSR_MASK_DFLT 0xffbf
+#define VEC_NM		7
+#define VEC_GP		13
+#define VEC_PF		14
+#define VEC_UD		6
 
 struct assist_stats {
-	uint64_t exits;	    /* emulation failures handled */
-	uint64_t rounds;    /* round trips to the assist process */
-	uint64_t insns;	    /* instructions run in the emulator */
+	uint64_t exits; /* emulation failures handled */
+	uint64_t rounds; /* round trips to the assist process */
+	uint64_t insns; /* instructions run in the emulator */
 	uint64_t completed; /* POPCNT/TZCNT/LZCNT completed in the assist process */
-	uint64_t rebuilds;  /* guest page-table changes the assist followed */
+	uint64_t rebuilds; /* guest page-table changes the assist followed */
 	uint64_t xsave_sets;
 	uint64_t ops[ASSIST_OP_COUNT];
 	uint64_t stops[ASSIST_STOP_COUNT];
 	uint64_t classes[ASSIST_C_COUNT];
 	uint64_t injected[32];
-	uint64_t burst_ns, total_ns;
+	uint64_t burst_ns, total_ns, emu_ns;
 };
 
 struct assist_cpu {
@@ -112,8 +114,8 @@ const unsigned long *assist_vcpu_ioctls(int *n);
 const unsigned long *assist_vcpu_ioctls(int *n)
 {
 	static const unsigned long req[] = {
-	    KVM_GET_XSAVE, KVM_SET_XSAVE,	KVM_GET_XCRS,	     KVM_SET_REGS,
-	    KVM_SET_SREGS, KVM_GET_MSRS,	KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS,
+	    KVM_GET_XSAVE, KVM_SET_XSAVE, KVM_GET_XCRS,	       KVM_SET_REGS,
+	    KVM_SET_SREGS, KVM_GET_MSRS,  KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS,
 	};
 
 	*n = (int)(sizeof req / sizeof req[0]);
@@ -199,6 +201,35 @@ static int ensure_memfd(struct vm *vm)
 	return 0;
 }
 
+/* Waits (in the forked child, before the exec) until the VMM first needs the assist: a
+ * request on any socket.  A guest that never needs it never pays for the emulator's start
+ * (about 10 ms of CPU); EOF on every socket (the VMM is done) ends the child. */
+static void wait_first_request(unsigned n)
+{
+	struct pollfd p[ASSIST_MAX_VCPUS];
+
+	for (unsigned i = 0; i < n; i++) {
+		p[i] = (struct pollfd){.fd = ASSIST_FD_SOCK0 + (int)i, .events = POLLIN};
+	}
+	for (;;) {
+		int r = poll(p, n, -1);
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r < 0) {
+			_exit(71);
+		}
+		for (unsigned i = 0; i < n; i++) {
+			if (p[i].revents & POLLIN) {
+				return;
+			}
+			if (p[i].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+				_exit(0);
+			}
+		}
+	}
+}
+
 /* Child side of the fork: only async-signal-safe calls (another VMM thread may exist).
  * fds of the helper: 3 = RAM, 4 + i = socket of vCPU i (assist_proc.h); stdin and stdout on
  * /dev/null, stderr kept for its start-up diagnostics; its own session (no terminal signals:
@@ -210,7 +241,8 @@ static void exec_helper(const char *path, char *const argv[], const int *peer, u
 	sigset_t none;
 	int null = open("/dev/null", O_RDWR);
 
-	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(peer[0], ASSIST_FD_MEM) < 0) {
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+	    dup2(peer[0], ASSIST_FD_MEM) < 0) {
 		_exit(127);
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -220,6 +252,9 @@ static void exec_helper(const char *path, char *const argv[], const int *peer, u
 	}
 	close_range(ASSIST_FD_SOCK0 + n, ~0u, 0);
 	setsid();
+	prctl(PR_SET_NAME, ASSIST_HELPER_NAME); /* not "uhyve-sec": that child is the broker */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	wait_first_request(n);
 	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -227,9 +262,9 @@ static void exec_helper(const char *path, char *const argv[], const int *peer, u
 	_exit(127);
 }
 
-/* fork, not posix_spawn: posix_spawn waits for the exec (about 1-2 ms here); with fork the
- * helper starts on another CPU while the VMM goes on, and a guest that never needs it
- * never waits for it. */
+/* fork, not posix_spawn: the child execs the helper only when the first request arrives, so
+ * setup costs the VMM one fork (a few hundred microseconds) and a guest that never needs the
+ * assist costs nothing more. */
 static int spawn_helper(struct vm *vm, const char *path, const int *peer, pid_t *pid)
 {
 	char name[] = ASSIST_HELPER_NAME, start[24], size[24], ncpu[16];
@@ -416,7 +451,8 @@ static void take_reply(struct assist_cpu *c)
 	uint32_t mxcsr, mask = mxcsr_mask(&c->req.xsave);
 
 	c->req.regs = r->regs;
-	c->req.regs.rflags = (fl & ~ASSIST_RFLAGS_FROM_EMU) | (r->regs.rflags & ASSIST_RFLAGS_FROM_EMU);
+	c->req.regs.rflags =
+	    (fl & ~ASSIST_RFLAGS_FROM_EMU) | (r->regs.rflags & ASSIST_RFLAGS_FROM_EMU);
 	if (!r->fpu_dirty) {
 		return;
 	}
@@ -424,7 +460,8 @@ static void take_reply(struct assist_cpu *c)
 	mxcsr &= mask; /* KVM_SET_XSAVE rejects reserved bits */
 	memcpy(c->req.xsave.region, r->xsave.region, 24);
 	memcpy((uint8_t *)c->req.xsave.region + 24, &mxcsr, sizeof mxcsr);
-	memcpy((uint8_t *)c->req.xsave.region + 32, (const uint8_t *)r->xsave.region + 32, 416 - 32);
+	memcpy((uint8_t *)c->req.xsave.region + 32, (const uint8_t *)r->xsave.region + 32,
+	       416 - 32);
 	area_put_u64(&c->req.xsave, XSAVE_HDR, area_u64(&c->req.xsave, XSAVE_HDR) | 3);
 	c->xsave_dirty = true;
 }
@@ -534,7 +571,9 @@ static enum done gp_fault(struct fault *f)
  * runs there.  Emulating what the processor would do is what the guest expects. */
 static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+	__asm__ volatile("cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub));
 }
 
 static bool host_has(uint32_t leaf, uint32_t sub, unsigned reg, unsigned bit)
@@ -633,8 +672,7 @@ static bool component(unsigned i, uint32_t *off, uint32_t *size, bool *align)
 
 /* Where components >= 2 of `set` live in the guest's area: standard offsets, or packed after
  * the header in the compacted format.  Returns the bytes the area spans, 0 if too large. */
-static size_t layout(uint64_t set, bool compacted, uint32_t off[64],
-		     uint32_t size[64])
+static size_t layout(uint64_t set, bool compacted, uint32_t off[64], uint32_t size[64])
 {
 	size_t end = XSAVE_EXT, cur = XSAVE_EXT;
 	bool align;
@@ -691,7 +729,8 @@ static enum done do_xsave(struct vcpu *v, struct assist_cpu *c, bool compacted, 
 		hdr[0] = (hdr[0] & ~rfbm) | (inuse & rfbm); /* XSAVE changes only XSTATE_BV */
 	}
 	if (rfbm & 1) {
-		e |= guest_write(v->vm, cr3, ea, k, 24) | guest_write(v->vm, cr3, ea + 32, k + 32, 128);
+		e |= guest_write(v->vm, cr3, ea, k, 24) |
+		     guest_write(v->vm, cr3, ea + 32, k + 32, 128);
 	}
 	if (rfbm & 6) {
 		e |= guest_write(v->vm, cr3, ea + 24, k + 24, 8); /* MXCSR, MXCSR_MASK */
@@ -712,8 +751,8 @@ static enum done do_xsave(struct vcpu *v, struct assist_cpu *c, bool compacted, 
 static bool xrstor_header_ok(const uint64_t hdr[8], uint64_t xcr0, bool *compacted)
 {
 	*compacted = (hdr[1] & XCOMP_COMPACT) != 0;
-	if (*compacted && (!host_has(0xd, 1, 0, 1) || (hdr[1] & ~XCOMP_COMPACT & ~xcr0) ||
-			   (hdr[0] & ~hdr[1]))) {
+	if (*compacted &&
+	    (!host_has(0xd, 1, 0, 1) || (hdr[1] & ~XCOMP_COMPACT & ~xcr0) || (hdr[0] & ~hdr[1]))) {
 		return false;
 	}
 	if ((!*compacted && hdr[1] != 0) || (hdr[0] & ~xcr0)) {
@@ -729,8 +768,8 @@ static bool xrstor_header_ok(const uint64_t hdr[8], uint64_t xcr0, bool *compact
 
 /* Loads component i of `rfbm` into KVM's area: from the image if XSTATE_BV has it, else
  * its initial state. */
-static void restore_components(uint8_t *k, const uint8_t *img, uint64_t rfbm,
-			       uint64_t bv, const uint32_t off[64], const uint32_t size[64])
+static void restore_components(uint8_t *k, const uint8_t *img, uint64_t rfbm, uint64_t bv,
+			       const uint32_t off[64], const uint32_t size[64])
 {
 	static const uint16_t fcw_init = X87_FCW_INIT;
 	uint32_t so, ss;
@@ -789,8 +828,7 @@ static enum done do_xrstor(struct vcpu *v, struct assist_cpu *c, struct fault *f
 	if (!xrstor_header_ok(hdr, xcr0, &compacted)) {
 		return gp_fault(f);
 	}
-	if ((len = layout(compacted ? hdr[1] & ~XCOMP_COMPACT : rfbm, compacted, off, size)) ==
-	    0) {
+	if ((len = layout(compacted ? hdr[1] & ~XCOMP_COMPACT : rfbm, compacted, off, size)) == 0) {
 		return DONE_FAIL;
 	}
 	if (!guest_probe(v->vm, cr3, ea, len, &bad)) {
@@ -876,8 +914,8 @@ static void fault_from_reply(const struct vm *vm, const struct assist_cpu *c, st
 
 	*f = (struct fault){.vector = vec, .has_err = has_error_code(vec)};
 	if (vec == VEC_PF) {
-		bool present = gmem_gva_to_gpa(&vm->mem, c->req.sregs.cr3, gva(c->resp.insn.ea), &pa,
-					       &contig) == 0;
+		bool present = gmem_gva_to_gpa(&vm->mem, c->req.sregs.cr3, gva(c->resp.insn.ea),
+					       &pa, &contig) == 0;
 		f->err = (present ? 1u : 0u) | (c->resp.insn.write ? 2u : 0u);
 		f->cr2 = c->resp.insn.ea;
 	}
@@ -903,8 +941,8 @@ static bool fail(struct vcpu *v, const struct assist_cpu *c, const char *why)
 	vm_finish(v->vm, ST_KVM_INTERNAL,
 		  "KVM internal error on vCPU %u: suberror 1 (instruction emulation failed) at RIP "
 		  "0x%llx%s%s; the instruction assist cannot complete it: %s",
-		  v->id, (unsigned long long)c->req.regs.rip, bytes[0] ? ", instruction bytes:" : "",
-		  bytes, why);
+		  v->id, (unsigned long long)c->req.regs.rip,
+		  bytes[0] ? ", instruction bytes:" : "", bytes, why);
 	return false;
 }
 
@@ -929,6 +967,7 @@ static void account(struct assist_cpu *c)
 	c->st.insns += r->counts.insns;
 	c->st.completed += r->counts.completed;
 	c->st.rebuilds += r->counts.rebuilds;
+	c->st.emu_ns += r->counts.ns;
 	c->st.stops[r->stop]++;
 	if ((r->stop == ASSIST_STOP_KVM || r->stop == ASSIST_STOP_UNSUPPORTED) &&
 	    r->insn.cls < ASSIST_C_COUNT) {
@@ -1008,15 +1047,17 @@ static bool run_bursts(struct vcpu *v, struct assist_cpu *c)
 			return false; /* the VM is stopping */
 		}
 		if (rc != 0) {
-			vm_finish(v->vm, ST_KVM_INTERNAL,
-				  "KVM internal error on vCPU %u: suberror 1 (instruction emulation "
-				  "failed) at RIP 0x%llx; the instruction assist process is gone",
-				  v->id, (unsigned long long)c->req.regs.rip);
+			vm_finish(
+			    v->vm, ST_KVM_INTERNAL,
+			    "KVM internal error on vCPU %u: suberror 1 (instruction emulation "
+			    "failed) at RIP 0x%llx; the instruction assist process is gone",
+			    v->id, (unsigned long long)c->req.regs.rip);
 			return false;
 		}
 		account(c);
 		/* stopped again where KVM gave up: nobody else can run that instruction */
-		bool stuck = first && c->resp.regs.rip == c->req.regs.rip && c->resp.counts.completed == 0;
+		bool stuck =
+		    first && c->resp.regs.rip == c->req.regs.rip && c->resp.counts.completed == 0;
 		take_reply(c);
 		if (!after_reply(v, c, stuck, &budget, &ok)) {
 			return ok;
@@ -1036,15 +1077,17 @@ bool assist_emulation_failure(struct vcpu *v)
 		return false;
 	}
 	if (!get_state(v, c)) {
-		vm_finish(v->vm, ST_KVM_FAIL, "instruction assist on vCPU %u: cannot read its state: %s",
-			  v->id, strerror(errno));
+		vm_finish(v->vm, ST_KVM_FAIL,
+			  "instruction assist on vCPU %u: cannot read its state: %s", v->id,
+			  strerror(errno));
 		return false;
 	}
 	c->st.exits++;
 	ok = run_bursts(v, c);
 	if (ok && !put_state(v, c)) {
-		vm_finish(v->vm, ST_KVM_FAIL, "instruction assist on vCPU %u: cannot write its state: %s",
-			  v->id, strerror(errno));
+		vm_finish(v->vm, ST_KVM_FAIL,
+			  "instruction assist on vCPU %u: cannot write its state: %s", v->id,
+			  strerror(errno));
 		ok = false;
 	}
 	c->st.total_ns += now_ns() - t0;
@@ -1073,7 +1116,8 @@ static void print_list(const char *title, const uint64_t *n, unsigned count,
 
 	for (unsigned i = 0; i < count; i++) {
 		if (n[i] != 0) {
-			fprintf(stderr, "%s %s %llu", any ? "," : title, name(i), (unsigned long long)n[i]);
+			fprintf(stderr, "%s %s %llu", any ? "," : title, name(i),
+				(unsigned long long)n[i]);
 			any = true;
 		}
 	}
@@ -1084,9 +1128,9 @@ static void print_list(const char *title, const uint64_t *n, unsigned count,
 
 static const char *vector_name(unsigned v)
 {
-	static const char *const n[32] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
-					  "#DF", "09",	"#TS", "#NP", "#SS", "#GP", "#PF", "15",
-					  "#MF", "#AC", "#MC", "#XM"};
+	static const char *const n[32] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD",
+					  "#NM", "#DF", "09",  "#TS", "#NP", "#SS", "#GP",
+					  "#PF", "15",	"#MF", "#AC", "#MC", "#XM"};
 	return v < 32 && n[v] != NULL ? n[v] : "?";
 }
 
@@ -1099,13 +1143,14 @@ void assist_print_stats(const struct vm *vm)
 	if (s.exits == 0) {
 		return; /* never engaged (e.g. hardware virtualization) */
 	}
-	fprintf(stderr,
-		"  instruction assist: %llu emulation exits, %llu bursts, %llu instructions emulated\n"
-		"    time in bursts %.3f ms (%.1f us per burst), in the assist path %.3f ms\n",
-		(unsigned long long)s.exits, (unsigned long long)s.rounds,
-		(unsigned long long)s.insns, (double)s.burst_ns / 1e6,
-		s.rounds ? (double)s.burst_ns / 1e3 / (double)s.rounds : 0.0,
-		(double)s.total_ns / 1e6);
+	fprintf(
+	    stderr,
+	    "  instruction assist: %llu emulation exits, %llu bursts, %llu instructions emulated\n"
+	    "    time in bursts %.3f ms (%.1f us per burst, %.3f ms of it in the assist process), "
+	    "in the assist path %.3f ms\n",
+	    (unsigned long long)s.exits, (unsigned long long)s.rounds, (unsigned long long)s.insns,
+	    (double)s.burst_ns / 1e6, s.rounds ? (double)s.burst_ns / 1e3 / (double)s.rounds : 0.0,
+	    (double)s.emu_ns / 1e6, (double)s.total_ns / 1e6);
 	print_list("    completed in the VMM:", s.ops, ASSIST_OP_COUNT, assist_op_name);
 	fprintf(stderr,
 		"    completed in the assist: %llu (POPCNT/TZCNT/LZCNT); page-table changes "

@@ -77,7 +77,7 @@ static void sample_state(struct kvm_regs *r, struct kvm_sregs *s, struct kvm_xsa
 	s->gs.base = 0x8000;
 	fx(x)->fcw = 0x037f;
 	fx(x)->fsw = 5 << 11; /* TOP = 5: ST(0) is physical register 5 */
-	fx(x)->ftw = 0xe0;    /* physical 5, 6, 7 in use */
+	fx(x)->ftw = 0xe0; /* physical 5, 6, 7 in use */
 	fx(x)->mxcsr = 0x1f80;
 	fx(x)->mxcsr_mask = 0xffff;
 	ext80(fx(x)->st[0], 0x8000000000000000ull, 0x3fff); /* ST(0) = 1.0 */
@@ -201,8 +201,8 @@ static void xmm_arithmetic(void **state)
 static void mxcsr_rounding(void **state)
 {
 	/* cvtsd2si rax, xmm2; mov ecx, 0x1f80; push rcx; ldmxcsr [rsp]; pop rcx */
-	static const uint8_t code[] = {0xf2, 0x48, 0x0f, 0x2d, 0xc2, 0xb9, 0x80, 0x1f, 0x00, 0x00,
-				       0x51, 0x0f, 0xae, 0x14, 0x24, 0x59};
+	static const uint8_t code[] = {0xf2, 0x48, 0x0f, 0x2d, 0xc2, 0xb9, 0x80, 0x1f,
+				       0x00, 0x00, 0x51, 0x0f, 0xae, 0x14, 0x24, 0x59};
 	struct fixture *f = *state;
 	struct kvm_regs r;
 	struct kvm_sregs s;
@@ -226,8 +226,8 @@ static void mxcsr_rounding(void **state)
 static void flags(void **state)
 {
 	/* xor eax, eax (ZF PF); stc; mov rbx, -1; add rbx, 1 (ZF CF) */
-	static const uint8_t code[] = {0x31, 0xc0, 0xf9, 0x48, 0xc7, 0xc3, 0xff, 0xff,
-				       0xff, 0xff, 0x48, 0x83, 0xc3, 0x01};
+	static const uint8_t code[] = {0x31, 0xc0, 0xf9, 0x48, 0xc7, 0xc3, 0xff,
+				       0xff, 0xff, 0xff, 0x48, 0x83, 0xc3, 0x01};
 	struct fixture *f = *state;
 	struct kvm_regs r;
 	struct kvm_sregs s;
@@ -270,10 +270,10 @@ static struct verdict classify_bytes(const uint8_t *b, size_t n)
 	return classify(&in, ops);
 }
 
-#define CLASSIFY(...)                                                                          \
-	({                                                                                     \
-		static const uint8_t b_[] = {__VA_ARGS__};                                     \
-		classify_bytes(b_, sizeof b_);                                                 \
+#define CLASSIFY(...)                                                                              \
+	({                                                                                         \
+		static const uint8_t b_[] = {__VA_ARGS__};                                         \
+		classify_bytes(b_, sizeof b_);                                                     \
 	})
 
 /* The stop list (hermit-abi.md g.3 rule 5, plus what only KVM may do). */
@@ -286,42 +286,42 @@ static void stop_list(void **state)
 	assert_int_equal(v.action, A_RUN);
 	assert_true(v.fpu);
 	assert_int_equal(CLASSIFY(0xf3, 0x0f, 0x1e, 0xfa).action, A_RUN); /* endbr64 */
-	assert_int_equal(CLASSIFY(0xf3, 0x48, 0xa4).action, A_RUN);	     /* rep movsb */
+	assert_int_equal(CLASSIFY(0xf3, 0x48, 0xa4).action, A_RUN); /* rep movsb */
 	v = CLASSIFY(0xf0, 0x48, 0x0f, 0xc1, 0x07); /* lock xadd */
 	assert_int_equal(v.action, A_KVM);
 	assert_int_equal(v.cls, ASSIST_C_LOCK);
 	assert_int_equal(CLASSIFY(0x48, 0x87, 0x07).cls, ASSIST_C_LOCK); /* xchg with memory */
-	assert_int_equal(CLASSIFY(0x48, 0x87, 0xc3).action, A_RUN);	 /* xchg registers */
+	assert_int_equal(CLASSIFY(0x48, 0x87, 0xc3).action, A_RUN); /* xchg registers */
 	v = CLASSIFY(0x0f, 0x01, 0xd0); /* xgetbv */
 	assert_int_equal(v.action, A_VMM);
 	assert_int_equal(v.op, ASSIST_OP_XGETBV);
 	assert_false(v.fpu);
-	assert_int_equal(CLASSIFY(0x0f, 0xae, 0x27).op, ASSIST_OP_XSAVE);	      /* xsave [rdi] */
-	assert_int_equal(CLASSIFY(0x0f, 0xae, 0x37).op, ASSIST_OP_XSAVE);	      /* xsaveopt */
-	assert_int_equal(CLASSIFY(0x0f, 0xc7, 0x27).op, ASSIST_OP_XSAVEC);	      /* xsavec */
-	assert_int_equal(CLASSIFY(0x0f, 0xae, 0x2f).op, ASSIST_OP_XRSTOR);	      /* xrstor */
-	assert_int_equal(CLASSIFY(0x0f, 0x01, 0xf9).op, ASSIST_OP_RDTSCP);	      /* rdtscp */
-	assert_int_equal(CLASSIFY(0xf3, 0x48, 0x0f, 0xb8, 0xc1).action, A_SELF);     /* popcnt */
-	assert_int_equal(CLASSIFY(0xf3, 0x48, 0x0f, 0xbc, 0xc1).action, A_SELF);     /* tzcnt */
-	assert_int_equal(CLASSIFY(0xf3, 0x48, 0x0f, 0xbd, 0xc1).action, A_SELF);     /* lzcnt */
-	assert_int_equal(CLASSIFY(0x0f, 0x31).cls, ASSIST_C_TIME);		      /* rdtsc */
-	assert_int_equal(CLASSIFY(0xec).cls, ASSIST_C_IO);			      /* in al, dx */
-	assert_int_equal(CLASSIFY(0xf3, 0x6e).cls, ASSIST_C_IO);		      /* rep outsb */
-	assert_int_equal(CLASSIFY(0x0f, 0x30).cls, ASSIST_C_SYSTEM);		      /* wrmsr */
-	assert_int_equal(CLASSIFY(0x0f, 0x22, 0xd8).cls, ASSIST_C_SYSTEM);	      /* mov cr3 */
-	assert_int_equal(CLASSIFY(0x8e, 0xd8).cls, ASSIST_C_SYSTEM);		      /* mov ds */
-	assert_int_equal(CLASSIFY(0x8c, 0xd8).cls, ASSIST_C_SYSTEM);		      /* mov eax, ds */
-	assert_int_equal(CLASSIFY(0x0f, 0x01, 0x17).cls, ASSIST_C_SYSTEM);	      /* lgdt */
-	assert_int_equal(CLASSIFY(0xfa).cls, ASSIST_C_IFLAG);			      /* cli */
-	assert_int_equal(CLASSIFY(0x9d).cls, ASSIST_C_IFLAG);			      /* popf */
-	assert_int_equal(CLASSIFY(0x48, 0xcf).cls, ASSIST_C_IFLAG);		      /* iretq */
-	assert_int_equal(CLASSIFY(0xf4).cls, ASSIST_C_HLT);			      /* hlt */
-	assert_int_equal(CLASSIFY(0xf3, 0x90).cls, ASSIST_C_HLT);		      /* pause */
-	assert_int_equal(CLASSIFY(0x0f, 0xa2).cls, ASSIST_C_CPUID);		      /* cpuid */
-	assert_int_equal(CLASSIFY(0xcd, 0x80).cls, ASSIST_C_FAR);		      /* int 0x80 */
-	assert_int_equal(CLASSIFY(0x0f, 0x05).cls, ASSIST_C_FAR);		      /* syscall */
-	assert_int_equal(CLASSIFY(0xff, 0x2f).cls, ASSIST_C_FAR);		      /* jmp far [rdi] */
-	assert_int_equal(CLASSIFY(0x48, 0x0f, 0xc7, 0xf0).cls, ASSIST_C_RANDOM);      /* rdrand */
+	assert_int_equal(CLASSIFY(0x0f, 0xae, 0x27).op, ASSIST_OP_XSAVE); /* xsave [rdi] */
+	assert_int_equal(CLASSIFY(0x0f, 0xae, 0x37).op, ASSIST_OP_XSAVE); /* xsaveopt */
+	assert_int_equal(CLASSIFY(0x0f, 0xc7, 0x27).op, ASSIST_OP_XSAVEC); /* xsavec */
+	assert_int_equal(CLASSIFY(0x0f, 0xae, 0x2f).op, ASSIST_OP_XRSTOR); /* xrstor */
+	assert_int_equal(CLASSIFY(0x0f, 0x01, 0xf9).op, ASSIST_OP_RDTSCP); /* rdtscp */
+	assert_int_equal(CLASSIFY(0xf3, 0x48, 0x0f, 0xb8, 0xc1).action, A_SELF); /* popcnt */
+	assert_int_equal(CLASSIFY(0xf3, 0x48, 0x0f, 0xbc, 0xc1).action, A_SELF); /* tzcnt */
+	assert_int_equal(CLASSIFY(0xf3, 0x48, 0x0f, 0xbd, 0xc1).action, A_SELF); /* lzcnt */
+	assert_int_equal(CLASSIFY(0x0f, 0x31).cls, ASSIST_C_TIME); /* rdtsc */
+	assert_int_equal(CLASSIFY(0xec).cls, ASSIST_C_IO); /* in al, dx */
+	assert_int_equal(CLASSIFY(0xf3, 0x6e).cls, ASSIST_C_IO); /* rep outsb */
+	assert_int_equal(CLASSIFY(0x0f, 0x30).cls, ASSIST_C_SYSTEM); /* wrmsr */
+	assert_int_equal(CLASSIFY(0x0f, 0x22, 0xd8).cls, ASSIST_C_SYSTEM); /* mov cr3 */
+	assert_int_equal(CLASSIFY(0x8e, 0xd8).cls, ASSIST_C_SYSTEM); /* mov ds */
+	assert_int_equal(CLASSIFY(0x8c, 0xd8).cls, ASSIST_C_SYSTEM); /* mov eax, ds */
+	assert_int_equal(CLASSIFY(0x0f, 0x01, 0x17).cls, ASSIST_C_SYSTEM); /* lgdt */
+	assert_int_equal(CLASSIFY(0xfa).cls, ASSIST_C_IFLAG); /* cli */
+	assert_int_equal(CLASSIFY(0x9d).cls, ASSIST_C_IFLAG); /* popf */
+	assert_int_equal(CLASSIFY(0x48, 0xcf).cls, ASSIST_C_IFLAG); /* iretq */
+	assert_int_equal(CLASSIFY(0xf4).cls, ASSIST_C_HLT); /* hlt */
+	assert_int_equal(CLASSIFY(0xf3, 0x90).cls, ASSIST_C_HLT); /* pause */
+	assert_int_equal(CLASSIFY(0x0f, 0xa2).cls, ASSIST_C_CPUID); /* cpuid */
+	assert_int_equal(CLASSIFY(0xcd, 0x80).cls, ASSIST_C_FAR); /* int 0x80 */
+	assert_int_equal(CLASSIFY(0x0f, 0x05).cls, ASSIST_C_FAR); /* syscall */
+	assert_int_equal(CLASSIFY(0xff, 0x2f).cls, ASSIST_C_FAR); /* jmp far [rdi] */
+	assert_int_equal(CLASSIFY(0x48, 0x0f, 0xc7, 0xf0).cls, ASSIST_C_RANDOM); /* rdrand */
 	assert_int_equal(CLASSIFY(0xf3, 0x48, 0x0f, 0xae, 0xc0).cls, ASSIST_C_FSGSBASE);
 	v = CLASSIFY(0xc5, 0xf8, 0x58, 0xc1); /* vaddps */
 	assert_int_equal(v.action, A_UNSUP);
@@ -351,14 +351,14 @@ static void bitcounts(void **state)
 
 /* ---- the page-table snapshot and the shadow tables, on a fake guest RAM ---- */
 
-#define RAM0   0x200000ull
-#define RAMSZ  (8ull << 20)
-#define PML4   (RAM0 + 0x1000)
-#define PDPT   (RAM0 + 0x2000)
-#define PD     (RAM0 + 0x3000)
-#define PT     (RAM0 + 0x4000)
-#define DATA   (RAM0 + 0x100000)
-#define ALIAS  0x500000000000ull
+#define RAM0  0x200000ull
+#define RAMSZ (8ull << 20)
+#define PML4  (RAM0 + 0x1000)
+#define PDPT  (RAM0 + 0x2000)
+#define PD    (RAM0 + 0x3000)
+#define PT    (RAM0 + 0x4000)
+#define DATA  (RAM0 + 0x100000)
+#define ALIAS 0x500000000000ull
 
 static struct ram test_ram;
 
@@ -383,10 +383,11 @@ static void build_tables(void)
 	for (unsigned i = 0; i < 512; i++) {
 		pt[i] = (RAM0 + i * PAGE) | PTE_P | PTE_W;
 	}
-	for (unsigned i = 2; i < 5; i++) {
+	for (unsigned i = 2; i < 4; i++) {
 		pd[i] = (i * (2ull << 20)) | PTE_P | PTE_W | PTE_PS;
 	}
-	pd[5] = (5 * (2ull << 20)) | PTE_P | PTE_PS; /* read-only 2 MiB page */
+	pd[4] = (4 * (2ull << 20)) | PTE_P | PTE_PS; /* read-only 2 MiB page */
+	pd[5] = (5 * (2ull << 20)) | PTE_P | PTE_W | PTE_PS; /* beyond RAM: not for bursts */
 	pml4[(ALIAS >> 39) & 511] = (RAM0 + 0x5000) | PTE_P | PTE_W;
 	apdpt[0] = (RAM0 + 0x6000) | PTE_P | PTE_W;
 	apd[0] = (RAM0 + 0x7000) | PTE_P | PTE_W;
@@ -442,7 +443,7 @@ static void shadow_tables(void **state)
 
 	build_tables();
 	assert_int_equal(shadow_sync(w, &s), 0);
-	assert_int_equal(w->nframes, 8); /* PML4, PDPT, PD, PT and the alias chain's three */
+	assert_int_equal(w->nframes, 7); /* PML4, PDPT, PD, PT and the alias chain's three */
 	assert_true(is_frame(w, PML4) && is_frame(w, PT) && !is_frame(w, DATA));
 	/* a page-table frame: present, read-only; a plain 4 KiB page: writable */
 	e = shadow_entry(w, PT, &level);
@@ -452,12 +453,12 @@ static void shadow_tables(void **state)
 	/* identity 2 MiB pages stay 2 MiB; the read-only one stays read-only */
 	e = shadow_entry(w, 0x600000, &level);
 	assert_true((e & PTE_P) && (e & PTE_W) && level == 2);
-	e = shadow_entry(w, 0xa00000, &level);
+	e = shadow_entry(w, 0x800000, &level);
 	assert_true((e & PTE_P) && !(e & PTE_W) && level == 2);
 	/* the alias is present at its virtual address; beyond RAM and the recursive slot are not */
 	e = shadow_entry(w, ALIAS, &level);
 	assert_true((e & PTE_P) && (e & PTE_W));
-	assert_false(shadow_entry(w, 0xc00000, &level) & PTE_P);
+	assert_false(shadow_entry(w, 0xa00000, &level) & PTE_P);
 	assert_false(shadow_entry(w, 0xfffffffffffff000ull, &level) & PTE_P);
 	assert_int_equal(gwalk(w, ALIAS + 8, &pa, &eff), 0);
 	assert_int_equal(pa, DATA + 8);
@@ -485,10 +486,8 @@ static void shadow_burst(void **state)
 	w->valid = false;
 	w->in = (struct assist_req){.magic = ASSIST_PROTO_MAGIC, .max_insns = 1000};
 	w->in.regs = (struct kvm_regs){.rip = RAM0 + 0x9000, .rbx = ALIAS, .rcx = PT, .rflags = 2};
-	w->in.sregs = (struct kvm_sregs){.cr3 = PML4,
-					 .cr0 = CR0_PG | CR0_WP,
-					 .cr4 = CR4_PAE,
-					 .efer = EFER_LMA | EFER_NXE};
+	w->in.sregs = (struct kvm_sregs){
+	    .cr3 = PML4, .cr0 = CR0_PG | CR0_WP, .cr4 = CR4_PAE, .efer = EFER_LMA | EFER_NXE};
 	w->in.sregs.cs.l = 1;
 	fx(&w->in.xsave)->fcw = 0x37f;
 	fx(&w->in.xsave)->mxcsr = 0x1f80;
@@ -499,6 +498,64 @@ static void shadow_burst(void **state)
 	assert_int_equal(w->out.regs.rax, 42);
 	assert_int_equal(w->out.regs.rip, RAM0 + 0x9000 + 7);
 	assert_int_equal(*ram_u64(PT), RAM0 | PTE_P | PTE_W); /* untouched */
+}
+
+/* A request at RAM0 + 0x9000 with the given code, as KVM would send it after a rejection. */
+static void burst_code(struct worker *w, const uint8_t *code, size_t len, uint64_t cr0,
+		       uint32_t flags)
+{
+	build_tables();
+	memcpy(ram_host(&test_ram, RAM0 + 0x9000), code, len);
+	w->valid = false;
+	w->in = (struct assist_req){.magic = ASSIST_PROTO_MAGIC, .flags = flags, .max_insns = 1000};
+	w->in.regs = (struct kvm_regs){.rip = RAM0 + 0x9000, .rsp = RAM0 + 0x20000, .rflags = 2};
+	w->in.sregs = (struct kvm_sregs){
+	    .cr3 = PML4, .cr0 = cr0, .cr4 = CR4_PAE, .efer = EFER_LMA | EFER_NXE};
+	w->in.sregs.cs.l = 1;
+	fx(&w->in.xsave)->fcw = 0x37f;
+	fx(&w->in.xsave)->mxcsr = 0x1f80;
+	burst(w);
+}
+
+/* Where bursts stop, and what they complete themselves. */
+static void burst_stops(void **state)
+{
+	/* inc rax; popcnt rbx, rcx; cpuid */
+	static const uint8_t cpuid[] = {0x48, 0xff, 0xc0, 0xf3, 0x48, 0x0f, 0xb8, 0xd9, 0x0f, 0xa2};
+	/* inc rax; xgetbv */
+	static const uint8_t xgetbv[] = {0x48, 0xff, 0xc0, 0x0f, 0x01, 0xd0};
+	/* fld1 */
+	static const uint8_t fld1[] = {0xd9, 0xe8};
+	/* lock inc qword [rsp] */
+	static const uint8_t lock[] = {0xf0, 0x48, 0xff, 0x04, 0x24};
+	struct worker *w = *state;
+
+	w->in.regs.rcx = 0;
+	burst_code(w, cpuid, sizeof cpuid, CR0_PG | CR0_WP, ASSIST_F_FIRST_FAILED);
+	assert_int_equal(w->out.stop, ASSIST_STOP_KVM);
+	assert_int_equal(w->out.insn.cls, ASSIST_C_CPUID);
+	assert_int_equal(w->out.regs.rip, RAM0 + 0x9000 + 8);
+	assert_int_equal(w->out.regs.rax, 1);
+	assert_int_equal(w->out.counts.completed, 1); /* the POPCNT, in C */
+	assert_int_equal(w->out.regs.rflags & RF_ZF, RF_ZF); /* popcnt(0) */
+
+	burst_code(w, xgetbv, sizeof xgetbv, CR0_PG | CR0_WP, 0);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.insn.op, ASSIST_OP_XGETBV);
+	assert_int_equal(w->out.insn.len, 3);
+	assert_int_equal(w->out.regs.rip, RAM0 + 0x9000 + 3);
+
+	burst_code(w, fld1, sizeof fld1, CR0_PG | CR0_WP | CR0_TS, ASSIST_F_FIRST_FAILED);
+	assert_int_equal(w->out.stop, ASSIST_STOP_NM);
+	assert_int_equal(w->out.regs.rip, RAM0 + 0x9000);
+
+	/* KVM rejected an instruction only KVM may run: nobody can */
+	burst_code(w, lock, sizeof lock, CR0_PG | CR0_WP, ASSIST_F_FIRST_FAILED);
+	assert_int_equal(w->out.stop, ASSIST_STOP_UNSUPPORTED);
+	assert_int_equal(w->out.insn.cls, ASSIST_C_LOCK);
+	/* after progress it is simply KVM's turn */
+	burst_code(w, lock, sizeof lock, CR0_PG | CR0_WP, 0);
+	assert_int_equal(w->out.stop, ASSIST_STOP_KVM);
 }
 
 int main(void)
@@ -515,6 +572,7 @@ int main(void)
 	    cmocka_unit_test(bitcounts),
 	    cmocka_unit_test_setup_teardown(shadow_tables, shadow_setup, shadow_teardown),
 	    cmocka_unit_test_setup_teardown(shadow_burst, shadow_setup, shadow_teardown),
+	    cmocka_unit_test_setup_teardown(burst_stops, shadow_setup, shadow_teardown),
 	};
 
 	return cmocka_run_group_tests(state_tests, NULL, NULL);
