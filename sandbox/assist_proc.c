@@ -21,9 +21,9 @@
  *    is flushed by mapping a dummy page (defect 2: Unicorn's CR3 writes do not flush).
  *  - Screening per translated block: a block hook decodes each block once with Zydis (cached,
  *    compared with the current bytes every time the block runs), counts instructions for the
- *    cap, and turns every instruction on the stop list into a Unicorn "exit", so a burst ends
- *    exactly before it (defect 5).  Per-block instead of per-instruction hooks keep the cost
- *    at 1-2 ns per instruction.
+ *    cap, and puts a code hook bounded to the address of every instruction on the stop list,
+ *    so a burst ends exactly before it (defect 5).  Per-block hooks, and code hooks only where
+ *    a burst must stop, keep the cost at 1-2 ns per instruction.
  *  - Unicorn never delivers exceptions: the interrupt hook stops the burst, and the CPU
  *    context is restored from a pristine copy before the next burst (QEMU would otherwise turn
  *    the next #PF into a double fault: its nested-exception state is reset only by a delivery).
@@ -34,6 +34,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -103,7 +104,7 @@
 #define MAX_STARTS    256u /* uc_emu_start calls per burst */
 
 enum action { A_RUN, A_KVM, A_VMM, A_SELF, A_UNSUP };
-enum why { W_NONE, W_CAP, W_FAULT, W_RESTART, W_NX, W_ERROR };
+enum why { W_NONE, W_CAP, W_FAULT, W_RESTART, W_NX, W_STOP, W_ERROR };
 enum screen { SCR_RUN, SCR_DONE, SCR_STOP };
 
 struct verdict {
@@ -129,6 +130,11 @@ struct block {
 	uint16_t ninsn; /* instructions before `stop` (all of them if none) */
 	int16_t stop; /* offset of the first stop-list instruction, or -1 */
 	uint8_t bytes[BLOCK_INLINE];
+};
+
+struct stop_point {
+	uint64_t addr;
+	uc_hook hook;
 };
 
 struct xtlb {
@@ -168,14 +174,16 @@ struct worker {
 	void *flush_host;
 	/* screening */
 	struct block *blocks;
-	uint64_t *exits;
+	struct stop_point *exits; /* sorted by address */
 	unsigned nexits;
 	uint8_t scratch[BLOCK_MAX + 16];
 	/* the burst in progress */
 	uint64_t cap, insns;
+	uint64_t block_rip; /* address of the block the block hook last saw */
 	enum why why;
 	uint32_t vector;
 	uint64_t cr2;
+	uint32_t cpu; /* the host CPU this thread is pinned to, ~0u: none */
 	struct assist_req in;
 	struct assist_resp out;
 };
@@ -1171,7 +1179,14 @@ static bool decode(struct worker *w, const uint8_t *code, size_t len, ZydisDecod
 	return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&w->dec, code, len, in, ops));
 }
 
-/* ======================= exits (stop-list instructions) ======================= */
+/* ======================= stop points (stop-list instructions) ======================= */
+
+/* A code hook bounded to one address ends the burst right before that instruction (Unicorn
+ * checks for a stop request after a code hook).  Not Unicorn's "exits": it invalidates the
+ * translated blocks of every exit at each uc_emu_start, so their cost grows with their
+ * number, every burst.  A code hook costs only where it is: translated blocks outside all
+ * hooks' ranges carry no call. */
+static void on_stop_insn(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 
 static unsigned exit_pos(const struct worker *w, uint64_t a)
 {
@@ -1179,7 +1194,7 @@ static unsigned exit_pos(const struct worker *w, uint64_t a)
 
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
-		if (w->exits[mid] < a) {
+		if (w->exits[mid].addr < a) {
 			lo = mid + 1;
 		} else {
 			hi = mid;
@@ -1192,43 +1207,46 @@ static bool exit_has(const struct worker *w, uint64_t a)
 {
 	unsigned i = exit_pos(w, a);
 
-	return i < w->nexits && w->exits[i] == a;
+	return i < w->nexits && w->exits[i].addr == a;
 }
 
-static void exits_apply(struct worker *w)
+static void exits_clear(struct worker *w)
 {
-	/* blocks translated before the change still embed the old set: callers drop them */
-	uc_ctl_set_exits(w->uc, w->exits, w->nexits);
+	for (unsigned i = 0; i < w->nexits; i++) {
+		uc_hook_del(w->uc, w->exits[i].hook); /* drops the blocks it was compiled into */
+	}
+	w->nexits = 0;
 }
 
 static void exit_add(struct worker *w, uint64_t a)
 {
 	unsigned i;
+	uc_hook h;
 
 	if (w->nexits >= MAX_EXITS) {
-		w->nexits = 0;
-		exits_apply(w);
-		uc_ctl_flush_tlb(w->uc); /* despite its name: drops every translated block */
+		exits_clear(w);
+	}
+	if (uc_hook_add(w->uc, &h, UC_HOOK_CODE, (void *)on_stop_insn, w, a, a) != UC_ERR_OK) {
+		return; /* the block runs again without it: no progress, and the burst ends */
 	}
 	i = exit_pos(w, a);
 	memmove(&w->exits[i + 1], &w->exits[i], (w->nexits - i) * sizeof *w->exits);
-	w->exits[i] = a;
+	w->exits[i] = (struct stop_point){.addr = a, .hook = h};
 	w->nexits++;
-	exits_apply(w);
-	uc_ctl_remove_cache(w->uc, a, a + 1);
+	uc_ctl_remove_cache(w->uc, a, a + 1); /* blocks compiled before the hook existed */
 }
 
-/* An exit whose instruction is no longer on the stop list (the code changed). */
+/* A stop point whose instruction is no longer on the stop list (the code changed). */
 static void exit_remove(struct worker *w, uint64_t a)
 {
 	unsigned i = exit_pos(w, a);
 
-	if (i >= w->nexits || w->exits[i] != a) {
+	if (i >= w->nexits || w->exits[i].addr != a) {
 		return;
 	}
+	uc_hook_del(w->uc, w->exits[i].hook);
 	memmove(&w->exits[i], &w->exits[i + 1], (w->nexits - i - 1) * sizeof *w->exits);
 	w->nexits--;
-	exits_apply(w);
 	uc_ctl_remove_cache(w->uc, a, a + 1);
 }
 
@@ -1313,6 +1331,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	const uint8_t *code = block_bytes(w, addr, size);
 
 	(void)uc;
+	w->block_rip = addr; /* a stop from here leaves Unicorn's RIP stale (see run_once) */
 	if (code == NULL) {
 		stop(w, W_NX); /* not fetchable as guest code: let KVM fault */
 		return;
@@ -1329,6 +1348,12 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	} else {
 		w->insns += b->ninsn;
 	}
+}
+
+static void on_stop_insn(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+	(void)uc, (void)addr, (void)size;
+	stop(opaque, W_STOP);
 }
 
 static void on_intr(uc_engine *uc, uint32_t intno, void *opaque)
@@ -1618,6 +1643,12 @@ static bool run_once(struct worker *w, uint64_t *rip)
 	e = uc_emu_start(w->uc, *rip, 0, 0, 0);
 	w->out.counts.runs++;
 	uc_reg_read(w->uc, UC_X86_REG_RIP, rip);
+	if (w->why == W_CAP || w->why == W_RESTART || w->why == W_NX) {
+		/* stopped by the block hook, before the block's first instruction: Unicorn syncs
+		 * RIP only at code hooks and exceptions (and, without any code hook, on every
+		 * early block exit), so after chained blocks its RIP is stale */
+		*rip = w->block_rip;
+	}
 	switch (w->why) {
 	case W_CAP:
 		set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE);
@@ -1631,6 +1662,8 @@ static bool run_once(struct worker *w, uint64_t *rip)
 		return false;
 	case W_RESTART:
 		return true;
+	case W_STOP:
+		return true; /* before a stop point: screen() decides */
 	case W_NONE:
 	default:
 		break;
@@ -1646,12 +1679,11 @@ static bool run_once(struct worker *w, uint64_t *rip)
 		set_stop(w, ASSIST_STOP_KVM, ASSIST_C_OTHER); /* KVM may know it; if not: #UD */
 		return false;
 	}
-	if (e != UC_ERR_OK || !exit_has(w, *rip)) {
-		w->tainted = true;
-		set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
-		return false;
-	}
-	return true; /* at an exit: screen() decides */
+	/* Unicorn stopped by itself (a HLT it ran, an unexpected error): not exact */
+	w->tainted = true;
+	set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
+	(void)e;
+	return false;
 }
 
 static uint64_t burst_loop(struct worker *w)
@@ -1826,6 +1858,23 @@ static void die(const char *what)
 	_exit(71);
 }
 
+/* The vCPU thread sleeps while its burst runs: on its CPU the two wake each other with a
+ * context switch instead of an inter-processor interrupt (15 us instead of 40-90 per burst
+ * here).  The request says where that thread is; a failure (a CPU we may not use) is
+ * remembered and not retried. */
+static void follow_cpu(struct worker *w, uint32_t cpu)
+{
+	cpu_set_t set;
+
+	if (cpu == w->cpu || cpu >= CPU_SETSIZE) {
+		return;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	w->cpu = cpu;
+	sched_setaffinity(0, sizeof set, &set);
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -1850,6 +1899,9 @@ static void serve(struct worker *w)
 			_exit(0);
 		}
 		t0 = now_ns();
+		if ((size_t)n == sizeof w->in) {
+			follow_cpu(w, w->in.cpu);
+		}
 		if ((size_t)n != sizeof w->in || w->in.magic != ASSIST_PROTO_MAGIC) {
 			memset(&w->out, 0, ASSIST_RESP_SHORT);
 			w->out.magic = ASSIST_PROTO_MAGIC;
@@ -1904,6 +1956,11 @@ static int install_filter(unsigned n)
 		if (rc == 0) {
 			rc = add_fd_rule(f, SCMP_SYS(write), ASSIST_FD_SOCK0 + (int)i);
 		}
+	}
+	if (rc == 0) {
+		/* follow_cpu: its own thread only */
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sched_setaffinity), 1,
+				      SCMP_A0(SCMP_CMP_EQ, 0));
 	}
 	if (rc == 0) {
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
@@ -2010,7 +2067,8 @@ int main(int argc, char **argv)
 		die("out of memory");
 	}
 	for (unsigned i = 0; i < g_ncpu; i++) {
-		ws[i] = (struct worker){.id = i, .sock = ASSIST_FD_SOCK0 + (int)i, .ram = &g_ram};
+		ws[i] = (struct worker){
+		    .id = i, .sock = ASSIST_FD_SOCK0 + (int)i, .ram = &g_ram, .cpu = ~0u};
 		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
 			die("cannot start a thread");
 		}

@@ -40,8 +40,8 @@
 struct assist_req {
 	uint32_t magic;
 	uint32_t flags;
-	uint32_t max_insns; /* instruction cap of this burst; 0: complete only the first one */
-	uint32_t pad;
+	uint32_t max_insns; /* instruction cap of this burst */
+	uint32_t cpu; /* the host CPU the vCPU thread waits on (~0u: unknown) */
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_xsave xsave; /* KVM_GET_XSAVE layout (standard format) */

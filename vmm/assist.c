@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -472,7 +473,10 @@ static int roundtrip(struct vcpu *v, struct assist_cpu *c)
 {
 	ssize_t n;
 
+	int cpu = sched_getcpu(); /* vDSO: no system call */
+
 	c->req.magic = ASSIST_PROTO_MAGIC;
+	c->req.cpu = cpu < 0 ? ~0u : (uint32_t)cpu;
 	do {
 		n = write(c->sock, &c->req, sizeof c->req);
 	} while (n < 0 && errno == EINTR && !atomic_load(&v->vm->stopping));

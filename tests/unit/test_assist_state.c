@@ -413,7 +413,20 @@ static int shadow_teardown(void **state)
 {
 	struct worker *w = *state;
 
+	uc_context_free(w->pristine);
 	uc_close(w->uc);
+	free(w->frame_pa);
+	free(w->frame_level);
+	free(w->fhash);
+	free(w->ptbits);
+	free(w->runs);
+	free(w->next);
+	free(w->holes);
+	free(w->exits);
+	munmap(w->blocks, BLOCKS * sizeof(struct block));
+	munmap(w->copies, (size_t)MAX_PT_FRAMES * PAGE);
+	munmap(w->pool[0], 2 * POOL_BYTES);
+	munmap(w->flush_host, PAGE);
 	free(test_ram.base);
 	free(w);
 	return 0;
