@@ -1939,7 +1939,8 @@ static int add_fd_rule(scmp_filter_ctx f, int nr, int fd)
 
 /* The allowlist of a running assist process.  Everything a burst needs already exists;
  * what remains is its channel, memory management without PROT_EXEC (glibc malloc inside
- * Unicorn's mapping bookkeeping), futex (the start barrier) and exit. */
+ * Unicorn's mapping bookkeeping), futex (the start barrier), clock_gettime (burst timing),
+ * sched_setaffinity on the calling thread (follow_cpu) and exit. */
 static int install_filter(unsigned n)
 {
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);

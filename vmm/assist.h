@@ -26,6 +26,10 @@ void assist_fini(struct vm *vm);
  * vCPU may re-enter KVM_RUN; false to end the VM with the usual diagnostic. */
 bool assist_emulation_failure(struct vcpu *v);
 
+/* The vCPU ioctl requests assist_emulation_failure() may issue, for the VMM's seccomp
+ * allowlist (*n of them; NULL and 0 without an assist). */
+const unsigned long *assist_vcpu_ioctls(int *n);
+
 /* Appends the assist's statistics to stderr (--stats). */
 void assist_print_stats(const struct vm *vm);
 

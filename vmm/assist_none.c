@@ -24,6 +24,12 @@ bool assist_emulation_failure(struct vcpu *v)
 	return false;
 }
 
+const unsigned long *assist_vcpu_ioctls(int *n)
+{
+	*n = 0;
+	return NULL;
+}
+
 void assist_print_stats(const struct vm *vm)
 {
 	(void)vm;

@@ -9,11 +9,22 @@
 
 int gmem_init(struct gmem *m, uint64_t start, uint64_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED) {
+	/* A sealed memfd, so that a confined helper (the instruction assist) maps the same RAM. */
+	int fd = memfd_create("uhyve-sec-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING), e;
+	void *p = MAP_FAILED;
+
+	if (fd < 0) {
 		return -errno;
 	}
+	if (ftruncate(fd, (off_t)size) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0 ||
+	    (p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0)) ==
+		MAP_FAILED) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	m->fd = fd;
 	m->base = p;
 	m->start = start;
 	m->size = size;

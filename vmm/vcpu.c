@@ -359,6 +359,9 @@ static void confine_seccomp(struct vm *vm)
 	for (unsigned i = 0; i < vm->ncpu; i++) {
 		fds[i] = vm->vcpus[i].fd;
 	}
+	if (vm->assist != NULL) {
+		sv.ioctls = assist_vcpu_ioctls(&sv.nioctls);
+	}
 	if (sbx_vmm_seccomp(&sv, err, sizeof err) != 0) {
 		vm_finish(vm, ST_SANDBOX, "sandbox: %s", err);
 	}

@@ -22,7 +22,7 @@ for _ in $(seq 1 100); do
 	grep -q spinning "$out" 2>/dev/null && break
 	sleep 0.05
 done
-broker=$(pgrep -P "$pid")
+broker=$(pgrep -x -P "$pid" uhyve-sec)
 fail=0
 check_status() { # PID NAME
 	local s
