@@ -1993,6 +1993,9 @@ static void drop_privileges(void)
 	}
 	/* changing credentials cleared the parent-death signal: set it again, then make sure
 	 * the VMM did not die in between */
+	if (getppid() != g_vmm) {
+		_exit(0); /* the VMM ended before we were needed: nothing to report */
+	}
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != g_vmm ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {

@@ -106,10 +106,6 @@ bool assist_available(void)
 	return true;
 }
 
-/* Declared in assist.h (patch for the lead, docs/assist.md "Integration"); repeated here so
- * this file builds before it lands. */
-const unsigned long *assist_vcpu_ioctls(int *n);
-
 /* The vCPU ioctls assist_emulation_failure() may issue, for the VMM's seccomp allowlist (the
  * run loop's own KVM_RUN, KVM_GET_REGS and KVM_GET_SREGS are not repeated). */
 const unsigned long *assist_vcpu_ioctls(int *n)
@@ -152,53 +148,16 @@ static int helper_path(char *buf, size_t len)
 	return -1;
 }
 
-/* Copies the pages of [base, base + size) that were ever touched into fd (mincore: an
- * untouched anonymous page is not resident and reads as zero anyway). */
-static int copy_touched(int fd, const uint8_t *base, uint64_t size)
+/* The helper maps guest RAM from the sealed memfd gmem_init created (size sealed: neither
+ * process can shrink it under the other). */
+static int check_memfd(const struct vm *vm)
 {
-	size_t npages = (size_t)(size / 4096);
-	unsigned char *vec = malloc(npages);
-	int rc = vec != NULL && mincore((void *)(uintptr_t)base, size, vec) == 0 ? 0 : -1;
+	int seals = vm->mem.fd >= 0 ? fcntl(vm->mem.fd, F_GET_SEALS) : -1;
 
-	for (size_t i = 0; rc == 0 && i < npages;) {
-		size_t j = i;
-		while (j < npages && (vec[j] & 1)) {
-			j++;
-		}
-		if (j > i && pwrite(fd, base + i * 4096, (j - i) * 4096, (off_t)(i * 4096)) !=
-				 (ssize_t)((j - i) * 4096)) {
-			rc = -1;
-		}
-		i = j + 1;
+	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
+		uhs_msg("assist: guest RAM is not a sealed memfd");
+		return ST_INTERNAL;
 	}
-	free(vec);
-	return rc;
-}
-
-/* Stop-gap until gmem_init creates the memfd itself: the helper maps guest RAM from a memfd,
- * so if RAM is anonymous memory, move it into a sealed memfd mapped at the same address (no
- * vCPU has run yet; KVM faults the new pages in through its MMU notifier). */
-static int ensure_memfd(struct vm *vm)
-{
-	uint8_t *base = gmem_ptr(&vm->mem, gpa(vm->mem.start), vm->mem.size);
-	int fd;
-
-	if (vm->mem.fd >= 0 && fcntl(vm->mem.fd, F_GET_SEALS) >= 0) {
-		return 0;
-	}
-	fd = memfd_create("uhyve-sec-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0 || base == NULL || ftruncate(fd, (off_t)vm->mem.size) != 0 ||
-	    copy_touched(fd, base, vm->mem.size) != 0 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0 ||
-	    mmap(base, vm->mem.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) !=
-		base) {
-		uhs_msg("assist: cannot move guest RAM into a memfd: %s", strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-		}
-		return ST_OSERR;
-	}
-	vm->mem.fd = fd;
 	return 0;
 }
 
@@ -220,12 +179,15 @@ static void wait_first_request(unsigned n)
 		if (r < 0) {
 			_exit(71);
 		}
+		/* EOF first: a closed socket also polls readable, and the VMM is gone */
+		for (unsigned i = 0; i < n; i++) {
+			if (p[i].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+				_exit(0);
+			}
+		}
 		for (unsigned i = 0; i < n; i++) {
 			if (p[i].revents & POLLIN) {
 				return;
-			}
-			if (p[i].revents & (POLLHUP | POLLERR | POLLNVAL)) {
-				_exit(0);
 			}
 		}
 	}
@@ -349,7 +311,7 @@ int assist_init(struct vm *vm)
 			ASSIST_HELPER_NAME);
 		return ST_OSERR;
 	}
-	if ((rc = ensure_memfd(vm)) != 0) {
+	if ((rc = check_memfd(vm)) != 0) {
 		return rc;
 	}
 	rc = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
