@@ -88,6 +88,51 @@ int kvm_cpuid_join(struct vm *vm)
 	return vm->cpuid_rc;
 }
 
+/* Hermit kernels search the EBDA and the BIOS area for an MP floating pointer with 4-byte
+ * reads (hermit-abi.md b.7), about 17,000 of them.  Where guest RAM does not cover those
+ * ranges (a randomised RAM window) each read would be an MMIO exit; read-only slots over one
+ * shared, never-written zero mapping make them plain memory reads that find nothing, as in a
+ * VM with RAM at 0.  Writes there still exit and are violations (hc_mmio).  Without
+ * KVM_CAP_READONLY_MEM the reads stay MMIO exits answered by hc_mmio. */
+static const struct {
+	uint64_t start, size;
+} bios_ranges[] = {{0x9f000, 0x1000}, {0xf0000, 0x10000}};
+
+static int add_bios_slots(struct vm *vm)
+{
+	static void *zero = MAP_FAILED;
+	uint32_t slot = 1;
+
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0) {
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof bios_ranges / sizeof bios_ranges[0]; i++) {
+		uint64_t a = bios_ranges[i].start, n = bios_ranges[i].size;
+		struct kvm_userspace_memory_region r = {.slot = slot,
+							.flags = KVM_MEM_READONLY,
+							.guest_phys_addr = a,
+							.memory_size = n};
+		if (a < vm->mem.start + vm->mem.size && vm->mem.start < a + n) {
+			continue; /* RAM covers (part of) it: the guest reads RAM there */
+		}
+		if (zero == MAP_FAILED) {
+			zero = mmap(NULL, 0x10000, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (zero == MAP_FAILED) {
+				uhs_msg("mmap of the BIOS-area zero page: %s", strerror(errno));
+				return ST_OSERR;
+			}
+		}
+		r.userspace_addr = (uint64_t)(uintptr_t)zero;
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+			uhs_msg("KVM_SET_USER_MEMORY_REGION (read-only, GPA 0x%llx): %s",
+				(unsigned long long)a, strerror(errno));
+			return ST_OSERR;
+		}
+		slot++;
+	}
+	return 0;
+}
+
 int kvm_vm_create(struct vm *vm)
 {
 	struct kvm_enable_cap x2apic = {
@@ -149,6 +194,10 @@ int kvm_vm_create(struct vm *vm)
 			(unsigned long long)(vm->mem.size >> 20), strerror(errno));
 		return ST_OSERR;
 	}
+	if ((rc = add_bios_slots(vm)) != 0) {
+		return rc;
+	}
+	pio_ring_register(vm);
 	if (create_irqchip(vm) != 0 || ioctl(vm->vm_fd, KVM_ENABLE_CAP, &x2apic) < 0) {
 		uhs_msg("in-kernel irqchip / x2APIC API: %s", strerror(errno));
 		return ST_NOKVM;
@@ -171,6 +220,9 @@ int kvm_vcpu_create(struct vm *vm, struct vcpu *v)
 		return ST_OSERR;
 	}
 	v->run = run;
+	if (v->id == 0 && vm->ring_off != 0) {
+		vm->ring = (struct kvm_coalesced_mmio_ring *)((char *)run + vm->ring_off);
+	}
 	return 0;
 }
 

@@ -260,6 +260,10 @@ static bool handle_exit(struct vcpu *v)
 	struct kvm_run *r = v->run;
 
 	v->exits[r->exit_reason < VM_EXIT_REASONS ? r->exit_reason : 0]++;
+	/* port writes KVM queued before this exit come first (pio_ring.c) */
+	if (!pio_ring_drain(v->vm, v->id, &v->hcs)) {
+		return false;
+	}
 	switch (r->exit_reason) {
 	case KVM_EXIT_IO:
 		return handle_io(v);
@@ -411,8 +415,11 @@ static bool broker_exited(struct vm *vm)
 	return true;
 }
 
+#define PIO_RING_POLL_MS 20
+
 static void wait_for_stop(struct vm *vm)
 {
+	const struct timespec ring_poll = {0, PIO_RING_POLL_MS * 1000000L};
 	sigset_t set;
 	siginfo_t si;
 	int sig;
@@ -425,8 +432,14 @@ static void wait_for_stop(struct vm *vm)
 	sigaddset(&set, SIGCHLD);
 	for (;;) {
 		do {
-			sig = sigwaitinfo(&set, &si);
-		} while (sig < 0 && errno == EINTR);
+			/* with a coalesced-write ring, wake up to drain it (pio_ring.c) */
+			sig = vm->ring != NULL ? sigtimedwait(&set, &si, &ring_poll)
+					       : sigwaitinfo(&set, &si);
+			if (sig < 0 && errno == EAGAIN &&
+			    !pio_ring_drain(vm, vm->ncpu == 1 ? 0 : ~0u, &vm->ring_hcs)) {
+				return;
+			}
+		} while (sig < 0 && (errno == EINTR || errno == EAGAIN));
 #ifdef UHS_TEST_HOOKS
 		if (sig == SIG_DONE && __atomic_load_n(&test_action, __ATOMIC_ACQUIRE) != 0) {
 			int action = __atomic_exchange_n(&test_action, 0, __ATOMIC_ACQ_REL);
@@ -468,6 +481,7 @@ int vm_run(struct vm *vm)
 	pthread_barrier_wait(&vm->start);
 	wait_for_stop(vm);
 	stop_all(vm);
+	pio_ring_drain(vm, vm->ncpu == 1 ? 0 : ~0u, &vm->ring_hcs);
 	pthread_mutex_lock(&vm->out_mu);
 	output_flush(&vm->out);
 	pthread_mutex_unlock(&vm->out_mu);
@@ -501,6 +515,9 @@ void vm_print_stats(const struct vm *vm, uint64_t wall_ns)
 			hcs[h] += vm->vcpus[i].hcs.count[h];
 		}
 		guest += vm->vcpus[i].guest_ns;
+	}
+	for (unsigned h = 0; h < hc_count(); h++) {
+		hcs[h] += vm->ring_hcs.count[h];
 	}
 	fprintf(stderr, "uhyve-sec stats:\n  vm exits: %llu\n", (unsigned long long)total);
 	for (unsigned r = 0; r < VM_EXIT_REASONS; r++) {

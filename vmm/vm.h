@@ -56,6 +56,11 @@ struct vm {
 	int guest_code;
 	bool guest_exit;
 	void *assist; /* per-VM state of the instruction assist (assist.c) */
+	/* pio_ring.c: KVM's coalesced port-write ring (NULL without KVM_CAP_COALESCED_PIO) */
+	struct kvm_coalesced_mmio_ring *ring;
+	size_t ring_off; /* its offset in a vCPU mmap; 0 = not registered */
+	pthread_mutex_t ring_mu;
+	struct hc_stats ring_hcs; /* hypercalls drained by the main thread */
 };
 
 /* kvm.c: opens /dev/kvm and creates the VM with its in-kernel irqchip and RAM slot.
@@ -66,6 +71,11 @@ int kvm_vcpu_create(struct vm *vm, struct vcpu *v);
 int kvm_vcpu_setup(struct vm *vm, struct vcpu *v);
 /* Waits for the CPUID query started by kvm_vm_create; returns 0 or an exit status. */
 int kvm_cpuid_join(struct vm *vm);
+/* pio_ring.c: registers the coalesced ports (if KVM can); vm->ring is set with vCPU 0. */
+void pio_ring_register(struct vm *vm);
+/* Hands every queued port write to hc_port_io, in order, counting into *stats.  Returns
+ * false (after vm_finish) if the VM must stop. */
+bool pio_ring_drain(struct vm *vm, unsigned vcpu, struct hc_stats *stats);
 void kvm_vm_destroy(struct vm *vm);
 
 /* vcpu.c: runs all vCPUs until one of them ends the VM or a signal arrives; returns the

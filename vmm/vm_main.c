@@ -264,6 +264,7 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 	vm.ncpu = cfg->cpus;
 	vm.main_thread = pthread_self();
 	pthread_mutex_init(&vm.out_mu, NULL);
+	pthread_mutex_init(&vm.ring_mu, NULL);
 	pthread_mutex_init(&vm.res_mu, NULL);
 	rc = load_image(cfg, &k, &img, &vm.lay);
 	if (rc == 0) {

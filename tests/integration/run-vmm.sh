@@ -6,7 +6,8 @@
 # Golden files EXPECT_DIR/NAME.out and NAME.err hold one line per output line; each is a
 # bash pattern ([[ line == pattern ]]), so '*' matches anything and everything else is
 # exact.  A missing .err file means "stderr must be empty".  --sort compares sorted lines
-# (output of several vCPUs).  --signal waits for the first line of output, then sends SIG.
+# (output of several vCPUs).  --signal waits for the first line of output (failing if none
+# comes within 10 s while the guest runs), then sends SIG.
 # Guest paths given as @name run the test guest `name` from the directory in $GUEST_DIR,
 # so argv[0] is the stable "./name".  Exits 77 (skip) when --kvm is given and /dev/kvm is
 # not usable.
@@ -43,8 +44,9 @@ cd "${GUEST_DIR:-.}" || exit 99
 if [ -n "$sig" ]; then
 	env "${envs[@]}" "$vmm" "${args[@]}" >"$tmp/out" 2>"$tmp/err" &
 	pid=$!
+	seen=0
 	for _ in $(seq 1 200); do
-		[ -s "$tmp/out" ] && break
+		[ -s "$tmp/out" ] && { seen=1; break; }
 		sleep 0.05
 	done
 	kill -s "$sig" "$pid"
@@ -56,6 +58,10 @@ else
 fi
 [ $outfile = 1 ] && cp "$tmp/console" "$tmp/out"
 fail=0
+if [ -n "$sig" ] && [ $seen = 0 ]; then
+	echo "FAIL: no output within 10 s while the guest ran (before SIG$sig)"
+	fail=1
+fi
 if [ "$status" != "$want_status" ]; then
 	echo "FAIL: exit status $status, expected $want_status"
 	fail=1
