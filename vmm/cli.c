@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assist.h"
 #include "vmm.h"
 
 void cli_usage(FILE *f)
@@ -374,7 +375,8 @@ static int parse_opt(struct vmm_config *cfg, int opt, const char *arg)
 		cli_usage(stdout);
 		return 1;
 	case 'V':
-		puts("uhyve-sec " UHS_VERSION);
+		printf("uhyve-sec %s (instruction assist: %s)\n", UHS_VERSION,
+		       assist_available() ? "built in" : "not built");
 		return 1;
 	default:
 		return -1;
