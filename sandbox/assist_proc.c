@@ -1937,39 +1937,36 @@ static int add_fd_rule(scmp_filter_ctx f, int nr, int fd)
 	return seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd));
 }
 
-/* The allowlist of a running assist process.  Everything a burst needs already exists;
- * what remains is its channel, memory management without PROT_EXEC (glibc malloc inside
- * Unicorn's mapping bookkeeping), futex (the start barrier), clock_gettime (burst timing),
- * sched_setaffinity on the calling thread (follow_cpu) and exit. */
+/* The allowlist of a running assist process: assist_rules (assist_proc.h), for all threads
+ * at once. */
 static int install_filter(unsigned n)
 {
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int rc = f == NULL ? -1 : 0;
-	const int plain[] = {SCMP_SYS(futex),	   SCMP_SYS(munmap),	   SCMP_SYS(brk),
-			     SCMP_SYS(madvise),	   SCMP_SYS(mremap),	   SCMP_SYS(exit),
-			     SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn), SCMP_SYS(clock_gettime)};
 
-	for (unsigned i = 0; rc == 0 && i < sizeof plain / sizeof plain[0]; i++) {
-		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, plain[i], 0);
-	}
-	for (unsigned i = 0; rc == 0 && i < n; i++) {
-		rc = add_fd_rule(f, SCMP_SYS(read), ASSIST_FD_SOCK0 + (int)i);
-		if (rc == 0) {
-			rc = add_fd_rule(f, SCMP_SYS(write), ASSIST_FD_SOCK0 + (int)i);
+	for (size_t r = 0; rc == 0 && r < sizeof assist_rules / sizeof assist_rules[0]; r++) {
+		const struct assist_rule *ar = &assist_rules[r];
+		switch (ar->arg) {
+		case ASSIST_ARG_ANY:
+			rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, ar->nr, 0);
+			break;
+		case ASSIST_ARG_OWN_SOCKET:
+			for (unsigned i = 0; rc == 0 && i < n; i++) {
+				rc = add_fd_rule(f, ar->nr, ASSIST_FD_SOCK0 + (int)i);
+			}
+			break;
+		case ASSIST_ARG_NO_EXEC:
+			rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, ar->nr, 1,
+					      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+			break;
+		case ASSIST_ARG_SELF:
+			rc =
+			    seccomp_rule_add(f, SCMP_ACT_ALLOW, ar->nr, 1, SCMP_A0(SCMP_CMP_EQ, 0));
+			break;
+		default:
+			rc = -1;
+			break;
 		}
-	}
-	if (rc == 0) {
-		/* follow_cpu: its own thread only */
-		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sched_setaffinity), 1,
-				      SCMP_A0(SCMP_CMP_EQ, 0));
-	}
-	if (rc == 0) {
-		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	}
-	if (rc == 0) {
-		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	}
 	if (rc == 0) {
 		rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);

@@ -44,7 +44,8 @@ struct sbx_rule {
 
 static const struct sbx_rule vmm_rules[] = {
     {SCMP_SYS(ioctl), "ioctl", A_KVM_IOCTL,
-     "vCPU run loop: KVM_RUN and register reads, on the vCPU fds only"},
+     "vCPU run loop: KVM_RUN and register reads, on the vCPU fds only; batching of the "
+     "console port once a guest prints a lot (vmm/pio_ring.c)"},
     {SCMP_SYS(read), "read", A_NONE, "guest file reads, on fds the broker handed over"},
     {SCMP_SYS(write), "write", A_NONE,
      "console output; guest file writes on fds the broker handed over"},
@@ -147,6 +148,11 @@ static int add_ioctls(scmp_filter_ctx ctx, int nr, const struct sbx_vmm *v)
 					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)v->vcpu_fds[f]),
 					      SCMP_A1(SCMP_CMP_EQ, v->ioctls[i]));
 		}
+	}
+	if (rc == 0 && v->vm_fd >= 0) {
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)v->vm_fd),
+				      SCMP_A1(SCMP_CMP_EQ, KVM_REGISTER_COALESCED_MMIO));
 	}
 	return rc;
 }
@@ -519,7 +525,8 @@ static const char *arg_text(enum sbx_arg a)
 {
 	switch (a) {
 	case A_KVM_IOCTL:
-		return "fd in the vCPU fds, request in {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS}";
+		return "fd in the vCPU fds, request in {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS}; "
+		       "fd == the VM fd, request == KVM_REGISTER_COALESCED_MMIO";
 	case A_BROKER_FD:
 		return "fd == the broker socket";
 	case A_TGKILL_SELF:

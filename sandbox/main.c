@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "assist.h"
 #include "broker.h"
 #include "confine.h"
 #include "policy.h"
@@ -94,6 +95,7 @@ int main(int argc, char *argv[])
 		rc = build_policy(&cfg, cfg.policy_path, &pol);
 		if (rc == 0) {
 			sbx_print(stdout, &pol);
+			assist_print_sandbox(stdout);
 		}
 		policy_free(&pol);
 		cli_free(&cfg);

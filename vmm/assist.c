@@ -36,6 +36,7 @@
 
 #include "assist.h"
 #include "assist_proc.h"
+#include "confine.h"
 #include "vm.h"
 
 #ifndef UHS_ASSIST_INSTALL_REL
@@ -108,15 +109,63 @@ bool assist_available(void)
 
 /* The vCPU ioctls assist_emulation_failure() may issue, for the VMM's seccomp allowlist (the
  * run loop's own KVM_RUN, KVM_GET_REGS and KVM_GET_SREGS are not repeated). */
+#define ASSIST_IOCTLS(X)                                                                           \
+	X(KVM_GET_XSAVE)                                                                           \
+	X(KVM_SET_XSAVE)                                                                           \
+	X(KVM_GET_XCRS)                                                                            \
+	X(KVM_SET_REGS)                                                                            \
+	X(KVM_SET_SREGS)                                                                           \
+	X(KVM_GET_MSRS)                                                                            \
+	X(KVM_GET_VCPU_EVENTS)                                                                     \
+	X(KVM_SET_VCPU_EVENTS)
+#define IOCTL_REQ(r)  r,
+#define IOCTL_NAME(r) #r,
+static const unsigned long assist_ioctl_req[] = {ASSIST_IOCTLS(IOCTL_REQ)};
+static const char *const assist_ioctl_name[] = {ASSIST_IOCTLS(IOCTL_NAME)};
+
 const unsigned long *assist_vcpu_ioctls(int *n)
 {
-	static const unsigned long req[] = {
-	    KVM_GET_XSAVE, KVM_SET_XSAVE, KVM_GET_XCRS,	       KVM_SET_REGS,
-	    KVM_SET_SREGS, KVM_GET_MSRS,  KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS,
-	};
+	*n = (int)(sizeof assist_ioctl_req / sizeof assist_ioctl_req[0]);
+	return assist_ioctl_req;
+}
 
-	*n = (int)(sizeof req / sizeof req[0]);
-	return req;
+static const char *arg_text(enum assist_arg a)
+{
+	switch (a) {
+	case ASSIST_ARG_OWN_SOCKET:
+		return "fd is one of its vCPU sockets";
+	case ASSIST_ARG_NO_EXEC:
+		return "prot without PROT_EXEC";
+	case ASSIST_ARG_SELF:
+		return "pid == 0 (the calling thread)";
+	case ASSIST_ARG_ANY:
+	default:
+		return "any arguments";
+	}
+}
+
+void assist_print_sandbox(FILE *f)
+{
+	size_t n = sizeof assist_rules / sizeof assist_rules[0];
+
+	fprintf(f,
+		"\nInstruction assist (%s, built in; started at the first instruction this KVM "
+		"cannot emulate, never with --assist=off):\n",
+		ASSIST_HELPER_NAME);
+	fprintf(f, "  VMM: while the assist is enabled, ioctl on the vCPU fds also accepts");
+	for (size_t i = 0; i < sizeof assist_ioctl_name / sizeof assist_ioctl_name[0]; i++) {
+		fprintf(f, "%s%s", i == 0 ? " " : ", ", assist_ioctl_name[i]);
+	}
+	fprintf(f, "\n  process: fds guest RAM (mapped, then closed) and one socket per vCPU; "
+		   "nobody (when started as root), no capabilities, no_new_privs, not dumpable, "
+		   "RLIMIT_NOFILE 0, stderr on /dev/null, parent-death signal\n");
+	fprintf(f,
+		"  assist seccomp allowlist (%zu syscalls, default action: kill the process)%s:\n",
+		n, sbx_seccomp_compiled_out() ? " [not installed in this sanitizer build]" : "");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "    %-16s %-68s # %s\n", assist_rules[i].name,
+			arg_text(assist_rules[i].arg), assist_rules[i].why);
+	}
 }
 
 /* ======================= setup ======================= */

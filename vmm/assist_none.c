@@ -30,6 +30,13 @@ const unsigned long *assist_vcpu_ioctls(int *n)
 	return NULL;
 }
 
+void assist_print_sandbox(FILE *f)
+{
+	fprintf(f,
+		"\nInstruction assist: not in this build (an instruction this KVM cannot emulate "
+		"ends the run with status 81)\n");
+}
+
 void assist_print_stats(const struct vm *vm)
 {
 	(void)vm;

@@ -197,7 +197,7 @@ int kvm_vm_create(struct vm *vm)
 	if ((rc = add_bios_slots(vm)) != 0) {
 		return rc;
 	}
-	pio_ring_register(vm);
+	pio_ring_setup(vm);
 	if (create_irqchip(vm) != 0 || ioctl(vm->vm_fd, KVM_ENABLE_CAP, &x2apic) < 0) {
 		uhs_msg("in-kernel irqchip / x2APIC API: %s", strerror(errno));
 		return ST_NOKVM;

@@ -6,6 +6,12 @@
  * KVM_CAP_COALESCED_PIO, writes to those ports go into a ring that KVM shares with us (one
  * page per VM, mapped through the vCPU mmap) and the guest goes on without an exit.
  *
+ * Registered late: a registered zone makes the VM's teardown wait for an SRCU grace period
+ * that costs 13 ms here when the VM is short-lived, more than a small guest's whole run.  So
+ * the zones are registered only after PIO_RING_AFTER such writes have exited normally, from
+ * the vCPU thread that saw the last one; the VM fd stays open for that one ioctl request
+ * (vm_main.c step 9, and the VMM's seccomp rule).
+ *
  * The ring is drained, in order, into the same dispatcher (hc_port_io) as an exit would be:
  *   - by a vCPU thread before it handles any exit, so anything the guest did before that
  *     exit (a log line before a file write, the PCI address before a config read) is seen
@@ -38,24 +44,37 @@ static const struct {
     {UH_PCI_CONFIG_ADDRESS, 4}, /* any width is valid there: never a violation */
 };
 
-void pio_ring_register(struct vm *vm)
+#define PIO_RING_AFTER 256
+
+void pio_ring_setup(struct vm *vm)
 {
 	int off = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
 	long page = sysconf(_SC_PAGESIZE);
 
 	vm->ring_off = 0;
-	if (off <= 0 || ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0 ||
-	    vm->run_size < (size_t)(off + 1) * (size_t)page) {
-		return; /* every write stays an exit */
+	if (off > 0 && ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) > 0 &&
+	    vm->run_size >= (size_t)(off + 1) * (size_t)page) {
+		vm->ring_off = (size_t)off * (size_t)page;
+	}
+}
+
+static bool registered(uint64_t port, uint32_t len);
+
+void pio_ring_saw_write(struct vm *vm, uint16_t port)
+{
+	if (vm->ring == NULL || atomic_load_explicit(&vm->ring_on, memory_order_relaxed) ||
+	    !registered(port, 1) ||
+	    atomic_fetch_add_explicit(&vm->ring_writes, 1, memory_order_relaxed) + 1 !=
+		PIO_RING_AFTER) {
+		return;
 	}
 	for (size_t i = 0; i < sizeof pio_zones / sizeof pio_zones[0]; i++) {
 		struct kvm_coalesced_mmio_zone z = {
 		    .addr = pio_zones[i].port, .size = pio_zones[i].size, .pio = 1};
 		if (ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &z) != 0) {
-			/* zones registered so far still work: they are drained like the rest */
-			break;
+			break; /* zones registered so far still work; the rest keep exiting */
 		}
-		vm->ring_off = (size_t)off * (size_t)page;
+		atomic_store_explicit(&vm->ring_on, true, memory_order_release);
 	}
 }
 
@@ -76,8 +95,9 @@ bool pio_ring_drain(struct vm *vm, unsigned vcpu, struct hc_stats *stats)
 	bool ok = true;
 	uint32_t first, last;
 
-	if (ring == NULL || __atomic_load_n(&ring->first, __ATOMIC_RELAXED) ==
-				__atomic_load_n(&ring->last, __ATOMIC_ACQUIRE)) {
+	if (ring == NULL || !atomic_load_explicit(&vm->ring_on, memory_order_acquire) ||
+	    __atomic_load_n(&ring->first, __ATOMIC_RELAXED) ==
+		__atomic_load_n(&ring->last, __ATOMIC_ACQUIRE)) {
 		return true;
 	}
 	pthread_mutex_lock(&vm->ring_mu);

@@ -162,6 +162,9 @@ static int test_attempt(struct vm *vm, int action)
 		break;
 	case 8: /* control: the hook path itself makes no forbidden call */
 		return 0;
+	case 9: /* a VM ioctl other than the one the ring needs (vm_fd may be -1: also SIGSYS) */
+		r = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 200);
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -206,6 +209,9 @@ static bool handle_io(struct vcpu *v)
 		return test_hook(v, (uint8_t *)r + r->io.data_offset);
 	}
 #endif
+	if (r->io.direction == KVM_EXIT_IO_OUT) {
+		pio_ring_saw_write(v->vm, r->io.port);
+	}
 	c.rdi = get_rdi(v);
 	a = hc_port_io(&c, r->io.port, r->io.direction == KVM_EXIT_IO_OUT, r->io.size,
 		       (uint8_t *)r + r->io.data_offset);
@@ -349,6 +355,7 @@ static void confine_seccomp(struct vm *vm)
 	char err[256];
 	struct sbx_vmm sv = {.vcpu_fds = fds,
 			     .nvcpu = (int)vm->ncpu,
+			     .vm_fd = vm->vm_fd,
 			     .broker_sock = vm->files->broker_sock,
 			     .broker_pid = vm->broker_pid};
 

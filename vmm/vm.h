@@ -58,7 +58,9 @@ struct vm {
 	void *assist; /* per-VM state of the instruction assist (assist.c) */
 	/* pio_ring.c: KVM's coalesced port-write ring (NULL without KVM_CAP_COALESCED_PIO) */
 	struct kvm_coalesced_mmio_ring *ring;
-	size_t ring_off; /* its offset in a vCPU mmap; 0 = not registered */
+	size_t ring_off; /* its offset in a vCPU mmap; 0 = KVM cannot batch port writes */
+	atomic_uint ring_writes; /* batchable writes that exited before the zones existed */
+	atomic_bool ring_on; /* zones registered: the ring is in use */
 	pthread_mutex_t ring_mu;
 	struct hc_stats ring_hcs; /* hypercalls drained by the main thread */
 };
@@ -71,8 +73,10 @@ int kvm_vcpu_create(struct vm *vm, struct vcpu *v);
 int kvm_vcpu_setup(struct vm *vm, struct vcpu *v);
 /* Waits for the CPUID query started by kvm_vm_create; returns 0 or an exit status. */
 int kvm_cpuid_join(struct vm *vm);
-/* pio_ring.c: registers the coalesced ports (if KVM can); vm->ring is set with vCPU 0. */
-void pio_ring_register(struct vm *vm);
+/* pio_ring.c: whether KVM can batch port writes (vm->ring is then set with vCPU 0). */
+void pio_ring_setup(struct vm *vm);
+/* A batchable-port write exited: after enough of them, register the zones. */
+void pio_ring_saw_write(struct vm *vm, uint16_t port);
 /* Hands every queued port write to hc_port_io, in order, counting into *stats.  Returns
  * false (after vm_finish) if the VM must stop. */
 bool pio_ring_drain(struct vm *vm, unsigned vcpu, struct hc_stats *stats);

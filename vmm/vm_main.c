@@ -82,13 +82,14 @@ static bool cfg_assist(const struct vm *vm)
 
 /* Step 9: what the run no longer needs is closed before confinement, so a compromised
  * VMM holds only vCPU fds, the output, the broker socket and guest RAM: not /dev/kvm, not
- * the VM fd (the vCPUs keep the VM alive), not the kernel image. */
+ * the kernel image, and the VM fd only where KVM can batch port writes (its seccomp rule
+ * then allows KVM_REGISTER_COALESCED_MMIO on it and nothing else). */
 static int drop_setup_handles(struct vm *vm, struct kernel_file *k)
 {
 	munmap(k->data, k->len);
 	k->data = NULL;
-	if (vm->vm_fd >= 0) {
-		close(vm->vm_fd);
+	if (vm->vm_fd >= 0 && vm->ring == NULL) {
+		close(vm->vm_fd); /* kept only for pio_ring_register() (one ioctl request) */
 		vm->vm_fd = -1;
 	}
 	if (vm->kvm_fd >= 0) {

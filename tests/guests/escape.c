@@ -1,11 +1,12 @@
 /* escape (v2): asks a test build of the VMM (meson -Dtest_hooks=true) to attempt something
  * its sandbox must forbid, after confinement: argv[1] is the action (open, execve, socket,
- * ptrace, mprotect, ioctl, mmap; noop is the control), argv[2] the thread (vcpu or main).  If the
+ * ptrace, mprotect, ioctl, mmap, vmioctl: a VM-fd ioctl other than the one allowed; noop is
+ * the control), argv[2] the thread (vcpu or main).  If the
  * VMM survives, prints "<action> on <thread> = <result>" (-errno) and exits 0. */
 #include "rt.h"
 
 static const char *const actions[] = {"",	  "open",  "execve", "socket", "ptrace",
-				      "mprotect", "ioctl", "mmap",   "noop"};
+				      "mprotect", "ioctl", "mmap",   "noop",   "vmioctl"};
 
 int guest_main(const struct uh_boot_info *bi, unsigned cpu)
 {

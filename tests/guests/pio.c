@@ -1,6 +1,8 @@
 /* pio (v1 and v2): port writes that KVM may batch instead of exiting (vmm/pio_ring.c), and
  * the legacy BIOS area that Hermit kernels scan for an MP table (vmm/kvm.c).  argv[1]:
  *
+ * order and late first make 300 PCI-address writes, so that the VMM batches these ports.
+ *
  *   order       three rounds of: "u<i>\n" one UART byte at a time, "w<i>\n" by FileWrite to
  *               fd 1, "b<i>\n" by one serial-buffer write.  With -v the console must show
  *               them in exactly that order (queued UART bytes come before the next exit).
@@ -51,8 +53,18 @@ static void serial_str(const char *s)
 	}
 }
 
+/* The VMM registers its batched ports only after 256 writes to them have exited
+ * (vmm/pio_ring.c): make sure that has happened (PCI address writes print nothing). */
+static void warm_ring(void)
+{
+	for (uint32_t i = 0; i < 300; i++) {
+		outl(UH_PCI_CONFIG_ADDRESS, 0x80000000u | (i << 8));
+	}
+}
+
 static int order(void)
 {
+	warm_ring();
 	for (char i = '0'; i <= '2'; i++) {
 		char u[] = {'u', i, '\n', '\0'}, w[] = {'w', i, '\n'}, b[] = {'b', i, '\n'};
 		serial_str(u);
@@ -101,6 +113,7 @@ static int pci(void)
 
 static RT_NORETURN void late(void)
 {
+	warm_ring();
 	serial_str("late line\n");
 	for (;;) {
 		rt_pause();
