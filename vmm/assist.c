@@ -529,10 +529,11 @@ static bool guest_probe(const struct vm *vm, uint64_t cr3, uint64_t va, size_t l
 	return true;
 }
 
-static int guest_read(struct vm *vm, uint64_t cr3, uint64_t va, void *buf, size_t len)
+/* Copies between buf and [va, va + len) through the guest's page tables, page run by page
+ * run, every piece through the gmem accessors. */
+static int guest_copy(struct vm *vm, uint64_t cr3, uint64_t va, uint8_t *buf, size_t len,
+		      bool to_guest)
 {
-	uint8_t *b = buf;
-
 	while (len > 0) {
 		gpa_t pa;
 		uint64_t contig;
@@ -540,31 +541,23 @@ static int guest_read(struct vm *vm, uint64_t cr3, uint64_t va, void *buf, size_
 			return -1;
 		}
 		size_t n = contig < len ? (size_t)contig : len;
-		if (gmem_copy_from(&vm->mem, b, pa, n) != 0) {
+		if ((to_guest ? gmem_copy_to(&vm->mem, pa, buf, n)
+			      : gmem_copy_from(&vm->mem, buf, pa, n)) != 0) {
 			return -1;
 		}
-		b += n, va += n, len -= n;
+		buf += n, va += n, len -= n;
 	}
 	return 0;
 }
 
+static int guest_read(struct vm *vm, uint64_t cr3, uint64_t va, void *buf, size_t len)
+{
+	return guest_copy(vm, cr3, va, buf, len, false);
+}
+
 static int guest_write(struct vm *vm, uint64_t cr3, uint64_t va, const void *buf, size_t len)
 {
-	const uint8_t *b = buf;
-
-	while (len > 0) {
-		gpa_t pa;
-		uint64_t contig;
-		if (gmem_gva_to_gpa(&vm->mem, cr3, gva(va), &pa, &contig) != 0) {
-			return -1;
-		}
-		size_t n = contig < len ? (size_t)contig : len;
-		if (gmem_copy_to(&vm->mem, pa, b, n) != 0) {
-			return -1;
-		}
-		b += n, va += n, len -= n;
-	}
-	return 0;
+	return guest_copy(vm, cr3, va, (uint8_t *)(uintptr_t)buf, len, true);
 }
 
 static enum done page_fault(struct fault *f, uint64_t va, bool write)
