@@ -3,7 +3,7 @@
 #
 # Usage: bench/assist.sh [--runs N] [--rusty-runs N] [--goals] BUILD_DIR
 #
-#   BUILD_DIR              a meson build directory (uhyve-sec, vmm/uhyve-sec-assist,
+#   BUILD_DIR              a meson build directory (uhyve-sec, assist/uhyve-sec-assist,
 #                          tests/guests/sse and tests/guests/hello)
 #   UHYVE_SEC_COMPAT_DIR   optional: directory of the real Hermit samples (hello_world,
 #                          hello_c, rusty_demo; never part of the repository)

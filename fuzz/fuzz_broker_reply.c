@@ -1,4 +1,4 @@
-/* fuzz_broker_reply.c - the VMM's reply check (sandbox/broker_proto.c, brk_reply_check).
+/* fuzz_broker_reply.c - the VMM's reply check (common/broker_proto.c, brk_reply_check).
  *
  * Input (little-endian): u16 op, u32 seq of the request in flight (built with brk_req_build);
  * u8 nfds: how many fds "arrived" with the reply (% 4); the rest is the reply as received.

@@ -1,4 +1,4 @@
-/* fuzz_broker_req.c - the broker's request check (sandbox/broker_proto.c, brk_req_check).
+/* fuzz_broker_req.c - the broker's request check (common/broker_proto.c, brk_req_check).
  *
  * Input: the bytes of one message from a (compromised) VMM.  It is checked as received (any
  * size), and zero-padded or cut to the exact request size so the deeper checks are reached

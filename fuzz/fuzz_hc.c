@@ -20,7 +20,7 @@
  * every buffer the dispatcher hands to the fake file system must lie inside RAM, and every
  * byte of it is touched; file-system arguments must be what the ABI allows (paths
  * NUL-terminated, fds >= 3, flags masked), and every path operation must be one the broker
- * accepts: the fake builds the request vmm/fs_broker.c would send and runs the broker's own
+ * accepts: the fake builds the request vmm/broker_client.c would send and runs the broker's own
  * brk_req_check on it (a rejected request is a "protocol violation from the VMM" that ends
  * the VM); a broker loss (FS_LOST) must end in HC_FATAL and nothing else may; violation
  * messages are non-empty strings.
@@ -31,7 +31,7 @@
 
 #include "broker_proto.h"
 #include "fuzz.h"
-#include "vmm.h"
+#include "vmm_internal.h"
 
 #define HC_RAM_MAX   (64u << 10)
 #define HC_MAX_CALLS 8
@@ -117,7 +117,7 @@ static int fs_outcome(struct fake_fs *f)
 	return 1;
 }
 
-/* The path operation as vmm/fs_broker.c puts it on the wire must pass the broker's check;
+/* The path operation as vmm/broker_client.c puts it on the wire must pass the broker's check;
  * otherwise the broker ends the run ("protocol violation from the VMM"). */
 static void check_path(const char *path, enum brk_op op, int32_t flags, uint32_t mode)
 {

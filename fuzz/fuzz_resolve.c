@@ -1,5 +1,5 @@
-/* fuzz_resolve.c - guest path resolution against a hostile fixture tree (policy/resolve.c and
- * policy/path.c): policy_open, policy_unlink, policy_mkdir, policy_stat.
+/* fuzz_resolve.c - guest path resolution against a hostile fixture tree (broker/resolve.c and
+ * policy/path.c): resolve_open, resolve_unlink, resolve_mkdir, resolve_stat.
  *
  * The fixture is built once per process in a private directory T (fuzz_tmpdir):
  *   T/outside ("secret outside\n")   T/outdir/inner           -- outside every mount
@@ -46,7 +46,7 @@
 #include <sys/un.h>
 
 #include "fuzz.h"
-#include "policy.h"
+#include "resolve.h"
 
 enum { M_DATA, M_RO, M_WITHIN, M_HL, M_NC, NMOUNTS };
 
@@ -65,7 +65,7 @@ static struct {
 	int tfd, outdirfd, dirfds[NMOUNTS], scratchfd;
 	struct pol_mount mounts[NMOUNTS];
 	struct policy pol;
-	struct pol_roots roots, sroots;
+	struct resolve_roots roots, sroots;
 	struct ident outside, forbidden[4];
 	int nforbidden;
 	int free_fd; /* lowest free fd after setup: a leak moves it */
@@ -235,7 +235,7 @@ static void fx_build(void)
 
 	F.pol = (struct policy){
 	    .mounts = F.mounts, .nmounts = NMOUNTS, .max_open_files = POL_DEFAULT_OPEN_FILES};
-	F.roots = (struct pol_roots){.pol = &F.pol, .dirfds = F.dirfds, .scratch_fd = -1};
+	F.roots = (struct resolve_roots){.pol = &F.pol, .dirfds = F.dirfds, .scratch_fd = -1};
 	F.sroots = F.roots;
 	F.sroots.scratch_fd = F.scratchfd;
 
@@ -404,7 +404,7 @@ static bool beneath(const char *path, const char *root)
 	return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-static void check_fd(int fd, const struct pol_verdict *v, const char *guest)
+static void check_fd(int fd, const struct resolve_verdict *v, const char *guest)
 {
 	const char *root = v->mount >= 0 && v->mount < NMOUNTS ? F.root[v->mount] : F.scratch;
 	bool ro = v->mount == M_RO;
@@ -456,7 +456,7 @@ static void check_stat(const struct stat *st, const char *guest)
 	}
 }
 
-static void check_rc(int rc, const struct pol_verdict *v, const char *what)
+static void check_rc(int rc, const struct resolve_verdict *v, const char *what)
 {
 	if (rc > 0 || rc < -4095 || (rc < 0 && v->reason == NULL)) {
 		FUZZ_BUG("%s returned %d, reason %s", what, rc, v->reason ? v->reason : "(none)");
@@ -519,30 +519,30 @@ static bool read_op(struct fin *in, struct op *o)
 /* Runs one operation; returns true if it may have changed the tree. */
 static bool run_op(const struct op *o)
 {
-	const struct pol_roots *r = o->scratch ? &F.sroots : &F.roots;
-	struct pol_verdict v = {0};
+	const struct resolve_roots *r = o->scratch ? &F.sroots : &F.roots;
+	struct resolve_verdict v = {0};
 	struct stat st;
 	int rc, fd = -2;
 
 	switch (o->kind) {
 	case 1:
-		rc = policy_unlink(r, o->path, &v);
+		rc = resolve_unlink(r, o->path, &v);
 		check_rc(rc, &v, "unlink");
-		return rc == 0 || (v.reason != NULL && strcmp(v.reason, POL_REASON_HOST) == 0);
+		return rc == 0 || (v.reason != NULL && strcmp(v.reason, RESOLVE_REASON_HOST) == 0);
 	case 2:
-		rc = policy_mkdir(r, o->path, o->mode, &v);
+		rc = resolve_mkdir(r, o->path, o->mode, &v);
 		check_rc(rc, &v, "mkdir");
-		return rc == 0 || (v.reason != NULL && strcmp(v.reason, POL_REASON_HOST) == 0);
+		return rc == 0 || (v.reason != NULL && strcmp(v.reason, RESOLVE_REASON_HOST) == 0);
 	case 3:
 	case 4:
-		rc = policy_stat(r, o->path, o->kind == 4, &st, &v);
+		rc = resolve_stat(r, o->path, o->kind == 4, &st, &v);
 		check_rc(rc, &v, "stat");
 		if (rc == 0) {
 			check_stat(&st, o->path);
 		}
 		return false;
 	default:
-		rc = policy_open(r, o->path, o->flags, o->mode, &fd, &v);
+		rc = resolve_open(r, o->path, o->flags, o->mode, &fd, &v);
 		check_rc(rc, &v, "open");
 		if (rc == 0) {
 			check_fd(fd, &v, o->path);
@@ -552,7 +552,7 @@ static bool run_op(const struct op *o)
 		}
 		/* Denials happen before anything is created or truncated. */
 		return (o->flags & (O_ACCMODE | O_CREAT | O_TRUNC)) != 0 &&
-		       (rc == 0 || strcmp(v.reason, POL_REASON_HOST) == 0);
+		       (rc == 0 || strcmp(v.reason, RESOLVE_REASON_HOST) == 0);
 	}
 }
 

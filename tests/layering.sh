@@ -1,14 +1,47 @@
 #!/bin/bash
-# layering.sh - the VMM must not know host paths: nothing in vmm/ may include a policy/
-# header or call the resolver; only sandbox/ glues policy and VMM together.
+# SPDX-License-Identifier: MIT
+# layering.sh - the tree is a map of trust: each folder may include only its own headers and
+# the public headers (include/) of the folders below it.  The build enforces most of this by
+# itself (each library exposes only its include/ folder); this script, run by meson at
+# configure time and as a unit test, catches what include paths cannot: a quoted include with
+# a relative path ("../broker/x.h") or of a header that does not belong to an allowed folder.
+#
+# Usage: layering.sh SOURCE_ROOT   (prints "ok: ..." and exits 0, or lists violations, exit 1)
 set -u
 src=${1:?source root}
-[ -d "$src/vmm" ] || { echo "no $src/vmm"; exit 99; }
-bad=$(grep -nE '#include[[:space:]]*[<"]([^">]*/)?(policy|broker)\.h[">]|policy_(open|unlink|mkdir|stat|load_file|add_cli_mount)' \
-	"$src"/vmm/*.c "$src"/vmm/*.h)
-if [ -n "$bad" ]; then
-	echo "FAIL: vmm/ reaches into the policy or broker:"
-	echo "$bad"
-	exit 1
-fi
-echo "ok: vmm/ does not include policy/ or broker headers"
+cd "$src" || exit 99
+declare -A allowed=(
+	[common]="common"
+	[sandbox]="sandbox"
+	[policy]="policy"
+	[vmm]="vmm sandbox common"
+	[broker]="broker policy sandbox common"
+	[assist]="assist sandbox common"
+	[launcher]="launcher vmm broker assist policy sandbox common"
+)
+fail=0
+for dir in "${!allowed[@]}"; do
+	[ -d "$dir" ] || continue
+	# headers this folder may see: its own (any), and include/ of the allowed others
+	visible=$(for d in ${allowed[$dir]}; do
+		if [ "$d" = "$dir" ]; then
+			find "$d" -name '*.h' -printf '%f\n'
+		elif [ -d "$d/include" ]; then
+			find "$d/include" -name '*.h' -printf '%f\n'
+		fi
+	done | sort -u)
+	while IFS=: read -r file line inc; do
+		[ -n "$file" ] || continue
+		name=$(sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]*)".*/\1/' <<<"$inc")
+		if [[ $name == */* ]]; then
+			echo "FAIL: $file:$line includes \"$name\" by a path (never reach around the layering)"
+			fail=1
+		elif ! grep -qxF "$name" <<<"$visible"; then
+			echo "FAIL: $file:$line includes \"$name\", which $dir/ may not see (allowed: ${allowed[$dir]})"
+			fail=1
+		fi
+	done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' -r "$dir" --include='*.c' \
+		--include='*.h' --include='*.cpp' | sed -E 's/^([^:]*):([0-9]+):/\1:\2:/')
+done
+[ $fail = 0 ] && echo "ok: every folder includes only its own headers and those below it"
+exit $fail

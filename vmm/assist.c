@@ -1,7 +1,7 @@
 /* assist.c - completing the guest instructions KVM's emulator rejects (hermit-abi.md g, issue 6).
  *
  * On KVM_EXIT_INTERNAL_ERROR/EMULATION the vCPU thread sends its state (registers, system
- * registers, XSAVE area) to its thread in the assist process (sandbox/assist_proc.c).  That
+ * registers, XSAVE area) to its thread in the assist process (assist/assist_proc.c).  That
  * process runs a burst of guest instructions in Unicorn and returns the new state, or stops
  * before an instruction that is completed here, against KVM's own state: XGETBV (KVM_GET_XCRS),
  * XSAVE/XSAVEOPT/XSAVEC/XRSTOR (the XSAVE area from KVM_GET_XSAVE, guest memory through the
@@ -35,13 +35,9 @@
 #include <unistd.h>
 
 #include "assist.h"
-#include "assist_proc.h"
-#include "confine.h"
+#include "assist_proto.h"
+#include "helper_path.h"
 #include "vm.h"
-
-#ifndef UHS_ASSIST_INSTALL_REL
-#define UHS_ASSIST_INSTALL_REL "../libexec/" ASSIST_HELPER_NAME
-#endif
 
 #define MAX_ROUNDS	8 /* VMM completions chained into one exit */
 #define MSR_IA32_TSC	0x10
@@ -129,25 +125,8 @@ const unsigned long *assist_vcpu_ioctls(int *n)
 	return assist_ioctl_req;
 }
 
-static const char *arg_text(enum assist_arg a)
-{
-	switch (a) {
-	case ASSIST_ARG_OWN_SOCKET:
-		return "fd is one of its vCPU sockets";
-	case ASSIST_ARG_NO_EXEC:
-		return "prot without PROT_EXEC";
-	case ASSIST_ARG_SELF:
-		return "pid == 0 (the calling thread)";
-	case ASSIST_ARG_ANY:
-	default:
-		return "any arguments";
-	}
-}
-
 void assist_print_sandbox(FILE *f)
 {
-	size_t n = sizeof assist_rules / sizeof assist_rules[0];
-
 	fprintf(f,
 		"\nInstruction assist (%s, built in; started at the first instruction this KVM "
 		"cannot emulate, never with --assist=off):\n",
@@ -156,46 +135,10 @@ void assist_print_sandbox(FILE *f)
 	for (size_t i = 0; i < sizeof assist_ioctl_name / sizeof assist_ioctl_name[0]; i++) {
 		fprintf(f, "%s%s", i == 0 ? " " : ", ", assist_ioctl_name[i]);
 	}
-	fprintf(f, "\n  process: fds guest RAM (mapped, then closed) and one socket per vCPU; "
-		   "nobody (when started as root), no capabilities, no_new_privs, not dumpable, "
-		   "RLIMIT_NOFILE 0, stderr on /dev/null, parent-death signal\n");
-	fprintf(f,
-		"  assist seccomp allowlist (%zu syscalls, default action: kill the process)%s:\n",
-		n, sbx_seccomp_compiled_out() ? " [not installed in this sanitizer build]" : "");
-	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "    %-16s %-68s # %s\n", assist_rules[i].name,
-			arg_text(assist_rules[i].arg), assist_rules[i].why);
-	}
+	fprintf(f, "\n");
 }
 
 /* ======================= setup ======================= */
-
-/* The helper lives next to the binary (build tree: vmm/, installed: libexec/): a path the
- * operator chose by running this binary, never one from the environment. */
-static int helper_path(char *buf, size_t len)
-{
-	static const char *const rel[] = {ASSIST_HELPER_NAME, "vmm/" ASSIST_HELPER_NAME,
-					  UHS_ASSIST_INSTALL_REL};
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	char *slash;
-
-	if (n <= 0) {
-		return -1;
-	}
-	exe[n] = '\0';
-	if ((slash = strrchr(exe, '/')) == NULL) {
-		return -1;
-	}
-	*slash = '\0';
-	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-		int w = snprintf(buf, len, "%s/%s", exe, rel[i]);
-		if (w > 0 && (size_t)w < len && access(buf, X_OK) == 0) {
-			return 0;
-		}
-	}
-	return -1;
-}
 
 /* The helper maps guest RAM from the sealed memfd gmem_init created (size sealed: neither
  * process can shrink it under the other). */
@@ -354,7 +297,7 @@ int assist_init(struct vm *vm)
 	}
 	a->pid = -1;
 	vm->assist = a;
-	if (helper_path(path, sizeof path) != 0) {
+	if (helper_path(ASSIST_HELPER_NAME, "assist", path, sizeof path) != 0) {
 		uhs_msg("the instruction assist (%s) is not installed next to uhyve-sec; "
 			"run with --assist=off to do without it",
 			ASSIST_HELPER_NAME);

@@ -3,7 +3,7 @@
  * emulator (kvm_pvm), KVM_RUN ends with KVM_EXIT_INTERNAL_ERROR/EMULATION on XGETBV, XSAVE,
  * RDTSCP, SSE and more; the assist carries those out and resumes the guest.
  *
- * vmm/assist.c (with sandbox/assist_proc.c, docs/assist.md) is built when libunicorn and
+ * vmm/assist.c (with the helper program in assist/, docs/assist.md) is built when libunicorn and
  * libzydis are found; otherwise vmm/assist_none.c, whose assist_available() is false, and
  * every such exit ends the VM with status 81 and the instruction bytes. */
 #ifndef UHS_ASSIST_H
@@ -12,11 +12,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "vmm.h"
+
 struct vm;
 struct vcpu;
-
-/* Whether this build has an assist at all. */
-bool assist_available(void);
 
 /* Prepares the assist for the VM (before any vCPU runs and before confinement: a helper
  * process may be started here).  Returns 0 or a process exit status after a message. */
@@ -31,9 +30,6 @@ bool assist_emulation_failure(struct vcpu *v);
 /* The vCPU ioctl requests assist_emulation_failure() may issue, for the VMM's seccomp
  * allowlist (*n of them; NULL and 0 without an assist). */
 const unsigned long *assist_vcpu_ioctls(int *n);
-
-/* --print-sandbox: the assist's confinement, from the tables the filters are built from. */
-void assist_print_sandbox(FILE *f);
 
 /* Appends the assist's statistics to stderr (--stats). */
 void assist_print_stats(const struct vm *vm);

@@ -5,7 +5,7 @@
  */
 #include <errno.h>
 
-#include "vmm.h"
+#include "vmm_internal.h"
 
 static int none_open(void *ctx, const char *path, int flags, uint32_t mode)
 {

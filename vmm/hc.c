@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm.h"
+#include "vmm_internal.h"
 
 #define HC_PATH_MAX 4096
 #define HC_IOV_MAX  256

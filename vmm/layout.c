@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm.h"
+#include "vmm_internal.h"
 
 #define MIB2 (2ull << 20)
 #define GIB1 (1ull << 30)

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm.h"
+#include "vmm_internal.h"
 
 int output_open(struct output *o, const char *spec, char *err, size_t errlen)
 {

@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "assist.h"
-#include "confine.h"
 #include "vm.h"
+#include "vmm_sandbox.h"
 
 #define SIG_DONE SIGUSR1
 #define SIG_KICK SIGUSR2
@@ -348,16 +348,16 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
-/* Step 11 of vm_main.c: the allowlist, for every thread at once (TSYNC). */
+/* Step 11 of vm_setup.c: the allowlist, for every thread at once (TSYNC). */
 static void confine_seccomp(struct vm *vm)
 {
 	int fds[CFG_MAX_CPUS];
 	char err[256];
-	struct sbx_vmm sv = {.vcpu_fds = fds,
-			     .nvcpu = (int)vm->ncpu,
-			     .vm_fd = vm->vm_fd,
-			     .broker_sock = vm->files->broker_sock,
-			     .broker_pid = vm->broker_pid};
+	struct vmm_confinement sv = {.vcpu_fds = fds,
+				     .nvcpu = (int)vm->ncpu,
+				     .vm_fd = vm->vm_fd,
+				     .broker_sock = vm->files->broker_sock,
+				     .broker_pid = vm->broker_pid};
 
 	if (!vm->cfg->sandbox) {
 		return;
@@ -373,7 +373,7 @@ static void confine_seccomp(struct vm *vm)
 	if (vm->assist != NULL) {
 		sv.ioctls = assist_vcpu_ioctls(&sv.nioctls);
 	}
-	if (sbx_vmm_seccomp(&sv, err, sizeof err) != 0) {
+	if (vmm_confine_seccomp(&sv, err, sizeof err) != 0) {
 		vm_finish(vm, ST_SANDBOX, "sandbox: %s", err);
 	}
 }

@@ -6,7 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "vmm.h"
+#include "vmm_internal.h"
 
 #define VM_EXIT_REASONS 64
 

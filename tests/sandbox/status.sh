@@ -22,7 +22,7 @@ for _ in $(seq 1 100); do
 	grep -q spinning "$out" 2>/dev/null && break
 	sleep 0.05
 done
-broker=$(pgrep -x -P "$pid" uhyve-sec)
+broker=$(pgrep -x -P "$pid" uhyve-sec-broke) # comm: 15 characters
 fail=0
 check_status() { # PID NAME
 	local s
@@ -59,6 +59,16 @@ grep -q "KVM_REGISTER_COALESCED_MMIO" <("$vmm" --print-sandbox) && vmfd="|anon_i
 check_fds "$pid" VMM "^(/dev/null|/dev/pts/.*|pipe:.*|$T/console|$T/err|socket:.*|anon_inode:kvm-vcpu:[0-9]+$vmfd)$"
 # Broker: stdio (/dev/null), stderr, the socket, the mount root (O_PATH).
 check_fds "$broker" broker "^(/dev/null|/dev/pts/.*|pipe:.*|$T/err|socket:.*|$T/data)$"
+# The broker is its own exec'd program image, not a fork of the VMM: another executable, and
+# another address-space layout (a fork would share the stack and vDSO addresses).
+[ "$(basename "$(readlink "/proc/$broker/exe")")" = uhyve-sec-broker ] ||
+	{ echo "FAIL: the broker runs $(readlink "/proc/$broker/exe"), not uhyve-sec-broker"; fail=1; }
+for m in '[stack]' '[vdso]'; do
+	a=$(awk -v m="$m" '$6 == m {print $1}' "/proc/$pid/maps")
+	b=$(awk -v m="$m" '$6 == m {print $1}' "/proc/$broker/maps")
+	[ -n "$a" ] && [ "$a" != "$b" ] ||
+		{ echo "FAIL: VMM and broker share the $m address $a: not a fresh image"; fail=1; }
+done
 [ "$(readlink "/proc/$pid/root")" = / ] && ls "/proc/$pid/root/" | grep -q . &&
 	{ echo "FAIL: the VMM's root is not empty: $(ls "/proc/$pid/root/")"; fail=1; }
 kill -TERM "$pid"

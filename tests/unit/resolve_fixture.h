@@ -33,7 +33,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "policy.h"
+#include "resolve.h"
 
 enum { M_DATA, M_RO, M_WITHIN, M_HL, M_NC, FX_NMOUNTS };
 
@@ -47,8 +47,8 @@ struct fx {
 	int scratchfd;
 	struct pol_mount mounts[FX_NMOUNTS];
 	struct policy pol;
-	struct pol_roots roots; /* no scratch */
-	struct pol_roots sroots; /* with scratch */
+	struct resolve_roots roots; /* no scratch */
+	struct resolve_roots sroots; /* with scratch */
 	bool chardev, bind;
 	struct stat outside; /* T/outside right after creation */
 	char snap[FX_SNAP_MAX];
@@ -302,7 +302,7 @@ static void fx_create(struct fx *f)
 	f->pol.mounts = f->mounts;
 	f->pol.nmounts = FX_NMOUNTS;
 	f->pol.max_open_files = POL_DEFAULT_OPEN_FILES;
-	f->roots = (struct pol_roots){.pol = &f->pol, .dirfds = f->dirfds, .scratch_fd = -1};
+	f->roots = (struct resolve_roots){.pol = &f->pol, .dirfds = f->dirfds, .scratch_fd = -1};
 	f->sroots = f->roots;
 	f->sroots.scratch_fd = f->scratchfd;
 	f->pol.scratch = false;

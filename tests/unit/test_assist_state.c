@@ -6,7 +6,7 @@
  * The assist process is one file with static functions, so it is included here (without its
  * main) rather than linked. */
 #define ASSIST_PROC_TESTING 1
-#include "../../sandbox/assist_proc.c"
+#include "assist_proc.c" /* compiled here with ASSIST_PROC_TESTING */
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /* test_confine.c - the installed seccomp filters behave as the allowlists say: each allowed
  * call (with allowed arguments) survives, each forbidden one kills the process by SIGSYS.
- * Every case runs in a fresh child that installs the real filter (sandbox/confine.c). */
+ * Every case runs in a fresh child that installs the real filter (vmm/vmm_sandbox.c, broker/broker_sandbox.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -20,8 +20,10 @@
 
 #include <cmocka.h>
 
-#include "confine.h"
+#include "broker_sandbox.h"
 #include "policy.h"
+#include "sbx.h"
+#include "vmm_sandbox.h"
 
 enum { ALLOW, KILL };
 
@@ -201,18 +203,18 @@ static int outcome(bool broker, call_fn fn)
 		c.tid = gettid();
 		if (broker) {
 			static const struct policy pol = {.nmounts = 0};
-			struct sbx_broker b = {.pol = &pol,
-					       .dirfds = NULL,
-					       .scratch_fd = -1,
-					       .scratch_parent_fd = -1,
-					       .sock = c.sock[0]};
-			rc = sbx_broker(&b, err, sizeof err);
+			struct broker_confinement b = {.pol = &pol,
+						       .dirfds = NULL,
+						       .scratch_fd = -1,
+						       .scratch_parent_fd = -1,
+						       .sock = c.sock[0]};
+			rc = broker_confine(&b, err, sizeof err);
 		} else {
-			struct sbx_vmm v = {.vcpu_fds = &c.vcpu,
-					    .nvcpu = 1,
-					    .broker_sock = c.sock[0],
-					    .broker_pid = 1 << 22};
-			rc = sbx_vmm_seccomp(&v, err, sizeof err);
+			struct vmm_confinement v = {.vcpu_fds = &c.vcpu,
+						    .nvcpu = 1,
+						    .broker_sock = c.sock[0],
+						    .broker_pid = 1 << 22};
+			rc = vmm_confine_seccomp(&v, err, sizeof err);
 		}
 		if (rc != 0) {
 			dprintf(2, "# filter not installed: %s\n", err);
@@ -306,12 +308,12 @@ static void tables(void **state)
 	unsigned n = 0;
 
 	(void)state;
-	while (sbx_vmm_syscall(n) != NULL) {
+	while (vmm_syscall(n) != NULL) {
 		n++;
 	}
 	assert_true(n <= 20);
 	n = 0;
-	while (sbx_broker_syscall(n) != NULL) {
+	while (broker_syscall(n) != NULL) {
 		n++;
 	}
 	assert_true(n <= 30);

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "vmm.h"
+#include "vmm_internal.h"
 
 #define RAM_SIZE (4ull << 20)
 #define PARAM	 0x1000ull /* parameter structs go here */

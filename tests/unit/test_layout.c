@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "vmm.h"
+#include "vmm_internal.h"
 
 #define MIB (1ull << 20)
 

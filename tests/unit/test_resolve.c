@@ -1,4 +1,4 @@
-/* test_resolve.c - policy/resolve.c against a hostile host tree (resolve_fixture.h): an
+/* test_resolve.c - broker/resolve.c against a hostile host tree (resolve_fixture.h): an
  * attack table (every operation against every kind of object, exact -errno and reason, no fd
  * leak, nothing outside changed after every row), special cases, seccomp-checked syscall
  * discipline, and rename/symlink-swap races.
@@ -37,7 +37,7 @@
 
 #include <cmocka.h>
 
-#include "policy.h"
+#include "resolve.h"
 #include "resolve_fixture.h"
 
 /* ---- the attack table ---- */
@@ -383,7 +383,7 @@ static const char *esc(const char *s, char *buf, size_t cap)
 	return buf;
 }
 
-static int expected_mount(const struct fx *f, const struct pol_roots *roots, const char *path)
+static int expected_mount(const struct fx *f, const struct resolve_roots *roots, const char *path)
 {
 	char norm[POL_PATH_MAX];
 	const char *rest;
@@ -405,8 +405,8 @@ static bool run_row(const struct row *rw, bool scratch)
 {
 	static struct fx fxbuf;
 	struct fx *f = &fxbuf;
-	const struct pol_roots *roots;
-	struct pol_verdict v = {.reason = "unset", .mount = -2};
+	const struct resolve_roots *roots;
+	struct resolve_verdict v = {.reason = "unset", .mount = -2};
 	struct stat st, host;
 	char ebuf[160], why[256] = "";
 	int fd = -2, rc, before, after, want_mount;
@@ -425,16 +425,16 @@ static bool run_row(const struct row *rw, bool scratch)
 	switch (rw->op) {
 	case S:
 	case L:
-		rc = policy_stat(roots, rw->path, rw->op == L, &st, &v);
+		rc = resolve_stat(roots, rw->path, rw->op == L, &st, &v);
 		break;
 	case U:
-		rc = policy_unlink(roots, rw->path, &v);
+		rc = resolve_unlink(roots, rw->path, &v);
 		break;
 	case M:
-		rc = policy_mkdir(roots, rw->path, 0755, &v);
+		rc = resolve_mkdir(roots, rw->path, 0755, &v);
 		break;
 	default:
-		rc = policy_open(roots, rw->path, op_flags(rw), 0644, &fd, &v);
+		rc = resolve_open(roots, rw->path, op_flags(rw), 0644, &fd, &v);
 		break;
 	}
 	after = count_fds() - (rc == 0 && fd >= 0 ? 1 : 0);
@@ -625,13 +625,13 @@ static void fifo_never_blocks(void **state)
 	static const int flags[] = {O_RDONLY,	      O_WRONLY,		  O_RDWR,
 				    O_RDWR | O_CREAT, O_WRONLY | O_TRUNC, O_RDONLY | O_DIRECTORY};
 	static const char *const paths[] = {"/data/fifo", "/w/fifo"};
-	struct pol_verdict v;
+	struct resolve_verdict v;
 	int fd;
 
 	arm_alarm(5);
 	for (size_t p = 0; p < 2; p++) {
 		for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-			assert_int_equal(policy_open(&f->roots, paths[p], flags[i], 0644, &fd, &v),
+			assert_int_equal(resolve_open(&f->roots, paths[p], flags[i], 0644, &fd, &v),
 					 -EACCES);
 			assert_string_equal(v.reason, "not a regular file or directory");
 			assert_int_equal(fd, -1);
@@ -644,7 +644,7 @@ static void fifo_never_blocks(void **state)
 static void setgid_dir(void **state)
 {
 	struct fx *f = *state;
-	struct pol_verdict v;
+	struct resolve_verdict v;
 	struct stat st, dir;
 	int fd;
 
@@ -653,13 +653,13 @@ static void setgid_dir(void **state)
 	assert_int_equal(dir.st_gid, FX_SGID_GID);
 	/* A file asking for every mode bit: set-id and sticky masked, group inherited. */
 	assert_int_equal(
-	    policy_open(&f->roots, "/data/sgid/f", O_RDWR | O_CREAT | O_EXCL, 07777, &fd, &v), 0);
+	    resolve_open(&f->roots, "/data/sgid/f", O_RDWR | O_CREAT | O_EXCL, 07777, &fd, &v), 0);
 	assert_int_equal(fstat(fd, &st), 0);
 	close(fd);
 	assert_int_equal(st.st_mode & 07777, 0755); /* umask 022 */
 	assert_int_equal(st.st_gid, FX_SGID_GID);
 	/* A directory would inherit S_ISGID from its parent: stripped. */
-	assert_int_equal(policy_mkdir(&f->roots, "/data/sgid/d", 07777, &v), 0);
+	assert_int_equal(resolve_mkdir(&f->roots, "/data/sgid/d", 07777, &v), 0);
 	assert_int_equal(fstatat(f->tmpfd, "root/sgid/d", &st, AT_SYMLINK_NOFOLLOW), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(st.st_mode & (S_ISGID | S_ISUID | S_ISVTX), 0);
@@ -667,7 +667,7 @@ static void setgid_dir(void **state)
 	assert_int_equal(st.st_gid, FX_SGID_GID);
 	/* The same in scratch, where the parent is made setgid by the test. */
 	assert_int_equal(fchmodat(f->tmpfd, "scratch", 02777, 0), 0);
-	assert_int_equal(policy_mkdir(&f->sroots, "/sd", 0700, &v), 0);
+	assert_int_equal(resolve_mkdir(&f->sroots, "/sd", 0700, &v), 0);
 	assert_int_equal(fstatat(f->tmpfd, "scratch/sd", &st, 0), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
 }
@@ -677,17 +677,17 @@ static void setgid_dir(void **state)
 static void setid_file_write(void **state)
 {
 	struct fx *f = *state;
-	struct pol_verdict v;
+	struct resolve_verdict v;
 	struct stat st;
 	int fd;
 
 	fx_write(f->tmpfd, "root/suid", "#!/bin/sh\n");
 	assert_int_equal(fchmodat(f->tmpfd, "root/suid", 06755, 0), 0);
-	assert_int_equal(policy_open(&f->roots, "/data/suid", O_RDONLY, 0, &fd, &v), 0);
+	assert_int_equal(resolve_open(&f->roots, "/data/suid", O_RDONLY, 0, &fd, &v), 0);
 	close(fd);
 	assert_int_equal(fstatat(f->tmpfd, "root/suid", &st, 0), 0);
 	assert_int_equal(st.st_mode & 07777, 06755);
-	assert_int_equal(policy_open(&f->roots, "/data/suid", O_WRONLY | O_APPEND, 0, &fd, &v), 0);
+	assert_int_equal(resolve_open(&f->roots, "/data/suid", O_WRONLY | O_APPEND, 0, &fd, &v), 0);
 	close(fd);
 	assert_int_equal(fstatat(f->tmpfd, "root/suid", &st, 0), 0);
 	assert_int_equal(st.st_mode & 07777, 0755);
@@ -697,7 +697,7 @@ static void long_paths(void **state)
 {
 	struct fx *f = *state;
 	static char p[6000];
-	struct pol_verdict v;
+	struct resolve_verdict v;
 	struct stat st;
 	size_t n;
 	int fd;
@@ -707,12 +707,12 @@ static void long_paths(void **state)
 	while (n < 5000) {
 		n += (size_t)snprintf(p + n, sizeof p - n, "/a");
 	}
-	assert_int_equal(policy_open(&f->roots, p, O_RDONLY, 0, &fd, &v), -ENAMETOOLONG);
+	assert_int_equal(resolve_open(&f->roots, p, O_RDONLY, 0, &fd, &v), -ENAMETOOLONG);
 	assert_string_equal(v.reason, "path too long");
 	assert_int_equal(v.mount, -1);
-	assert_int_equal(policy_stat(&f->roots, p, false, &st, &v), -ENAMETOOLONG);
-	assert_int_equal(policy_unlink(&f->roots, p, &v), -ENAMETOOLONG);
-	assert_int_equal(policy_mkdir(&f->roots, p, 0755, &v), -ENAMETOOLONG);
+	assert_int_equal(resolve_stat(&f->roots, p, false, &st, &v), -ENAMETOOLONG);
+	assert_int_equal(resolve_unlink(&f->roots, p, &v), -ENAMETOOLONG);
+	assert_int_equal(resolve_mkdir(&f->roots, p, 0755, &v), -ENAMETOOLONG);
 	/* Exactly POL_PATH_MAX - 1 bytes normalised fits (the host says ENOENT); one more does
 	 * not.  200-byte components stay below NAME_MAX. */
 	n = (size_t)snprintf(p, sizeof p, "/data");
@@ -725,53 +725,54 @@ static void long_paths(void **state)
 	}
 	p[n] = '\0';
 	assert_int_equal(strlen(p), POL_PATH_MAX - 1);
-	assert_int_equal(policy_open(&f->roots, p, O_RDONLY, 0, &fd, &v), -ENOENT);
+	assert_int_equal(resolve_open(&f->roots, p, O_RDONLY, 0, &fd, &v), -ENOENT);
 	assert_int_equal(v.mount, M_DATA);
 	strcat(p, "c");
-	assert_int_equal(policy_open(&f->roots, p, O_RDONLY, 0, &fd, &v), -ENAMETOOLONG);
+	assert_int_equal(resolve_open(&f->roots, p, O_RDONLY, 0, &fd, &v), -ENAMETOOLONG);
 	assert_string_equal(v.reason, "path too long");
 	/* Long but ".." cancels it: "/data/<5000>/.." is "/data". */
 	n = (size_t)snprintf(p, sizeof p, "/data/");
 	memset(p + n, 'z', 5000);
 	strcpy(p + n + 5000, "/../file");
-	assert_int_equal(policy_open(&f->roots, p, O_RDONLY, 0, &fd, &v), 0);
+	assert_int_equal(resolve_open(&f->roots, p, O_RDONLY, 0, &fd, &v), 0);
 	close(fd);
 	/* A component longer than NAME_MAX: the kernel's ENAMETOOLONG. */
 	n = (size_t)snprintf(p, sizeof p, "/data/");
 	memset(p + n, 'n', 256);
 	p[n + 256] = '\0';
-	assert_int_equal(policy_open(&f->roots, p, O_RDWR | O_CREAT, 0644, &fd, &v), -ENAMETOOLONG);
+	assert_int_equal(resolve_open(&f->roots, p, O_RDWR | O_CREAT, 0644, &fd, &v),
+			 -ENAMETOOLONG);
 	assert_string_equal(v.reason, "host error");
 }
 
 static void content_and_truncation(void **state)
 {
 	struct fx *f = *state;
-	struct pol_verdict v;
+	struct resolve_verdict v;
 	char buf[32] = "";
 	struct stat st;
 	int fd;
 
-	assert_int_equal(policy_open(&f->roots, "/data/file", O_RDONLY, 0, &fd, &v), 0);
+	assert_int_equal(resolve_open(&f->roots, "/data/file", O_RDONLY, 0, &fd, &v), 0);
 	assert_int_equal(read(fd, buf, sizeof buf - 1), 6);
 	assert_string_equal(buf, "hello\n");
 	assert_int_equal(write(fd, "x", 1), -1); /* really read-only */
 	close(fd);
-	assert_int_equal(policy_open(&f->roots, "/data/file", O_WRONLY | O_APPEND, 0, &fd, &v), 0);
+	assert_int_equal(resolve_open(&f->roots, "/data/file", O_WRONLY | O_APPEND, 0, &fd, &v), 0);
 	assert_int_equal(write(fd, "more\n", 5), 5);
 	close(fd);
 	assert_int_equal(fstatat(f->tmpfd, "root/file", &st, 0), 0);
 	assert_int_equal(st.st_size, 11);
-	assert_int_equal(policy_open(&f->roots, "/data/file", O_RDWR | O_TRUNC, 0, &fd, &v), 0);
+	assert_int_equal(resolve_open(&f->roots, "/data/file", O_RDWR | O_TRUNC, 0, &fd, &v), 0);
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal(st.st_size, 0);
 	close(fd);
 	/* Refused hardlink + O_TRUNC: the outside file keeps its content (teardown checks). */
-	assert_int_equal(policy_open(&f->roots, "/data/hlink", O_WRONLY | O_TRUNC, 0, &fd, &v),
+	assert_int_equal(resolve_open(&f->roots, "/data/hlink", O_WRONLY | O_TRUNC, 0, &fd, &v),
 			 -EACCES);
 	assert_string_equal(v.reason, "hardlinked file");
 	/* Creation mode: only the permission bits, under the broker's umask. */
-	assert_int_equal(policy_open(&f->roots, "/data/m", O_WRONLY | O_CREAT, 0640, &fd, &v), 0);
+	assert_int_equal(resolve_open(&f->roots, "/data/m", O_WRONLY | O_CREAT, 0640, &fd, &v), 0);
 	close(fd);
 	assert_int_equal(fstatat(f->tmpfd, "root/m", &st, 0), 0);
 	assert_int_equal(st.st_mode & 07777, 0640);
@@ -780,22 +781,22 @@ static void content_and_truncation(void **state)
 static void bad_arguments(void **state)
 {
 	struct fx *f = *state;
-	struct pol_verdict v;
+	struct resolve_verdict v;
 	struct stat st;
 	int fd;
 
-	assert_int_equal(policy_open(&f->roots, NULL, O_RDONLY, 0, &fd, &v), -EINVAL);
+	assert_int_equal(resolve_open(&f->roots, NULL, O_RDONLY, 0, &fd, &v), -EINVAL);
 	assert_non_null(v.reason);
-	assert_int_equal(policy_open(NULL, "/data/file", O_RDONLY, 0, &fd, &v), -EINVAL);
-	assert_int_equal(policy_open(&f->roots, "/data/file", O_RDONLY, 0, NULL, &v), -EINVAL);
-	assert_int_equal(policy_stat(&f->roots, "/data/file", false, NULL, &v), -EINVAL);
+	assert_int_equal(resolve_open(NULL, "/data/file", O_RDONLY, 0, &fd, &v), -EINVAL);
+	assert_int_equal(resolve_open(&f->roots, "/data/file", O_RDONLY, 0, NULL, &v), -EINVAL);
+	assert_int_equal(resolve_stat(&f->roots, "/data/file", false, NULL, &v), -EINVAL);
 	/* A NULL verdict is tolerated. */
-	assert_int_equal(policy_stat(&f->roots, "/data/file", false, &st, NULL), 0);
-	assert_int_equal(policy_unlink(&f->roots, "/data/up/outside", NULL), -EACCES);
+	assert_int_equal(resolve_stat(&f->roots, "/data/file", false, &st, NULL), 0);
+	assert_int_equal(resolve_unlink(&f->roots, "/data/up/outside", NULL), -EACCES);
 	/* A mount whose dirfd is not open is like no mount. */
 	fd = f->dirfds[M_RO];
 	f->dirfds[M_RO] = -1;
-	assert_int_equal(policy_stat(&f->roots, "/ro/file", false, &st, &v), -EACCES);
+	assert_int_equal(resolve_stat(&f->roots, "/ro/file", false, &st, &v), -EACCES);
 	f->dirfds[M_RO] = fd;
 	assert_string_equal(v.reason, "no mount");
 }
@@ -876,29 +877,29 @@ static void no_path_syscalls(void **state)
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct pol_verdict v;
+		struct resolve_verdict v;
 		struct stat st;
 		int fd;
 
 		install_filter(deny, sizeof deny / sizeof deny[0], EPERM, 1);
 		CHILD_CHECK(openat(f->tmpfd, "outside", O_RDONLY) == -1 && errno == EPERM);
-		CHILD_CHECK(policy_open(&f->roots, "/data/file", O_RDONLY, 0, &fd, &v) == 0);
+		CHILD_CHECK(resolve_open(&f->roots, "/data/file", O_RDONLY, 0, &fd, &v) == 0);
 		close(fd);
-		CHILD_CHECK(policy_open(&f->roots, "/data/sub/n", O_RDWR | O_CREAT | O_TRUNC, 0644,
-					&fd, &v) == 0);
+		CHILD_CHECK(resolve_open(&f->roots, "/data/sub/n", O_RDWR | O_CREAT | O_TRUNC, 0644,
+					 &fd, &v) == 0);
 		close(fd);
-		CHILD_CHECK(policy_open(&f->roots, "/w/inlink", O_WRONLY | O_TRUNC, 0, &fd, &v) ==
+		CHILD_CHECK(resolve_open(&f->roots, "/w/inlink", O_WRONLY | O_TRUNC, 0, &fd, &v) ==
 			    0);
 		close(fd);
-		CHILD_CHECK(policy_open(&f->roots, "/data/fifo", O_RDONLY, 0, &fd, &v) == -EACCES);
-		CHILD_CHECK(policy_open(&f->roots, "/data/up/outside", O_RDONLY, 0, &fd, &v) ==
+		CHILD_CHECK(resolve_open(&f->roots, "/data/fifo", O_RDONLY, 0, &fd, &v) == -EACCES);
+		CHILD_CHECK(resolve_open(&f->roots, "/data/up/outside", O_RDONLY, 0, &fd, &v) ==
 			    -EACCES);
-		CHILD_CHECK(policy_stat(&f->roots, "/data/sub/x", false, &st, &v) == 0);
-		CHILD_CHECK(policy_stat(&f->roots, "/data/up", true, &st, &v) == 0);
-		CHILD_CHECK(policy_stat(&f->roots, "/data", true, &st, &v) == 0);
-		CHILD_CHECK(policy_mkdir(&f->roots, "/data/sgid/d", 0755, &v) == 0);
-		CHILD_CHECK(policy_unlink(&f->roots, "/data/sub/x", &v) == 0);
-		CHILD_CHECK(policy_unlink(&f->roots, "/data/up", &v) == 0);
+		CHILD_CHECK(resolve_stat(&f->roots, "/data/sub/x", false, &st, &v) == 0);
+		CHILD_CHECK(resolve_stat(&f->roots, "/data/up", true, &st, &v) == 0);
+		CHILD_CHECK(resolve_stat(&f->roots, "/data", true, &st, &v) == 0);
+		CHILD_CHECK(resolve_mkdir(&f->roots, "/data/sgid/d", 0755, &v) == 0);
+		CHILD_CHECK(resolve_unlink(&f->roots, "/data/sub/x", &v) == 0);
+		CHILD_CHECK(resolve_unlink(&f->roots, "/data/up", &v) == 0);
 		_exit(0);
 	}
 	assert_int_equal(wait_child(pid), 0);
@@ -913,19 +914,19 @@ static void no_openat2_no_fallback(void **state)
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct pol_verdict v;
+		struct resolve_verdict v;
 		struct stat st;
 		int fd;
 
 		install_filter(deny, sizeof deny / sizeof deny[0], ENOSYS, 0);
-		CHILD_CHECK(policy_open(&f->roots, "/data/file", O_RDONLY, 0, &fd, &v) == -ENOSYS);
+		CHILD_CHECK(resolve_open(&f->roots, "/data/file", O_RDONLY, 0, &fd, &v) == -ENOSYS);
 		CHILD_CHECK(strcmp(v.reason, "openat2 unavailable") == 0 && fd == -1);
-		CHILD_CHECK(policy_open(&f->roots, "/data/new", O_RDWR | O_CREAT, 0644, &fd, &v) ==
+		CHILD_CHECK(resolve_open(&f->roots, "/data/new", O_RDWR | O_CREAT, 0644, &fd, &v) ==
 			    -ENOSYS);
-		CHILD_CHECK(policy_stat(&f->roots, "/data/file", false, &st, &v) == -ENOSYS);
-		CHILD_CHECK(policy_stat(&f->roots, "/data/file", true, &st, &v) == -ENOSYS);
-		CHILD_CHECK(policy_unlink(&f->roots, "/data/sub/x", &v) == -ENOSYS);
-		CHILD_CHECK(policy_mkdir(&f->roots, "/data/sub/d", 0755, &v) == -ENOSYS);
+		CHILD_CHECK(resolve_stat(&f->roots, "/data/file", false, &st, &v) == -ENOSYS);
+		CHILD_CHECK(resolve_stat(&f->roots, "/data/file", true, &st, &v) == -ENOSYS);
+		CHILD_CHECK(resolve_unlink(&f->roots, "/data/sub/x", &v) == -ENOSYS);
+		CHILD_CHECK(resolve_mkdir(&f->roots, "/data/sub/d", 0755, &v) == -ENOSYS);
 		_exit(0);
 	}
 	assert_int_equal(wait_child(pid), 0);
@@ -1006,7 +1007,7 @@ static void assert_fd_inside(const struct fx *f, int fd)
 	}
 }
 
-static void count(struct race_count *c, int rc, const struct pol_verdict *v)
+static void count(struct race_count *c, int rc, const struct resolve_verdict *v)
 {
 	if (rc == 0) {
 		c->ok++;
@@ -1042,7 +1043,7 @@ static void race_dir_symlink(void **state)
 	struct fx *f = *state;
 	volatile long *swaps =
 	    mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	struct pol_verdict v;
+	struct resolve_verdict v;
 	char p[64];
 	int dirobj, fd;
 
@@ -1072,7 +1073,7 @@ static void race_dir_symlink(void **state)
 				switch (op) {
 				case 0:
 					snprintf(p, sizeof p, "%s/%s/outside", modes[m], name);
-					rc = policy_open(&f->roots, p, O_RDONLY, 0, &fd, &v);
+					rc = resolve_open(&f->roots, p, O_RDONLY, 0, &fd, &v);
 					if (rc == 0) {
 						assert_fd_inside(f, fd);
 						close(fd);
@@ -1080,8 +1081,8 @@ static void race_dir_symlink(void **state)
 					break;
 				case 1:
 					snprintf(p, sizeof p, "%s/%s/new", modes[m], name);
-					rc = policy_open(&f->roots, p, O_RDWR | O_CREAT, 0644, &fd,
-							 &v);
+					rc = resolve_open(&f->roots, p, O_RDWR | O_CREAT, 0644, &fd,
+							  &v);
 					if (rc == 0) {
 						assert_fd_inside(f, fd);
 						close(fd);
@@ -1091,14 +1092,14 @@ static void race_dir_symlink(void **state)
 				case 2:
 				case 3:
 					snprintf(p, sizeof p, "%s/%s/outside", modes[m], name);
-					rc = policy_stat(&f->roots, p, op == 3, &st, &v);
+					rc = resolve_stat(&f->roots, p, op == 3, &st, &v);
 					if (rc == 0) {
 						assert_false(same_obj(&st, &f->outside));
 					}
 					break;
 				case 4:
 					snprintf(p, sizeof p, "%s/%s/outside", modes[m], name);
-					rc = policy_unlink(&f->roots, p, &v);
+					rc = resolve_unlink(&f->roots, p, &v);
 					if (rc == 0) {
 						fd = openat(dirobj, "outside",
 							    O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -1108,7 +1109,7 @@ static void race_dir_symlink(void **state)
 					break;
 				default:
 					snprintf(p, sizeof p, "%s/%s/nd", modes[m], name);
-					rc = policy_mkdir(&f->roots, p, 0755, &v);
+					rc = resolve_mkdir(&f->roots, p, 0755, &v);
 					if (rc == 0) {
 						assert_int_equal(
 						    unlinkat(dirobj, "nd", AT_REMOVEDIR), 0);
@@ -1137,7 +1138,7 @@ static void race_fifo_swap(void **state)
 	struct fx *f = *state;
 	volatile long *swaps =
 	    mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	struct pol_verdict v;
+	struct resolve_verdict v;
 	struct stat st;
 	int fd;
 
@@ -1153,7 +1154,7 @@ static void race_fifo_swap(void **state)
 		pid = start_swapper(f, "root/swap", "root/swapfifo", swaps);
 		arm_alarm(5);
 		for (int i = 0; i < g_rounds && !g_alarm; i++) {
-			int rc = policy_open(&f->roots, "/data/swap", flags[k], 0644, &fd, &v);
+			int rc = resolve_open(&f->roots, "/data/swap", flags[k], 0644, &fd, &v);
 
 			if (rc == 0) {
 				assert_int_equal(fstat(fd, &st), 0);
@@ -1187,7 +1188,7 @@ static void race_hardlink_trunc(void **state)
 	volatile long *swaps =
 	    mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct race_count c = {0};
-	struct pol_verdict v;
+	struct resolve_verdict v;
 	double t0 = now_s();
 	struct stat st;
 	pid_t pid;
@@ -1198,7 +1199,7 @@ static void race_hardlink_trunc(void **state)
 	*swaps = 0;
 	pid = start_swapper(f, "root/victim", "root/hlink", swaps);
 	for (int i = 0; i < g_rounds; i++) {
-		int rc = policy_open(&f->roots, "/data/victim", O_WRONLY | O_TRUNC, 0, &fd, &v);
+		int rc = resolve_open(&f->roots, "/data/victim", O_WRONLY | O_TRUNC, 0, &fd, &v);
 
 		if (rc == 0) {
 			assert_int_equal(fstat(fd, &st), 0);

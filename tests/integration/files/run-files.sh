@@ -599,7 +599,7 @@ sc_open_limit() {
 	start=$(date +%s%N)
 	bg_start limit-loop -- --mount "$T/data:/data" @fsops openmany:/data/a.txt:100000
 	while ! gone "$bg_pid"; do
-		[ -z "${b-}" ] && b=$(pgrep -x -P "$bg_pid" uhyve-sec)
+		[ -z "${b-}" ] && b=$(pgrep -x -P "$bg_pid" uhyve-sec-broke)
 		n=$(find "/proc/$bg_pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
 		[ "$n" -gt "$max_vmm" ] && max_vmm=$n
 		if [ -n "${b-}" ]; then
@@ -712,7 +712,7 @@ sc_kill_broker() {
 	local b
 	bg_start kill-broker -- --mount "$T/data:/data" @spin
 	wait_output "$W/runs/kill-broker.out" 10 || fail "spin did not start"
-	b=$(pgrep -x -P "$bg_pid" uhyve-sec)
+	b=$(pgrep -x -P "$bg_pid" uhyve-sec-broke)
 	if [ -z "$b" ] || [ "$(echo "$b" | wc -l)" != 1 ]; then
 		fail "expected one broker child of uhyve-sec, found '$b'"
 	else
@@ -731,7 +731,7 @@ sc_kill_vmm() {
 	printf '{"version": 1, "scratch": true}\n' >"$W/scratch.json"
 	bg_start kill-vmm -- --policy "$W/scratch.json" --mount "$T/data:/data" @spin
 	wait_output "$W/runs/kill-vmm.out" 10 || fail "spin did not start"
-	b=$(pgrep -x -P "$bg_pid" uhyve-sec)
+	b=$(pgrep -x -P "$bg_pid" uhyve-sec-broke)
 	[ -n "$(ls -A "$W/tmp")" ] || fail "no scratch directory while the guest runs"
 	if [ -z "$b" ] || [ "$(echo "$b" | wc -l)" != 1 ]; then
 		fail "expected one broker child of uhyve-sec, found '$b'"

@@ -1,6 +1,6 @@
-/* vm_main.c - the VMM: load a Hermit kernel and run it under KVM.
+/* vm_setup.c - the VMM: load a Hermit kernel and run it under KVM (vmm_run).
  *
- * Order of setup (acquire everything, then run); sandbox/main.c has already parsed the
+ * Order of setup (acquire everything, then run); launcher/main.c has already parsed the
  * command line, started the file broker and blocked the stop signals:
  *   2. map the kernel file read-only and validate it completely (elf_parse);
  *   3. choose the guest layout (RAM window, ASLR, load address);
@@ -11,9 +11,9 @@
  *   8. (the stop signals were blocked by main.c before the broker was forked);
  *   9. close what the run does not need: /dev/kvm, the VM fd, the kernel image, the memfd;
  *  10. confine (unless --sandbox=off): namespaces, no capabilities, no_new_privs, Landlock
- *      with no file system (sandbox/confine.c: sbx_vmm_early);
+ *      with no file system (vmm_sandbox.c: vmm_confine_early);
  *  11. start one parked thread per vCPU, install the seccomp allowlist for all threads
- *      (sbx_vmm_seccomp), release the vCPUs into KVM_RUN and wait for the first terminal
+ *      (vmm_confine_seccomp), release the vCPUs into KVM_RUN and wait for the first terminal
  *      event (vcpu.c), then stop and join all vCPUs.
  */
 #include <errno.h>
@@ -30,8 +30,8 @@
 #include <unistd.h>
 
 #include "assist.h"
-#include "confine.h"
 #include "vm.h"
+#include "vmm_sandbox.h"
 
 #define KERNEL_FILE_MAX (1ull << 31)
 
@@ -103,12 +103,12 @@ static int drop_setup_handles(struct vm *vm, struct kernel_file *k)
 	return 0;
 }
 
-/* Step 10: namespaces, capabilities, no_new_privs, Landlock (sandbox/confine.c). */
+/* Step 10: namespaces, capabilities, no_new_privs, Landlock (vmm_sandbox.c). */
 static int confine_early(void)
 {
 	char err[256];
 
-	if (sbx_vmm_early(err, sizeof err) != 0) {
+	if (vmm_confine_early(err, sizeof err) != 0) {
 		uhs_msg("sandbox: %s", err);
 		return ST_SANDBOX;
 	}

@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: MIT */
 /* broker.c - the file broker: the only process that touches the host file system for the
  * guest.  It holds the policy and one O_PATH dirfd per mount root, receives fixed-size
- * requests from the VMM, decides each against the policy (policy/resolve.c does the
+ * requests from the VMM, decides each against the policy (broker/resolve.c does the
  * resolution with openat2 under the root dirfds), logs denials, and answers with an errno
  * or an fd.
  *
@@ -29,10 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "broker.h"
 #include "broker_proto.h"
-#include "confine.h"
-#include "status.h"
+#include "broker_sandbox.h"
+#include "uhs_status.h"
 
 struct broker {
 	const struct policy *pol;
@@ -40,21 +42,14 @@ struct broker {
 	int scratch_fd;
 	int scratch_parent_fd; /* O_PATH: removes the scratch directory at exit */
 	char scratch_path[PATH_MAX];
-	int audit_fd;
-	bool audit_all;
-	struct pol_roots roots;
+	const char *tmpdir; /* where the scratch directory is made */
+	struct audit audit;
+	struct resolve_roots roots;
 };
 
-static volatile sig_atomic_t terminate;
+volatile sig_atomic_t broker_terminate;
 
-static void on_term(int sig)
-{
-	(void)sig;
-	terminate = 1;
-}
-
-static void bmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void bmsg(const char *fmt, ...)
+void bmsg(const char *fmt, ...)
 {
 	char line[600];
 	va_list ap;
@@ -63,81 +58,6 @@ static void bmsg(const char *fmt, ...)
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "uhyve-sec: broker: %s\n", line);
-}
-
-/* ---- audit log: one JSON object per line ---- */
-
-/* jansson needs UTF-8: bytes outside printable ASCII, and the backslash itself (so the
- * escaping is unambiguous), become \xNN, flagged by the caller. */
-static json_t *path_json(const char *path, bool *escaped)
-{
-	char buf[BRK_PATH_MAX * 4 + 1];
-	size_t o = 0;
-	json_t *j = json_string(path);
-
-	*escaped = false;
-	if (j != NULL) {
-		return j;
-	}
-	*escaped = true;
-	for (const unsigned char *p = (const unsigned char *)path; *p && o + 5 < sizeof buf; p++) {
-		if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
-			buf[o++] = (char)*p;
-		} else {
-			o += (size_t)snprintf(buf + o, 5, "\\x%02x", *p);
-		}
-	}
-	buf[o] = '\0';
-	return json_string(buf);
-}
-
-static void audit(struct broker *br, const char *op, const char *path, int rc,
-		  const struct pol_verdict *v)
-{
-	bool denied = rc != 0 && v->reason != NULL && strcmp(v->reason, POL_REASON_HOST) != 0;
-	const char *verdict = rc == 0 ? "allow" : denied ? "deny" : "error";
-	char ts[64];
-	struct timespec now;
-	struct tm tm;
-	bool escaped;
-	json_t *o;
-	char *line;
-
-	if (!denied && !br->audit_all) {
-		return; /* by default only denials are logged */
-	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm); /* pure arithmetic; strftime would load the time zone */
-	snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 now.tv_nsec / 1000000);
-	o = json_pack("{s:s, s:s, s:o, s:s}", "time", ts, "op", op, "path",
-		      path_json(path, &escaped), "verdict", verdict);
-	if (o == NULL) {
-		return;
-	}
-	if (escaped) {
-		json_object_set_new(o, "path_escaped", json_true());
-	}
-	if (v->reason != NULL) {
-		json_object_set_new(o, "reason", json_string(v->reason));
-	}
-	if (rc != 0) {
-		json_object_set_new(o, "errno", json_string(strerrorname_np(-rc)));
-	}
-	if (v->mount >= 0 && (size_t)v->mount < br->pol->nmounts) {
-		json_object_set_new(o, "mount", json_string(br->pol->mounts[v->mount].guest));
-	}
-	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (line != NULL) {
-		static char nl[] = "\n";
-		struct iovec iov[2] = {{line, strlen(line)}, {nl, 1}};
-		if (writev(br->audit_fd, iov, 2) < 0) {
-			/* the audit log is best effort; the decision stands */
-		}
-		free(line);
-	}
 }
 
 /* ---- requests ---- */
@@ -170,7 +90,7 @@ static const char *const op_names[BRK_OP_MAX] = {
 /* Decides one validated request.  Returns the fd to pass, or -1. */
 static int handle(struct broker *br, const struct brk_req *req, struct brk_reply *rep)
 {
-	struct pol_verdict v = {.reason = NULL, .mount = -1};
+	struct resolve_verdict v = {.reason = NULL, .mount = -1};
 	struct stat st;
 	int rc = -EINVAL, fd = -1;
 
@@ -178,17 +98,17 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	rep->h = (struct brk_hdr){.version = BRK_VERSION, .op = req->h.op, .seq = req->h.seq};
 	switch ((enum brk_op)req->h.op) {
 	case BRK_OP_OPEN:
-		rc = policy_open(&br->roots, req->path, req->flags, req->mode, &fd, &v);
+		rc = resolve_open(&br->roots, req->path, req->flags, req->mode, &fd, &v);
 		break;
 	case BRK_OP_UNLINK:
-		rc = policy_unlink(&br->roots, req->path, &v);
+		rc = resolve_unlink(&br->roots, req->path, &v);
 		break;
 	case BRK_OP_MKDIR:
-		rc = policy_mkdir(&br->roots, req->path, req->mode, &v);
+		rc = resolve_mkdir(&br->roots, req->path, req->mode, &v);
 		break;
 	case BRK_OP_STAT:
 	case BRK_OP_LSTAT:
-		rc = policy_stat(&br->roots, req->path, req->h.op == BRK_OP_LSTAT, &st, &v);
+		rc = resolve_stat(&br->roots, req->path, req->h.op == BRK_OP_LSTAT, &st, &v);
 		if (rc == 0) {
 			stat_to_brk(&rep->st, &st);
 		}
@@ -203,7 +123,7 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	}
 	rep->err = -rc;
 	rep->has_fd = rc == 0 && fd >= 0;
-	audit(br, op_names[req->h.op], req->path, rc, &v);
+	audit_op(&br->audit, op_names[req->h.op], req->path, rc, &v);
 	return rc == 0 ? fd : -1;
 }
 
@@ -241,11 +161,8 @@ static int open_roots(struct broker *br)
 
 static int make_scratch(struct broker *br)
 {
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = br->tmpdir;
 
-	if (tmp == NULL || tmp[0] != '/') {
-		tmp = "/tmp";
-	}
 	snprintf(br->scratch_path, sizeof br->scratch_path, "%s/uhyve-sec-XXXXXX", tmp);
 	if (mkdtemp(br->scratch_path) == NULL) {
 		bmsg("cannot create the scratch directory in %s: %s", tmp, strerror(errno));
@@ -324,11 +241,11 @@ static int serve_loop(struct broker *br, int sock)
 
 	for (;;) {
 		struct pollfd p = {.fd = sock, .events = POLLIN};
-		if (terminate) {
+		if (broker_terminate) {
 			return 0;
 		}
 		if (poll(&p, 1, -1) < 0) {
-			continue; /* EINTR: re-check terminate */
+			continue; /* EINTR: re-check broker_terminate */
 		}
 		n = brk_recv(sock, &req, sizeof req, &fd, &nfds);
 		if (n == 0) {
@@ -359,37 +276,31 @@ static int serve_loop(struct broker *br, int sock)
 
 static int confine(struct broker *br, int sock)
 {
-	struct sbx_broker b = {.pol = br->pol,
-			       .dirfds = br->dirfds,
-			       .scratch_fd = br->scratch_fd,
-			       .scratch_parent_fd = br->scratch_parent_fd,
-			       .sock = sock};
+	struct broker_confinement b = {.pol = br->pol,
+				       .dirfds = br->dirfds,
+				       .scratch_fd = br->scratch_fd,
+				       .scratch_parent_fd = br->scratch_parent_fd,
+				       .sock = sock};
 	char err[256];
 
-	/* jansson seeds its hash function on first use, from /dev/urandom: do it now, while
-	 * files can still be opened. */
-	json_object_seed(0);
-	/* glibc's gmtime_r loads the time zone once (/etc/localtime): do that now too. */
-	tzset();
-	struct timespec now;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	if (sbx_broker(&b, err, sizeof err) != 0) {
+	audit_prepare(); /* while files can still be opened */
+	if (broker_confine(&b, err, sizeof err) != 0) {
 		bmsg("sandbox: %s", err);
 		return ST_SANDBOX;
 	}
 	return 0;
 }
 
-int broker_serve(int sock, const struct policy *pol, int audit_fd, const struct broker_opts *o)
+int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o)
 {
-	struct broker br = {
-	    .pol = pol, .scratch_fd = -1, .scratch_parent_fd = -1, .audit_all = o->audit_all};
+	struct broker br = {.pol = pol,
+			    .scratch_fd = -1,
+			    .scratch_parent_fd = -1,
+			    .tmpdir = o->tmpdir,
+			    .audit = {.fd = o->audit_fd, .all = o->audit_all, .pol = pol}};
 	struct brk_reply ready = {.h = {.version = BRK_VERSION, .op = BRK_OP_READY, .seq = 0}};
 	int rc;
 
-	br.audit_fd = audit_fd;
 	for (size_t i = 0; i < POL_MAX_MOUNTS; i++) {
 		br.dirfds[i] = -1;
 	}
@@ -397,7 +308,8 @@ int broker_serve(int sock, const struct policy *pol, int audit_fd, const struct 
 	if (rc == 0 && pol->scratch) {
 		rc = make_scratch(&br);
 	}
-	br.roots = (struct pol_roots){.pol = pol, .dirfds = br.dirfds, .scratch_fd = br.scratch_fd};
+	br.roots =
+	    (struct resolve_roots){.pol = pol, .dirfds = br.dirfds, .scratch_fd = br.scratch_fd};
 	if (rc == 0 && o->confine) {
 		rc = confine(&br, sock);
 	}
@@ -420,143 +332,4 @@ int broker_serve(int sock, const struct policy *pol, int audit_fd, const struct 
 		close(br.scratch_parent_fd);
 	}
 	return rc;
-}
-
-/* ---- launch ---- */
-
-static void child_setup(int keep, int audit_fd, pid_t parent)
-{
-	struct sigaction term = {.sa_handler = on_term};
-	static const int ignored[] = {SIGINT, SIGHUP, SIGPIPE, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2};
-	sigset_t all;
-	int null;
-
-	/* Own process group: the terminal's ^C goes to the VMM, which ends the run; the
-	 * broker then sees EOF, cleans up and exits.  It dies with the VMM (SIGTERM). */
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != parent) {
-		_exit(ST_BROKER);
-	}
-	sigemptyset(&term.sa_mask);
-	sigaction(SIGTERM, &term, NULL);
-	for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) {
-		signal(ignored[i], SIG_IGN);
-	}
-	signal(SIGCHLD, SIG_DFL);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		close(null);
-	}
-	/* Nothing of the parent's but stdio, the socket and the audit log survives. */
-	for (int fd = 3; fd < 1024; fd++) {
-		if (fd != keep && fd != audit_fd) {
-			close(fd);
-		}
-	}
-	close_range(1024, ~0u, 0);
-}
-
-static int open_audit(const struct broker_opts *o)
-{
-	int fd;
-
-	if (o->audit_log == NULL) {
-		return STDERR_FILENO;
-	}
-	fd = open(o->audit_log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fprintf(stderr, "uhyve-sec: cannot open audit log %s: %s\n", o->audit_log,
-			strerror(errno));
-	}
-	return fd;
-}
-
-static int wait_ready(int sock, pid_t pid)
-{
-	struct brk_req ready = {.h = {.version = BRK_VERSION, .op = BRK_OP_READY, .seq = 0}};
-	struct brk_reply rep;
-	const char *why = "the broker stopped before it was ready";
-	int fd = -1, nfds = 0, st;
-	ssize_t n = brk_recv(sock, &rep, sizeof rep, &fd, &nfds);
-
-	if (fd >= 0) {
-		close(fd);
-	}
-	if (n > 0 && brk_reply_check(&rep, (size_t)n, &ready, nfds, &why) == 0) {
-		return 0;
-	}
-	if (n > 0) {
-		fprintf(stderr, "uhyve-sec: broker: bad ready message: %s\n", why);
-	}
-	kill(pid, SIGKILL);
-	if (waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) != 0) {
-		return WEXITSTATUS(st); /* it said why */
-	}
-	fprintf(stderr, "uhyve-sec: %s\n", why);
-	return ST_BROKER;
-}
-
-int broker_start(const struct policy *pol, const struct broker_opts *o, int *sock, pid_t *pid)
-{
-	pid_t parent = getpid();
-	int sv[2], audit_fd, rc;
-
-	audit_fd = open_audit(o);
-	if (audit_fd < 0) {
-		return ST_CANTCREAT;
-	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-		fprintf(stderr, "uhyve-sec: socketpair: %s\n", strerror(errno));
-		return ST_BROKER;
-	}
-	*pid = fork();
-	if (*pid < 0) {
-		fprintf(stderr, "uhyve-sec: cannot start the broker: %s\n", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return ST_BROKER;
-	}
-	if (*pid == 0) {
-		close(sv[0]);
-		child_setup(sv[1], audit_fd, parent);
-		if (o->cpu >= 0) {
-			/* Synchronous requests are fastest when the broker shares the vCPU's CPU:
-			 * a cross-CPU wake-up costs 50-100 us on a nested host, same-CPU 12 us. */
-			cpu_set_t set;
-			CPU_ZERO(&set);
-			CPU_SET(o->cpu, &set);
-			if (sched_setaffinity(0, sizeof set, &set) != 0) {
-				bmsg("cannot run on host CPU %d: %s", o->cpu, strerror(errno));
-				_exit(ST_USAGE);
-			}
-		}
-		_exit(broker_serve(sv[1], pol, audit_fd, o));
-	}
-	close(sv[1]);
-	if (audit_fd != STDERR_FILENO) {
-		close(audit_fd);
-	}
-	(void)rc;
-	*sock = sv[0];
-	return 0;
-}
-
-int broker_wait_ready(int sock, pid_t pid)
-{
-	return wait_ready(sock, pid);
-}
-
-int broker_reap(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid) {
-		return -1;
-	}
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }

@@ -1,4 +1,6 @@
-/* assist_proc.h - the instruction-assist process (uhyve-sec-assist) and its wire protocol.
+/* SPDX-License-Identifier: MIT */
+/* assist_proto.h - the instruction-assist process (uhyve-sec-assist): its process model and
+ * its wire protocol with the VMM.
  *
  * Why a separate process: completing what KVM's instruction emulator rejects (hermit-abi.md
  * g.3) runs guest-chosen bytes through Unicorn 2.0.1, a TCG JIT with a 1 GiB read-write-
@@ -20,12 +22,11 @@
  * flags and the x87/SSE state from a reply.  Control registers, segments and the interrupt
  * flag never come from the assist.
  */
-#ifndef UHS_ASSIST_PROC_H
-#define UHS_ASSIST_PROC_H
+#ifndef UHS_ASSIST_PROTO_H
+#define UHS_ASSIST_PROTO_H
 
 #include <linux/kvm.h>
 #include <stdint.h>
-#include <sys/syscall.h>
 
 #define ASSIST_FD_MEM	       3
 #define ASSIST_FD_SOCK0	       4
@@ -34,42 +35,6 @@
 #define ASSIST_HELPER_NAME     "uhyve-sec-assist"
 #define ASSIST_PROTO_MAGIC     0x55415331u /* "UAS1" */
 #define ASSIST_RFLAGS_FROM_EMU 0x0cd5ull /* CF PF AF ZF SF DF OF: what a burst may change */
-
-/* The seccomp allowlist of a running assist process (default action: kill the process).
- * install_filter() in assist_proc.c builds the filter from this table and --print-sandbox
- * prints it (vmm/assist.c), so the two cannot disagree.  Everything a burst needs exists
- * before the filter goes in (the JIT buffers included). */
-enum assist_arg {
-	ASSIST_ARG_ANY,
-	ASSIST_ARG_OWN_SOCKET, /* arg 0 is one of its vCPU sockets (fd 4 + i) */
-	ASSIST_ARG_NO_EXEC, /* arg 2 (prot) without PROT_EXEC */
-	ASSIST_ARG_SELF, /* arg 0 == 0: the calling thread */
-};
-
-struct assist_rule {
-	int nr;
-	const char *name;
-	enum assist_arg arg;
-	const char *why;
-};
-
-static const struct assist_rule assist_rules[] = {
-    {__NR_read, "read", ASSIST_ARG_OWN_SOCKET, "requests from the VMM"},
-    {__NR_write, "write", ASSIST_ARG_OWN_SOCKET, "replies to the VMM"},
-    {__NR_futex, "futex", ASSIST_ARG_ANY, "the start barrier"},
-    {__NR_mmap, "mmap", ASSIST_ARG_NO_EXEC, "Unicorn's region bookkeeping; never executable"},
-    {__NR_mprotect, "mprotect", ASSIST_ARG_NO_EXEC, "the same; never executable"},
-    {__NR_munmap, "munmap", ASSIST_ARG_ANY, "the same"},
-    {__NR_mremap, "mremap", ASSIST_ARG_ANY, "glibc realloc (cannot add PROT_EXEC)"},
-    {__NR_madvise, "madvise", ASSIST_ARG_ANY, "glibc free"},
-    {__NR_brk, "brk", ASSIST_ARG_ANY, "glibc malloc"},
-    {__NR_clock_gettime, "clock_gettime", ASSIST_ARG_ANY, "burst timing (vDSO fallback)"},
-    {__NR_sched_setaffinity, "sched_setaffinity", ASSIST_ARG_SELF,
-     "a worker follows its vCPU thread's CPU"},
-    {__NR_rt_sigreturn, "rt_sigreturn", ASSIST_ARG_ANY, "signal return"},
-    {__NR_exit, "exit", ASSIST_ARG_ANY, "thread exit"},
-    {__NR_exit_group, "exit_group", ASSIST_ARG_ANY, "EOF from the VMM ends the process"},
-};
 
 /* Request flags. */
 #define ASSIST_F_FIRST_FAILED 1u /* KVM rejected the instruction at RIP (an emulation exit) */
@@ -183,17 +148,5 @@ static inline const char *assist_op_name(unsigned op)
 						       "xsavec", "xrstor", "rdtscp"};
 	return op < ASSIST_OP_COUNT ? n[op] : "?";
 }
-
-/* ---- internals of assist_proc.c, exposed for tests/unit/test_assist_state.c ---- */
-#ifdef ASSIST_PROC_TESTING
-struct uc_struct;
-/* Loads general-purpose registers, RFLAGS, FS/GS base, x87 and SSE state into Unicorn. */
-int assist_state_to_uc(struct uc_struct *uc, const struct kvm_regs *r, const struct kvm_sregs *s,
-		       const struct kvm_xsave *x);
-/* Reads them back: `x` must hold the area that was loaded; bits 0 (x87) and 1 (SSE) of its
- * XSTATE_BV are set for the parts that changed, and *dirty tells whether anything did. */
-int assist_state_from_uc(struct uc_struct *uc, struct kvm_regs *r, struct kvm_xsave *x,
-			 uint32_t *dirty);
-#endif
 
 #endif

@@ -1,4 +1,6 @@
-/* broker_proto.h - the VMM <-> broker wire protocol over a SOCK_SEQPACKET socketpair.
+/* SPDX-License-Identifier: MIT */
+/* broker_proto.h - the VMM <-> broker wire protocol over a SOCK_SEQPACKET socketpair, and how
+ * the launcher starts the broker program.
  *
  * Fixed-size, versioned messages.  The VMM sends one request and waits for its reply
  * (strictly alternating, so seq must echo).  A reply to OPEN with err == 0 carries exactly
@@ -17,8 +19,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define BRK_VERSION  1
-#define BRK_PATH_MAX 4096
+#define BRK_VERSION 1
+
+/* The broker program (uhyve-sec-broker) is exec'd by the launcher with
+ *   fd 3  its end of the socketpair,
+ *   fd 4  the audit log (with --audit-fd; otherwise stderr is the log),
+ *   fd 5  the validated policy, packed (policy_pack) into a sealed memfd,
+ * argv "uhyve-sec-broker [--audit-all] [--audit-fd] [--no-confine] --tmpdir DIR", an empty
+ * environment, its own process group and SIGTERM as its parent-death signal. */
+#define BRK_FD_SOCK   3
+#define BRK_FD_AUDIT  4
+#define BRK_FD_POLICY 5
+#define BRK_PATH_MAX  4096
 
 enum brk_op {
 	BRK_OP_OPEN = 1,

@@ -21,8 +21,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../sandbox/broker_proto.h"
-#include "vmm.h"
+#include "broker_proto.h"
+#include "vmm_internal.h"
 
 #define GUEST_FD_BASE 3
 

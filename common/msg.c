@@ -1,11 +1,13 @@
-/* errors.c - one-line diagnostics, fatal exits, and the monotonic clock. */
+/* SPDX-License-Identifier: MIT */
+/* msg.c - one-line diagnostics, fatal exits, and the monotonic clock (uhs_msg.h). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "vmm.h"
+#include "uhs_msg.h"
 
-static void vmsg(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vmsg(const char *fmt, va_list ap)
 {
 	char line[512];
 

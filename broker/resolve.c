@@ -1,4 +1,5 @@
-/* resolve.c - resolution of guest paths against the host directories of the policy.
+/* SPDX-License-Identifier: MIT */
+/* resolve.c - resolution of guest paths against the host directories of the policy (broker).
  *
  * Threat: the guest path comes from a hostile guest (through a VMM that may be compromised),
  * and local users may rename directories and swap symlinks inside the mounted host
@@ -21,7 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "policy.h"
+#include "resolve.h"
 
 #define OPENAT2_TRIES 8 /* EAGAIN = concurrent rename/mount seen while resolving ".." */
 #define GUEST_FLAGS   (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY)
@@ -44,7 +45,7 @@ static const char R_ROOT[] = "mount root";
 static const char R_TRUNC_RO[] = "O_TRUNC needs write access";
 static const char R_NOSYS[] = "openat2 unavailable";
 static const char R_RACE[] = "resolution kept racing";
-static const char R_HOST[] = POL_REASON_HOST;
+static const char R_HOST[] = RESOLVE_REASON_HOST;
 
 /* A resolved request: the directory it is relative to and the rights that apply.  Scratch
  * has no struct pol_mount, hence the copy of the rights. */
@@ -63,7 +64,7 @@ struct parent {
 	const char *name;
 };
 
-static int fail(struct pol_verdict *v, int err, const char *reason)
+static int fail(struct resolve_verdict *v, int err, const char *reason)
 {
 	v->reason = reason;
 	return err;
@@ -117,7 +118,7 @@ static int t_openat2(const struct target *t, int dirfd, const char *path, int fl
 /* Maps an openat2 failure to the verdict.  ELOOP under RESOLVE_NO_SYMLINKS (or O_NOFOLLOW on
  * a trailing symlink) means a symlink was met: a policy refusal.  EXDEV is RESOLVE_BENEATH
  * (escape) or RESOLVE_NO_XDEV (mount crossing); the kernel does not say which. */
-static int resolve_error(const struct target *t, int err, struct pol_verdict *v)
+static int resolve_error(const struct target *t, int err, struct resolve_verdict *v)
 {
 	switch (err) {
 	case -ELOOP:
@@ -138,8 +139,8 @@ static int resolve_error(const struct target *t, int err, struct pol_verdict *v)
 }
 
 /* Normalises and matches guest_path and fills t.  Returns 0 or -errno with the verdict. */
-static int resolve_target(const struct pol_roots *r, const char *guest_path, struct target *t,
-			  struct pol_verdict *v)
+static int resolve_target(const struct resolve_roots *r, const char *guest_path, struct target *t,
+			  struct resolve_verdict *v)
 {
 	const struct pol_mount *m;
 	const char *rest = NULL;
@@ -188,7 +189,7 @@ static int resolve_target(const struct pol_roots *r, const char *guest_path, str
 /* Opens the parent directory of t->rest (which must not be "") as O_PATH and splits off the
  * last component.  Symlinks on the way are refused or, with symlinks=within, followed inside
  * the mount; a trailing symlink in the parent part is an ordinary intermediate component. */
-static int get_parent(struct target *t, struct parent *p, struct pol_verdict *v)
+static int get_parent(struct target *t, struct parent *p, struct resolve_verdict *v)
 {
 	char *slash = strrchr(t->rest, '/');
 	int fd;
@@ -229,7 +230,7 @@ static void put_parent(struct parent *p)
 /* Checks the object an open would return.  `pre` is the look-before-open on an O_PATH fd; the
  * authoritative check is the one on the opened fd (pre = false). */
 static int check_object(const struct target *t, const struct stat *st, int flags, bool pre,
-			struct pol_verdict *v)
+			struct resolve_verdict *v)
 {
 	if (S_ISLNK(st->st_mode)) {
 		return fail(v, -EACCES, R_SYMLINK);
@@ -269,7 +270,7 @@ static int check_object(const struct target *t, const struct stat *st, int flags
  * (and is closed again, never returned).  Only a host user who can create device nodes in the
  * mount can do that; mount the shares nodev to close it (CVE-2020-35517 mitigation). */
 static int open_checked(struct target *t, const char *path, int flags, uint32_t mode, int *out,
-			struct pol_verdict *v)
+			struct resolve_verdict *v)
 {
 	int acc = flags & O_ACCMODE, kflags, fd, fl, rc;
 	struct stat st;
@@ -342,7 +343,7 @@ err_errno:
 
 /* Scratch is the guest's private space, and Hermit 0.6.x has no mkdir: O_CREAT there
  * creates the missing parent directories (0700), each step resolved like any lookup. */
-static int scratch_parents(const struct target *t, struct pol_verdict *v)
+static int scratch_parents(const struct target *t, struct resolve_verdict *v)
 {
 	char path[POL_PATH_MAX];
 	char *comp = path, *slash;
@@ -372,10 +373,10 @@ static int scratch_parents(const struct target *t, struct pol_verdict *v)
 	return rc;
 }
 
-int policy_open(const struct pol_roots *r, const char *guest_path, int flags, uint32_t mode,
-		int *fd, struct pol_verdict *v)
+int resolve_open(const struct resolve_roots *r, const char *guest_path, int flags, uint32_t mode,
+		 int *fd, struct resolve_verdict *v)
 {
-	struct pol_verdict dummy;
+	struct resolve_verdict dummy;
 	struct target t;
 	int acc = flags & O_ACCMODE, rc;
 
@@ -418,8 +419,8 @@ int policy_open(const struct pol_roots *r, const char *guest_path, int flags, ui
 
 /* The common start of unlink and mkdir: resolve, require a writable mount that grants the
  * operation's right, refuse the mount root itself (root_err), and open the parent. */
-static int name_op_begin(const struct pol_roots *r, const char *guest_path, bool is_mkdir,
-			 struct target *t, struct parent *p, struct pol_verdict *v)
+static int name_op_begin(const struct resolve_roots *r, const char *guest_path, bool is_mkdir,
+			 struct target *t, struct parent *p, struct resolve_verdict *v)
 {
 	int rc;
 
@@ -441,9 +442,9 @@ static int name_op_begin(const struct pol_roots *r, const char *guest_path, bool
 	return get_parent(t, p, v);
 }
 
-int policy_unlink(const struct pol_roots *r, const char *guest_path, struct pol_verdict *v)
+int resolve_unlink(const struct resolve_roots *r, const char *guest_path, struct resolve_verdict *v)
 {
-	struct pol_verdict dummy;
+	struct resolve_verdict dummy;
 	struct parent p;
 	struct target t;
 	int rc;
@@ -462,10 +463,10 @@ int policy_unlink(const struct pol_roots *r, const char *guest_path, struct pol_
 	return rc < 0 ? fail(v, rc, R_HOST) : 0;
 }
 
-int policy_mkdir(const struct pol_roots *r, const char *guest_path, uint32_t mode,
-		 struct pol_verdict *v)
+int resolve_mkdir(const struct resolve_roots *r, const char *guest_path, uint32_t mode,
+		  struct resolve_verdict *v)
 {
-	struct pol_verdict dummy;
+	struct resolve_verdict dummy;
 	struct parent p;
 	struct target t;
 	struct stat st;
@@ -500,10 +501,10 @@ out:
 	return rc;
 }
 
-int policy_stat(const struct pol_roots *r, const char *guest_path, bool nofollow, struct stat *st,
-		struct pol_verdict *v)
+int resolve_stat(const struct resolve_roots *r, const char *guest_path, bool nofollow,
+		 struct stat *st, struct resolve_verdict *v)
 {
-	struct pol_verdict dummy;
+	struct resolve_verdict dummy;
 	struct target t;
 	int rc, fd;
 

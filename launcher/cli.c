@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli.c - command line and HERMIT_* environment, in the spirit of uhyve. */
 #include <ctype.h>
 #include <errno.h>
@@ -7,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "assist.h"
-#include "vmm.h"
+#include "launcher.h"
+#include "uhs_msg.h"
+#include "uhyve_abi.h"
 
 void cli_usage(FILE *f)
 {
@@ -224,7 +226,7 @@ bad:
 	return -1;
 }
 
-static int add_mount(struct vmm_config *cfg, const char *spec)
+static int add_mount(struct launch_config *cfg, const char *spec)
 {
 	const char **n;
 
@@ -314,8 +316,10 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int parse_opt(struct vmm_config *cfg, int opt, const char *arg)
+static int parse_opt(struct launch_config *lc, int opt, const char *arg)
 {
+	struct vmm_config *cfg = &lc->vm;
+
 	switch (opt) {
 	case 'm':
 		return set_mem(cfg, arg, "--memory-size");
@@ -336,7 +340,7 @@ static int parse_opt(struct vmm_config *cfg, int opt, const char *arg)
 		cfg->aslr = false;
 		return 0;
 	case OPT_MOUNT:
-		return add_mount(cfg, arg);
+		return add_mount(lc, arg);
 	case OPT_AFFINITY:
 		return set_affinity(cfg, arg);
 	case OPT_SANDBOX:
@@ -347,7 +351,7 @@ static int parse_opt(struct vmm_config *cfg, int opt, const char *arg)
 		cfg->sandbox = strcmp(arg, "strict") == 0;
 		return 0;
 	case OPT_PRINT_SANDBOX:
-		cfg->print_sandbox = true;
+		lc->print_sandbox = true;
 		return 0;
 	case OPT_ASSIST:
 		if (strcmp(arg, "auto") != 0 && strcmp(arg, "off") != 0) {
@@ -357,20 +361,20 @@ static int parse_opt(struct vmm_config *cfg, int opt, const char *arg)
 		cfg->assist = strcmp(arg, "auto") == 0;
 		return 0;
 	case OPT_POLICY:
-		cfg->policy_path = arg;
+		lc->policy_path = arg;
 		return 0;
 	case OPT_CHECK_POLICY:
-		cfg->check_policy = arg;
+		lc->check_policy = arg;
 		return 0;
 	case OPT_AUDIT_LOG:
-		cfg->audit_log = arg;
+		lc->audit_log = arg;
 		return 0;
 	case OPT_AUDIT:
 		if (strcmp(arg, "all") != 0 && strcmp(arg, "deny") != 0) {
 			uhs_msg("invalid --audit '%s': expected 'deny' or 'all'", arg);
 			return -1;
 		}
-		cfg->audit_all = strcmp(arg, "all") == 0;
+		lc->audit_all = strcmp(arg, "all") == 0;
 		return 0;
 	case 'h':
 		cli_usage(stdout);
@@ -384,11 +388,12 @@ static int parse_opt(struct vmm_config *cfg, int opt, const char *arg)
 	}
 }
 
-int cli_parse(int argc, char *const argv[], char *const envp[], struct vmm_config *cfg)
+int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_config *lc)
 {
+	struct vmm_config *cfg = &lc->vm;
 	int opt, rc;
 
-	memset(cfg, 0, sizeof *cfg);
+	memset(lc, 0, sizeof *lc);
 	cfg->mem_size = CFG_DEFAULT_MEM;
 	cfg->cpus = 1;
 	cfg->aslr = true;
@@ -407,11 +412,11 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct vmm_confi
 				opt == '?' ? "unknown" : "missing value for", argv[optind - 1]);
 			return -1;
 		}
-		if ((rc = parse_opt(cfg, opt, optarg)) != 0) {
+		if ((rc = parse_opt(lc, opt, optarg)) != 0) {
 			return rc;
 		}
 	}
-	if (optind >= argc && (cfg->check_policy != NULL || cfg->print_sandbox)) {
+	if (optind >= argc && (lc->check_policy != NULL || lc->print_sandbox)) {
 		return 0; /* --check-policy and --print-sandbox need no kernel */
 	}
 	if (optind >= argc) {
@@ -428,15 +433,17 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct vmm_confi
 	return 0;
 }
 
-void cli_free(struct vmm_config *cfg)
+void cli_free(struct launch_config *lc)
 {
+	struct vmm_config *cfg = &lc->vm;
+
 	for (int i = 0; i < cfg->nenv; i++) {
 		free(cfg->env[i]);
 	}
 	free(cfg->env);
 	cfg->env = NULL;
-	free(cfg->mount_specs);
-	cfg->mount_specs = NULL;
-	cfg->nmount_specs = 0;
 	cfg->nenv = 0;
+	free(lc->mount_specs);
+	lc->mount_specs = NULL;
+	lc->nmount_specs = 0;
 }

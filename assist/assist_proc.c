@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /* assist_proc.c - uhyve-sec-assist: runs bursts of guest instructions in Unicorn for the VMM.
- * assist_proc.h has the process model and the protocol, docs/assist.md the design.
+ * common/include/assist_proto.h has the process model and the protocol, docs/assist.md the design.
  *
  * How a burst stays exact despite Unicorn 2.0.1's defects (hermit-abi.md g.3):
  *  - Shadow page tables.  Unicorn never walks the guest's tables: its CR3 points at tables we
@@ -47,10 +48,13 @@
 #include <unistd.h>
 
 #include <Zydis/Zydis.h>
-#include <seccomp.h>
 #include <unicorn/unicorn.h>
 
-#include "assist_proc.h"
+#include "assist_proto.h"
+#include "assist_sandbox.h"
+#ifdef ASSIST_PROC_TESTING
+#include "assist_internal.h"
+#endif
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
 #define ASSIST_SANITIZED 1 /* sanitizer runtimes need syscalls no allowlist should hold */
@@ -1932,52 +1936,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int add_fd_rule(scmp_filter_ctx f, int nr, int fd)
-{
-	return seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd));
-}
-
-/* The allowlist of a running assist process: assist_rules (assist_proc.h), for all threads
- * at once. */
-static int install_filter(unsigned n)
-{
-	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int rc = f == NULL ? -1 : 0;
-
-	for (size_t r = 0; rc == 0 && r < sizeof assist_rules / sizeof assist_rules[0]; r++) {
-		const struct assist_rule *ar = &assist_rules[r];
-		switch (ar->arg) {
-		case ASSIST_ARG_ANY:
-			rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, ar->nr, 0);
-			break;
-		case ASSIST_ARG_OWN_SOCKET:
-			for (unsigned i = 0; rc == 0 && i < n; i++) {
-				rc = add_fd_rule(f, ar->nr, ASSIST_FD_SOCK0 + (int)i);
-			}
-			break;
-		case ASSIST_ARG_NO_EXEC:
-			rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, ar->nr, 1,
-					      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-			break;
-		case ASSIST_ARG_SELF:
-			rc =
-			    seccomp_rule_add(f, SCMP_ACT_ALLOW, ar->nr, 1, SCMP_A0(SCMP_CMP_EQ, 0));
-			break;
-		default:
-			rc = -1;
-			break;
-		}
-	}
-	if (rc == 0) {
-		rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
-	}
-	if (rc == 0) {
-		rc = seccomp_load(f);
-	}
-	seccomp_release(f);
-	return rc;
-}
-
 /* Before any thread exists: no privileges worth keeping. */
 static void drop_privileges(void)
 {
@@ -2002,6 +1960,7 @@ static void drop_privileges(void)
 
 static void confine(unsigned n)
 {
+	char err[256];
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	struct rlimit none = {0, 0};
 
@@ -2010,7 +1969,7 @@ static void confine(unsigned n)
 	    setrlimit(RLIMIT_NOFILE, &none) != 0 || setrlimit(RLIMIT_CORE, &none) != 0) {
 		die("cannot detach from stderr");
 	}
-	if (!ASSIST_SANITIZED && install_filter(n) != 0) {
+	if (!ASSIST_SANITIZED && assist_install_filter(n, err, sizeof err) != 0) {
 		_exit(75);
 	}
 }

@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /* policy.h - the path-mapping policy: which guest paths map to which host directories, with
- * which rights, and how guest paths are resolved against them.
+ * which rights and limits; parsing (JSON file, --mount), validation, printing, matching of
+ * guest paths against the mounts.
  *
- * This module is pure: parsing and validation use no global state, and resolution
- * (resolve.c) makes no system calls except openat2 and the *at() family on directory fds it
- * is given, plus fstat/close on what it opened.  Only the broker links it; the VMM never
- * includes this header and never sees a host path.
+ * Trust: operator input (the policy file and the command line); the parser still treats its
+ * bytes as untrusted (it is fuzzed).  The VMM never includes this header and never sees a
+ * host path; the broker resolves guest paths against the host (broker/resolve.c).
  */
 #ifndef UHS_POLICY_H
 #define UHS_POLICY_H
@@ -78,6 +79,16 @@ int policy_validate(const struct policy *p, char *err, size_t errlen);
  * of `uhyve-sec --check-policy`. */
 void policy_print(const struct policy *p, FILE *f);
 
+/* ---- the validated policy as a flat buffer, launcher -> broker (pack.c) ---- */
+
+/* Serialises p into a malloc'd buffer.  Returns 0 or -ENOMEM. */
+int policy_pack(const struct policy *p, void **buf, size_t *len)
+    __attribute__((warn_unused_result));
+/* Rebuilds a policy from policy_pack()'s output, checking every count, length and flag.
+ * Returns 0, or -1 (malformed) / -ENOMEM with p empty. */
+int policy_unpack(struct policy *p, const void *buf, size_t len)
+    __attribute__((warn_unused_result));
+
 /* ---- guest paths (path.c) ---- */
 
 /* Normalises a guest path lexically: a path without a leading '/' is taken relative to '/'
@@ -92,40 +103,5 @@ int path_normalize(const char *in, char *out, size_t cap);
  * index or -1; *rest receives the remainder relative to the mount ("" for the mount root,
  * else "a/b" without leading '/'), pointing into `norm`. */
 int policy_match(const struct policy *p, const char *norm, const char **rest);
-
-/* ---- resolution against the host (resolve.c) ---- */
-
-/* The broker's open roots: dirfds[i] belongs to p->mounts[i] (O_PATH|O_DIRECTORY|O_CLOEXEC),
- * scratch_fd to the scratch directory or -1. */
-struct pol_roots {
-	const struct policy *pol;
-	const int *dirfds;
-	int scratch_fd;
-};
-
-/* The reason given when the policy allowed the operation but the host refused it (ENOENT,
- * EEXIST, ...): the audit log calls that an error, not a denial. */
-#define POL_REASON_HOST "host error"
-
-/* Why a request was denied or failed, for the audit log. */
-struct pol_verdict {
-	const char *reason; /* static string: "read-only mount", "symlink refused", ... */
-	int mount; /* mount index, -1 for scratch or no mount */
-};
-
-/* Opens `guest_path` (any form; normalised here) with guest open flags (Hermit values equal
- * Linux: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY; others
- * are refused with EINVAL) and creation mode.  On success returns 0 and an O_CLOEXEC fd of a
- * regular file or directory in *fd.  Errors are -errno: EACCES for policy denial (no
- * mount, symlink, escape, special file, hardlink, creation not allowed), EROFS for writes
- * to a read-only mount, or what the host returned (ENOENT, EEXIST, EISDIR, ...). */
-int policy_open(const struct pol_roots *r, const char *guest_path, int flags, uint32_t mode,
-		int *fd, struct pol_verdict *v);
-int policy_unlink(const struct pol_roots *r, const char *guest_path, struct pol_verdict *v);
-int policy_mkdir(const struct pol_roots *r, const char *guest_path, uint32_t mode,
-		 struct pol_verdict *v);
-/* stat (nofollow = false) or lstat (true). */
-int policy_stat(const struct pol_roots *r, const char *guest_path, bool nofollow, struct stat *st,
-		struct pol_verdict *v);
 
 #endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* resolve.h - resolving guest paths against the host, in the broker: openat2 under the root
+ * dirfd of the matching mount (resolve.c).  It makes no system calls except openat2 and the
+ * *at() family on the directory fds it is given, plus fstat/fchmod/ftruncate/fcntl/close on
+ * what it opened. */
+#ifndef UHS_RESOLVE_H
+#define UHS_RESOLVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "policy.h"
+
+/* The broker's open roots: dirfds[i] belongs to p->mounts[i] (O_PATH|O_DIRECTORY|O_CLOEXEC),
+ * scratch_fd to the scratch directory or -1. */
+struct resolve_roots {
+	const struct policy *pol;
+	const int *dirfds;
+	int scratch_fd;
+};
+
+/* The reason given when the policy allowed the operation but the host refused it (ENOENT,
+ * EEXIST, ...): the audit log calls that an error, not a denial. */
+#define RESOLVE_REASON_HOST "host error"
+
+/* Why a request was denied or failed, for the audit log. */
+struct resolve_verdict {
+	const char *reason; /* static string: "read-only mount", "symlink refused", ... */
+	int mount; /* mount index, -1 for scratch or no mount */
+};
+
+/* Opens `guest_path` (any form; normalised here) with guest open flags (Hermit values equal
+ * Linux: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY; others
+ * are refused with EINVAL) and creation mode.  On success returns 0 and an O_CLOEXEC fd of a
+ * regular file or directory in *fd.  Errors are -errno: EACCES for policy denial (no
+ * mount, symlink, escape, special file, hardlink, creation not allowed), EROFS for writes
+ * to a read-only mount, or what the host returned (ENOENT, EEXIST, EISDIR, ...). */
+int resolve_open(const struct resolve_roots *r, const char *guest_path, int flags, uint32_t mode,
+		 int *fd, struct resolve_verdict *v);
+int resolve_unlink(const struct resolve_roots *r, const char *guest_path,
+		   struct resolve_verdict *v);
+int resolve_mkdir(const struct resolve_roots *r, const char *guest_path, uint32_t mode,
+		  struct resolve_verdict *v);
+/* stat (nofollow = false) or lstat (true). */
+int resolve_stat(const struct resolve_roots *r, const char *guest_path, bool nofollow,
+		 struct stat *st, struct resolve_verdict *v);
+
+#endif

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* launcher.h - the uhyve-sec program: command line, start-up order, helper processes.
+ *
+ * Trust: the launcher runs with the caller's rights, before any confinement, and reads only
+ * operator input (the command line, the environment, the policy file).  It never parses
+ * guest-controlled bytes: the kernel image is parsed by the VMM after it confined itself.
+ * It may include every folder's public headers (it is the top of the tree). */
+#ifndef UHS_LAUNCHER_H
+#define UHS_LAUNCHER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "policy.h"
+#include "vmm.h"
+
+struct launch_config {
+	struct vmm_config vm;
+	bool print_sandbox; /* --print-sandbox: print the confinement and exit */
+	/* file-system policy (interpreted by policy/, never by the VMM) */
+	const char **mount_specs; /* --mount / --file-mapping values, in order (owned array) */
+	int nmount_specs;
+	const char *policy_path; /* --policy */
+	const char *check_policy; /* --check-policy: validate, print, exit */
+	const char *audit_log; /* --audit-log FILE (default stderr) */
+	bool audit_all; /* --audit=all: also log allowed operations */
+};
+
+/* ---- cli.c ---- */
+/* Parses argv and the HERMIT_* environment.  Returns 0 to run, 1 when --help or --version
+ * was handled (exit 0), or -1 after printing a one-line error (exit ST_USAGE). */
+int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_config *lc);
+void cli_free(struct launch_config *lc);
+/* Parses "512M", "8G", "64MiB", "1048576"...; returns 0 or -1. */
+int cli_parse_size(const char *s, uint64_t *out);
+void cli_usage(FILE *f);
+
+/* ---- broker_spawn.c ---- */
+struct broker_launch {
+	const char *audit_log; /* NULL: stderr */
+	bool audit_all; /* log allowed operations too */
+	int cpu; /* >= 0: run the broker on this host CPU (next to vCPU 0) */
+	bool confine; /* --sandbox=strict */
+	const char *tmpdir; /* absolute: where a scratch directory goes */
+};
+
+/* Forks and execs the broker with its end of a SOCK_SEQPACKET socketpair and the packed
+ * policy.  Call before any thread exists.  Returns 0 with the VMM's socket end and the
+ * broker's pid, or a process exit status after printing why.  The broker opens its roots and
+ * confines itself while the VMM sets up the guest; broker_wait_ready() then waits for it. */
+int broker_start(const struct policy *pol, const struct broker_launch *o, int *sock, pid_t *pid);
+/* Waits for the broker's READY message.  Returns 0, or the broker's exit status (it printed
+ * why) after reaping it. */
+int broker_wait_ready(int sock, pid_t pid);
+/* Waits for the broker to exit after the VMM closed its socket (no zombie, no orphan).
+ * Returns its exit status, or -1 if it was already reaped. */
+int broker_reap(pid_t pid);
+
+#endif

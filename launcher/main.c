@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c - uhyve-sec: parse the command line and policy, start the file broker, run the VMM.
+ *
+ * Start-up order (acquire, then drop; docs/threat-model.md section 3):
+ *   1. close every inherited fd but stdio; parse the command line and environment;
+ *   2. build and validate the policy (operator input);
+ *   3. block the stop signals (before any child or thread);
+ *   4. with a mount: fork and exec the broker (uhyve-sec-broker) with the packed policy; it
+ *      opens its roots and confines itself while the VMM sets up;
+ *   5. free the policy: the VMM never sees a host path;
+ *   6. run the VMM (vmm/vm_setup.c: KVM, guest RAM, confinement, then the kernel image);
+ *   7. close the broker socket (the broker sees EOF, removes its scratch, exits) and reap it.
+ * If the VMM dies the broker gets SIGTERM (parent-death signal) or EOF; if the broker dies
+ * the VMM gets SIGCHLD or EOF and ends the run with status 74.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker_sandbox.h"
+#include "launcher.h"
+#include "sbx.h"
+#include "uhs_msg.h"
+#include "uhs_status.h"
+#include "vmm_sandbox.h"
+#ifdef UHS_HAVE_ASSIST
+#include "assist_sandbox.h"
+#endif
+
+/* Builds the policy from --policy and --mount.  Returns 0 or ST_POLICY after a message. */
+static int build_policy(const struct launch_config *lc, const char *file, struct policy *pol)
+{
+	char err[600];
+
+	policy_init(pol);
+	if (file != NULL && policy_load_file(pol, file, err, sizeof err) != 0) {
+		uhs_msg("%s", err);
+		return ST_POLICY;
+	}
+	for (int i = 0; i < lc->nmount_specs; i++) {
+		if (policy_add_cli_mount(pol, lc->mount_specs[i], i + 1, err, sizeof err) != 0) {
+			uhs_msg("%s", err);
+			return ST_POLICY;
+		}
+	}
+	if (policy_validate(pol, err, sizeof err) != 0) {
+		uhs_msg("%s", err);
+		return ST_POLICY;
+	}
+	return 0;
+}
+
+static int check_policy(const struct launch_config *lc)
+{
+	struct policy pol;
+	int rc = build_policy(lc, lc->check_policy, &pol);
+
+	if (rc == 0) {
+		policy_print(&pol, stdout);
+	}
+	policy_free(&pol);
+	return rc;
+}
+
+/* --print-sandbox: every process's confinement, from the tables the filters are built from. */
+static int print_sandbox(const struct launch_config *lc)
+{
+	struct policy pol;
+	int rc = build_policy(lc, lc->policy_path, &pol);
+
+	if (rc == 0) {
+		int abi = sbx_landlock_abi();
+		printf("Landlock ABI of this kernel: %d (minimum %d)\n", abi, SBX_LANDLOCK_MIN_ABI);
+		if (sbx_seccomp_compiled_out()) {
+			printf(
+			    "THIS IS A SANITIZER BUILD: none of the confinement below is applied "
+			    "(the sanitizer runtimes need the syscalls and /proc files it "
+			    "forbids)\n");
+		}
+		printf("\n");
+		vmm_print_sandbox(stdout);
+		broker_print_sandbox(stdout, &pol);
+		assist_print_sandbox(stdout);
+#ifdef UHS_HAVE_ASSIST
+		assist_print_process_sandbox(stdout);
+#endif
+	}
+	policy_free(&pol);
+	return rc;
+}
+
+/* Copies the guest mount points (the only part of the policy the VMM keeps). */
+static char **guest_mounts(const struct policy *pol)
+{
+	char **m = calloc(pol->nmounts + 1, sizeof *m);
+
+	for (size_t i = 0; m != NULL && i < pol->nmounts; i++) {
+		if ((m[i] = strdup(pol->mounts[i].guest)) == NULL) {
+			return NULL;
+		}
+	}
+	return m;
+}
+
+static const char *tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t != NULL && t[0] == '/' ? t : "/tmp";
+}
+
+/* Step 4: the broker and the VMM's view of it.  Returns 0 or an exit status. */
+static int start_files(const struct launch_config *lc, const struct policy *pol,
+		       struct vmm_files *files, char ***mounts)
+{
+	struct broker_launch bl = {.audit_log = lc->audit_log,
+				   .audit_all = lc->audit_all,
+				   .cpu = lc->vm.naffinity > 0 ? lc->vm.affinity[0] : -1,
+				   .confine = lc->vm.sandbox,
+				   .tmpdir = tmpdir()};
+	struct fs_broker *fsb;
+	pid_t pid;
+	int rc, sock;
+
+	if ((rc = broker_start(pol, &bl, &sock, &pid)) != 0) {
+		return rc;
+	}
+	fsb = fs_broker_new(sock, pol->max_open_files, pol->max_write_bytes);
+	*mounts = guest_mounts(pol);
+	*files = (struct vmm_files){.ops = &fs_broker_ops,
+				    .ctx = fsb,
+				    .mounts = *mounts,
+				    .nmounts = (int)pol->nmounts,
+				    .broker_pid = pid,
+				    .broker_sock = sock,
+				    .broker_ready = broker_wait_ready};
+	if (fsb == NULL || *mounts == NULL) {
+		uhs_msg("out of memory");
+		return ST_OSERR;
+	}
+	return 0;
+}
+
+static int run(const struct launch_config *lc)
+{
+	struct vmm_files files = {.ops = &fs_none_ops, .broker_sock = -1};
+	struct policy pol;
+	char **mounts = NULL;
+	int rc;
+
+	if (!lc->vm.sandbox) {
+		uhs_msg(
+		    "WARNING: --sandbox=off: the VMM and the file broker run unconfined (no "
+		    "seccomp, Landlock, namespaces or capability drop); a guest that breaks the "
+		    "VMM gets your full rights. For debugging only.");
+	}
+	vmm_block_signals();
+	rc = build_policy(lc, lc->policy_path, &pol);
+	if (rc == 0 && (pol.nmounts > 0 || pol.scratch)) {
+		rc = start_files(lc, &pol, &files, &mounts);
+	}
+	policy_free(&pol); /* the VMM never needs a host path again */
+	if (rc == 0) {
+		rc = vmm_run(&lc->vm, &files);
+	}
+	if (files.ctx != NULL) {
+		fs_broker_free(files.ctx); /* closes the socket: the broker sees EOF */
+	} else if (files.broker_sock >= 0) {
+		close(files.broker_sock);
+	}
+	if (files.broker_pid > 0) {
+		broker_reap(files.broker_pid);
+	}
+	for (int i = 0; mounts != NULL && mounts[i] != NULL; i++) {
+		free(mounts[i]);
+	}
+	free(mounts);
+	return rc;
+}
+
+int main(int argc, char *argv[])
+{
+	extern char **environ;
+	struct launch_config lc;
+	int rc;
+
+	/* Whatever the parent left open (a shell's pipes, a leaked directory fd) must not
+	 * reach the guest-facing process: only stdio survives (CVE-2024-21626 class). */
+	close_range(3, ~0u, 0);
+	rc = cli_parse(argc, argv, environ, &lc);
+	if (rc != 0) {
+		rc = rc > 0 ? 0 : ST_USAGE;
+	} else if (lc.check_policy != NULL) {
+		rc = check_policy(&lc);
+	} else if (lc.print_sandbox) {
+		rc = print_sandbox(&lc);
+	} else {
+		rc = run(&lc);
+	}
+	cli_free(&lc);
+	return rc;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* vmm.h - the public interface of the VMM library (vmm/): what the launcher needs to run a
+ * guest.  The VMM runs guest code and is untrusted once the guest has started: it never sees
+ * a host path of the guest's files (file operations go through struct fs_ops, implemented by
+ * the broker client), and it confines itself before the first KVM_RUN (vmm_sandbox.h).
+ */
+#ifndef UHS_VMM_H
+#define UHS_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* ---- configuration (parsed by the launcher) ---- */
+#define CFG_MAX_CPUS	256
+#define CFG_MIN_MEM	(16ull << 20)
+#define CFG_DEFAULT_MEM (64ull << 20)
+#define CFG_MAX_MEM	(64ull << 30)
+#define CFG_ENV_PAD_MIN 8 /* v1 environment padding for kernel 0.6.x, see cmdsize */
+
+struct vmm_config {
+	const char *kernel_path;
+	char *const *args; /* guest arguments after KERNEL */
+	int nargs;
+	char **env; /* "KEY=VALUE" strings from -e (owned) */
+	int nenv;
+	uint64_t mem_size;
+	unsigned cpus;
+	bool verbose; /* show the kernel log (serial port output) */
+	bool stats;
+	bool aslr;
+	const char *output; /* NULL: stdout; "none"; or a file to create */
+	int affinity[CFG_MAX_CPUS]; /* --affinity: host CPUs; vCPU i runs on affinity[i % n] */
+	int naffinity; /* 0: no pinning */
+	bool assist; /* --assist=auto (default): complete rejected instructions */
+	bool sandbox; /* --sandbox=strict (default); false: --sandbox=off */
+};
+
+/* ---- file operations seen by hypercalls (fs_none.c now, the broker later) ----
+ * Every function returns >= 0 on success or -errno (positive errno values equal Hermit's). */
+struct uh_v2_file_attr;
+struct fs_ops {
+	int (*open)(void *ctx, const char *path, int flags, uint32_t mode); /* guest fd >= 3 */
+	int (*close)(void *ctx, int fd);
+	ssize_t (*readv)(void *ctx, int fd, const struct iovec *iov, int iovcnt);
+	ssize_t (*writev)(void *ctx, int fd, const struct iovec *iov, int iovcnt);
+	int64_t (*lseek)(void *ctx, int fd, int64_t off, int whence);
+	int (*unlink)(void *ctx, const char *path);
+	int (*mkdir)(void *ctx, const char *path, uint32_t mode);
+	int (*stat)(void *ctx, const char *path, bool nofollow, struct uh_v2_file_attr *out);
+	int (*fstat)(void *ctx, int fd, struct uh_v2_file_attr *out);
+	ssize_t (*getdents)(void *ctx, int fd, void *buf, size_t len); /* 0 = end */
+	/* Optional: wake and fail every operation still waiting (VM shutdown). */
+	void (*stop)(void *ctx);
+};
+/* The file system when nothing is mounted: paths do not exist, creation is refused. */
+extern const struct fs_ops fs_none_ops;
+
+/* A fs_ops result meaning "the broker is gone or broke protocol": the VM must end with
+ * ST_BROKER.  Never a valid -errno. */
+#define FS_LOST (-100000)
+
+/* The broker client (fs_broker.c): guest fd table plus requests over the broker socket.
+ * Limits: at most max_open guest fds, at most max_write bytes written (0 = unlimited). */
+struct fs_broker;
+struct fs_broker *fs_broker_new(int sock, unsigned max_open, uint64_t max_write);
+void fs_broker_free(struct fs_broker *b);
+/* Why the broker was lost (for the message), or NULL. */
+const char *fs_broker_lost_reason(const struct fs_broker *b);
+extern const struct fs_ops fs_broker_ops;
+
+/* Everything the VMM is told about files: how to reach them and the guest mount points (for
+ * the FDT `uhyve,mounts` node).  Host paths never reach the VMM. */
+struct vmm_files {
+	const struct fs_ops *ops;
+	void *ctx;
+	char *const *mounts; /* normalised guest paths */
+	int nmounts;
+	int broker_pid; /* > 0: a broker process whose death ends the VM */
+	int broker_sock; /* its socket, for the seccomp filter; -1 without a broker */
+	/* Waits until the broker serves (called before confinement); 0 or an exit status. */
+	int (*broker_ready)(int sock, int pid);
+};
+
+/* Blocks the signals the VMM's main thread waits for; call before any thread or child. */
+void vmm_block_signals(void);
+/* Runs the VM described by cfg (vm_main.c).  Returns the process exit status. */
+int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files);
+
+/* Whether this build has the instruction assist (vmm/assist.c) at all. */
+bool assist_available(void);
+/* --print-sandbox: what the assist adds to the VMM's allowlist, and its process. */
+void assist_print_sandbox(FILE *f);
+
+#endif
