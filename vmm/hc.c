@@ -60,10 +60,7 @@ struct hc_desc {
 	hc_fn fn;
 };
 
-static enum hc_action violation(struct hc_call *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static enum hc_action violation(struct hc_call *c, const char *fmt, ...)
+enum hc_action hc_violation(struct hc_call *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -110,8 +107,8 @@ static enum hc_action gpa_buf(struct hc_call *c, const char *what, uint64_t addr
 
 	b->n = 0;
 	if (p == NULL) {
-		return violation(c, "%s buffer [0x%llx, +0x%llx) is not inside guest RAM", what,
-				 (unsigned long long)addr, (unsigned long long)len);
+		return hc_violation(c, "%s buffer [0x%llx, +0x%llx) is not inside guest RAM", what,
+				    (unsigned long long)addr, (unsigned long long)len);
 	}
 	if (len > 0) {
 		gbuf_add(b, p, len);
@@ -130,7 +127,7 @@ static enum hc_action gva_buf(struct hc_call *c, const char *what, uint64_t va, 
 	b->n = 0;
 	*done = 0;
 	if (c->get_cr3(c->opaque, &cr3) != 0) {
-		return violation(c, "%s: cannot read the guest's CR3", what);
+		return hc_violation(c, "%s: cannot read the guest's CR3", what);
 	}
 	while (*done < len) {
 		uint64_t cur = va + *done, contig, chunk;
@@ -138,13 +135,13 @@ static enum hc_action gva_buf(struct hc_call *c, const char *what, uint64_t va, 
 		void *p;
 
 		if (cur < va || gmem_gva_to_gpa(c->vm->mem, cr3, gva(cur), &pa, &contig) != 0) {
-			return violation(c, "%s buffer: virtual address 0x%llx is not mapped", what,
-					 (unsigned long long)cur);
+			return hc_violation(c, "%s buffer: virtual address 0x%llx is not mapped",
+					    what, (unsigned long long)cur);
 		}
 		chunk = len - *done < contig ? len - *done : contig;
 		p = gmem_ptr(c->vm->mem, pa, chunk);
 		if (p == NULL) {
-			return violation(
+			return hc_violation(
 			    c, "%s buffer: virtual 0x%llx maps to 0x%llx outside guest RAM", what,
 			    (unsigned long long)cur, (unsigned long long)pa.raw);
 		}
@@ -171,9 +168,9 @@ static enum hc_action gpath(struct hc_call *c, uint64_t addr, char *dst, int *er
 		return HC_CONTINUE;
 	}
 	if (n < 0) {
-		return violation(c,
-				 "path at 0x%llx is not a NUL-terminated string inside guest RAM",
-				 (unsigned long long)addr);
+		return hc_violation(
+		    c, "path at 0x%llx is not a NUL-terminated string inside guest RAM",
+		    (unsigned long long)addr);
 	}
 	return HC_CONTINUE;
 }
@@ -214,8 +211,8 @@ static enum hc_action serial_buffer(struct hc_call *c, uint64_t buf, uint64_t le
 	struct gbuf b;
 
 	if (!len_ok(c, len)) {
-		return violation(c, "serial buffer length 0x%llx exceeds guest RAM",
-				 (unsigned long long)len);
+		return hc_violation(c, "serial buffer length 0x%llx exceeds guest RAM",
+				    (unsigned long long)len);
 	}
 	if (gpa_buf(c, "serial", buf, len, &b) != HC_CONTINUE) {
 		return HC_VIOLATION;
@@ -249,7 +246,7 @@ static enum hc_action hc_v2_exit(struct hc_call *c, union hc_params *p)
 static enum hc_action hc_unsupported(struct hc_call *c, union hc_params *p)
 {
 	(void)p;
-	return violation(c, "hypercall not supported by uhyve-sec");
+	return hc_violation(c, "hypercall not supported by uhyve-sec");
 }
 
 /* ---- file data ---- */
@@ -281,8 +278,8 @@ static enum hc_action v1_rw(struct hc_call *c, int fd, uint64_t va, uint64_t len
 
 	*ret = 0;
 	if (!len_ok(c, len)) {
-		return violation(c, "file %s length 0x%llx exceeds guest RAM",
-				 write ? "write" : "read", (unsigned long long)len);
+		return hc_violation(c, "file %s length 0x%llx exceeds guest RAM",
+				    write ? "write" : "read", (unsigned long long)len);
 	}
 	while (off < len) {
 		struct gbuf b;
@@ -330,8 +327,8 @@ static enum hc_action v2_rw(struct hc_call *c, union hc_params *p, bool write)
 	ssize_t n;
 
 	if (!len_ok(c, rw->len)) {
-		return violation(c, "file %s length 0x%llx exceeds guest RAM",
-				 write ? "write" : "read", (unsigned long long)rw->len);
+		return hc_violation(c, "file %s length 0x%llx exceeds guest RAM",
+				    write ? "write" : "read", (unsigned long long)rw->len);
 	}
 	if (gpa_buf(c, write ? "file write" : "file read", rw->buf, rw->len, &b) != HC_CONTINUE) {
 		return HC_VIOLATION;
@@ -441,9 +438,9 @@ static enum hc_action hc_v2_mkdir(struct hc_call *c, union hc_params *p)
 		return HC_CONTINUE;
 	}
 	if (!gmem_range_ok(c->vm->mem, gpa(p->v2_mkdir.path), p->v2_mkdir.len)) {
-		return violation(c, "mkdir path [0x%llx, +0x%llx) is not inside guest RAM",
-				 (unsigned long long)p->v2_mkdir.path,
-				 (unsigned long long)p->v2_mkdir.len);
+		return hc_violation(c, "mkdir path [0x%llx, +0x%llx) is not inside guest RAM",
+				    (unsigned long long)p->v2_mkdir.path,
+				    (unsigned long long)p->v2_mkdir.len);
 	}
 	if (gpath(c, p->v2_mkdir.path, path, &err) != HC_CONTINUE) {
 		return HC_VIOLATION;
@@ -457,12 +454,12 @@ static enum hc_action put_attr(struct hc_call *c, uint64_t addr, int rc,
 			       const struct uh_v2_file_attr *attr, struct uh_v2_ret *ret)
 {
 	if (!gmem_range_ok(c->vm->mem, gpa(addr), sizeof *attr)) {
-		return violation(c, "stat buffer at 0x%llx is not inside guest RAM",
-				 (unsigned long long)addr);
+		return hc_violation(c, "stat buffer at 0x%llx is not inside guest RAM",
+				    (unsigned long long)addr);
 	}
 	if (rc >= 0 && gmem_copy_to(c->vm->mem, gpa(addr), attr, sizeof *attr) != 0) {
-		return violation(c, "stat buffer at 0x%llx is not inside guest RAM",
-				 (unsigned long long)addr);
+		return hc_violation(c, "stat buffer at 0x%llx is not inside guest RAM",
+				    (unsigned long long)addr);
 	}
 	v2_ret(ret, rc);
 	return HC_CONTINUE;
@@ -475,8 +472,8 @@ static enum hc_action hc_v2_stat(struct hc_call *c, union hc_params *p)
 	int err, rc;
 
 	if (p->v2_stat.kind > 1) {
-		return violation(c, "stat kind %u is neither stat (0) nor lstat (1)",
-				 p->v2_stat.kind);
+		return hc_violation(c, "stat kind %u is neither stat (0) nor lstat (1)",
+				    p->v2_stat.kind);
 	}
 	if (gpath(c, p->v2_stat.name, path, &err) != HC_CONTINUE) {
 		return HC_VIOLATION;
@@ -502,8 +499,8 @@ static enum hc_action hc_v2_getdents(struct hc_call *c, union hc_params *p)
 	ssize_t n;
 
 	if (!len_ok(c, d->len) || (buf = gmem_ptr(c->vm->mem, gpa(d->buf), d->len)) == NULL) {
-		return violation(c, "getdents buffer [0x%llx, +0x%llx) is not inside guest RAM",
-				 (unsigned long long)d->buf, (unsigned long long)d->len);
+		return hc_violation(c, "getdents buffer [0x%llx, +0x%llx) is not inside guest RAM",
+				    (unsigned long long)d->buf, (unsigned long long)d->len);
 	}
 	n = d->fd < 3 ? -EBADF : fsr(c, c->vm->fs->getdents(c->vm->fs_ctx, d->fd, buf, d->len));
 	d->ret.tag = n < 0 ? UH_V2_DENTS_ERROR : n == 0 ? UH_V2_DENTS_EOD : UH_V2_DENTS_SUCCESS;
@@ -556,14 +553,14 @@ static enum hc_action fill_strings(struct hc_call *c, const char *what, uint64_t
 	uint64_t ptrs[UH_MAX_ARGC_ENVC];
 
 	if (gmem_copy_from(c->vm->mem, ptrs, gpa(arr), (size_t)n * sizeof ptrs[0]) != 0) {
-		return violation(c, "%s array at 0x%llx is not inside guest RAM", what,
-				 (unsigned long long)arr);
+		return hc_violation(c, "%s array at 0x%llx is not inside guest RAM", what,
+				    (unsigned long long)arr);
 	}
 	for (int i = 0; i < n; i++) {
 		const char *s = get(c->vm, i);
 		if (gmem_copy_to(c->vm->mem, gpa(ptrs[i]), s, strlen(s) + 1) != 0) {
-			return violation(c, "%s[%d] buffer at 0x%llx is not inside guest RAM", what,
-					 i, (unsigned long long)ptrs[i]);
+			return hc_violation(c, "%s[%d] buffer at 0x%llx is not inside guest RAM",
+					    what, i, (unsigned long long)ptrs[i]);
 		}
 	}
 	return HC_CONTINUE;
@@ -650,7 +647,7 @@ static const struct hc_desc *hc_lookup(uint16_t port)
 	return NULL;
 }
 
-static uint32_t le_value(const uint8_t *data, uint8_t size)
+uint32_t hc_le_value(const uint8_t *data, uint8_t size)
 {
 	uint32_t v = 0;
 
@@ -671,8 +668,8 @@ static enum hc_action hc_call_desc(struct hc_call *c, const struct hc_desc *d, u
 	} else if (d->param == P_V2_RDI_VALUE) {
 		p.value = c->rdi;
 	} else if (gmem_copy_from(c->vm->mem, &p, gpa(addr), d->size) != 0) {
-		return violation(c, "%s: parameter struct [0x%llx, +%u) is not inside guest RAM",
-				 d->name, (unsigned long long)addr, (unsigned)d->size);
+		return hc_violation(c, "%s: parameter struct [0x%llx, +%u) is not inside guest RAM",
+				    d->name, (unsigned long long)addr, (unsigned)d->size);
 	}
 	a = d->fn(c, &p);
 	if (c->lost) {
@@ -687,38 +684,9 @@ static enum hc_action hc_call_desc(struct hc_call *c, const struct hc_desc *d, u
 	}
 	if (a == HC_CONTINUE && d->out_len > 0 &&
 	    gmem_copy_to(c->vm->mem, gpa(addr + d->out_off), p.raw + d->out_off, d->out_len) != 0) {
-		return violation(c, "%s: cannot write the result back", d->name);
+		return hc_violation(c, "%s: cannot write the result back", d->name);
 	}
 	return a;
-}
-
-/* With a split irqchip the legacy 8259 PIC is ours.  Hermit only initialises and masks it
- * (it uses the LAPIC), so a register file is enough: writes are kept, a read of the data
- * port returns the last byte written there (the interrupt mask), command port reads 0. */
-static enum hc_action pic_io(struct hc_call *c, uint16_t port, bool out, uint8_t size,
-			     uint8_t *data)
-{
-	unsigned chip = port >= 0xa0, reg = port & 1;
-
-	if (size != 1) {
-		return violation(c, "PIC port 0x%x: access width %u, expected 1", port, size);
-	}
-	if (out) {
-		c->vm->pic[chip][reg] = data[0];
-	} else {
-		data[0] = reg ? c->vm->pic[chip][reg] : 0;
-	}
-	return HC_CONTINUE;
-}
-
-static bool pic_port(uint16_t port)
-{
-	return port == 0x20 || port == 0x21 || port == 0xa0 || port == 0xa1;
-}
-
-static bool pci_port(uint16_t port)
-{
-	return port == UH_PCI_CONFIG_ADDRESS || (port >= UH_PCI_CONFIG_DATA && port <= 0xcff);
 }
 
 enum hc_action hc_port_io(struct hc_call *c, uint16_t port, bool out, uint8_t size, uint8_t *data)
@@ -726,48 +694,25 @@ enum hc_action hc_port_io(struct hc_call *c, uint16_t port, bool out, uint8_t si
 	const struct hc_desc *d = hc_lookup(port);
 
 	if (size != 1 && size != 2 && size != 4) {
-		return violation(c, "I/O access of %u bytes at port 0x%x", size, port);
+		return hc_violation(c, "I/O access of %u bytes at port 0x%x", size, port);
 	}
-	if (d == NULL && pci_port(port)) {
-		/* No PCI devices: the address register reads back what was written, config data
-		 * reads return all ones (no device), writes are ignored. */
-		if (port == UH_PCI_CONFIG_ADDRESS && size == 4) {
-			if (out) {
-				c->vm->pci_addr = le_value(data, size);
-			} else {
-				memcpy(data, &c->vm->pci_addr, 4);
-			}
-		} else if (!out) {
-			memset(data, 0xff, size);
-		}
-		return HC_CONTINUE;
-	}
-	if (d == NULL && pic_port(port)) {
-		return pic_io(c, port, out, size, data);
+	if (d == NULL && platform_port(port)) {
+		return platform_port_io(c, port, out, size, data);
 	}
 	if (d == NULL) {
-		return violation(c, "%s of %u byte(s) at unknown I/O port 0x%x",
-				 out ? "write" : "read", size, port);
+		return hc_violation(c, "%s of %u byte(s) at unknown I/O port 0x%x",
+				    out ? "write" : "read", size, port);
 	}
 	if (!out) {
-		return violation(c, "%s: read from a hypercall port", d->name);
+		return hc_violation(c, "%s: read from a hypercall port", d->name);
 	}
 	if (size != d->width) {
-		return violation(c, "%s: access width %u, expected %u", d->name, size, d->width);
+		return hc_violation(c, "%s: access width %u, expected %u", d->name, size, d->width);
 	}
-	return hc_call_desc(c, d, le_value(data, size));
+	return hc_call_desc(c, d, hc_le_value(data, size));
 }
 
-/* The MP-table probes of Hermit kernels (hermit-abi.md b.7) read these ranges even when RAM
- * does not cover them; reads there return zeros.  Everything else is a violation. */
 enum hc_action hc_mmio(struct hc_call *c, uint64_t addr, bool write, uint32_t len, uint8_t *data)
 {
-	bool probe = (addr >= 0x9f000 && addr < 0xa0000) || (addr >= 0xf0000 && addr < 0x100000);
-
-	if (!write && probe && len <= 8) {
-		memset(data, 0, len);
-		return HC_CONTINUE;
-	}
-	return violation(c, "MMIO %s of %u byte(s) at GPA 0x%llx outside guest RAM",
-			 write ? "write" : "read", len, (unsigned long long)addr);
+	return platform_mmio(c, addr, write, len, data);
 }

@@ -114,6 +114,20 @@ struct hc_call {
 enum hc_action hc_port_io(struct hc_call *c, uint16_t port, bool out, uint8_t size, uint8_t *data);
 /* Handles an MMIO exit the same way. */
 enum hc_action hc_mmio(struct hc_call *c, uint64_t addr, bool write, uint32_t len, uint8_t *data);
+/* Ends the VM for a protocol violation: fills c->msg, returns HC_VIOLATION. */
+enum hc_action hc_violation(struct hc_call *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The little-endian value of a 1-, 2- or 4-byte port access. */
+uint32_t hc_le_value(const uint8_t *data, uint8_t size);
+
+/* ---- the legacy platform (platform.c): PIC registers, PCI configuration space, MP-table
+ * probes ---- */
+bool platform_port(uint16_t port);
+enum hc_action platform_port_io(struct hc_call *c, uint16_t port, bool out, uint8_t size,
+				uint8_t *data);
+enum hc_action platform_mmio(struct hc_call *c, uint64_t addr, bool write, uint32_t len,
+			     uint8_t *data);
+
 /* Name of hypercall table entry i, or NULL past the end (for --stats). */
 const char *hc_name(unsigned i);
 unsigned hc_count(void);
