@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # assist.sh - wall time of guests that need the instruction assist (issue 6, docs/assist.md).
 #
 # Usage: bench/assist.sh [--runs N] [--rusty-runs N] [--goals] BUILD_DIR

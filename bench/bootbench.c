@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bootbench.c - time a VMM boot against a floor program, alternately, and report medians.
  *
  * Usage:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* floor.c - the cheapest possible "boot" under KVM, as the floor for bench/bootbench.
  *
  * One run of this program is the least any KVM-based VMM process can do for a guest:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # fsbench.sh - file hypercall benchmark (issue 3): broker open+close latency and file
 # read/write throughput seen by the guest, each against a floor measured in the same run.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fsfloor.c - host-side floors for the file benchmark (bench/fsbench.sh):
  *   rtt: a same-CPU request/reply over a SOCK_SEQPACKET socketpair where the peer resolves a
  *        file with openat2(RESOLVE_BENEATH|...) and passes the fd back with SCM_RIGHTS, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* broker_proto.c - build, validate, send and receive VMM <-> broker messages. */
 #include <errno.h>
 #include <fcntl.h>

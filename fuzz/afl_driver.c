@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* afl_driver.c - AFL++ persistent-mode driver for a fuzz target (build with afl-clang-fast;
  * fuzz/run-campaign does).
  *

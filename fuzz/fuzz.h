@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz.h - shared helpers of the fuzz targets (fuzz/fuzz_<target>.c) and their drivers.
  *
  * Every target defines only LLVMFuzzerTestOneInput() (plus static helpers) and resets all of

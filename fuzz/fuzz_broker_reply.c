@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_broker_reply.c - the VMM's reply check (common/broker_proto.c, brk_reply_check).
  *
  * Input (little-endian): u16 op, u32 seq of the request in flight (built with brk_req_build);

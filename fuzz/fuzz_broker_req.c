@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_broker_req.c - the broker's request check (common/broker_proto.c, brk_req_check).
  *
  * Input: the bytes of one message from a (compromised) VMM.  It is checked as received (any

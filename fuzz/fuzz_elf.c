@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_elf.c - the ELF loader (vmm/elf_load.c, and libelf under it): elf_parse + elf_load.
  *
  * Input: a kernel image.  Three bytes of e_ident padding, which the loader ignores, choose

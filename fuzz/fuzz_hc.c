@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_hc.c - the hypercall dispatcher (vmm/hc.c) over a synthetic guest RAM image.
  *
  * Input (little-endian; reads past the end yield zeros):

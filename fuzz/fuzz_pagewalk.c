@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_pagewalk.c - the guest page-table walk and the checked string copy (vmm/gmem.c).
  *
  * Input (little-endian; reads past the end yield zeros):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_policy.c - the policy file parser and validator, and --mount specs (policy/policy.c).
  *
  * Input: if it holds a NUL byte, the bytes before it are a --mount spec and the bytes after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_resolve.c - guest path resolution against a hostile fixture tree (broker/resolve.c and
  * policy/path.c): resolve_open, resolve_unlink, resolve_mkdir, resolve_stat.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gen_seeds.c - writes the generated seed inputs of the fuzz targets.
  *
  *   fuzz-gen-seeds DIR      writes DIR/<target>/seed-<name> (DIR is normally fuzz/corpus)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* replay_main.c - runs inputs through a fuzz target without a fuzzer (the 'fuzz-regress' test
  * suite, triage, and coverage measurement by fuzz/run-campaign).
  *

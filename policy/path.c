@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* path.c - lexical normalisation of guest paths and longest-prefix matching against mounts.
  *
  * Threat: `in` comes straight from the guest (through the VMM, which may be compromised):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* policy.c - the JSON policy file, --mount specs, validation and the --check-policy listing.
  *
  * Threat: the policy file and --mount specs come from the operator, who is trusted but may

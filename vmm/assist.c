@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* assist.c - completing the guest instructions KVM's emulator rejects (hermit-abi.md g, issue 6).
  *
  * On KVM_EXIT_INTERNAL_ERROR/EMULATION the vCPU thread sends its state (registers, system

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* assist.h - completing guest instructions that KVM's instruction emulator rejects
  * (hermit-abi.md g; issue 6).  On hosts whose KVM runs CPL-0 guest code through its
  * emulator (kvm_pvm), KVM_RUN ends with KVM_EXIT_INTERNAL_ERROR/EMULATION on XGETBV, XSAVE,

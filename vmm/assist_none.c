@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* assist_none.c - the build without an instruction assist: every emulation failure ends the
  * VM (status 81, with RIP and the instruction bytes). */
 #include "assist.h"

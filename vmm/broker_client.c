@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fs_broker.c - the guest's files as seen from the VMM: a per-VM guest fd table and the
  * client side of the broker protocol.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* elf_load.c - parse, validate and load Hermit kernel ELF images (libelf + checked gmem).
  *
  * Threat: the image file is hostile, and libelf, which parses it, is attack surface too.

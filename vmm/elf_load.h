@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* elf_load.h - parse and load 64-bit x86_64 Hermit kernel images (libelf).
  *
  * Threat: the image file is hostile.  elf_parse() validates everything it will later use

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fs_none.c - the file system a guest sees when nothing is mounted.
  *
  * Paths do not exist (ENOENT), creating anything is refused (EACCES), and no guest fd is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gmem.c - guest RAM mapping and the only code that turns guest addresses into host pointers. */
 #include "gmem.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gmem.h - guest RAM and the one checked accessor for guest addresses.
  *
  * Threat: every guest address is hostile.  Only gmem.c turns a guest address into a host

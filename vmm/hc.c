@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hc.c - the hypercall dispatcher: one table for uhyve interfaces v1 and v2.
  *
  * Threat: everything here is driven by a hostile guest, with other vCPUs running and free

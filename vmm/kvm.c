@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kvm.c - KVM VM and vCPU creation in the boot state Hermit expects (hermit-abi.md b). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* layout.c - where RAM and the kernel go, and the boot-time structures in guest memory:
  * GDT, identity-mapping page tables, boot info and device tree (hermit-abi.md a.2, b, c). */
 #include <errno.h>

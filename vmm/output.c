@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* output.c - where guest console output goes: stdout, a new file, or nowhere.
  *
  * The guest controls every byte, so nothing here interprets output except a bounded scan of

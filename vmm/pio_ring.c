@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pio_ring.c - port writes that need no answer, batched by KVM instead of one exit each.
  *
  * A Hermit 0.6 kernel prints its log one byte per `out` to the v1 UART port (about 2,200

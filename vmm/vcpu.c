@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vcpu.c - one thread per vCPU running KVM_RUN, exit handling, and the stop protocol.
  *
  * Stop protocol: the first terminal event (guest exit, violation, fault, signal) is

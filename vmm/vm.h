@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vm.h - the running VM: KVM handles, vCPUs and the stop protocol (kvm.c, vcpu.c). */
 #ifndef UHS_VM_H
 #define UHS_VM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vm_setup.c - the VMM: load a Hermit kernel and run it under KVM (vmm_run).
  *
  * Order of setup (acquire everything, then run); launcher/main.c has already parsed the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* status.h - the process exit statuses of uhyve-sec (README "Exit status"). */
 #ifndef UHS_STATUS_H
 #define UHS_STATUS_H

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # run-compat.sh - boot a real, unmodified Hermit binary and check its output and status.
 #
 # Usage: run-compat.sh VMM NAME EXPECTED_STATUS LINES_FILE [VMM-ARGS...]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* args (v1): argv and the non-empty environment entries from Cmdsize/Cmdval.
  * Output: "argc=N\n", "argv[i]=<s>\n" for every argument, "env[j]=<s>\n" for every
  * non-empty environment entry (j counts the printed entries); exit code 0 (1 if the VMM's

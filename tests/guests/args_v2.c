@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* args-v2 (v2): the raw FDT /chosen/bootargs string.
  * Output: "bootargs=<raw string>\n" ("bootargs=(none)\n" if the FDT has no such property);
  * exit code 0. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bootinfo (v1) and bootinfo-v2 (v2): the boot info and the machine state at entry, one
  * "key=value" per line, then exit 0:
  *   platform=<u> num_cpus=<u> has_pci=<u> serial_port_base=0x<x> ram=0x<start>-0x<end>

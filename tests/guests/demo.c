@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* demo (v1): the README quick-start guest, run as
  *     uhyve-sec -c 2 -e GREETING=hello --mount demo/data:/data demo hello world
  * It prints its arguments, environment and machine, reads /data/hello.txt, appends a line

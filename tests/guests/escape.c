@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* escape (v2): asks a test build of the VMM (meson -Dtest_hooks=true) to attempt something
  * its sandbox must forbid, after confinement: argv[1] is the action (open, execve, socket,
  * ptrace, mprotect, ioctl, mmap, vmioctl: a VM-fd ioctl other than the one allowed; noop is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exitcode (v1): Exit(argv[1]) where argv[1] is a signed decimal ("-1", "42", ...).  The
  * value is truncated to the 32-bit Exit argument.  No output; a missing or malformed
  * argument prints "exitcode: bad argument\n" to fd 2 and exits 125. */

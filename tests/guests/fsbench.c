@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fsbench (v2): times file hypercalls from inside the guest with RDTSC; the TSC frequency
  * comes from the boot info.  Commands (argv, one each):
  *   noop:BS:N          N FileRead calls on fd 0 with a BS-byte buffer: the VMM validates the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fsnone (v1): file hypercalls with no file system mounted.  One line per call:
  *   open=<ret>    open("/root/x", O_RDONLY)
  *   creat=<ret>   open("/root/new", O_CREAT|O_WRONLY, 0644)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fsnone-v2 (v2): file hypercalls through the v2 ports with no file system mounted.
  * One line per call:
  *   open=<ret>        open("/root/x", O_RDONLY)

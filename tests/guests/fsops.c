@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fsops: a tiny command interpreter for file hypercalls, driven by argv (v1 and v2 builds).
  *
  * Each argument is one command, fields separated by ':'.  One output line per command:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hello, hello-v2, hello-exec: one line to fd 1 through FileWrite, exit 0.
  * Output: "Hello from uhyve-sec!\n"; exit code 0. */
 #include "rt.h"

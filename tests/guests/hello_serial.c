@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hello-serial (v1): "serial ok\n" one outb per byte to the UART port 0x800, then
  * "buffer ok\n" with one SerialBufferWrite (0x880); exit code 0. */
 #include "rt.h"

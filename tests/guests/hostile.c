@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hostile (v1): argv[1] names one attack on the VMM's hypercall handling.  Every attack must
  * make the VMM end the VM, so nothing is printed before it; if the guest is still running
  * afterwards it prints "survived\n" and exits 3.  An unknown or missing attack name prints

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hostile-v2 (v2): argv[1] (first application word of /chosen/bootargs, after "--" if
  * present) names one attack on the v2 hypercalls.  Nothing is printed before the attack; if
  * the guest survives it prints "survived\n" (after "getdents=<tag>,<err>\n" for

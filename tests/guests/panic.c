@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* panic (v1): mimics a Hermit kernel panic: prints
  * "[0][PANIC] panicked at guest/panic.c:1:1: test panic\n" to fd 2, then Exit(1). */
 #include "rt.h"

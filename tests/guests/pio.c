@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pio (v1 and v2): port writes that KVM may batch instead of exiting (vmm/pio_ring.c), and
  * the legacy BIOS area that Hermit kernels scan for an MP table (vmm/kvm.c).  argv[1]:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* smp (v1): every vCPU prints "cpu <id> online\n" (under the print spinlock) and increments a
  * shared counter with a locked instruction; vCPU 0 then waits until the counter equals
  * boot_info->num_cpus, prints "all <n> cpus online\n" and exits 0.  The other vCPUs park

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* spin (v1): prints "spinning\n", then loops forever on `pause`; never exits (the VMM must be
  * stopped from outside, e.g. by a signal or a timeout). */
 #include "rt.h"

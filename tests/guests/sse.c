@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sse (v1) and sse-v2: a guest that uses what KVM's instruction emulator rejects on kvm_pvm
  * hosts (hermit-abi.md g): SSE arithmetic, x87, MMX, XGETBV, XSAVE/XSAVEOPT/XSAVEC/XRSTOR,
  * RDTSCP, POPCNT/TZCNT, #NM through CR0.TS, faults raised by SSE instructions, pages mapped at

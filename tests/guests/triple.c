@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* triple (v1): makes the vCPU triple-fault.  Loads a zero-limit IDT, then raises an
  * exception: delivery fails (#GP), fails again (#DF) and the CPU shuts down
  * (KVM_EXIT_SHUTDOWN).  Prints nothing before.  argv[1] picks the exception: "div0"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # no-kvm.sh - without /dev/kvm the run stops with status 69 and one line naming it.  Hides
 # /dev/kvm in a private mount namespace (needs root or unprivileged user namespaces; skips
 # (77) otherwise).

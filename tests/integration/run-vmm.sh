@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # run-vmm.sh - run uhyve-sec once and compare status, stdout and stderr with golden files.
 #
 # Usage: run-vmm.sh [--kvm] [--sort] [--signal SIG] [--env K=V]... [--output-file]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # print.sh - `--print-sandbox` lists at most 20 VMM and 30 broker syscalls, each with a reason,
 # and none of the VMM's forbidden ones (no path syscalls, exec, sockets, ptrace, mmap/mprotect).
 set -u

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # status.sh - while a guest runs with a mount, the VMM and the broker must show Seccomp 2,
 # NoNewPrivs 1 and no capabilities, and hold only the fds their allowlists name, all of them
 # close-on-exec except stdio.  Skips (77) without /dev/kvm or in a sanitizer build, which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* elf_builder.h - builds small synthetic Hermit kernel images for the ELF loader tests.
  *
  * Layout (file offsets; link-time address = vbase + offset, both PT_LOADs map 1:1):

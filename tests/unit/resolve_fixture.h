@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* resolve_fixture.h - a hostile host directory tree for test_resolve.c, built at test time.
  *
  * Layout under a fresh mkdtemp directory T (everything outside T/root, T/ro, T/hl and T/scratch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_assist_state.c - the assist process's pieces that need no VM: the KVM <-> Unicorn state
  * transfer (general-purpose registers, flags, XMM, MXCSR, the x87 stack and its tags), what
  * Unicorn then computes from that state, the instruction screening (stop list), the exact

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_broker_proto.c - the VMM <-> broker wire protocol: build, validate, send, receive. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_elf_load.c - cmocka tests for the ELF loader: valid images, one test per rejection
  * rule, loading and relocation into a gmem arena, truncations and random byte flips. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_gmem.c - the checked guest-memory accessor and the guest page-table walker. */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_hc.c - hypercall decoding and validation over a synthetic guest RAM image. */
 #include <errno.h>
 #include <setjmp.h>

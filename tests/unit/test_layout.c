@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_layout.c - address selection, page tables, GDT, boot info and device tree. */
 #include <errno.h>
 #include <libfdt.h>

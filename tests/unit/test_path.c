@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_path.c - lexical normalisation of guest paths and longest-prefix mount matching. */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_policy.c - policy file parser, --mount specs, validation and printing.
  *
  * Runs in tests/unit (meson's workdir) and moves to tests/policy, where the golden cases

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_resolve.c - broker/resolve.c against a hostile host tree (resolve_fixture.h): an
  * attack table (every operation against every kind of object, exact -errno and reason, no fd
  * leak, nothing outside changed after every row), special cases, seccomp-checked syscall

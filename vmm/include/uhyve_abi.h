@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uhyve_abi.h - the pinned Hermit/uhyve guest ABI: ports, parameter structs, boot info.
  *
  * This header is dual-use: the VMM includes it, and so do the freestanding test guests

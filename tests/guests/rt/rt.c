@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rt.c - tiny freestanding runtime for the uhyve-sec test guests (see rt.h). */
 #include "rt.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rt.h - tiny freestanding runtime for the uhyve-sec test guests.
  *
  * The guests are Hermit-shaped kernels: the VMM loads them, applies their R_X86_64_RELATIVE

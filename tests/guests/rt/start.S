@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* start.S - entry point and ELF notes of the uhyve-sec test guests.
  *
  * Entry state (hermit-abi.md b.4): 64-bit mode, identity-mapped paging, interrupts off,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # run-assist-confined.sh - while a guest that needed the assist runs (`sse spin`), the
 # instruction-assist process must be confined (Seccomp 2, NoNewPrivs 1, no capabilities,
 # nobody when started by root) and hold only stdio on /dev/null and its vCPU sockets; the

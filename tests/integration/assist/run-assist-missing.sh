@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # run-assist-missing.sh - a uhyve-sec binary whose instruction-assist helper is not next to it
 # (a packaging error) must stop before the guest runs with status 71 and one line naming the
 # helper and the way out; with --assist=off the same binary runs the guest.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # run-assist-off.sh - the SSE guest with --assist=off.  Where KVM's instruction emulator
 # rejects its instructions (kvm_pvm), the run must end with status 81 and the diagnostic
 # naming the address and the instruction bytes (expected/sse-assist-off.err); on a KVM with

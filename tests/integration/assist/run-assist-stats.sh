@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # run-assist-stats.sh - the SSE guest with --stats: its output as without --stats, and, where
 # KVM rejected instructions (vm exits "internal_error"), the assist's statistics: emulation
 # exits, bursts, instructions, time, what was completed where, why bursts stopped.

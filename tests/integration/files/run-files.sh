@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # run-files.sh - file-system integration tests of uhyve-sec: one scenario per call.
 #
 # Usage: run-files.sh SCENARIO          (run-files.sh --list prints the scenarios)
