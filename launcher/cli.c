@@ -14,60 +14,68 @@
 
 void cli_usage(FILE *f)
 {
-	fputs("Usage: uhyve-sec [OPTIONS] KERNEL [ARGS]...\n"
-	      "Run the Hermit unikernel KERNEL under KVM; ARGS are passed to the guest.\n"
-	      "\n"
-	      "Options:\n"
-	      "  -m, --memory-size SIZE  guest RAM, e.g. 64M, 512MiB, 2G (default 64M; at least\n"
-	      "                          16M, a multiple of 2M; interface v1 kernels: below 3G)\n"
-	      "  -c, --cpu-count N       number of vCPUs, 1-256 (default 1)\n"
-	      "  -e, --env KEY=VALUE     set a guest environment variable (repeatable)\n"
-	      "  -v, --verbose           show the kernel log (guest serial port output)\n"
-	      "      --output DEST       guest console: 'stdout' (default), 'none', or a file\n"
-	      "                          that is created and must not exist yet\n"
-	      "      --stats             print VM-exit and hypercall counts and guest time to\n"
-	      "                          stderr when the VM stops\n"
-	      "      --no-aslr           load relocatable kernels at the lowest address\n"
-	      "      --affinity CPUS     pin vCPU i to the i-th host CPU of a list such as 0-3,6\n"
-	      "                          (cycled); the file broker runs on the first one\n"
-	      "      --assist=auto|off   complete instructions this host's KVM cannot emulate\n"
-	      "                          (auto, the default, where the build has an assist:\n"
-	      "                          see --version); off: such an instruction ends the run\n"
-	      "                          (status 81)\n"
-	      "\n"
-	      "Files (served by a separate broker process; without a mount the guest sees none):\n"
-	      "      --mount HOST:GUEST[:ro|:rw]\n"
-	      "                          map host directory HOST at guest path GUEST (default\n"
-	      "                          rw: read, write, create, delete, mkdir); repeatable;\n"
-	      "                          --file-mapping is an alias\n"
-	      "      --policy FILE       JSON policy: mounts, rights, limits, scratch directory\n"
-	      "      --check-policy FILE validate FILE (and any --mount), print the effective\n"
-	      "                          mapping and exit (78 when invalid)\n"
-	      "      --audit-log FILE    append the JSON audit log to FILE (default stderr)\n"
-	      "      --audit=deny|all    log denials only (default) or every file operation\n"
-	      "\n"
-	      "Sandbox:\n"
-	      "      --sandbox=strict|off\n"
-	      "                          strict (default): seccomp, Landlock, no capabilities,\n"
-	      "                          no_new_privs and namespaces for the VMM and the broker;\n"
-	      "                          the run stops if the kernel lacks one of them.  off: no\n"
-	      "                          confinement at all, for debugging only (loudly warned)\n"
-	      "      --print-sandbox     print the confinement of both processes (syscall\n"
-	      "                          allowlists with reasons, Landlock rules) and exit\n"
-	      "  -h, --help              show this help and exit\n"
-	      "  -V, --version           show the version and exit\n"
-	      "\n"
-	      "Environment: HERMIT_CPUS (or HERMIT_CPU_COUNT), HERMIT_MEM (or\n"
-	      "HERMIT_MEMORY_SIZE) and HERMIT_VERBOSE (0/1) set the defaults that -c, -m and -v\n"
-	      "override.\n"
-	      "\n"
-	      "Exit status: the guest's exit code (0-255), or: 64 usage error, 65 kernel image\n"
-	      "rejected, 66 kernel unreadable, 69 KVM unavailable, 70 internal error, 71 host\n"
-	      "resource error, 73 output file not creatable, 74 file broker failed,\n"
-	      "75 sandbox not available, 76 guest protocol violation, 78 invalid policy or mount,\n"
-	      "80 guest triple fault, 81 KVM internal error, 82 KVM entry failure, 83 guest\n"
-	      "panic, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM).\n",
-	      f);
+	fputs(
+	    "Usage: uhyve-sec [OPTIONS] KERNEL [ARGS]...\n"
+	    "Run the Hermit unikernel KERNEL under KVM; ARGS are passed to the guest.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -m, --memory-size SIZE  guest RAM, e.g. 64M, 512MiB, 2G (default 64M; at least\n"
+	    "                          16M, a multiple of 2M; interface v1 kernels: below 3G)\n"
+	    "  -c, --cpu-count N       number of vCPUs, 1-256 (default 1)\n"
+	    "  -e, --env KEY=VALUE     set a guest environment variable (repeatable)\n"
+	    "  -v, --verbose           show the kernel log (guest serial port output)\n"
+	    "      --output DEST       guest console: 'stdout' (default), 'none', or a file\n"
+	    "                          that is created and must not exist yet\n"
+	    "      --stats             print VM-exit and hypercall counts and guest time to\n"
+	    "                          stderr when the VM stops\n"
+	    "      --no-aslr           load relocatable kernels at the lowest address\n"
+	    "      --affinity CPUS     pin vCPU i to the i-th host CPU of a list such as 0-3,6\n"
+	    "                          (cycled); the file broker runs on the first one\n"
+	    "  -n, --net tap[:NAME]|fd:N\n"
+	    "                          give the guest a virtio-net NIC on the existing, free TAP\n"
+	    "                          device NAME (default tap10), or on an inherited TAP fd N\n"
+	    "                          (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR); configure the guest with\n"
+	    "                          -e HERMIT_IP=.. -e HERMIT_GATEWAY=.. -e HERMIT_MASK=..;\n"
+	    "                          needs a Hermit 0.13.2 or newer kernel\n"
+	    "      --assist=auto|off   complete instructions this host's KVM cannot emulate\n"
+	    "                          (auto, the default, where the build has an assist:\n"
+	    "                          see --version); off: such an instruction ends the run\n"
+	    "                          (status 81)\n"
+	    "\n"
+	    "Files (served by a separate broker process; without a mount the guest sees none):\n"
+	    "      --mount HOST:GUEST[:ro|:rw]\n"
+	    "                          map host directory HOST at guest path GUEST (default\n"
+	    "                          rw: read, write, create, delete, mkdir); repeatable;\n"
+	    "                          --file-mapping is an alias\n"
+	    "      --policy FILE       JSON policy: mounts, rights, limits, scratch directory\n"
+	    "      --check-policy FILE validate FILE (and any --mount), print the effective\n"
+	    "                          mapping and exit (78 when invalid)\n"
+	    "      --audit-log FILE    append the JSON audit log to FILE (default stderr)\n"
+	    "      --audit=deny|all    log denials only (default) or every file operation\n"
+	    "\n"
+	    "Sandbox:\n"
+	    "      --sandbox=strict|off\n"
+	    "                          strict (default): seccomp, Landlock, no capabilities,\n"
+	    "                          no_new_privs and namespaces for the VMM and the broker;\n"
+	    "                          the run stops if the kernel lacks one of them.  off: no\n"
+	    "                          confinement at all, for debugging only (loudly warned)\n"
+	    "      --print-sandbox     print the confinement of both processes (syscall\n"
+	    "                          allowlists with reasons, Landlock rules) and exit\n"
+	    "  -h, --help              show this help and exit\n"
+	    "  -V, --version           show the version and exit\n"
+	    "\n"
+	    "Environment: HERMIT_CPUS (or HERMIT_CPU_COUNT), HERMIT_MEM (or\n"
+	    "HERMIT_MEMORY_SIZE) and HERMIT_VERBOSE (0/1) set the defaults that -c, -m and -v\n"
+	    "override.\n"
+	    "\n"
+	    "Exit status: the guest's exit code (0-255), or: 64 usage error, 65 kernel image\n"
+	    "rejected, 66 kernel unreadable, 68 --net TAP missing, busy or unusable (or kernel\n"
+	    "older than 0.13.2), 69 KVM unavailable, 70 internal error, 71 host resource\n"
+	    "error, 73 output file not creatable, 74 file broker failed,\n"
+	    "75 sandbox not available, 76 guest protocol violation, 78 invalid policy or mount,\n"
+	    "80 guest triple fault, 81 KVM internal error, 82 KVM entry failure, 83 guest\n"
+	    "panic, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM).\n",
+	    f);
 }
 
 int cli_parse_size(const char *s, uint64_t *out)
@@ -308,6 +316,7 @@ static const struct option long_opts[] = {
     {"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
     {"audit", required_argument, NULL, OPT_AUDIT},
     {"affinity", required_argument, NULL, OPT_AFFINITY},
+    {"net", required_argument, NULL, 'n'},
     {"assist", required_argument, NULL, OPT_ASSIST},
     {"sandbox", required_argument, NULL, OPT_SANDBOX},
     {"print-sandbox", no_argument, NULL, OPT_PRINT_SANDBOX},
@@ -343,6 +352,9 @@ static int parse_opt(struct launch_config *lc, int opt, const char *arg)
 		return add_mount(lc, arg);
 	case OPT_AFFINITY:
 		return set_affinity(cfg, arg);
+	case 'n':
+		lc->has_net = true;
+		return net_parse_spec(arg, &lc->net);
 	case OPT_SANDBOX:
 		if (strcmp(arg, "strict") != 0 && strcmp(arg, "off") != 0) {
 			uhs_msg("invalid --sandbox '%s': expected 'strict' or 'off'", arg);
@@ -406,7 +418,7 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_co
 	opterr = 0;
 	/* '+': stop at the first non-option (KERNEL), so guest arguments may start with '-'.
 	 * ':': report a missing value as ':' so we can word the error ourselves. */
-	while ((opt = getopt_long(argc, argv, "+:m:c:e:vhV", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:m:c:e:n:vhV", long_opts, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			uhs_msg("%s option '%s' (try 'uhyve-sec --help')",
 				opt == '?' ? "unknown" : "missing value for", argv[optind - 1]);

@@ -16,8 +16,17 @@
 #include "policy.h"
 #include "vmm.h"
 
+/* --net: which TAP (tap.c). */
+#define NET_DEFAULT_TAP "tap10" /* uhyve's default */
+struct net_spec {
+	char name[16]; /* tap[:NAME] */
+	int fd; /* fd:N, or -1 */
+};
+
 struct launch_config {
 	struct vmm_config vm;
+	bool has_net; /* -n/--net given: net holds the parsed value */
+	struct net_spec net;
 	bool print_sandbox; /* --print-sandbox: print the confinement and exit */
 	/* file-system policy (interpreted by policy/, never by the VMM) */
 	const char **mount_specs; /* --mount / --file-mapping values, in order (owned array) */
@@ -36,6 +45,16 @@ void cli_free(struct launch_config *lc);
 /* Parses "512M", "8G", "64MiB", "1048576"...; returns 0 or -1. */
 int cli_parse_size(const char *s, uint64_t *out);
 void cli_usage(FILE *f);
+
+/* ---- tap.c ---- */
+/* Parses a --net value (tap, tap:NAME, fd:N).  Returns 0 or -1 after a one-line message. */
+int net_parse_spec(const char *spec, struct net_spec *out);
+/* Opens or adopts the TAP, configures it (12-byte vnet header, TUN_F_CSUM where accepted) and
+ * creates the eventfds, all close-on-exec.  Call before vmm_run (before any confinement).
+ * Returns 0, or ST_NET (TAP missing, busy or unusable) / ST_OSERR after a one-line message;
+ * on failure nothing stays open. */
+int net_open(const struct net_spec *s, struct vmm_net *n);
+void net_close(struct vmm_net *n);
 
 /* ---- broker_spawn.c ---- */
 struct broker_launch {

@@ -2,12 +2,14 @@
 /* main.c - uhyve-sec: parse the command line and policy, start the file broker, run the VMM.
  *
  * Start-up order (acquire, then drop; docs/threat-model.md section 3):
- *   1. close every inherited fd but stdio; parse the command line and environment;
+ *   1. parse the command line and environment; close every inherited fd but stdio (and the
+ *      TAP fd named by --net fd:N);
  *   2. build and validate the policy (operator input);
  *   3. block the stop signals (before any child or thread);
  *   4. with a mount: fork and exec the broker (uhyve-sec-broker) with the packed policy; it
  *      opens its roots and confines itself while the VMM sets up;
- *   5. free the policy: the VMM never sees a host path;
+ *   5. free the policy: the VMM never sees a host path; with --net, open and configure the
+ *      TAP and create the eventfds (tap.c): the VMM never opens /dev/net/tun;
  *   6. run the VMM (vmm/vm_setup.c: KVM, guest RAM, confinement, then the kernel image);
  *   7. close the broker socket (the broker sees EOF, removes its scratch, exits) and reap it.
  * If the VMM dies the broker gets SIGTERM (parent-death signal) or EOF; if the broker dies
@@ -80,6 +82,9 @@ static int print_sandbox(const struct launch_config *lc)
 		}
 		printf("\n");
 		vmm_print_sandbox(stdout);
+		if (lc->has_net) {
+			vmm_print_sandbox_net(stdout);
+		}
 		broker_print_sandbox(stdout, &pol);
 		assist_print_sandbox(stdout);
 #ifdef UHS_HAVE_ASSIST
@@ -145,6 +150,8 @@ static int start_files(const struct launch_config *lc, const struct policy *pol,
 static int run(const struct launch_config *lc)
 {
 	struct vmm_files files = {.ops = &fs_none_ops, .broker_sock = -1};
+	struct vmm_config cfg = lc->vm;
+	struct vmm_net net = {.tap_fd = -1, .notify_fd = {-1, -1}, .irq_fd = -1, .stop_fd = -1};
 	struct policy pol;
 	char **mounts = NULL;
 	int rc;
@@ -161,9 +168,14 @@ static int run(const struct launch_config *lc)
 		rc = start_files(lc, &pol, &files, &mounts);
 	}
 	policy_free(&pol); /* the VMM never needs a host path again */
-	if (rc == 0) {
-		rc = vmm_run(&lc->vm, &files);
+	if (rc == 0 && lc->has_net) {
+		rc = net_open(&lc->net, &net);
+		cfg.net = &net;
 	}
+	if (rc == 0) {
+		rc = vmm_run(&cfg, &files);
+	}
+	net_close(&net);
 	if (files.ctx != NULL) {
 		fs_broker_free(files.ctx); /* closes the socket: the broker sees EOF */
 	} else if (files.broker_sock >= 0) {
@@ -179,16 +191,27 @@ static int run(const struct launch_config *lc)
 	return rc;
 }
 
+/* Whatever the parent left open (a shell's pipes, a leaked directory fd) must not reach the
+ * guest-facing process: only stdio survives (CVE-2024-21626 class), and the TAP an
+ * orchestrator handed over with --net fd:N.  cli_parse opens nothing. */
+static void close_inherited(const struct launch_config *lc)
+{
+	int keep = lc->has_net ? lc->net.fd : -1;
+
+	if (keep > 3) {
+		close_range(3, (unsigned)keep - 1, 0);
+	}
+	close_range(keep >= 3 ? (unsigned)keep + 1 : 3, ~0u, 0);
+}
+
 int main(int argc, char *argv[])
 {
 	extern char **environ;
 	struct launch_config lc;
 	int rc;
 
-	/* Whatever the parent left open (a shell's pipes, a leaked directory fd) must not
-	 * reach the guest-facing process: only stdio survives (CVE-2024-21626 class). */
-	close_range(3, ~0u, 0);
 	rc = cli_parse(argc, argv, environ, &lc);
+	close_inherited(&lc);
 	if (rc != 0) {
 		rc = rc > 0 ? 0 : ST_USAGE;
 	} else if (lc.check_policy != NULL) {

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* platform.c - the legacy platform a Hermit kernel probes on a uhyve machine, answered by the
- * VMM: the 8259 PIC's registers (split irqchip), PCI configuration mechanism #1 (no devices),
- * and the MP-table probe reads below 1 MiB.  Everything a guest writes here is guest input:
- * widths are checked, nothing is trusted. */
+ * VMM: the 8259 PIC's registers (split irqchip), PCI configuration mechanism #1 (the bus of
+ * pci.c: the NIC with --net, otherwise empty), the I/O APIC (ioapic.c) and the MP-table probe
+ * reads below 1 MiB.  Everything a guest writes here is guest input: widths are checked,
+ * nothing is trusted. */
 #include <string.h>
 
+#include "ioapic.h"
+#include "pci.h"
 #include "vmm_internal.h"
 
 /* With a split irqchip the legacy 8259 PIC is ours.  Hermit only initialises and masks it
@@ -47,14 +50,17 @@ enum hc_action platform_port_io(struct hc_call *c, uint16_t port, bool out, uint
 	if (pic_port(port)) {
 		return pic_io(c, port, out, size, data);
 	}
-	/* No PCI devices: the address register reads back what was written, config data reads
-	 * return all ones (no device), writes are ignored. */
+	/* The address register reads back what was written; data accesses go to the function it
+	 * selects (all ones when there is none); other widths of the address port do nothing. */
 	if (port == UH_PCI_CONFIG_ADDRESS && size == 4) {
 		if (out) {
 			c->vm->pci_addr = hc_le_value(data, size);
 		} else {
 			memcpy(data, &c->vm->pci_addr, 4);
 		}
+	} else if (port >= UH_PCI_CONFIG_DATA && c->vm->pci != NULL) {
+		pci_config_io(c->vm->pci, c->vm->pci_addr, port - UH_PCI_CONFIG_DATA, out, size,
+			      data);
 	} else if (!out) {
 		memset(data, 0xff, size);
 	}
@@ -62,12 +68,21 @@ enum hc_action platform_port_io(struct hc_call *c, uint16_t port, bool out, uint
 }
 
 /* The MP-table probes of Hermit kernels (hermit-abi.md b.7) read these ranges even when RAM
- * does not cover them; reads there return zeros.  Everything else is a violation. */
+ * does not cover them; reads there return zeros.  The I/O APIC and the BARs of the PCI
+ * devices answer their windows.  Everything else is a violation. */
 enum hc_action platform_mmio(struct hc_call *c, uint64_t addr, bool write, uint32_t len,
 			     uint8_t *data)
 {
 	bool probe = (addr >= 0x9f000 && addr < 0xa0000) || (addr >= 0xf0000 && addr < 0x100000);
 
+	if (c->vm->ioapic != NULL && addr >= IOAPIC_GPA && addr - IOAPIC_GPA < IOAPIC_SIZE &&
+	    len >= 1 && len <= 8 && addr - IOAPIC_GPA <= IOAPIC_SIZE - len) {
+		ioapic_mmio(c->vm->ioapic, addr - IOAPIC_GPA, write, len, data);
+		return HC_CONTINUE;
+	}
+	if (c->vm->pci != NULL && pci_mmio(c->vm->pci, addr, write, len, data)) {
+		return HC_CONTINUE;
+	}
 	if (!write && probe && len <= 8) {
 		memset(data, 0, len);
 		return HC_CONTINUE;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "assist.h"
+#include "net.h"
 #include "vm.h"
 #include "vmm_sandbox.h"
 
@@ -358,7 +359,8 @@ static void confine_seccomp(struct vm *vm)
 				     .nvcpu = (int)vm->ncpu,
 				     .vm_fd = vm->vm_fd,
 				     .broker_sock = vm->files->broker_sock,
-				     .broker_pid = vm->broker_pid};
+				     .broker_pid = vm->broker_pid,
+				     .net_vm_fd = -1};
 
 	if (!vm->cfg->sandbox) {
 		return;
@@ -373,6 +375,11 @@ static void confine_seccomp(struct vm *vm)
 	}
 	if (vm->assist != NULL) {
 		sv.ioctls = assist_vcpu_ioctls(&sv.nioctls);
+	}
+	if (vm->net != NULL) {
+		sv.net = true;
+		sv.net_vm_fd = vm->vm_fd;
+		sv.stats_fds = net_stats_fds(vm, &sv.nstats);
 	}
 	if (vmm_confine_seccomp(&sv, err, sizeof err) != 0) {
 		vm_finish(vm, ST_SANDBOX, "sandbox: %s", err);
@@ -474,6 +481,9 @@ int vm_run(struct vm *vm)
 	vm->hc.out_lock = out_lock;
 	self_pid = getpid();
 	vm->main_tid = gettid();
+	if ((rc = net_start(vm)) != 0) {
+		return rc;
+	}
 	pthread_barrier_init(&vm->start, NULL, vm->ncpu + 1);
 	for (unsigned i = 0; i < vm->ncpu; i++) {
 		rc = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);

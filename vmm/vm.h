@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "ioapic.h"
+#include "pci.h"
 #include "vmm_internal.h"
 
 #define VM_EXIT_REASONS 64
@@ -64,6 +66,9 @@ struct vm {
 	atomic_bool ring_on; /* zones registered: the ring is in use */
 	pthread_mutex_t ring_mu;
 	struct hc_stats ring_hcs; /* hypercalls drained by the main thread */
+	struct pci_bus pci; /* the PCI bus behind ports 0xCF8/0xCFC (pci.c) */
+	struct ioapic ioapic; /* the I/O APIC at 0xFEC00000 (ioapic.c) */
+	struct net *net; /* --net: the NIC and its I/O thread (net.c), or NULL */
 };
 
 /* kvm.c: opens /dev/kvm and creates the VM with its in-kernel irqchip and RAM slot.

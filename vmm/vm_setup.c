@@ -6,15 +6,16 @@
  *   2. map the kernel file read-only and validate it completely (elf_parse);
  *   3. choose the guest layout (RAM window, ASLR, load address);
  *   4. open the output sink;
- *   5. open /dev/kvm, create the VM, irqchip and the RAM slot;
+ *   5. open /dev/kvm, create the VM, irqchip and the RAM slot; the PCI bus and the I/O APIC;
  *   6. load and relocate the kernel, write GDT, page tables, boot info and FDT;
- *   7. create and set up every vCPU; start the instruction assist (if any);
+ *   7. create and set up every vCPU; start the instruction assist (if any); with --net, the
+ *      NIC: put it on the bus, register its eventfds with KVM (net.c);
  *   8. (the stop signals were blocked by main.c before the broker was forked);
  *   9. close what the run does not need: /dev/kvm, the VM fd, the kernel image, the memfd;
  *  10. confine (unless --sandbox=off): namespaces, no capabilities, no_new_privs, Landlock
  *      with no file system (vmm_sandbox.c: vmm_confine_early);
- *  11. start one parked thread per vCPU, install the seccomp allowlist for all threads
- *      (vmm_confine_seccomp), release the vCPUs into KVM_RUN and wait for the first terminal
+ *  11. start the NIC's I/O thread and one parked thread per vCPU, install the seccomp allowlist for
+ * all threads (vmm_confine_seccomp), release the vCPUs into KVM_RUN and wait for the first terminal
  *      event (vcpu.c), then stop and join all vCPUs.
  */
 #include <errno.h>
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "assist.h"
+#include "net.h"
 #include "vm.h"
 #include "vmm_sandbox.h"
 
@@ -89,8 +91,10 @@ static int drop_setup_handles(struct vm *vm, struct kernel_file *k)
 {
 	munmap(k->data, k->len);
 	k->data = NULL;
-	if (vm->vm_fd >= 0 && vm->ring == NULL) {
-		close(vm->vm_fd); /* kept only for pio_ring_register() (one ioctl request) */
+	if (vm->vm_fd >= 0 && vm->ring == NULL && vm->net == NULL) {
+		/* kept only for pio_ring_register() and the NIC's interrupt route (one ioctl
+		 * request each) */
+		close(vm->vm_fd);
 		vm->vm_fd = -1;
 	}
 	if (vm->kvm_fd >= 0) {
@@ -194,10 +198,14 @@ static int setup_vm(struct vm *vm, const struct elf_image *img, const struct ker
 	for (unsigned i = 0; i < vm->ncpu; i++) {
 		vm->vcpus[i] = (struct vcpu){.vm = vm, .id = i, .fd = -1};
 	}
+	pci_bus_init(&vm->pci);
+	ioapic_init(&vm->ioapic);
 	if ((rc = kvm_vm_create(vm)) != 0) {
 		return rc;
 	}
 	vm->hc = (struct hc_vm){.mem = &vm->mem,
+				.pci = &vm->pci,
+				.ioapic = &vm->ioapic,
 				.fs = vm->files->ops,
 				.fs_ctx = vm->files->ctx,
 				.out = &vm->out,
@@ -207,7 +215,10 @@ static int setup_vm(struct vm *vm, const struct elf_image *img, const struct ker
 				.env = vm->cfg->env,
 				.nenv = vm->cfg->nenv,
 				.iface = vm->lay.iface};
-	return prepare_guest(vm, img, k);
+	if ((rc = prepare_guest(vm, img, k)) != 0) {
+		return rc;
+	}
+	return net_setup(vm);
 }
 
 static int load_image(const struct vmm_config *cfg, struct kernel_file *k, struct elf_image *img,
@@ -232,7 +243,7 @@ static int load_image(const struct vmm_config *cfg, struct kernel_file *k, struc
 		uhs_msg("%s", err);
 		return ST_USAGE;
 	}
-	return 0;
+	return net_check_kernel(cfg, img);
 }
 
 void vmm_block_signals(void)
@@ -286,8 +297,10 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 	}
 	if (rc == 0) {
 		rc = vm_run(&vm);
+		net_stop(&vm);
 		if (cfg->stats) {
 			vm_print_stats(&vm, uhs_now_ns() - t0);
+			net_print_stats(&vm);
 			if (cfg_assist(&vm)) {
 				assist_print_stats(&vm);
 			}
@@ -296,6 +309,7 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 	if (cfg_assist(&vm)) {
 		assist_fini(&vm);
 	}
+	net_free(&vm);
 	output_close(&vm.out);
 	kvm_vm_destroy(&vm);
 	free(vm.vcpus);

@@ -71,6 +71,8 @@ void output_flush(struct output *o);
 void output_close(struct output *o);
 
 /* ---- hypercalls (hc.c) ---- */
+struct pci_bus;
+struct ioapic;
 enum hc_action { HC_CONTINUE, HC_EXIT, HC_VIOLATION, HC_FATAL };
 
 struct hc_stats {
@@ -93,6 +95,8 @@ struct hc_vm {
 	uint32_t iface;
 	uint32_t pci_addr; /* last value written to 0xCF8 (racy by design, like real hardware) */
 	uint8_t pic[2][2]; /* 8259 register file (split irqchip): [master/slave][cmd/data] */
+	struct pci_bus *pci; /* devices behind the configuration ports and their BARs; NULL: none */
+	struct ioapic *ioapic; /* the I/O APIC registers; NULL: none */
 };
 
 /* One exit's worth of context from a vCPU. */

@@ -31,6 +31,9 @@ enum vmm_arg {
 	A_TGKILL_SELF, /* arg0 = own pid, arg2 = SIGUSR1 or SIGUSR2 */
 	A_WAIT_BROKER, /* arg0 = the broker's pid */
 	A_DONTNEED, /* arg2 (advice) == MADV_DONTNEED */
+	A_NET_POLL, /* only with a NIC */
+	A_NET_ROUTE, /* ioctl: arg0 = the VM fd, arg1 = KVM_SET_GSI_ROUTING (NIC only) */
+	A_NET_STATS, /* pread64: arg0 in KVM's statistics fds (NIC with --stats only) */
 };
 
 static const struct sbx_rule vmm_rules[] = {
@@ -65,7 +68,20 @@ static const struct sbx_rule vmm_rules[] = {
     {SCMP_SYS(exit_group), "exit_group", SBX_ARG_ANY, "process exit"},
 };
 
+/* What a VM with a NIC (--net) needs on top: the I/O thread waits in poll(2) for the TAP, the
+ * queue-notification eventfds and the stop eventfd (read/write on them are in the table
+ * above already); an I/O APIC write re-routes the NIC's interrupt. */
+static const struct sbx_rule vmm_net_rules[] = {
+    {SCMP_SYS(poll), "poll", A_NET_POLL,
+     "the NIC's I/O thread waits for the TAP and its eventfds (--net only)"},
+    {SCMP_SYS(ioctl), "ioctl", A_NET_ROUTE,
+     "the guest programs the I/O APIC entry of the NIC's line (--net only)"},
+    {SCMP_SYS(pread64), "pread64", A_NET_STATS,
+     "--stats with --net: KVM's exit counters, read once at the end"},
+};
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define NRULES	 (NELEM(vmm_rules) + NELEM(vmm_net_rules))
 
 /* The vCPU ioctls the run loop needs (assist requests are added at run time). */
 static const unsigned long vmm_ioctls[] = {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS};
@@ -75,6 +91,11 @@ static char vmm_ns[96] = "none";
 const char *vmm_syscall(unsigned i)
 {
 	return i < NELEM(vmm_rules) ? vmm_rules[i].name : NULL;
+}
+
+const char *vmm_net_syscall(unsigned i)
+{
+	return i < NELEM(vmm_net_rules) ? vmm_net_rules[i].name : NULL;
 }
 
 const char *vmm_namespaces(void)
@@ -123,6 +144,16 @@ static int add_tgkill(scmp_filter_ctx ctx, int nr)
 					  SCMP_A2(SCMP_CMP_EQ, SIGUSR2));
 }
 
+static int add_stats(scmp_filter_ctx ctx, int nr, const struct vmm_confinement *v)
+{
+	int rc = 0;
+
+	for (int i = 0; v->net && i < v->nstats && rc == 0; i++) {
+		rc = allow_a0(ctx, nr, v->stats_fds[i]);
+	}
+	return rc;
+}
+
 static int add_vmm_rule(scmp_filter_ctx ctx, const struct sbx_rule *r, const void *arg)
 {
 	const struct vmm_confinement *v = arg;
@@ -139,6 +170,14 @@ static int add_vmm_rule(scmp_filter_ctx ctx, const struct sbx_rule *r, const voi
 	case A_DONTNEED:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
 					SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
+	case A_NET_POLL:
+		return v->net ? seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 0) : 0;
+	case A_NET_ROUTE:
+		return v->net && v->net_vm_fd >= 0
+			   ? allow_fd_req(ctx, r->nr, v->net_vm_fd, KVM_SET_GSI_ROUTING)
+			   : 0;
+	case A_NET_STATS:
+		return add_stats(ctx, r->nr, v);
 	default:
 		return -EINVAL;
 	}
@@ -168,7 +207,14 @@ int vmm_confine_early(char *err, size_t errlen)
 
 int vmm_confine_seccomp(const struct vmm_confinement *v, char *err, size_t errlen)
 {
-	return sbx_load_filter(vmm_rules, NELEM(vmm_rules), add_vmm_rule, v, err, errlen);
+	struct sbx_rule all[NRULES];
+
+	if (!v->net) {
+		return sbx_load_filter(vmm_rules, NELEM(vmm_rules), add_vmm_rule, v, err, errlen);
+	}
+	memcpy(all, vmm_rules, sizeof vmm_rules);
+	memcpy(all + NELEM(vmm_rules), vmm_net_rules, sizeof vmm_net_rules);
+	return sbx_load_filter(all, NRULES, add_vmm_rule, v, err, errlen);
 }
 
 static const char *arg_text(int a)
@@ -185,6 +231,12 @@ static const char *arg_text(int a)
 		return "pid == the broker's pid";
 	case A_DONTNEED:
 		return "advice == MADV_DONTNEED";
+	case A_NET_POLL:
+		return "any arguments (a pointer to the pollfd array: not filterable)";
+	case A_NET_ROUTE:
+		return "fd == the VM fd, request == KVM_SET_GSI_ROUTING";
+	case A_NET_STATS:
+		return "fd in the vCPUs' KVM statistics fds";
 	default:
 		return "?";
 	}
@@ -204,4 +256,12 @@ void vmm_print_sandbox(FILE *f)
 	sbx_print_landlock_extra(f, abi);
 	fprintf(f, "; no rule: no file system access at all\n");
 	sbx_print_rules(f, "  VMM", vmm_rules, NELEM(vmm_rules), arg_text);
+}
+
+void vmm_print_sandbox_net(FILE *f)
+{
+	fprintf(f, "VMM with --net (a NIC): the TAP and eventfds are opened by the launcher and "
+		   "registered with KVM before confinement; read/write on them use the rules "
+		   "above; the VMM never opens /dev/net/tun and gets no socket.  Added rules:\n");
+	sbx_print_rules(f, "  VMM --net", vmm_net_rules, NELEM(vmm_net_rules), arg_text);
 }

@@ -21,6 +21,20 @@
 #define CFG_MAX_MEM	(64ull << 30)
 #define CFG_ENV_PAD_MIN 8 /* v1 environment padding for kernel 0.6.x, see cmdsize */
 
+/* ---- networking (--net): everything the launcher prepared before confinement ----
+ * The VMM never opens /dev/net/tun: it gets the configured TAP and the eventfds that it
+ * registers with KVM (ioeventfd on the queue notify registers, irqfd) while it sets up. */
+struct vmm_net {
+	int tap_fd; /* IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, 12-byte header, O_NONBLOCK */
+	int notify_fd[2]; /* eventfds: RX (queue 0) and TX (queue 1) notifications */
+	int irq_fd; /* eventfd: the device's interrupt (irqfd) */
+	int stop_fd; /* eventfd: wakes the VMM's I/O thread when the VM stops */
+	uint8_t mac[6]; /* the TAP's own MAC address (uhyve's choice) */
+	uint16_t mtu; /* the TAP's MTU */
+	bool csum; /* the TAP took TUN_F_CSUM: offer VIRTIO_NET_F_CSUM */
+	char name[16]; /* interface name, for messages */
+};
+
 struct vmm_config {
 	const char *kernel_path;
 	char *const *args; /* guest arguments after KERNEL */
@@ -37,6 +51,7 @@ struct vmm_config {
 	int naffinity; /* 0: no pinning */
 	bool assist; /* --assist=auto (default): complete rejected instructions */
 	bool sandbox; /* --sandbox=strict (default); false: --sandbox=off */
+	const struct vmm_net *net; /* --net: a virtio-net NIC; NULL: none */
 };
 
 /* ---- file operations seen by hypercalls (fs_none.c now, the broker later) ----
