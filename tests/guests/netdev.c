@@ -357,6 +357,7 @@ static void tx_prepare(struct nd *d)
 		    (struct vdesc){rt_gpa(nd_tx_hdr[i]), ND_HDR, VD_NEXT, (uint16_t)(2 * i + 1)};
 		q->desc[2 * i + 1] = (struct vdesc){rt_gpa(nd_tx_data[i]), 0, 0, 0};
 		d->tx_free[d->tx_nfree++] = i;
+		d->tx_rx_head[i] = ND_NONE;
 	}
 }
 
@@ -407,7 +408,7 @@ void nd_notify(struct nd *d, unsigned qi)
 	uint16_t flags;
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	flags = (uint16_t)(q->used[0] | q->used[1] << 8);
+	flags = *(const volatile uint16_t *)q->used;
 	if (!(flags & 1)) { /* VIRTQ_USED_F_NO_NOTIFY */
 		mw16(q->notify, q->index);
 	}
@@ -415,7 +416,7 @@ void nd_notify(struct nd *d, unsigned qi)
 
 static uint16_t used_idx(const struct ndq *q)
 {
-	return (uint16_t)(q->used[2] | q->used[3] << 8);
+	return *(const volatile uint16_t *)(q->used + 2);
 }
 
 bool nd_rx_pending(const struct nd *d)
@@ -434,8 +435,8 @@ uint8_t *nd_rx_next(struct nd *d, uint32_t *len, uint16_t *head)
 	}
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	e = q->used + 4 + 8 * (q->last_used % q->size);
-	id = (uint32_t)(e[0] | e[1] << 8 | e[2] << 16 | (uint32_t)e[3] << 24);
-	l = (uint32_t)(e[4] | e[5] << 8 | e[6] << 16 | (uint32_t)e[7] << 24);
+	id = *(const volatile uint32_t *)e;
+	l = *(const volatile uint32_t *)(e + 4);
 	q->last_used++;
 	if (id >= q->size || (id & 1) || l < ND_HDR || l > ND_HDR + ND_BUF) {
 		rt_printf("net: bad RX used entry %u len %u\n", (unsigned)id, (unsigned)l);
@@ -461,10 +462,16 @@ void nd_tx_reclaim(struct nd *d)
 
 	while (used_idx(q) != q->last_used) {
 		const volatile uint8_t *e = q->used + 4 + 8 * (q->last_used % q->size);
-		uint32_t id = (uint32_t)(e[0] | e[1] << 8);
+		uint32_t id = *(const volatile uint32_t *)e;
 		q->last_used++;
 		if (id < q->size && !(id & 1) && d->tx_nfree < ND_TX_SLOTS) {
-			d->tx_free[d->tx_nfree++] = (uint16_t)(id / 2);
+			uint16_t slot = (uint16_t)(id / 2);
+			if (d->tx_rx_head[slot] != ND_NONE) {
+				nd_rx_done(d, d->tx_rx_head[slot]);
+				d->tx_rx_head[slot] = ND_NONE;
+				d->rx_returned = true;
+			}
+			d->tx_free[d->tx_nfree++] = slot;
 		}
 	}
 }
@@ -481,10 +488,48 @@ uint8_t *nd_tx_buf(struct nd *d, uint16_t *slot)
 	return nd_tx_data[*slot];
 }
 
+static void tx_push(struct nd *d, uint16_t slot, uint64_t addr, uint32_t len)
+{
+	struct ndq *q = &d->q[1];
+
+	q->desc[2 * slot + 1].addr = addr;
+	q->desc[2 * slot + 1].len = len;
+	q->avail[2 + (q->avail_idx++ % q->size)] = (uint16_t)(2 * slot);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	q->avail[1] = q->avail_idx;
+	nd_notify(d, 1);
+}
+
+void nd_tx_send_rx(struct nd *d, uint16_t head, uint32_t len)
+{
+	uint16_t slot;
+	uint8_t *h;
+
+	while (nd_tx_buf(d, &slot) == NULL) {
+		rt_pause();
+	}
+	h = nd_tx_hdr[slot];
+	__builtin_memcpy(h, nd_rx_hdr[head / 2], ND_HDR);
+	h[0] &= 1; /* only NEEDS_CSUM goes back (DATA_VALID is RX-only) */
+	h[1] = 0;
+	d->tx_rx_head[slot] = head;
+	tx_push(d, slot, rt_gpa(nd_rx_data[head / 2]), len);
+}
+
+void nd_tx_send_ro(struct nd *d, const uint8_t *frame, uint32_t len)
+{
+	uint16_t slot;
+
+	while (nd_tx_buf(d, &slot) == NULL) {
+		rt_pause();
+	}
+	__builtin_memset(nd_tx_hdr[slot], 0, ND_HDR);
+	tx_push(d, slot, rt_gpa(frame), len);
+}
+
 void nd_tx_send(struct nd *d, uint16_t slot, uint32_t len, uint16_t csum_start,
 		uint16_t csum_offset)
 {
-	struct ndq *q = &d->q[1];
 	uint8_t *h = nd_tx_hdr[slot];
 
 	memset(h, 0, ND_HDR);
@@ -495,11 +540,7 @@ void nd_tx_send(struct nd *d, uint16_t slot, uint32_t len, uint16_t csum_start,
 		h[8] = (uint8_t)csum_offset;
 		h[9] = (uint8_t)(csum_offset >> 8);
 	}
-	q->desc[2 * slot + 1].len = len;
-	q->avail[2 + (q->avail_idx++ % q->size)] = (uint16_t)(2 * slot);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	q->avail[1] = q->avail_idx;
-	nd_notify(d, 1);
+	tx_push(d, slot, rt_gpa(nd_tx_data[slot]), len);
 }
 
 void nd_wait(struct nd *d)

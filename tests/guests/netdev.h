@@ -104,7 +104,10 @@ struct nd {
 	volatile unsigned isr_seen; /* OR of the ISR values read */
 	uint16_t tx_free[ND_TX_SLOTS];
 	unsigned tx_nfree;
+	uint16_t tx_rx_head[ND_TX_SLOTS]; /* RX buffer a slot sends from, or ND_NONE */
+	bool rx_returned; /* RX buffers went back since the last RX notification check */
 };
+#define ND_NONE 0xffff
 
 /* MMIO with exactly one access of the given width. */
 static inline uint8_t mr8(uint64_t a)
@@ -182,6 +185,12 @@ uint8_t *nd_tx_buf(struct nd *d, uint16_t *slot);
 /* Sends slot with `len` frame bytes; with csum_start != 0 asks the device to checksum. */
 void nd_tx_send(struct nd *d, uint16_t slot, uint32_t len, uint16_t csum_start,
 		uint16_t csum_offset);
+/* Sends the received frame in RX buffer `head` back out, modified in place (len bytes), with
+ * the checksum request of its RX header; the buffer returns to the RX queue once sent. */
+void nd_tx_send_rx(struct nd *d, uint16_t head, uint32_t len);
+/* Sends len bytes at a buffer that stays untouched until the device used it (no checksum
+ * request): the bulk sender reuses one prepared frame. */
+void nd_tx_send_ro(struct nd *d, const uint8_t *frame, uint32_t len);
 void nd_tx_reclaim(struct nd *d);
 /* Waits (sti; hlt) until an interrupt or a received frame.  */
 void nd_wait(struct nd *d);
