@@ -379,8 +379,10 @@ static void print_events(const struct net *n)
 				(unsigned long long)d->events[e]);
 		}
 	}
-	if (d->status & VIRTIO_S_NEEDS_RESET) {
-		fprintf(stderr, "    device needs a reset: %s\n", d->why);
+	if (d->resets_needed != 0) {
+		fprintf(stderr, "    device: set DEVICE_NEEDS_RESET %llu time(s), last: %s%s\n",
+			(unsigned long long)d->resets_needed, d->why,
+			d->status & VIRTIO_S_NEEDS_RESET ? " (not reset by the driver)" : "");
 	}
 }
 

@@ -113,6 +113,7 @@ static void stop(struct vpci *d)
 static void needs_reset(struct vpci *d, enum vpci_event e, const char *why)
 {
 	event(d, e);
+	d->resets_needed++;
 	snprintf(d->why, sizeof d->why, "%s", why);
 	stop(d);
 	d->status |= VIRTIO_S_NEEDS_RESET;

@@ -92,6 +92,7 @@ struct vpci {
 	struct virtq vq[VPCI_MAX_QUEUES];
 	uint64_t events[VPCI_E_COUNT];
 	uint64_t exits; /* register accesses (each one a VM exit) */
+	uint64_t resets_needed; /* times the device set DEVICE_NEEDS_RESET */
 	char why[64]; /* the last reason for DEVICE_NEEDS_RESET */
 };
 

@@ -21,7 +21,8 @@
 #define IP_UDP	 17
 #define ETH_HLEN 14
 
-static struct nd dev;
+struct nd echo_dev; /* the net-hostile guest drives it too */
+#define dev echo_dev
 static uint8_t my_ip[4] = {10, 0, 5, 3}, gw_ip[4] = {10, 0, 5, 1}, mask[4] = {255, 255, 255, 0};
 static unsigned n_arp, n_icmp, n_udp;
 static uint64_t sink_dgrams, sink_bytes;
@@ -455,15 +456,19 @@ static void print_mac(const uint8_t *m)
 	rt_printf("%s", s);
 }
 
-int guest_main(const struct uh_boot_info *bi, unsigned cpu)
+int echo_setup(const struct uh_boot_info *bi)
 {
-	(void)cpu;
-	if (configure_ip() != 0 || nd_probe(bi, &dev) != 0 || nd_platform(bi, &dev) != 0 ||
-	    nd_init(&dev, ND_DRIVER_FEATURES) != 0) {
+	return configure_ip() != 0 || nd_probe(bi, &dev) != 0 || nd_platform(bi, &dev) != 0 ? -1
+												 : 0;
+}
+
+int echo_start(void)
+{
+	if (nd_init(&dev, ND_DRIVER_FEATURES) != 0) {
 		return 1;
 	}
 	rt_printf("net-echo: virtio-net %x:%x at 00:%u.0, irq %u, mac ", 0x1af4u,
-		  (unsigned)dev.device_id, dev.dev, dev.line);
+		  (unsigned)dev.device_id, dev.pcidev, dev.line);
 	print_mac(dev.mac);
 	rt_printf(", mtu %u, link %s\n", dev.mtu, dev.link & 1 ? "up" : "down");
 	rt_printf("net-echo: ip %u.%u.%u.%u mask %u.%u.%u.%u gateway %u.%u.%u.%u\n", my_ip[0],
@@ -476,4 +481,11 @@ int guest_main(const struct uh_boot_info *bi, unsigned cpu)
 	}
 	rt_printf("net-echo: arp %u icmp %u udp %u\n", n_arp, n_icmp, n_udp);
 	return 0;
+}
+
+/* The net-hostile guest brings its own guest_main. */
+__attribute__((weak)) int guest_main(const struct uh_boot_info *bi, unsigned cpu)
+{
+	(void)cpu;
+	return echo_setup(bi) != 0 ? 1 : echo_start();
 }

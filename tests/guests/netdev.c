@@ -47,18 +47,18 @@ static uint32_t pci_read_bus(unsigned bus, unsigned dev)
 /* BAR0/BAR1 as a 64-bit memory BAR, sized with decoding off (Hermit's get_bar). */
 static int size_bar(struct nd *d)
 {
-	uint32_t cmd = nd_pci_read(d->dev, 4), lo, hi, mlo, mhi;
+	uint32_t cmd = nd_pci_read(d->pcidev, 4), lo, hi, mlo, mhi;
 
-	nd_pci_write(d->dev, 4, cmd & ~(uint32_t)(PCI_CMD_IO | PCI_CMD_MEM));
-	lo = nd_pci_read(d->dev, 0x10);
-	hi = nd_pci_read(d->dev, 0x14);
-	nd_pci_write(d->dev, 0x10, 0xffffffffu);
-	nd_pci_write(d->dev, 0x14, 0xffffffffu);
-	mlo = nd_pci_read(d->dev, 0x10);
-	mhi = nd_pci_read(d->dev, 0x14);
-	nd_pci_write(d->dev, 0x10, lo);
-	nd_pci_write(d->dev, 0x14, hi);
-	nd_pci_write(d->dev, 4, cmd);
+	nd_pci_write(d->pcidev, 4, cmd & ~(uint32_t)(PCI_CMD_IO | PCI_CMD_MEM));
+	lo = nd_pci_read(d->pcidev, 0x10);
+	hi = nd_pci_read(d->pcidev, 0x14);
+	nd_pci_write(d->pcidev, 0x10, 0xffffffffu);
+	nd_pci_write(d->pcidev, 0x14, 0xffffffffu);
+	mlo = nd_pci_read(d->pcidev, 0x10);
+	mhi = nd_pci_read(d->pcidev, 0x14);
+	nd_pci_write(d->pcidev, 0x10, lo);
+	nd_pci_write(d->pcidev, 0x14, hi);
+	nd_pci_write(d->pcidev, 4, cmd);
 	if ((lo & 0x7) != 0x4) {
 		rt_printf("net: BAR0 is not a 64-bit memory BAR (0x%x)\n", (unsigned)lo);
 		return -1;
@@ -71,18 +71,18 @@ static int size_bar(struct nd *d)
 /* The vendor-specific capabilities; each must lie inside BAR0 (Hermit's PciCap::new). */
 static int read_caps(struct nd *d)
 {
-	unsigned at = nd_pci_read(d->dev, 0x34) & 0xfc, n = 0;
+	unsigned at = nd_pci_read(d->pcidev, 0x34) & 0xfc, n = 0;
 
 	while (at != 0 && n++ < 48) {
-		uint32_t w0 = nd_pci_read(d->dev, at), off = nd_pci_read(d->dev, at + 8);
-		uint32_t len = nd_pci_read(d->dev, at + 12), type = (w0 >> 24) & 0xff;
-		uint32_t bar = nd_pci_read(d->dev, at + 4) & 0xff;
+		uint32_t w0 = nd_pci_read(d->pcidev, at), off = nd_pci_read(d->pcidev, at + 8);
+		uint32_t len = nd_pci_read(d->pcidev, at + 12), type = (w0 >> 24) & 0xff;
+		uint32_t bar = nd_pci_read(d->pcidev, at + 4) & 0xff;
 		if ((w0 & 0xff) == 0x09 && bar == 0 && (uint64_t)off + len <= d->bar_size) {
 			if (type == 1) {
 				d->common = d->bar + off;
 			} else if (type == 2) {
 				d->notify = d->bar + off;
-				d->notify_mult = nd_pci_read(d->dev, at + 16);
+				d->notify_mult = nd_pci_read(d->pcidev, at + 16);
 			} else if (type == 3) {
 				d->isr = d->bar + off;
 			} else if (type == 4) {
@@ -121,16 +121,16 @@ int nd_probe(const struct uh_boot_info *bi, struct nd *d)
 		rt_printf("net: no virtio device on the PCI bus\n");
 		return -1;
 	}
-	d->dev = (unsigned)found;
-	if (!(nd_pci_read(d->dev, 4) & (0x10u << 16))) {
+	d->pcidev = (unsigned)found;
+	if (!(nd_pci_read(d->pcidev, 4) & (0x10u << 16))) {
 		rt_printf("net: no capability list\n");
 		return -1;
 	}
-	nd_pci_write(d->dev, 4, nd_pci_read(d->dev, 4) | PCI_CMD_BUS);
+	nd_pci_write(d->pcidev, 4, nd_pci_read(d->pcidev, 4) | PCI_CMD_BUS);
 	if (size_bar(d) != 0 || nd_map_mmio(bi, d->bar) != 0 || read_caps(d) != 0) {
 		return -1;
 	}
-	d->line = nd_pci_read(d->dev, 0x3c) & 0xff;
+	d->line = nd_pci_read(d->pcidev, 0x3c) & 0xff;
 	return 0;
 }
 
@@ -173,7 +173,9 @@ struct idt_entry {
 	uint32_t off2, zero;
 };
 static struct idt_entry idt[256] __attribute__((aligned(16)));
-struct interrupt_frame;
+struct interrupt_frame {
+	uint64_t ip, cs, flags, sp, ss;
+};
 
 static void wrmsr(uint32_t msr, uint64_t v)
 {
@@ -200,9 +202,9 @@ __attribute__((interrupt)) static void other_irq(struct interrupt_frame *f)
 
 __attribute__((interrupt)) static void fault(struct interrupt_frame *f, uint64_t err)
 {
-	(void)f;
-	(void)err;
-	rt_printf("net: unexpected exception\n");
+	rt_printf("net: unexpected exception (error code 0x%lx) at image+0x%lx, CR2 0x%lx\n",
+		  (unsigned long)err, (unsigned long)(f->ip - rt_boot_info->kernel_image_start),
+		  (unsigned long)rt_read_cr2());
 	rt_exit(90);
 }
 
@@ -346,7 +348,7 @@ void nd_rx_fill(struct nd *d)
 	q->avail[1] = q->avail_idx;
 }
 
-static void tx_prepare(struct nd *d)
+void nd_tx_prepare(struct nd *d)
 {
 	struct ndq *q = &d->q[1];
 
@@ -391,7 +393,7 @@ int nd_init(struct nd *d, uint64_t want)
 		return -1;
 	}
 	nd_rx_fill(d);
-	tx_prepare(d);
+	nd_tx_prepare(d);
 	nd_status_or(d, VS_DRIVER_OK);
 	if (nd_status(d) != (VS_ACK | VS_DRIVER | VS_FEATURES_OK | VS_DRIVER_OK)) {
 		rt_printf("net: device status 0x%x after DRIVER_OK\n", nd_status(d));
@@ -525,6 +527,12 @@ void nd_tx_send_ro(struct nd *d, const uint8_t *frame, uint32_t len)
 	}
 	__builtin_memset(nd_tx_hdr[slot], 0, ND_HDR);
 	tx_push(d, slot, rt_gpa(frame), len);
+}
+
+void nd_tx_send_raw(struct nd *d, uint16_t slot, uint32_t len, const uint8_t *hdr)
+{
+	__builtin_memcpy(nd_tx_hdr[slot], hdr, ND_HDR);
+	tx_push(d, slot, rt_gpa(nd_tx_data[slot]), len);
 }
 
 void nd_tx_send(struct nd *d, uint16_t slot, uint32_t len, uint16_t csum_start,

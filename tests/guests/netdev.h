@@ -89,7 +89,7 @@ struct ndq {
 };
 
 struct nd {
-	unsigned dev; /* PCI device number on bus 0 */
+	unsigned pcidev; /* PCI device number on bus 0 */
 	uint16_t device_id;
 	unsigned ndevices; /* functions found by the scan */
 	uint64_t bar, bar_size;
@@ -171,6 +171,8 @@ void nd_write_features(struct nd *d, uint64_t f);
 /* Sets queue qi up at the addresses of the driver's own rings; 0 or -1. */
 int nd_queue_setup(struct nd *d, unsigned qi);
 void nd_rx_fill(struct nd *d);
+/* TX queue: no interrupts (like Hermit), all slots free. */
+void nd_tx_prepare(struct nd *d);
 /* All of it, wanting `want`: 0, or -1 after printing why. */
 int nd_init(struct nd *d, uint64_t want);
 
@@ -191,12 +193,20 @@ void nd_tx_send_rx(struct nd *d, uint16_t head, uint32_t len);
 /* Sends len bytes at a buffer that stays untouched until the device used it (no checksum
  * request): the bulk sender reuses one prepared frame. */
 void nd_tx_send_ro(struct nd *d, const uint8_t *frame, uint32_t len);
+/* Sends slot with the given 12-byte header as is. */
+void nd_tx_send_raw(struct nd *d, uint16_t slot, uint32_t len, const uint8_t *hdr);
 void nd_tx_reclaim(struct nd *d);
 /* Waits (sti; hlt) until an interrupt or a received frame.  */
 void nd_wait(struct nd *d);
 
 /* TSC-based clock from the boot info's frequency. */
 uint64_t nd_ms(void);
+
+/* The echo service of net_echo.c: configuration, probe and platform once (0 or -1), then
+ * device initialisation and serving until "quit" (the guest's exit code). */
+int echo_setup(const struct uh_boot_info *bi);
+int echo_start(void);
+extern struct nd echo_dev;
 
 /* The driver's own buffers (the hostile guest corrupts them on purpose). */
 extern uint8_t nd_rx_hdr[ND_QSIZE / 2][ND_HDR];

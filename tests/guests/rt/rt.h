@@ -81,6 +81,14 @@ static inline uint64_t rt_read_cr0(void)
 	return v;
 }
 
+static inline uint64_t rt_read_cr2(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+
 static inline uint64_t rt_read_cr3(void)
 {
 	uint64_t v;
