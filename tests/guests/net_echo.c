@@ -459,7 +459,7 @@ static void print_mac(const uint8_t *m)
 int echo_setup(const struct uh_boot_info *bi)
 {
 	return configure_ip() != 0 || nd_probe(bi, &dev) != 0 || nd_platform(bi, &dev) != 0 ? -1
-												 : 0;
+											    : 0;
 }
 
 int echo_start(void)

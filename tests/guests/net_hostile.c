@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* net-hostile (v2, Hermit 0.13.2): a virtio-net driver that breaks the device on purpose.
  * argv[1] names the case; the guest does it, prints one line "net-hostile: CASE: ..." with
- * what it observed (device status in hex, whether a configuration interrupt came), then resets the device if needed and
- * runs the net-echo service on it (net_echo.c: "net-echo: ready", echo until "quit"), which
- * proves the device and the VMM came through.  `bar-move` never gets there: the VMM ends the
- * VM (status 76).  Unknown case: "unknown case", exit 2; setup failure: exit 1.
+ * what it observed (device status in hex, whether a configuration interrupt came), then resets the
+ * device if needed and runs the net-echo service on it (net_echo.c: "net-echo: ready", echo until
+ * "quit"), which proves the device and the VMM came through.  `bar-move` never gets there: the VMM
+ * ends the VM (status 76).  Unknown case: "unknown case", exit 2; setup failure: exit 1.
  *
  * Cases (the VMM's expected answer in brackets; vmm/virtio_pci.c, virtq.c, virtio_net.c):
  *   freeze          after DRIVER_OK, write queue size 1024, addresses 0, enable 0; read back
@@ -267,10 +267,9 @@ static int run(const char *c)
 	} else if (rt_streq(c, "features") || rt_streq(c, "no-version1") ||
 		   rt_streq(c, "status-order")) {
 		bad_negotiation(c);
-	} else if (rt_streq(c, "desc-loop") || rt_streq(c, "next-oob") ||
-		   rt_streq(c, "head-oob") || rt_streq(c, "avail-jump") ||
-		   rt_streq(c, "indirect") || rt_streq(c, "buf-outside") ||
-		   rt_streq(c, "len-huge")) {
+	} else if (rt_streq(c, "desc-loop") || rt_streq(c, "next-oob") || rt_streq(c, "head-oob") ||
+		   rt_streq(c, "avail-jump") || rt_streq(c, "indirect") ||
+		   rt_streq(c, "buf-outside") || rt_streq(c, "len-huge")) {
 		bad_queue(c);
 	} else if (rt_streq(c, "tx-big") || rt_streq(c, "tx-gso")) {
 		bad_frame(c);

@@ -55,7 +55,7 @@ tap_mac() { # NAME
 # start_guest VMM ARGS...: runs the VMM in the namespace (stdout, stderr to $TMP/out, err) and
 # waits up to 20 s for "net-echo: ready".  Returns 1 if the VMM exits first or never gets there.
 start_guest() {
-	in_ns "$@" >"$TMP/out" 2>"$TMP/err" </dev/null &
+	ip netns exec "$NS" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null & # not a function: $! is the VMM
 	VPID=$!
 	for _ in $(seq 200); do
 		grep -q "^net-echo: ready" "$TMP/out" 2>/dev/null && return 0
