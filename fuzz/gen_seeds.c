@@ -530,6 +530,104 @@ static void resolve_seeds(void)
 	resolve_one("scratch", scratch, sizeof scratch / sizeof scratch[0]);
 }
 
+/* ---- virtio: the device model (fuzz_virtio.c's input format) ---- */
+
+/* Op 6: a guest memory write of up to 32 bytes at RAM offset off. */
+static void vio_mem(struct seed *s, uint16_t off, const void *p, uint8_t n)
+{
+	put8(s, 6);
+	put16(s, off);
+	put8(s, n);
+	put(s, p, n);
+}
+
+static void vio_desc(struct seed *s, uint16_t table, unsigned i, uint64_t addr, uint32_t len,
+		     uint16_t flags, uint16_t next)
+{
+	uint8_t d[16];
+
+	memcpy(d, &addr, 8);
+	memcpy(d + 8, &len, 4);
+	memcpy(d + 12, &flags, 2);
+	memcpy(d + 14, &next, 2);
+	vio_mem(s, (uint16_t)(table + 16 * i), d, 16);
+}
+
+/* Header (RAM at GPA 0, MTU 1500, TAP with CSUM), then op 10: both queues (size 16) at
+ * offsets 0 (RX: desc 0x0, avail 0x1000, used 0x2000) and 0x4000 (TX). */
+static void vio_start(struct seed *s)
+{
+	s->n = 0;
+	put8(s, 1);
+	put16(s, 1500 - 68);
+	put16(s, 0);
+	put8(s, 10);
+	put16(s, 0);
+}
+
+static void vio_offer(struct seed *s, uint16_t avail, uint16_t head)
+{
+	uint16_t ring[3] = {0, 1, head}; /* flags, idx, ring[0] */
+
+	vio_mem(s, avail, ring, sizeof ring);
+}
+
+static void virtio_seeds(void)
+{
+	static struct seed s;
+	uint8_t frame[12 + 60] = {0};
+
+	vio_start(&s); /* one TX frame, header and data in two descriptors */
+	vio_desc(&s, 0x4000, 0, 0x8000, 12, 1, 1);
+	vio_desc(&s, 0x4000, 1, 0x8100, 60, 0, 0);
+	vio_offer(&s, 0x5000, 0);
+	put8(&s, 4);
+	save("virtio", "tx", s.b, s.n);
+	vio_start(&s); /* one RX frame into a two-descriptor buffer */
+	vio_desc(&s, 0, 0, 0x9000, 12, 3, 1);
+	vio_desc(&s, 0, 1, 0x9100, 1514, 2, 0);
+	vio_offer(&s, 0x1000, 0);
+	put8(&s, 5);
+	put16(&s, sizeof frame);
+	memset(frame + 12, 0xff, 6);
+	put(&s, frame, sizeof frame);
+	put8(&s, 4);
+	save("virtio", "rx", s.b, s.n);
+	vio_start(&s); /* a descriptor loop on TX */
+	vio_desc(&s, 0x4000, 0, 0x8000, 12, 1, 0);
+	vio_offer(&s, 0x5000, 0);
+	put8(&s, 4);
+	save("virtio", "loop", s.b, s.n);
+	vio_start(&s); /* a status write out of order, a queue write after DRIVER_OK */
+	put8(&s, 0);
+	put16(&s, 0x18);
+	put8(&s, 1);
+	put64(&s, 1024);
+	put8(&s, 0);
+	put16(&s, 0x14);
+	put8(&s, 0);
+	put64(&s, 0x41);
+	save("virtio", "registers", s.b, s.n);
+	vio_start(&s); /* PCI configuration (BAR sizing) and the I/O APIC entry of line 11 */
+	put8(&s, 8);
+	put32(&s, 0x80000010u);
+	put8(&s, 0);
+	put8(&s, 2);
+	put8(&s, 1);
+	put32(&s, 0xffffffffu);
+	put8(&s, 9);
+	put16(&s, 0);
+	put8(&s, 3);
+	put8(&s, 1);
+	put32(&s, 0x26);
+	put8(&s, 9);
+	put16(&s, 0x10);
+	put8(&s, 3);
+	put8(&s, 1);
+	put32(&s, 0xa02b);
+	save("virtio", "platform", s.b, s.n);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -542,5 +640,6 @@ int main(int argc, char **argv)
 	elf_seeds();
 	broker_seeds();
 	resolve_seeds();
+	virtio_seeds();
 	return 0;
 }

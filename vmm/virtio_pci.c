@@ -217,11 +217,12 @@ static bool queue_selected(const struct vpci *d)
 /* The 64-bit queue address a common-configuration offset names, or NULL. */
 static uint64_t *queue_addr(struct vpci *d, uint64_t off)
 {
-	struct vq_layout *l = &d->ql[d->qsel];
+	struct vq_layout *l;
 
 	if (!queue_selected(d)) {
-		return NULL;
+		return NULL; /* queue_select is the guest's: never index with it unchecked */
 	}
+	l = &d->ql[d->qsel];
 	switch (off & ~7ull) {
 	case CC_QDESC:
 		return &l->desc;
