@@ -185,6 +185,39 @@ static long c_wait_other(const struct ctx *c)
 	return syscall(SYS_wait4, 1, NULL, WNOHANG, NULL);
 }
 
+/* A VMM with a NIC (--net): its VM fd and statistics fd are the "vCPU" fd of the ctx here. */
+static long c_poll(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_poll, NULL, 0, 0);
+}
+static long c_gsi_routing(const struct ctx *c)
+{
+	return syscall(SYS_ioctl, c->vcpu, KVM_SET_GSI_ROUTING, 0);
+}
+static long c_gsi_routing_other_fd(const struct ctx *c)
+{
+	return syscall(SYS_ioctl, c->sock[0], KVM_SET_GSI_ROUTING, 0);
+}
+static long c_irqfd(const struct ctx *c)
+{
+	return syscall(SYS_ioctl, c->vcpu, KVM_IRQFD, 0);
+}
+static long c_pread_stats(const struct ctx *c)
+{
+	char b[8];
+
+	return syscall(SYS_pread64, c->vcpu, b, sizeof b, 0);
+}
+static long c_pread_other(const struct ctx *c)
+{
+	char b[8];
+
+	return syscall(SYS_pread64, c->sock[0], b, sizeof b, 0);
+}
+
+static bool with_net; /* the VMM filter of a VM with a NIC */
+
 /* Runs fn in a child after installing the VMM (broker = false) or broker filter. */
 static int outcome(bool broker, call_fn fn)
 {
@@ -214,7 +247,11 @@ static int outcome(bool broker, call_fn fn)
 			struct vmm_confinement v = {.vcpu_fds = &c.vcpu,
 						    .nvcpu = 1,
 						    .broker_sock = c.sock[0],
-						    .broker_pid = 1 << 22};
+						    .broker_pid = 1 << 22,
+						    .net = with_net,
+						    .net_vm_fd = c.vcpu,
+						    .stats_fds = &c.vcpu,
+						    .nstats = 1};
 			rc = vmm_confine_seccomp(&v, err, sizeof err);
 		}
 		if (rc != 0) {
@@ -280,6 +317,36 @@ static void vmm_filter(void **state)
 	EXPECT(false, c_kill, KILL);
 }
 
+/* The additions of a NIC are there only with a NIC, and only on their fds. */
+static void vmm_net_filter(void **state)
+{
+	(void)state;
+	if (sbx_seccomp_compiled_out()) {
+		print_message("# sanitizer build: no sandbox to test\n");
+		return;
+	}
+	with_net = false;
+	EXPECT(false, c_poll, KILL);
+	EXPECT(false, c_gsi_routing, KILL);
+	EXPECT(false, c_pread_stats, KILL);
+	with_net = true;
+	EXPECT(false, c_poll, ALLOW);
+	EXPECT(false, c_gsi_routing, ALLOW);
+	EXPECT(false, c_gsi_routing_other_fd, KILL);
+	EXPECT(false, c_irqfd, KILL);
+	EXPECT(false, c_pread_stats, ALLOW);
+	EXPECT(false, c_pread_other, KILL);
+	EXPECT(false, c_kvm_run, ALLOW);
+	EXPECT(false, c_kvm_other, KILL);
+	EXPECT(false, c_open, KILL);
+	EXPECT(false, c_openat, KILL);
+	EXPECT(false, c_socket, KILL);
+	EXPECT(false, c_execve, KILL);
+	EXPECT(false, c_clone, KILL);
+	EXPECT(false, c_mmap_rw, KILL);
+	with_net = false;
+}
+
 static void broker_filter(void **state)
 {
 	(void)state;
@@ -314,6 +381,11 @@ static void tables(void **state)
 	}
 	assert_true(n <= 20);
 	n = 0;
+	while (vmm_net_syscall(n) != NULL) {
+		n++;
+	}
+	assert_int_equal(n, 3); /* poll, ioctl (one more request), pread64 */
+	n = 0;
 	while (broker_syscall(n) != NULL) {
 		n++;
 	}
@@ -324,6 +396,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(vmm_filter),
+	    cmocka_unit_test(vmm_net_filter),
 	    cmocka_unit_test(broker_filter),
 	    cmocka_unit_test(tables),
 	};
