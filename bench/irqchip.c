@@ -35,6 +35,8 @@
 #define GSI	    24
 #define NOTIFY_ADDR 0xfe000200ull
 
+static const char *current = "";
+
 struct vm {
 	int kvm, fd, vcpu, irq, notify;
 	struct kvm_run *run;
@@ -56,8 +58,10 @@ static void die(const char *what)
 	exit(1);
 }
 
-/* Real mode: x2APIC on, spurious vector 0xff, `out 0x10` (ready), then sti; hlt forever.  The
- * handler at HANDLER does `out 0x11`, EOI (x2APIC MSR 0x80b), iret. */
+/* Real mode: 8259s masked, x2APIC on, spurious vector 0xff, LINT0 masked (as Hermit does: an
+ * ExtINT LINT0 would let the in-kernel 8259 deliver line 11 too, as vector 3), `out 0x10`
+ * (ready), then sti; hlt forever.  The handler at HANDLER does `out 0x11`, EOI (x2APIC MSR
+ * 0x80b), iret. */
 static const uint8_t guest_code[] = {
     0xfa, /* cli */
     0x66, 0xb9, 0x1b, 0,    0, 0, /* mov ecx, 0x1b */
@@ -67,6 +71,9 @@ static const uint8_t guest_code[] = {
     0x66, 0xb9, 0x0f, 0x08, 0, 0, /* mov ecx, 0x80f */
     0x66, 0xb8, 0xff, 0x01, 0, 0, /* mov eax, 0x1ff */
     0x66, 0x31, 0xd2, /* xor edx, edx */
+    0x0f, 0x30, /* wrmsr */
+    0x66, 0xb9, 0x35, 0x08, 0, 0, /* mov ecx, 0x835: LVT LINT0 */
+    0x66, 0xb8, 0, 0, 1, 0, /* mov eax, 0x10000: masked, as Hermit does */
     0x0f, 0x30, /* wrmsr */
     0xe6, 0x10, /* out 0x10, al */
     0xfb, /* sti */
@@ -213,8 +220,9 @@ static void run_until(struct vm *v, uint16_t port)
 		if (v->run->exit_reason != KVM_EXIT_IO) {
 			struct kvm_regs r;
 			ioctl(v->vcpu, KVM_GET_REGS, &r);
-			fprintf(stderr, "irqchip: unexpected exit %u (suberror %u) at RIP 0x%llx\n",
-				v->run->exit_reason, v->run->internal.suberror,
+			fprintf(stderr,
+				"irqchip: %s: unexpected exit %u (suberror %u) at RIP 0x%llx\n",
+				current, v->run->exit_reason, v->run->internal.suberror,
 				(unsigned long long)r.rip);
 			exit(1);
 		}
@@ -299,6 +307,7 @@ int main(int argc, char **argv)
 	for (int r = 0; r < runs; r++) {
 		for (size_t m = 0; m < NMODES; m++) { /* interleaved: drift hits all alike */
 			bool irq = (modes[m].w & (W_IRQFD | W_ROUTE)) == (W_IRQFD | W_ROUTE);
+			current = modes[m].name;
 			set[m][r] = create(&v, modes[m].w);
 			load_guest(&v);
 			run_until(&v, 0x10);
