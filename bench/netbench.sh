@@ -46,9 +46,10 @@ inc ip link set lo up && ins ip link set lo up &&
 	inc ip addr add 10.0.6.1/24 dev veth0 && inc ip link set veth0 up &&
 	ins ip addr add 10.0.6.2/24 dev veth1 && ins ip link set veth1 up || exit 1
 
-ins "$server" &
+# started with ip itself, not through a shell function: $! must be the process to stop
+ip netns exec "$S" "$server" &
 spid=$!
-inc "$vmm" --stats --net tap:tap10 "$guest" >"$tmp/guest.out" 2>"$tmp/guest.err" &
+ip netns exec "$C" "$vmm" --stats --net tap:tap10 "$guest" >"$tmp/guest.out" 2>"$tmp/guest.err" &
 vpid=$!
 for _ in $(seq 100); do
 	grep -q "net-echo: ready" "$tmp/guest.out" && break
@@ -78,6 +79,13 @@ for r in $(seq "$rounds"); do
 	run 10.0.6.2 rx 20000 1472 mbit_s >>"$tmp/f_rx"
 	run 10.0.5.3 rx 20000 1472 mbit_s >>"$tmp/g_rx"
 done
+loop_us=$(inc "$client" 10.0.5.3 cmd loop 200000 | sed -n 's/^loop //p')
+# CPU time of the VMM's I/O thread (named uhs-net-io), in clock ticks
+io_ticks=0
+for t in /proc/"$vpid"/task/*; do
+	[ "$(cat "$t/comm" 2>/dev/null)" = uhs-net-io ] &&
+		io_ticks=$(awk '{print $14 + $15}' "$t/stat")
+done
 inc "$client" 10.0.5.3 cmd quit >/dev/null
 inc "$client" 10.0.6.2 cmd quit >/dev/null
 wait "$vpid"
@@ -96,12 +104,15 @@ for k in rtt tx rx; do
 done
 pk=$(sed -nE 's/ *rx: ([0-9]+) packets, [0-9]+ bytes; tx: ([0-9]+) packets.*/\1 \2/p' "$tmp/guest.err")
 kx=$(sed -nE 's/.*KVM exits \(all vCPUs, in-kernel included\): ([0-9]+).*/\1/p' "$tmp/guest.err")
+busy=$(awk -v t="$io_ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {print t * 1000 / hz}')
 ux=$(sed -nE 's/^  vm exits: ([0-9]+)/\1/p' "$tmp/guest.err")
 read -r prx ptx <<<"$pk"
 awk -v fr="$(median <"$tmp/f_rtt")" -v gr="$(median <"$tmp/g_rtt")" \
 	-v ft="$(median <"$tmp/f_tx")" -v gt="$(median <"$tmp/g_tx")" \
 	-v fx="$(median <"$tmp/f_rx")" -v gx="$(median <"$tmp/g_rx")" \
-	-v p="$((prx + ptx))" -v kx="${kx:-0}" -v ux="${ux:-0}" 'BEGIN {
+	-v p="$((prx + ptx))" -v kx="${kx:-0}" -v ux="${ux:-0}" -v busy="${busy:-0}" \
+	-v loop="${loop_us:-0}" 'BEGIN {
 	printf "exits per packet: %.2f KVM exits (in-kernel included), %.2f exits to the VMM (%d packets)\n", kx / p, ux / p, p
-	printf "RESULT rtt_ratio=%.2f tx_ratio=%.3f rx_ratio=%.3f floor_rtt_us=%s guest_rtt_us=%s floor_tx_mbit=%s guest_tx_mbit=%s floor_rx_mbit=%s guest_rx_mbit=%s kvm_exits_per_packet=%.2f vmm_exits_per_packet=%.2f\n", gr / fr, gt / ft, gx / fx, fr, gr, ft, gt, fx, gx, kx / p, ux / p
+	printf "VMM I/O thread CPU time: %.2f us per packet; guest code: %.0f ns per instruction (a 2-instruction loop, 200000 times)\n", busy * 1000 / p, loop * 1000 / 400000
+	printf "RESULT rtt_ratio=%.2f tx_ratio=%.3f rx_ratio=%.3f floor_rtt_us=%s guest_rtt_us=%s floor_tx_mbit=%s guest_tx_mbit=%s floor_rx_mbit=%s guest_rx_mbit=%s kvm_exits_per_packet=%.2f vmm_exits_per_packet=%.2f io_cpu_us_per_packet=%.2f guest_ns_per_insn=%.0f\n", gr / fr, gt / ft, gx / fx, fr, gr, ft, gt, fx, gx, kx / p, ux / p, busy * 1000 / p, loop * 1000 / 400000
 }'

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -40,6 +41,7 @@ struct net {
 	uint64_t isr_exits; /* atomic: ISR reads (taken without the lock) */
 	uint64_t kicks; /* notify writes that reached the VMM instead of an ioeventfd */
 	uint64_t route_errors;
+	uint64_t rounds, busy_ns; /* the I/O thread's rounds and time spent in them */
 	int stats_fd[CFG_MAX_CPUS];
 	int64_t kstat_off[KSTATS]; /* byte offset in the statistics fd, -1 if absent */
 	struct vnet dev; /* last: large */
@@ -297,8 +299,9 @@ static void *io_main(void *arg)
 	struct net *n = arg;
 	const struct vmm_net *c = n->cfg;
 
+	prctl(PR_SET_NAME, "uhs-net-io"); /* for ps and the benchmark (before the filter) */
 	pthread_barrier_wait(&n->up); /* past glibc's thread start-up before the filter */
-	for (;;) {
+	for (uint64_t t0;;) {
 		struct pollfd p[4] = {{c->stop_fd, POLLIN, 0},
 				      {c->notify_fd[VNET_TXQ], POLLIN, 0},
 				      {c->notify_fd[VNET_RXQ], POLLIN, 0},
@@ -313,11 +316,14 @@ static void *io_main(void *arg)
 		if (np == 4 && (p[3].revents & (POLLERR | POLLHUP | POLLNVAL))) {
 			tap_went_away(n);
 		}
+		t0 = uhs_now_ns();
 		pthread_mutex_lock(&n->mu);
-		n->dev.st.notifications +=
-		    drain(c->notify_fd[VNET_TXQ]) + drain(c->notify_fd[VNET_RXQ]);
+		n->dev.st.notifications += (p[1].revents ? drain(c->notify_fd[VNET_TXQ]) : 0) +
+					   (p[2].revents ? drain(c->notify_fd[VNET_RXQ]) : 0);
 		vnet_run(&n->dev);
 		pthread_mutex_unlock(&n->mu);
+		n->rounds++;
+		n->busy_ns += uhs_now_ns() - t0;
 	}
 	return NULL;
 }
@@ -408,6 +414,8 @@ void net_print_stats(const struct vm *vm)
 	fprintf(stderr, "    notifications: %llu (%llu through the VMM); interrupts: %llu\n",
 		(unsigned long long)s->notifications, (unsigned long long)n->kicks,
 		(unsigned long long)s->interrupts);
+	fprintf(stderr, "    I/O thread: %llu rounds, %.3f ms in them (wall clock)\n",
+		(unsigned long long)n->rounds, (double)n->busy_ns / 1e6);
 	fprintf(stderr,
 		"    exits to the VMM: device registers %llu (ISR reads %llu), I/O APIC %llu\n",
 		(unsigned long long)(n->dev.pci.exits + n->isr_exits),

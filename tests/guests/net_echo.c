@@ -9,6 +9,7 @@
  *   "stats"            -> "rx <datagrams> <bytes>" (what port 9 received since "reset")
  *   "reset"            -> "ok"
  *   "send N SIZE PORT" -> "ok", then N datagrams of SIZE bytes to the sender's address at PORT
+ *   "loop N"           -> "loop <us>": how long N iterations of a 2-instruction loop took
  *   "quit"             -> "bye", then the guest prints its counters and exits 0
  * Output: one line with the device, one with the address, "net-echo: ready", and at "quit"
  * "net-echo: arp A icmp I udp U" (requests answered).  Exit 0; 1 if the device could not be
@@ -242,6 +243,36 @@ static void bulk_send(const uint8_t *f, uint16_t sport, const char *args)
 	}
 }
 
+/* "loop N": N iterations of a two-instruction loop (dec, jnz), timed with the TSC: how fast
+ * this host runs guest code.  Replies "loop <microseconds>". */
+static void loop(const uint8_t *f, uint16_t sport, const char *arg)
+{
+	int64_t n;
+	uint64_t t0, t1, us, khz = rt_boot_info->cpu_freq_khz ? rt_boot_info->cpu_freq_khz : 1;
+	char out[32] = "loop ", tmp[24];
+	int k = 5, t = 0;
+	uint32_t lo, hi;
+
+	if (rt_parse_long(arg, &n) != 0 || n < 1) {
+		udp_send(f, 5, sport, "bad loop", 8);
+		return;
+	}
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	t0 = (uint64_t)hi << 32 | lo;
+	__asm__ volatile("1: dec %0; jnz 1b" : "+r"(n) : : "cc");
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	t1 = (uint64_t)hi << 32 | lo;
+	us = (t1 - t0) * 1000 / khz;
+	do {
+		tmp[t++] = (char)('0' + us % 10);
+		us /= 10;
+	} while (us != 0);
+	while (t > 0) {
+		out[k++] = tmp[--t];
+	}
+	udp_send(f, 5, sport, out, (uint32_t)k);
+}
+
 static void command(const uint8_t *f, uint16_t sport, const uint8_t *d, uint32_t n)
 {
 	char cmd[64];
@@ -274,6 +305,8 @@ static void command(const uint8_t *f, uint16_t sport, const uint8_t *d, uint32_t
 		udp_send(f, 5, sport, "ok", 2);
 	} else if (memcmp(cmd, "send ", 5) == 0) {
 		bulk_send(f, sport, cmd + 5);
+	} else if (memcmp(cmd, "loop ", 5) == 0) {
+		loop(f, sport, cmd + 5);
 	} else if (rt_streq(cmd, "quit")) {
 		udp_send(f, 5, sport, "bye", 3);
 		quitting = 1;
