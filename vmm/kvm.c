@@ -55,11 +55,13 @@ static int get_cpuid(struct vm *vm)
 	return 0;
 }
 
-/* Hermit on uhyve uses only the local APIC (x2APIC, TSC-deadline timer, IPIs).  A split
- * irqchip keeps the LAPIC in the kernel and leaves PIC and IOAPIC to us (vmm/hc.c answers
- * the PIC ports Hermit initialises; nothing uses the IOAPIC).  The full in-kernel irqchip
- * costs an SRCU grace period of 10-18 ms when the VM is destroyed (measured on kvm_pvm),
- * eight times the whole boot; it remains the fallback where the split one is missing. */
+/* Hermit on uhyve uses the local APIC (x2APIC, TSC-deadline timer, IPIs).  A split irqchip
+ * keeps the LAPIC in the kernel and leaves PIC and IOAPIC to us (vmm/platform.c answers the
+ * PIC ports Hermit initialises; vmm/ioapic.c is the I/O APIC that Hermit 0.13.2 and newer
+ * program, and turns the NIC's line into an MSI route for its irqfd, vmm/net.c).  The full
+ * in-kernel irqchip costs an SRCU grace period of 10-18 ms when the VM is destroyed
+ * (measured on kvm_pvm), eight times the whole boot, and its interrupt injection is slower
+ * (bench/irqchip.c); it remains the fallback where the split one is missing. */
 static int create_irqchip(struct vm *vm)
 {
 	struct kvm_enable_cap split = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {24}};

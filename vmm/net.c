@@ -171,7 +171,10 @@ static int register_eventfds(struct net *n)
 {
 	struct vm *vm = n->vm;
 	bool any_len = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
-	struct kvm_irqfd irq = {.fd = (uint32_t)n->cfg->irq_fd, .gsi = NET_GSI};
+	/* split irqchip: GSI 24, routed by on_route(); the full in-kernel one (the fallback where
+	 * the split one is missing) routes GSI 11 to its own I/O APIC pin 11 by default */
+	struct kvm_irqfd irq = {.fd = (uint32_t)n->cfg->irq_fd,
+				.gsi = vm->split_irqchip ? NET_GSI : NET_IRQ_LINE};
 
 	for (unsigned q = 0; q < 2; q++) {
 		struct kvm_ioeventfd io = {.addr = NET_BAR_GPA + VPCI_NOTIFY_OFF +
@@ -269,8 +272,10 @@ int net_setup(struct vm *vm)
 	n->dev.pci.fn.mmio = bar_mmio;
 	n->dev.pci.fn.ctx = n;
 	pci_bus_attach(&vm->pci, NET_PCI_SLOT, &n->dev.pci.fn);
-	vm->ioapic.changed = on_route;
-	vm->ioapic.ctx = n;
+	if (vm->split_irqchip) {
+		vm->ioapic.changed = on_route;
+		vm->ioapic.ctx = n;
+	}
 	if ((rc = register_eventfds(n)) != 0) {
 		return rc;
 	}
