@@ -405,7 +405,8 @@ static void swap16(uint8_t *a, uint8_t *b)
  * microsecond per instruction): a UDP datagram to port 7 or an ICMP echo request to us is
  * turned around in its RX buffer and sent from there.  Swapping the addresses and ports leaves
  * the IP and UDP checksums valid (the pseudo-header sum is symmetric); ICMP's changes by the
- * type field only.  Returns 1 if the frame was sent back (its buffer is the device's again). */
+ * type field only.  Returns 1 if the frame was sent back (its buffer is the device's again), 2
+ * if it was a datagram for the sink (counted; the caller returns the buffer), 0 otherwise. */
 static int echo_in_place(uint8_t *f, uint32_t len, uint16_t head)
 {
 	uint8_t *ip = f + ETH_HLEN, *l4;
@@ -418,6 +419,11 @@ static int echo_in_place(uint8_t *f, uint32_t len, uint16_t head)
 	}
 	ihl = 20;
 	l4 = ip + ihl;
+	if (ip[9] == IP_UDP && be16(l4 + 2) == 9 && be16(l4 + 4) >= 8) {
+		sink_dgrams++; /* the discard sink: counted, the buffer goes straight back */
+		sink_bytes += be16(l4 + 4) - 8u;
+		return 2;
+	}
 	if (ip[9] == IP_UDP && be16(l4 + 2) == 7) {
 		if ((nd_rx_hdr[head / 2][0] & 1) && !(dev.features & VF_CSUM)) {
 			return 0; /* partial checksum we could not pass on */
@@ -459,8 +465,11 @@ static void serve(void)
 		uint8_t *f;
 		int any = 0;
 		while (!quitting && (f = nd_rx_next(&dev, &len, &head)) != NULL) {
-			if (!echo_in_place(f, len, head)) {
-				frame(f, len);
+			int r = echo_in_place(f, len, head);
+			if (r != 1) {
+				if (r == 0) {
+					frame(f, len);
+				}
 				nd_rx_done(&dev, head);
 				any = 1;
 			}
