@@ -8,7 +8,7 @@ enum uhs_status {
 	ST_USAGE = 64, /* invalid command line or environment value */
 	ST_BAD_IMAGE = 65, /* kernel image rejected (not a valid Hermit ELF) */
 	ST_NOINPUT = 66, /* kernel file cannot be opened or read */
-	ST_NET = 68, /* --net: the TAP is missing, busy or unusable, or the kernel predates 0.13.2 */
+	ST_NET = 68, /* --net: TAP missing, busy or unusable; or a kernel older than 0.13.2 */
 	ST_NOKVM = 69, /* /dev/kvm missing, unusable or lacking a needed capability */
 	ST_INTERNAL = 70, /* internal VMM error (a bug) */
 	ST_OSERR = 71, /* host resource failure: memory, threads, ... */
