@@ -39,12 +39,13 @@ static int build_policy(const struct launch_config *lc, const char *file, struct
 		return ST_POLICY;
 	}
 	for (int i = 0; i < lc->nmount_specs; i++) {
-		if (policy_add_cli_mount(pol, lc->mount_specs[i], i + 1, err, sizeof err) != 0) {
+		if (policy_add_cli_mount(pol, lc->mount_specs[i], i + 1, launcher_cwd(), err,
+					 sizeof err) != 0) {
 			uhs_msg("%s", err);
 			return ST_POLICY;
 		}
 	}
-	if (policy_validate(pol, err, sizeof err) != 0) {
+	if (policy_validate(pol, launcher_stat, err, sizeof err) != 0) {
 		uhs_msg("%s", err);
 		return ST_POLICY;
 	}
