@@ -269,39 +269,72 @@ static int check_object(const struct target *t, const struct stat *st, int flags
  * Remaining window: a device node swapped in between 1 and 2 gets its driver open() called
  * (and is closed again, never returned).  Only a host user who can create device nodes in the
  * mount can do that; mount the shares nodev to close it (CVE-2020-35517 mitigation). */
+/* What is there now must be allowed before anything is opened for I/O (a missing name is
+ * fine if the open may create it). */
+static int precheck(struct target *t, const char *path, int flags, struct resolve_verdict *v)
+{
+	struct stat st;
+	int fd = t_openat2(t, t->dirfd, path, O_PATH, 0, true), rc;
+
+	if (fd == -ENOENT && (flags & O_CREAT)) {
+		return t->create ? 0 : fail(v, -EACCES, R_NOCREATE);
+	}
+	if (fd < 0) {
+		return resolve_error(t, fd, v);
+	}
+	rc = fstat(fd, &st) < 0 ? fail(v, -errno, R_HOST) : check_object(t, &st, flags, true, v);
+	close(fd);
+	return rc < 0 ? rc : 0;
+}
+
+/* The open flags for the kernel: no O_TRUNC (applied on the checked fd) and never blocking
+ * on a FIFO; O_CREAT/O_EXCL only where the mount may create. */
+static int kernel_flags(const struct target *t, int flags)
+{
+	int k = (flags & ~(O_TRUNC | O_EXCL)) | O_NONBLOCK;
+
+	if ((flags & O_CREAT) && t->create) {
+		return k | (flags & O_EXCL);
+	}
+	return k & ~O_CREAT;
+}
+
+/* On the opened, checked fd: blocking again, O_TRUNC, no set-id bits behind a write.
+ * Returns 0 or -errno. */
+static int finish_open(int fd, const struct stat *st, int flags)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		return -errno;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		return 0;
+	}
+	if ((flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
+		return -errno;
+	}
+	/* Never leave a set-id file behind a write: created files can only get them from
+	 * elsewhere (mode is & 0777), existing ones would keep them because the broker may hold
+	 * CAP_FSETID, which stops the kernel from stripping them on write. */
+	if (((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT)) &&
+	    (st->st_mode & (S_ISUID | S_ISGID)) && fchmod(fd, st->st_mode & 01777) < 0) {
+		return -errno;
+	}
+	return 0;
+}
+
 static int open_checked(struct target *t, const char *path, int flags, uint32_t mode, int *out,
 			struct resolve_verdict *v)
 {
-	int acc = flags & O_ACCMODE, kflags, fd, fl, rc;
 	struct stat st;
+	int fd, rc = precheck(t, path, flags, v);
 
-	fd = t_openat2(t, t->dirfd, path, O_PATH, 0, true);
-	if (fd >= 0) {
-		if (fstat(fd, &st) < 0) {
-			int err = -errno;
-
-			close(fd);
-			return fail(v, err, R_HOST);
-		}
-		close(fd);
-		rc = check_object(t, &st, flags, true, v);
-		if (rc < 0) {
-			return rc;
-		}
-	} else if (fd == -ENOENT && (flags & O_CREAT) && !t->create) {
-		return fail(v, -EACCES, R_NOCREATE);
-	} else if (fd != -ENOENT || !(flags & O_CREAT)) {
-		return resolve_error(t, fd, v);
-	}
-
-	kflags = (flags & ~(O_TRUNC | O_EXCL)) | O_NONBLOCK;
-	if ((flags & O_CREAT) && t->create) {
-		kflags |= flags & O_EXCL;
-	} else {
-		kflags &= ~O_CREAT;
+	if (rc < 0) {
+		return rc;
 	}
 	/* With symlinks=within a trailing symlink is followed (inside the mount only). */
-	fd = t_openat2(t, t->dirfd, path, kflags, mode, t->within);
+	fd = t_openat2(t, t->dirfd, path, kernel_flags(t, flags), mode, t->within);
 	if (fd < 0) {
 		if (fd == -ENOENT && (flags & O_CREAT) && !t->create) {
 			return fail(v, -EACCES, R_NOCREATE);
@@ -309,36 +342,17 @@ static int open_checked(struct target *t, const char *path, int flags, uint32_t 
 		return resolve_error(t, fd, v);
 	}
 	if (fstat(fd, &st) < 0) {
-		goto err_errno;
+		rc = fail(v, -errno, R_HOST);
+	} else if ((rc = check_object(t, &st, flags, false, v)) >= 0 &&
+		   (rc = finish_open(fd, &st, flags)) < 0) {
+		rc = fail(v, rc, R_HOST);
 	}
-	rc = check_object(t, &st, flags, false, v);
 	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-		goto err_errno;
-	}
-	if (S_ISREG(st.st_mode)) {
-		if ((flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
-			goto err_errno;
-		}
-		/* Never leave a set-id file behind a write: created files can only get them from
-		 * elsewhere (mode is & 0777), existing ones would keep them because the broker
-		 * may hold CAP_FSETID, which stops the kernel from stripping them on write. */
-		if ((acc != O_RDONLY || (flags & O_CREAT)) && (st.st_mode & (S_ISUID | S_ISGID)) &&
-		    fchmod(fd, st.st_mode & 01777) < 0) {
-			goto err_errno;
-		}
-	}
 	*out = fd;
 	return 0;
-
-err_errno:
-	rc = -errno;
-	close(fd);
-	return fail(v, rc, R_HOST);
 }
 
 /* Scratch is the guest's private space, and Hermit 0.6.x has no mkdir: O_CREAT there

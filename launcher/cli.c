@@ -184,46 +184,50 @@ static int add_env(struct vmm_config *cfg, const char *kv)
 	return 0;
 }
 
+/* One item of a CPU list: "N" or "LO-HI".  Returns the end of it, or NULL. */
+static const char *cpu_item(const char *p, long *lo, long *hi)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*p)) {
+		return NULL;
+	}
+	*lo = *hi = strtol(p, &end, 10);
+	if (*end == '-') {
+		p = end + 1;
+		if (!isdigit((unsigned char)*p)) {
+			return NULL;
+		}
+		*hi = strtol(p, &end, 10);
+	}
+	return *lo >= 0 && *hi >= *lo && *hi < CPU_SETSIZE ? end : NULL;
+}
+
 /* "0-3,6": a list of CPU numbers and ranges, in order, at most CFG_MAX_CPUS entries. */
 static int set_affinity(struct vmm_config *cfg, const char *s)
 {
 	const char *p = s;
+	long lo, hi;
 
 	cfg->naffinity = 0;
 	while (*p != '\0') {
-		char *end;
-		long lo = strtol(p, &end, 10), hi;
-		if (!isdigit((unsigned char)*p) || lo < 0 || lo >= CPU_SETSIZE) {
-			goto bad;
-		}
-		hi = lo;
-		if (*end == '-') {
-			p = end + 1;
-			hi = strtol(p, &end, 10);
-			if (!isdigit((unsigned char)*p) || hi < lo || hi >= CPU_SETSIZE) {
-				goto bad;
-			}
+		const char *end = cpu_item(p, &lo, &hi);
+		if (end == NULL || (*end != ',' && *end != '\0') ||
+		    (*end == ',' && end[1] == '\0') || hi - lo >= CFG_MAX_CPUS - cfg->naffinity) {
+			uhs_msg("invalid --affinity '%s': expected host CPU numbers such as 0-3,6",
+				s);
+			return -1;
 		}
 		for (long c = lo; c <= hi; c++) {
-			if (cfg->naffinity == CFG_MAX_CPUS) {
-				goto bad;
-			}
 			cfg->affinity[cfg->naffinity++] = (int)c;
 		}
-		if (*end != ',' && *end != '\0') {
-			goto bad;
-		}
 		p = *end == ',' ? end + 1 : end;
-		if (*end == ',' && *p == '\0') {
-			goto bad;
-		}
 	}
-	if (cfg->naffinity > 0) {
-		return 0;
+	if (cfg->naffinity == 0) {
+		uhs_msg("invalid --affinity '%s': expected host CPU numbers such as 0-3,6", s);
+		return -1;
 	}
-bad:
-	uhs_msg("invalid --affinity '%s': expected host CPU numbers such as 0-3,6", s);
-	return -1;
+	return 0;
 }
 
 static int add_mount(struct launch_config *cfg, const char *spec)

@@ -63,6 +63,14 @@ static void sc_string(struct scan *c)
 	}
 }
 
+/* A number, true, false or null: up to the next delimiter. */
+static void sc_scalar(struct scan *c)
+{
+	while (c->i < c->n && strchr(",]} \t\r\n", c->s[c->i]) == NULL) {
+		sc_adv(c);
+	}
+}
+
 static void sc_value(struct scan *c)
 {
 	size_t depth = 0;
@@ -85,9 +93,7 @@ static void sc_value(struct scan *c)
 			break;
 		default:
 			if (depth == 0) {
-				while (c->i < c->n && strchr(",]} \t\r\n", c->s[c->i]) == NULL) {
-					sc_adv(c);
-				}
+				sc_scalar(c);
 				return;
 			}
 			break;
