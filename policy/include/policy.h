@@ -64,8 +64,8 @@ int policy_load_buffer(struct policy *p, const char *name, const char *buf, size
  * messages).  rw mounts may create, remove and mkdir; ro mounts may do none of that;
  * symlinks are refused.  A relative HOST is relative to cwd (absolute; the caller's current
  * directory).  Returns 0, or -1 with a message in err. */
-int policy_add_cli_mount(struct policy *p, const char *spec, int index, const char *cwd,
-			 char *err, size_t errlen);
+int policy_add_cli_mount(struct policy *p, const char *spec, int index, const char *cwd, char *err,
+			 size_t errlen);
 
 /* How policy_validate() learns about a host path: stat(2) in the launcher, a fake in tests. */
 typedef int (*policy_stat_fn)(const char *path, struct stat *st);

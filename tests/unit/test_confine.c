@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_confine.c - the installed seccomp filters behave as the allowlists say: each allowed
  * call (with allowed arguments) survives, each forbidden one kills the process by SIGSYS.
- * Every case runs in a fresh child that installs the real filter (vmm/vmm_sandbox.c, broker/broker_sandbox.c). */
+ * Every case runs in a fresh child that installs the real filter (vmm/vmm_sandbox.c,
+ * broker/broker_sandbox.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
