@@ -248,8 +248,10 @@ static int serve_loop(struct broker *br, int sock)
 			continue; /* EINTR: re-check broker_terminate */
 		}
 		n = brk_recv(sock, &req, sizeof req, &fd, &nfds);
-		if (n == 0) {
-			return 0; /* the VMM is gone: normal end */
+		if (n == 0 || n == -ECONNRESET) {
+			/* The VMM is gone: a normal end.  ECONNRESET: it went before reading
+			 * something we sent (READY, when its set-up failed); it said why. */
+			return 0;
 		}
 		if (n < 0 || nfds > 0) {
 			if (fd >= 0) {

@@ -769,6 +769,20 @@ sc_broker_start_failure() {
 	# The broker itself fails to start: its scratch directory cannot be created.
 	vmm -e no-tmpdir 74 TMPDIR="$W/nonexistent" -- --policy "$W/scratch.json" "${c[@]}"
 	stderr_is no-tmpdir "uhyve-sec: broker: cannot create the scratch directory in @W@/nonexistent: No such file or directory"
+	# A kernel the VMM rejects after the broker started: exactly one line, every time (the
+	# broker leaves quietly when the VMM is gone before it read the broker's READY).
+	# stderr is read through a pipe: it ends only when every writer (the broker too) is gone.
+	local i n err
+	for i in $(seq 1 20); do
+		err=$(cd "$GUEST_DIR" && TMPDIR="$W/tmp" "$VMM" --mount "$T/data:/data" \
+			"$W/good.json" 2>&1 >/dev/null </dev/null)
+		n=$?
+		err=$(anon <<<"$err")
+		if [ "$n" != 65 ] || [ "$err" != "uhyve-sec: @W@/good.json: ELF: not an ELF image" ]; then
+			fail "bad kernel with a mount, run $i: exit $n, stderr: ${err//$'\n'/ | }"
+			break
+		fi
+	done
 	vmm check-good 0 -- --check-policy "$W/good.json" --mount "$T/ro:/ro:ro"
 	vmm -e check-bad 78 -- --check-policy "$W/syntax.json"
 	stderr_is check-bad "uhyve-sec: @W@/syntax.json:2:13: invalid JSON: unexpected token near '}'"
