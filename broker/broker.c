@@ -34,14 +34,13 @@
 #include "broker.h"
 #include "broker_proto.h"
 #include "broker_sandbox.h"
+#include "scratch.h"
 #include "uhs_status.h"
 
 struct broker {
 	const struct policy *pol;
 	int dirfds[POL_MAX_MOUNTS];
-	int scratch_fd;
-	int scratch_parent_fd; /* O_PATH: removes the scratch directory at exit */
-	char scratch_path[PATH_MAX];
+	struct scratch scratch;
 	const char *tmpdir; /* where the scratch directory is made */
 	struct audit audit;
 	struct resolve_roots roots;
@@ -159,78 +158,6 @@ static int open_roots(struct broker *br)
 	return 0;
 }
 
-static int make_scratch(struct broker *br)
-{
-	const char *tmp = br->tmpdir;
-
-	snprintf(br->scratch_path, sizeof br->scratch_path, "%s/uhyve-sec-XXXXXX", tmp);
-	if (mkdtemp(br->scratch_path) == NULL) {
-		bmsg("cannot create the scratch directory in %s: %s", tmp, strerror(errno));
-		br->scratch_path[0] = '\0';
-		return ST_BROKER;
-	}
-	br->scratch_fd = open(br->scratch_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	br->scratch_parent_fd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (br->scratch_fd < 0 || br->scratch_parent_fd < 0) {
-		bmsg("cannot open the scratch directory %s: %s", br->scratch_path, strerror(errno));
-		return ST_BROKER;
-	}
-	return 0;
-}
-
-/* Removes everything below dirfd `dir`, never following symlinks.  Depth-limited. */
-/* Opens the directory `name` below `dir` for reading, never through a symlink or mount. */
-static int open_dir_beneath(int dir, const char *name)
-{
-	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV};
-
-	return (int)syscall(SYS_openat2, dir, name, &how, sizeof how);
-}
-
-static void remove_below(int dir, int depth)
-{
-	int fd = open_dir_beneath(dir, ".");
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *e;
-
-	if (d == NULL) {
-		if (fd >= 0) {
-			close(fd);
-		}
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) {
-			continue;
-		}
-		if (unlinkat(fd, e->d_name, 0) == 0 || errno != EISDIR || depth > 4096) {
-			continue;
-		}
-		int sub = open_dir_beneath(fd, e->d_name);
-		if (sub >= 0) {
-			remove_below(sub, depth + 1);
-			close(sub);
-		}
-		unlinkat(fd, e->d_name, AT_REMOVEDIR);
-	}
-	closedir(d);
-}
-
-static void remove_scratch(struct broker *br)
-{
-	const char *name = strrchr(br->scratch_path, '/');
-
-	if (br->scratch_path[0] == '\0' || br->scratch_fd < 0 || br->scratch_parent_fd < 0) {
-		return;
-	}
-	remove_below(br->scratch_fd, 0);
-	if (unlinkat(br->scratch_parent_fd, name + 1, AT_REMOVEDIR) != 0) {
-		bmsg("cannot remove the scratch directory %s: %s", br->scratch_path,
-		     strerror(errno));
-	}
-}
-
 static int serve_loop(struct broker *br, int sock)
 {
 	struct brk_req req;
@@ -280,8 +207,8 @@ static int confine(struct broker *br, int sock)
 {
 	struct broker_confinement b = {.pol = br->pol,
 				       .dirfds = br->dirfds,
-				       .scratch_fd = br->scratch_fd,
-				       .scratch_parent_fd = br->scratch_parent_fd,
+				       .scratch_fd = br->scratch.fd,
+				       .scratch_parent_fd = br->scratch.parent_fd,
 				       .sock = sock};
 	char err[256];
 
@@ -296,8 +223,7 @@ static int confine(struct broker *br, int sock)
 int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o)
 {
 	struct broker br = {.pol = pol,
-			    .scratch_fd = -1,
-			    .scratch_parent_fd = -1,
+			    .scratch = {.fd = -1, .parent_fd = -1},
 			    .tmpdir = o->tmpdir,
 			    .audit = {.fd = o->audit_fd, .all = o->audit_all, .pol = pol}};
 	struct brk_reply ready = {.h = {.version = BRK_VERSION, .op = BRK_OP_READY, .seq = 0}};
@@ -308,10 +234,10 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 	}
 	rc = open_roots(&br);
 	if (rc == 0 && pol->scratch) {
-		rc = make_scratch(&br);
+		rc = scratch_make(&br.scratch, br.tmpdir);
 	}
 	br.roots =
-	    (struct resolve_roots){.pol = pol, .dirfds = br.dirfds, .scratch_fd = br.scratch_fd};
+	    (struct resolve_roots){.pol = pol, .dirfds = br.dirfds, .scratch_fd = br.scratch.fd};
 	if (rc == 0 && o->confine) {
 		rc = confine(&br, sock);
 	}
@@ -321,17 +247,11 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 	if (rc == 0) {
 		rc = serve_loop(&br, sock);
 	}
-	remove_scratch(&br);
+	scratch_remove(&br.scratch);
 	for (size_t i = 0; i < pol->nmounts; i++) {
 		if (br.dirfds[i] >= 0) {
 			close(br.dirfds[i]);
 		}
-	}
-	if (br.scratch_fd >= 0) {
-		close(br.scratch_fd);
-	}
-	if (br.scratch_parent_fd >= 0) {
-		close(br.scratch_parent_fd);
 	}
 	return rc;
 }

@@ -112,7 +112,10 @@ static int check_args(const struct brk_req *r, const char **why)
 		if (flags != 0) {
 			return reject(why, "flags not allowed");
 		}
-		if (r->mode > BRK_MODE_MAX) {
+		/* A directory its owner cannot read, write and search would block its own
+		 * removal (the scratch directory at exit, the operator's clean-up). */
+		if (r->mode > BRK_MODE_MAX ||
+		    (r->mode & BRK_MKDIR_MODE_MIN) != BRK_MKDIR_MODE_MIN) {
 			return reject(why, "bad mode");
 		}
 		return 0;

@@ -38,7 +38,7 @@ static bool ref_valid(const struct brk_req *r)
 		       (fl & O_ACCMODE) != O_ACCMODE && r->mode <= 0777 &&
 		       (r->mode == 0 || (fl & O_CREAT));
 	case BRK_OP_MKDIR:
-		return fl == 0 && r->mode <= 0777;
+		return fl == 0 && r->mode <= 0777 && (r->mode & 0700) == 0700;
 	case BRK_OP_UNLINK:
 	case BRK_OP_STAT:
 	case BRK_OP_LSTAT:

@@ -51,10 +51,13 @@ struct brk_hdr {
 	uint32_t seq; /* chosen by the VMM, echoed in the reply */
 };
 
+/* MKDIR modes must include owner read, write and search (0700). */
+#define BRK_MKDIR_MODE_MIN 0700
+
 struct brk_req {
 	struct brk_hdr h;
 	int32_t flags; /* OPEN: guest open flags; otherwise 0 */
-	uint32_t mode; /* OPEN with O_CREAT, MKDIR: permission bits <= 0777; otherwise 0 */
+	uint32_t mode; /* OPEN with O_CREAT: bits <= 0777; MKDIR: the same with 0700 set; else 0 */
 	char path[BRK_PATH_MAX]; /* guest path, NUL-terminated, rest zero */
 };
 

@@ -12,10 +12,14 @@
  *   close:FD            -> "close FD = ret"
  *   unlink:PATH         -> "unlink PATH = ret"
  *   seek:PATH:OFF       open, lseek(OFF, SEEK_SET), read 8 bytes -> "seek PATH OFF = pos 'data'"
- *   bigwrite:PATH:N     create PATH, write N bytes of 'x' in 4 KiB pieces -> "bigwrite PATH =
- * total" mkdir:PATH          (v2) -> "mkdir PATH = 0" or "= -errno" stat:PATH, lstat:PATH (v2) ->
- * "stat PATH = 0 type=reg|dir|lnk|other size=N perm=0NNN" or "= -errno" ls:PATH             (v2)
- * open O_DIRECTORY, getdents until the end, names sorted
+ *   bigwrite:PATH:N     create PATH, write N bytes of 'x' in 4 KiB pieces
+ *                       -> "bigwrite PATH = total"
+ *   mkdir:PATH          (v2) -> "mkdir PATH = 0" or "= -errno"
+ *   deep:PATH:N         (v2) mkdir PATH/d, PATH/d/d, ... N levels, stopping at the first
+ *                       error -> "deep PATH = levels made, last result"
+ *   stat:PATH, lstat:PATH (v2)
+ *                       -> "stat PATH = 0 type=reg|dir|lnk|other size=N perm=0NNN" or "= -errno"
+ *   ls:PATH             (v2) open O_DIRECTORY, getdents until the end, names sorted
  *                       -> "ls PATH = name1 name2 ..." or "= -errno"
  * Bytes outside printable ASCII in paths and data are printed as \xNN.  Exit code 0, or 2 for
  * an unknown command. */
@@ -270,6 +274,35 @@ static void cmd_ls(const char *path)
 }
 #endif
 
+#ifdef RT_V2
+static char deep_path[4096];
+
+static void cmd_deep(const char *base, uint64_t n)
+{
+	size_t len = strlen(base);
+	uint64_t made = 0;
+	int rc = 0;
+
+	if (len >= sizeof deep_path) {
+		rt_printf("deep %s = 0, -36\n", escape(base, len));
+		return;
+	}
+	memcpy(deep_path, base, len + 1);
+	while (made < n && len + 3 <= sizeof deep_path) {
+		struct uh_v2_ret r;
+		memcpy(deep_path + len, "/d", 3);
+		len += 2;
+		r = rt_v2_mkdir(deep_path);
+		rc = r.tag == UH_V2_RET_SUCCESS ? 0 : -r.err;
+		if (rc != 0) {
+			break;
+		}
+		made++;
+	}
+	rt_printf("deep %s = %lu, %d\n", escape(base, strlen(base)), (unsigned long)made, rc);
+}
+#endif
+
 static int run(char *cmd)
 {
 	char *f[4];
@@ -299,6 +332,8 @@ static int run(char *cmd)
 		struct uh_v2_ret r = rt_v2_mkdir(f[1]);
 		rt_printf("mkdir %s = %d\n", escape(f[1], strlen(f[1])),
 			  r.tag == UH_V2_RET_SUCCESS ? 0 : -r.err);
+	} else if (n >= 3 && rt_streq(f[0], "deep")) {
+		cmd_deep(f[1], num(f[2], 10));
 	} else if (n >= 2 && (rt_streq(f[0], "stat") || rt_streq(f[0], "lstat"))) {
 		cmd_stat(f[1], rt_streq(f[0], "lstat"));
 	} else if (n >= 2 && rt_streq(f[0], "ls")) {

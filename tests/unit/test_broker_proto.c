@@ -99,7 +99,7 @@ static int fd_teardown(void **state)
 static void valid_req(struct brk_req *r, enum brk_op op)
 {
 	int32_t flags = op == BRK_OP_OPEN ? (O_RDWR | O_CREAT) : 0;
-	uint32_t mode = op == BRK_OP_OPEN || op == BRK_OP_MKDIR ? 0644 : 0;
+	uint32_t mode = op == BRK_OP_OPEN ? 0644 : op == BRK_OP_MKDIR ? 0755 : 0;
 
 	assert_int_equal(brk_req_build(r, op, 7, flags, mode, "/data/file"), 0);
 	REQ_ACCEPTS(r);
@@ -487,12 +487,13 @@ static void req_open_mode(void **state)
 static void req_mkdir(void **state)
 {
 	const int32_t bad_flags[] = {1, O_CREAT, O_DIRECTORY, INT32_MIN, -1};
-	const uint32_t bad_modes[] = {01000, 01777, 04755, UINT32_MAX};
+	/* 0, 0644, 0500: a directory its owner could not empty or remove (issue 16 item 7) */
+	const uint32_t bad_modes[] = {0, 0644, 0500, 0077, 01000, 01777, 04755, UINT32_MAX};
 	struct brk_req r;
 
 	(void)state;
 	valid_req(&r, BRK_OP_MKDIR);
-	r.mode = 0;
+	r.mode = 0700;
 	REQ_ACCEPTS(&r);
 	r.mode = 0777;
 	REQ_ACCEPTS(&r);

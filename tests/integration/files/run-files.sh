@@ -228,10 +228,12 @@ after_run() { # LABEL WANT STATUS CHECK_STDERR
 }
 
 # vmm [-e] LABEL WANT_STATUS [VAR=VALUE...] -- ARGS...: runs uhyve-sec in GUEST_DIR with a
-# fresh TMPDIR; -e: the caller checks stderr (else it must be empty).
+# fresh TMPDIR; -e: the caller checks stderr (else it must be empty).  With VMM_NOFILE=N in
+# its environment, uhyve-sec runs with an open-file limit of N.
 vmm() {
 	local err=1 label want status
-	local -a envs=() args
+	local -a envs=() args pre=()
+	[ -n "${VMM_NOFILE-}" ] && pre=(prlimit --nofile="$VMM_NOFILE:$VMM_NOFILE")
 	if [ "$1" = -e ]; then
 		err=0
 		shift
@@ -244,8 +246,8 @@ vmm() {
 	done
 	shift
 	guest_args "$@"
-	(cd "$GUEST_DIR" && exec env TMPDIR="$W/tmp" "${envs[@]}" timeout -s KILL 60 "$VMM" \
-		"${args[@]}") >"$W/runs/$label.out" 2>"$W/runs/$label.err" </dev/null
+	(cd "$GUEST_DIR" && exec env TMPDIR="$W/tmp" "${envs[@]}" timeout -s KILL 60 "${pre[@]}" \
+		"$VMM" "${args[@]}") >"$W/runs/$label.out" 2>"$W/runs/$label.err" </dev/null
 	status=$?
 	after_run "$label" "$want" "$status" "$err"
 }
@@ -651,6 +653,9 @@ sc_scratch() {
 		mkdir:/tmp/d put:/tmp/d/f:deep ls:/ stat:/tmp/d/f ls:/data/sub mkdir:/tmp \
 		unlink:/tmp/d/f unlink:/ mkdir:/
 	show_audit "$W/audit.log" "audit log"
+	# 2,040 levels (the longest guest path allows about that many) with 1,024 fds allowed:
+	# the scratch directory still goes entirely (no fd per level when it is removed).
+	VMM_NOFILE=1024 vmm scratch-deep 0 -- --policy "$W/scratch.json" @fsops-v2 mkdir:/s deep:/s:2040
 	# While a run lives, its scratch directory is in TMPDIR (mode 0700); SIGTERM removes it.
 	bg_start scratch-live -- "${pol[@]}" @spin
 	wait_output "$W/runs/scratch-live.out" 10 || fail "spin did not start"
