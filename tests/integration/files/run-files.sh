@@ -653,9 +653,9 @@ sc_scratch() {
 		mkdir:/tmp/d put:/tmp/d/f:deep ls:/ stat:/tmp/d/f ls:/data/sub mkdir:/tmp \
 		unlink:/tmp/d/f unlink:/ mkdir:/
 	show_audit "$W/audit.log" "audit log"
-	# 2,040 levels (the longest guest path allows about that many) with 1,024 fds allowed:
+	# 600 levels with 256 fds allowed (the longest guest path allows about 2,040 levels):
 	# the scratch directory still goes entirely (no fd per level when it is removed).
-	VMM_NOFILE=1024 vmm scratch-deep 0 -- --policy "$W/scratch.json" @fsops-v2 mkdir:/s deep:/s:2040
+	VMM_NOFILE=256 vmm scratch-deep 0 -- --policy "$W/scratch.json" @fsops-v2 mkdir:/s deep:/s:600
 	# While a run lives, its scratch directory is in TMPDIR (mode 0700); SIGTERM removes it.
 	bg_start scratch-live -- "${pol[@]}" @spin
 	wait_output "$W/runs/scratch-live.out" 10 || fail "spin did not start"
