@@ -247,6 +247,7 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 	if (rc == 0) {
 		rc = serve_loop(&br, sock);
 	}
+	audit_finish(&br.audit);
 	scratch_remove(&br.scratch);
 	for (size_t i = 0; i < pol->nmounts; i++) {
 		if (br.dirfds[i] >= 0) {

@@ -353,29 +353,41 @@ EOF2
 audit_lines() {
 	python3 - "$1" <<'EOF' | anon
 import json, re, sys
-known = ['time', 'op', 'path', 'path_escaped', 'verdict', 'reason', 'errno', 'mount']
+known = ['time', 'op', 'path', 'path_escaped', 'verdict', 'reason', 'errno', 'mount', 'count']
 required = ['time', 'op', 'path', 'verdict']
 ok = True
+def show(v):
+    if isinstance(v, bool):
+        return str(v).lower()
+    v = str(v)
+    return v if v.isascii() and v.isprintable() else ascii(v)
 with open(sys.argv[1], 'rb') as f:
     for n, raw in enumerate(f, 1):
         try:
+            # guest-chosen bytes never reach the log raw: every line is printable ASCII
+            assert re.fullmatch(rb'[ -~]*\n', raw), 'bytes outside printable ASCII'
             o = json.loads(raw)
             assert isinstance(o, dict), 'not an object'
             assert set(o) <= set(known), 'unknown keys %s' % sorted(set(o) - set(known))
-            assert set(required) <= set(o), 'missing keys %s' % sorted(set(required) - set(o))
             assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z', o['time']), 'time'
+            if o.get('op') == 'audit':  # what the rate limit dropped
+                assert o.get('verdict') == 'dropped' and 'path' not in o, 'dropped line'
+                assert isinstance(o.get('count'), int) and o['count'] > 0, 'count'
+                print('audit: dropped %d (%s)' % (o['count'], o.get('reason')))
+                continue
+            assert set(required) <= set(o), 'missing keys %s' % sorted(set(required) - set(o))
             assert o['op'] in ('open', 'unlink', 'mkdir', 'stat', 'lstat'), 'op'
             assert isinstance(o['path'], str), 'path'
             assert o['verdict'] in ('allow', 'deny', 'error'), 'verdict'
             assert o['verdict'] == 'allow' or ('reason' in o and 'errno' in o), 'reason/errno'
             assert o['verdict'] != 'allow' or 'errno' not in o, 'errno on allow'
             assert o.get('path_escaped', True) is True, 'path_escaped'
+            assert 'count' not in o, 'count'
         except Exception as e:
             print('audit: BAD LINE %d (%s): %r' % (n, e, raw[:300]))
             ok = False
             continue
-        print('audit: ' + ' '.join('%s=%s' % (k, str(o[k]).lower() if isinstance(o[k], bool) else o[k])
-                                   for k in known if k in o and k != 'time'))
+        print('audit: ' + ' '.join('%s=%s' % (k, show(o[k])) for k in known if k in o and k != 'time'))
 sys.exit(0 if ok else 1)
 EOF
 }
@@ -691,6 +703,21 @@ sc_audit() {
 		put:/data/new:x mkdir:/data/d stat:/data/d lstat:/data/inlink unlink:/data/new \
 		mkdir:/ro/d cat:/data/inlink
 	show_audit "$W/all.log" "all.log"
+	# Guest-chosen bytes never reach the log raw: a C1 control (U+009B), the right-to-left
+	# override (U+202E), DEL (show_audit fails on any byte outside printable ASCII).
+	vmm audit-escape 0 -- --mount "$T/data:/data" --audit-log "$W/esc.log" @fsops \
+		$'cat:/etc/a\xc2\x9bb' $'cat:/etc/c\xe2\x80\xaed' $'cat:/etc/e\x7ff'
+	show_audit "$W/esc.log" "esc.log"
+	# A flood of 5,000 denials: at most 1,000 lines at once, then 100 per second, and the
+	# dropped ones counted (logged + dropped = 5,000).
+	vmm audit-flood 0 -- --mount "$T/data:/data" --audit-log "$W/flood.log" @fsops \
+		openmany:/etc/x:5000
+	audit_lines "$W/flood.log" >"$W/flood.txt" || fail "flood.log: malformed audit record"
+	n=$(grep -c "verdict=deny" "$W/flood.txt")
+	local dropped
+	dropped=$(awk '/^audit: dropped/ {s += $3} END {print s + 0}' "$W/flood.txt")
+	[ "$n" -ge 1000 ] && [ "$n" -le 2000 ] || fail "audit flood: $n denial lines, expected 1000 + 100/s"
+	[ $((n + dropped)) = 5000 ] || fail "audit flood: $n lines + $dropped dropped != 5000"
 	# A second run appends.
 	n=$(wc -l <"$W/deny.log")
 	vmm audit-append 0 -- --mount "$T/data:/data" --audit-log "$W/deny.log" @fsops cat:/etc/shadow
