@@ -389,6 +389,7 @@ static int finish(struct hermit_image *img, char *err, size_t errlen)
 	char *kpath = NULL, kname[HI_NAME_MAX + 1], why[200], q[300];
 	long c = hi_find(img, HI_CONFIG_NAME), k;
 	const struct hi_entry *ke;
+	int rc;
 
 	if (c < 0 || img->entries[c].type != HI_FILE) {
 		snprintf(err, errlen,
@@ -401,10 +402,10 @@ static int finish(struct hermit_image *img, char *err, size_t errlen)
 		return -1;
 	}
 	uhs_toml_escape(q, sizeof q, kpath, strlen(kpath), 120);
-	if (hi_normalise(kpath, true, kname, sizeof kname, why, sizeof why) != 0 ||
-	    kname[0] == '\0') {
+	rc = hi_normalise(kpath, true, kname, sizeof kname, why, sizeof why);
+	if (rc != 0 || kname[0] == '\0') {
 		snprintf(err, errlen, "hermit.toml: kernel \"%s\": %s", q,
-			 kname[0] == '\0' ? "names the image root" : why);
+			 rc != 0 ? why : "names the image root");
 		free(kpath);
 		return -1;
 	}

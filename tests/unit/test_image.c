@@ -276,12 +276,207 @@ static void test_streams(void **state)
 	free(t);
 }
 
+/* An image of hermit.toml text and a kernel at bin/kernel. */
+static void toml_refused(const char *toml, const char *msg)
+{
+	const struct fx_entry e[] = {{"hermit.toml", 0, toml, strlen(toml), NULL},
+				     {"bin/kernel", 0, fx_elf, sizeof fx_elf, NULL}};
+
+	refused(e, 2, NULL, msg);
+}
+
+static void test_hermit_toml(void **state)
+{
+	const struct fx_entry none[] = {{"bin/kernel", 0, fx_elf, sizeof fx_elf, NULL}};
+	const struct fx_entry dir[] = {{"hermit.toml", AE_IFDIR, NULL, 0, NULL}};
+	static const char in[] = "[input]\nkernel_args = []\napp_args = []\n";
+	char t[512];
+
+	(void)state;
+	refused(none, 1, NULL, "no hermit.toml in the image");
+	refused(dir, 1, NULL, "hermit.toml is a directory");
+	toml_refused("version = 1\n",
+		     "hermit.toml:1:11: version: expected a string, got an integer");
+	toml_refused("kernel = 'k'\n", "hermit.toml: missing key \"version\"");
+	toml_refused("version = '2'\n", "hermit.toml:1:11: unsupported version \"2\" (only \"1\")");
+	toml_refused("version = '1'\nkernel = 'bin/kernel'\n",
+		     "hermit.toml: missing key \"input\"");
+	toml_refused("version = '1'\nkernel = 'bin/kernel'\n[input]\nkernel_args = []\n",
+		     "hermit.toml:3:1: missing key \"app_args\" in [input]");
+	snprintf(t, sizeof t, "version = '1'\nkernel = 'bin/kernel'\nextra = 1\n%s", in);
+	toml_refused(t, "hermit.toml:3:1: unknown key \"extra\"");
+	snprintf(t, sizeof t, "version = '1'\nkernel = 'bin/kernel'\n%sfoo = 2\n", in);
+	toml_refused(t, "hermit.toml:6:1: unknown key \"foo\" in [input]");
+	snprintf(t, sizeof t,
+		 "version = '1'\nkernel = 'bin/kernel'\n%s[requirements]\nmemory = 64\n", in);
+	toml_refused(t, "hermit.toml:7:10: memory: expected a string, got an integer");
+	snprintf(t, sizeof t, "version = '1'\nkernel = 'bin/kernel'\n%s[requirements]\ncpus = -1\n",
+		 in);
+	toml_refused(t, "hermit.toml:7:8: cpus: expected an integer 0-4294967295");
+	snprintf(t, sizeof t, "version = '1'\nkernel = 'bin/kernel'\n%senv_vars = ['=x']\n", in);
+	toml_refused(t, "hermit.toml:6:13: env_vars: \"=x\" has an empty name");
+	snprintf(t, sizeof t, "version = '1'\nkernel = 'bin/kernel'\n%sapp_args = [1]\n", in);
+	toml_refused(t, "hermit.toml:6:12: Error while parsing key-value pair: cannot redefine "
+			"existing array 'app_args'");
+	toml_refused(
+	    "version = '1'\nkernel = \n",
+	    "hermit.toml:2:10: Error while parsing key-value pair: expected value, saw '\\n'");
+}
+
+static void test_kernel(void **state)
+{
+	unsigned char elf32[64], arm[64];
+	static const char cfg[] = "version = '1'\nkernel = '/bin/kernel'\n[input]\nkernel_args = "
+				  "[]\napp_args = []\n";
+	const struct fx_entry missing[] = {{"hermit.toml", 0, cfg, sizeof cfg - 1, NULL}};
+	const struct fx_entry dir[] = {{"hermit.toml", 0, cfg, sizeof cfg - 1, NULL},
+				       {"bin/kernel/", AE_IFDIR, NULL, 0, NULL}};
+	const struct fx_entry text[] = {{"hermit.toml", 0, cfg, sizeof cfg - 1, NULL},
+					{"bin/kernel", 0, "#!/bin/sh\n", 10, NULL}};
+	const struct fx_entry e32[] = {{"hermit.toml", 0, cfg, sizeof cfg - 1, NULL},
+				       {"bin/kernel", 0, elf32, 64, NULL}};
+	const struct fx_entry earm[] = {{"hermit.toml", 0, cfg, sizeof cfg - 1, NULL},
+					{"bin/kernel", 0, arm, 64, NULL}};
+
+	(void)state;
+	memcpy(elf32, fx_elf, 64);
+	elf32[4] = 1;
+	memcpy(arm, fx_elf, 64);
+	arm[18] = 183; /* EM_AARCH64 */
+	refused(missing, 1, NULL, "kernel \"/bin/kernel\" named in hermit.toml: not in the image");
+	refused(dir, 2, NULL, "kernel \"/bin/kernel\" named in hermit.toml: a directory");
+	refused(text, 2, NULL, "kernel \"/bin/kernel\": not an ELF file");
+	refused(e32, 2, NULL, "kernel \"/bin/kernel\": not a 64-bit ELF file");
+	refused(earm, 2, NULL, "kernel \"/bin/kernel\": not a little-endian x86-64 ELF file");
+	toml_refused("version = '1'\nkernel = '../bin/kernel'\n[input]\nkernel_args = []\napp_args "
+		     "= []\n",
+		     "hermit.toml: kernel \"../bin/kernel\": \"..\" in the name");
+	toml_refused("version = '1'\nkernel = '/'\n[input]\nkernel_args = []\napp_args = []\n",
+		     "hermit.toml: kernel \"/\": names the image root");
+}
+
+static unsigned char *blob_of(const struct hermit_image *img, size_t *len)
+{
+	unsigned char *b;
+
+	*len = hi_blob_size(img);
+	assert_true(*len > 0);
+	b = malloc(*len);
+	assert_non_null(b);
+	assert_int_equal(hi_blob_write(img, b, *len), *len);
+	return b;
+}
+
+static void same_image(const struct hermit_image *a, const struct hermit_image *b)
+{
+	assert_int_equal(a->n_entries, b->n_entries);
+	for (size_t i = 0; i < a->n_entries; i++) {
+		assert_string_equal(a->entries[i].name, b->entries[i].name);
+		assert_int_equal(a->entries[i].type, b->entries[i].type);
+		assert_int_equal(a->entries[i].mode, b->entries[i].mode);
+		assert_int_equal(a->entries[i].size, b->entries[i].size);
+		if (a->entries[i].size > 0) {
+			assert_memory_equal(a->entries[i].data, b->entries[i].data,
+					    a->entries[i].size);
+		}
+	}
+	assert_int_equal(a->cfg.kernel, b->cfg.kernel);
+	assert_int_equal(a->config_entry, b->config_entry);
+	assert_int_equal(a->cfg.n_env_vars, b->cfg.n_env_vars);
+	assert_string_equal(a->cfg.env_vars[0], b->cfg.env_vars[0]);
+	assert_int_equal(a->cfg.n_app_args, b->cfg.n_app_args);
+	assert_string_equal(a->cfg.app_args[1], b->cfg.app_args[1]);
+	assert_int_equal(a->cfg.memory, b->cfg.memory);
+	assert_int_equal(a->cfg.cpus, b->cfg.cpus);
+}
+
+/* The blob b (len bytes) with one change must be refused with msg. */
+static void blob_refused(const unsigned char *b, size_t len, size_t off, const void *val, size_t n,
+			 const char *msg)
+{
+	unsigned char *c = malloc(len);
+	struct hermit_image img;
+
+	memcpy(c, b, len);
+	memcpy(c + off, val, n);
+	assert_int_equal(hi_blob_load(c, len, &img, err, sizeof err), -1);
+	assert_string_equal(err, msg);
+	assert_null(img.entries);
+	free(c);
+}
+
+static void test_blob(void **state)
+{
+	const struct fx_entry e[] = {BASE, {"d/f", 0, "abc", 3, NULL}};
+	struct hermit_image img, back;
+	size_t len, len2, ent0 = sizeof(struct hi_blob_header);
+	unsigned char *b, *b2;
+	struct hi_blob_header h;
+	uint32_t u32;
+	uint64_t u64;
+
+	(void)state;
+	assert_int_equal(parse_entries(e, 3, NULL, &img), 0);
+	b = blob_of(&img, &len);
+	assert_int_equal(hi_blob_load(b, len, &back, err, sizeof err), 0);
+	assert_true(back.borrowed);
+	same_image(&img, &back);
+	b2 = blob_of(&back, &len2); /* canonical: the same bytes again */
+	assert_int_equal(len, len2);
+	assert_memory_equal(b, b2, len);
+	memcpy(&h, b, sizeof h);
+
+	assert_int_equal(hi_blob_load(b, len - 1, &back, err, sizeof err), -1);
+	assert_string_equal(err, "image blob: inconsistent header");
+	assert_int_equal(hi_blob_load(b, 10, &back, err, sizeof err), -1);
+	assert_string_equal(err, "image blob: shorter than its header");
+	blob_refused(b, len, 0, "X", 1, "image blob: wrong magic, version or header size");
+	u32 = 7; /* unknown flag */
+	blob_refused(b, len, offsetof(struct hi_blob_header, flags), &u32, 4,
+		     "image blob: inconsistent header");
+	u64 = h.strings_size + 1;
+	blob_refused(b, len, offsetof(struct hi_blob_header, strings_size), &u64, 8,
+		     "image blob: areas hold bytes no entry uses");
+	u64 = h.data_off + 8;
+	blob_refused(b, len, offsetof(struct hi_blob_header, data_off), &u64, 8,
+		     "image blob: areas do not tile the blob");
+	u32 = 3; /* a device type */
+	blob_refused(b, len, ent0 + offsetof(struct hi_blob_entry, type), &u32, 4,
+		     "image blob: entry 0: bad type, mode or size");
+	u64 = 1; /* name offset of entry 0 moved */
+	blob_refused(b, len, ent0 + offsetof(struct hi_blob_entry, name_off), &u64, 8,
+		     "image blob: entry name: bad string reference");
+	blob_refused(b, len, h.strings_off, "\x01", 1,
+		     "image blob: entry 0: a control character in the name");
+	blob_refused(b, len, h.strings_off + 1, "", 1,
+		     "image blob: entry name: bad string reference");
+	u64 = 1; /* data of entry 0 (a directory) */
+	blob_refused(b, len, ent0 + offsetof(struct hi_blob_entry, size), &u64, 8,
+		     "image blob: entry 0: bad type, mode or size");
+	u32 = 0; /* kernel index -> "bin", a directory */
+	blob_refused(b, len, offsetof(struct hi_blob_header, kernel_entry), &u32, 4,
+		     "image blob: kernel or hermit.toml is not the right file");
+	blob_refused(b, len, h.data_off,
+		     "\x7f"
+		     "ELF\x01",
+		     5, /* bin/kernel comes first */
+		     "image blob: kernel: not a 64-bit ELF file");
+	blob_refused(b, len, h.strings_off, "c", 1,
+		     "image blob: entry 1: not sorted (or a duplicate)");
+	hi_free(&back);
+	hi_free(&img);
+	free(b);
+	free(b2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_valid), cmocka_unit_test(test_detect_format),
-	    cmocka_unit_test(test_names), cmocka_unit_test(test_types),
-	    cmocka_unit_test(test_caps),  cmocka_unit_test(test_streams),
+	    cmocka_unit_test(test_valid),	cmocka_unit_test(test_detect_format),
+	    cmocka_unit_test(test_names),	cmocka_unit_test(test_types),
+	    cmocka_unit_test(test_caps),	cmocka_unit_test(test_streams),
+	    cmocka_unit_test(test_hermit_toml), cmocka_unit_test(test_kernel),
+	    cmocka_unit_test(test_blob),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

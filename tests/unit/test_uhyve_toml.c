@@ -315,6 +315,145 @@ static void test_size_errors(void **state)
 	assert_int_equal(uhs_check_memory_size(15ULL << 20, err, sizeof err), -1);
 }
 
+static const char *const *existing; /* paths the fake file system has */
+
+static bool fake_exists(const char *path, void *ctx)
+{
+	(void)ctx;
+	for (size_t i = 0; existing[i] != NULL; i++) {
+		if (strcmp(existing[i], path) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void lookup_is(const char *cli, char *const envp[], const char *cwd, int want,
+		      const char *path)
+{
+	char out[256];
+	int rc = uhc_lookup(cli, envp, cwd, fake_exists, NULL, out, sizeof out, err, sizeof err);
+
+	assert_int_equal(rc, want);
+	assert_string_equal(want < 0 ? err : out, path);
+}
+
+static void test_lookup(void **state)
+{
+	static const char *const files[] = {"/w/uhyve.toml", "/x/uhyve/uhyve.toml",
+					    "/w/rel/uhyve/uhyve.toml",
+					    "/home/u/.config/uhyve/uhyve.toml", NULL};
+	static const char *const none[] = {NULL};
+	static char x[] = "XDG_CONFIG_HOME=/x", h[] = "HERMIT_CONFIG=/h.toml",
+		    rel[] = "XDG_CONFIG_HOME=rel", he[] = "HERMIT_CONFIG=", home[] = "HOME=/home/u",
+		    xe[] = "XDG_CONFIG_HOME=";
+	char *env_both[] = {x, h, NULL}, *env_xdg[] = {x, NULL}, *env_rel[] = {rel, NULL};
+	char *env_empty[] = {he, NULL}, *env_home[] = {home, xe, NULL};
+
+	(void)state;
+	existing = files;
+	lookup_is("my.toml", env_both, "/w", UHC_FOUND_CLI, "my.toml");
+	lookup_is("", env_both, "/w", -1, "--config names no file (it is empty)");
+	lookup_is(NULL, env_both, "/w", UHC_FOUND_ENV, "/h.toml");
+	lookup_is(NULL, env_empty, "/w", -1, "HERMIT_CONFIG names no file (it is empty)");
+	lookup_is(NULL, env_xdg, "/w", UHC_FOUND_CWD, "/w/uhyve.toml");
+	lookup_is(NULL, env_xdg, "/elsewhere", UHC_FOUND_XDG, "/x/uhyve/uhyve.toml");
+	lookup_is(NULL, env_xdg, NULL, UHC_FOUND_XDG, "/x/uhyve/uhyve.toml");
+	lookup_is(NULL, env_rel, "/w/", UHC_FOUND_CWD, "/w/uhyve.toml");
+	existing = files + 1;
+	lookup_is(NULL, env_rel, "/w", UHC_FOUND_XDG, "/w/rel/uhyve/uhyve.toml");
+	/* no fallback to ~/.config when XDG_CONFIG_HOME is unset or empty (uhyve has none) */
+	lookup_is(NULL, env_home, "/w", UHC_FOUND_NONE, "");
+	lookup_is(NULL, NULL, "/w", UHC_FOUND_NONE, "");
+	existing = none;
+	lookup_is(NULL, env_xdg, "/w", UHC_FOUND_NONE, "");
+	/* a named file is used whether or not it exists: the reader reports it */
+	lookup_is("/missing.toml", NULL, "/w", UHC_FOUND_CLI, "/missing.toml");
+}
+
+static void test_read_file(void **state)
+{
+	char dir[] = "/tmp/uhs-test-uhyve-toml-XXXXXX", path[128], fifo[128], q[256];
+	char *buf;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/uhyve.toml", dir);
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[cpu]\ncpu_count = 2\n", f);
+	fclose(f);
+	assert_int_equal(uhc_read_file(path, 0, &buf, &len, err, sizeof err), 0);
+	assert_int_equal(len, 20);
+	assert_string_equal(buf, "[cpu]\ncpu_count = 2\n");
+	free(buf);
+	assert_int_equal(uhc_read_file(path, 19, &buf, &len, err, sizeof err), -1);
+	snprintf(q, sizeof q, "%s: larger than 19 bytes", path);
+	assert_string_equal(err, q);
+	assert_null(buf);
+	assert_int_equal(uhc_read_file(dir, 0, &buf, &len, err, sizeof err), -1);
+	snprintf(q, sizeof q, "%s: not a regular file", dir);
+	assert_string_equal(err, q);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(uhc_read_file(fifo, 0, &buf, &len, err, sizeof err), -1); /* no wait */
+	snprintf(q, sizeof q, "%s: not a regular file", fifo);
+	assert_string_equal(err, q);
+	assert_true(uhc_path_exists(path, NULL));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(unlink(fifo), 0);
+	assert_false(uhc_path_exists(path, NULL));
+	assert_int_equal(uhc_read_file(path, 0, &buf, &len, err, sizeof err), -1);
+	snprintf(q, sizeof q, "%s: No such file or directory", path);
+	assert_string_equal(err, q);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_cli_values(void **state)
+{
+	uint64_t u;
+	uint32_t c;
+	struct uhc_affinity a;
+	struct uhc_io_mode io;
+	enum uhc_isolation iso;
+
+	(void)state;
+	assert_int_equal(uhc_parse_uint("+42", 100, &u, err, sizeof err), 0);
+	assert_int_equal(u, 42);
+	assert_int_equal(uhc_parse_uint(" 42", 100, &u, err, sizeof err), -1);
+	assert_string_equal(err, "\" 42\" is not a number");
+	assert_int_equal(uhc_parse_uint("101", 100, &u, err, sizeof err), -1);
+	assert_string_equal(err, "\"101\" is larger than 100");
+	assert_int_equal(uhc_parse_uint("99999999999999999999999", UINT64_MAX, &u, err, sizeof err),
+			 -1);
+	assert_int_equal(uhc_parse_cpu_count("4", &c, err, sizeof err), 0);
+	assert_int_equal(c, 4);
+	assert_int_equal(uhc_parse_cpu_count("0", &c, err, sizeof err), -1);
+	assert_string_equal(err, "the CPU count must be at least 1");
+	assert_int_equal(uhc_parse_affinity("0-1,2 5", &a, err, sizeof err), 0);
+	assert_int_equal(a.n, 4);
+	assert_int_equal(a.cpus[3], 5);
+	free(a.cpus);
+	assert_int_equal(uhc_parse_affinity("0-65535", &a, err, sizeof err), -1);
+	assert_string_equal(err, "more than 4096 CPUs in the affinity list");
+	assert_null(a.cpus);
+	assert_int_equal(uhc_parse_affinity("1-2-3", &a, err, sizeof err), -1);
+	assert_string_equal(
+	    err, "affinity item \"1-2-3\": \"2-3\" is not a number (CPU numbers are 0-65535)");
+	assert_int_equal(uhc_parse_affinity("", &a, err, sizeof err), -1);
+	assert_int_equal(uhc_parse_io_mode("HOST=Direct", &io, err, sizeof err), 0);
+	assert_true(io.direct && !io.sync);
+	assert_int_equal(uhc_parse_io_mode("default", &io, err, sizeof err), 0);
+	assert_true(!io.direct && !io.sync);
+	assert_int_equal(uhc_parse_io_mode("host=", &io, err, sizeof err), -1);
+	assert_int_equal(uhc_parse_isolation("Strict", &iso, err, sizeof err), 0);
+	assert_int_equal(iso, UHC_ISOLATION_STRICT);
+	assert_int_equal(uhc_check_env("A=", err, sizeof err), 0);
+	assert_int_equal(uhc_check_env("host", err, sizeof err), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +466,9 @@ int main(void)
 	    cmocka_unit_test_teardown(test_toml_errors, teardown),
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_size_errors),
+	    cmocka_unit_test(test_lookup),
+	    cmocka_unit_test(test_read_file),
+	    cmocka_unit_test(test_cli_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
