@@ -67,7 +67,8 @@ static void check_image(const struct hermit_image *img, const struct hi_limits *
 		const struct hi_entry *e = &img->entries[i];
 		const char *slash = memrchr(e->name, '/', e->name_len);
 
-		if (strlen(e->name) != e->name_len || hi_name_check(e->name, e->name_len, why, sizeof why) != 0) {
+		if (strlen(e->name) != e->name_len ||
+		    hi_name_check(e->name, e->name_len, why, sizeof why) != 0) {
 			FUZZ_BUG("entry %zu has a bad name: %s", i, why);
 		}
 		if (i > 0 && strcmp(img->entries[i - 1].name, e->name) >= 0) {
@@ -85,7 +86,8 @@ static void check_image(const struct hermit_image *img, const struct hi_limits *
 			}
 		}
 		if ((e->type == HI_DIR && (e->size != 0 || e->data != NULL)) ||
-		    (e->type == HI_FILE && (e->data == NULL || (lim != NULL && e->size > lim->max_entry_size))) ||
+		    (e->type == HI_FILE &&
+		     (e->data == NULL || (lim != NULL && e->size > lim->max_entry_size))) ||
 		    (e->type != HI_DIR && e->type != HI_FILE) || e->mode > 0777) {
 			FUZZ_BUG("entry %zu: bad type, size or mode", i);
 		}
@@ -97,8 +99,8 @@ static void check_image(const struct hermit_image *img, const struct hi_limits *
 	if (img->config_entry >= img->n_entries || img->cfg.kernel >= img->n_entries ||
 	    strcmp(img->entries[img->config_entry].name, HI_CONFIG_NAME) != 0 ||
 	    img->entries[img->cfg.kernel].type != HI_FILE ||
-	    hi_check_elf(img->entries[img->cfg.kernel].data, img->entries[img->cfg.kernel].size, why,
-			 sizeof why) != 0) {
+	    hi_check_elf(img->entries[img->cfg.kernel].data, img->entries[img->cfg.kernel].size,
+			 why, sizeof why) != 0) {
 		FUZZ_BUG("hermit.toml or kernel entry wrong");
 	}
 	check_list(img->cfg.kernel_args, img->cfg.n_kernel_args, false);
@@ -111,8 +113,9 @@ static void same(const struct hermit_image *a, const struct hermit_image *b)
 	if (a->n_entries != b->n_entries || a->cfg.kernel != b->cfg.kernel ||
 	    a->config_entry != b->config_entry || a->cfg.memory_set != b->cfg.memory_set ||
 	    a->cfg.memory != b->cfg.memory || a->cfg.cpus != b->cfg.cpus ||
-	    a->cfg.n_kernel_args != b->cfg.n_kernel_args || a->cfg.n_app_args != b->cfg.n_app_args ||
-	    a->cfg.n_env_vars != b->cfg.n_env_vars || a->total_size != b->total_size) {
+	    a->cfg.n_kernel_args != b->cfg.n_kernel_args ||
+	    a->cfg.n_app_args != b->cfg.n_app_args || a->cfg.n_env_vars != b->cfg.n_env_vars ||
+	    a->total_size != b->total_size) {
 		FUZZ_BUG("the blob describes another image");
 	}
 	for (size_t i = 0; i < a->n_entries; i++) {
@@ -184,7 +187,8 @@ static void as_blob(const uint8_t *in, size_t size)
 	}
 	check_image(&img, NULL);
 	again = malloc(size);
-	if (again == NULL || hi_blob_write(&img, again, size) != size || memcmp(again, in, size) != 0) {
+	if (again == NULL || hi_blob_write(&img, again, size) != size ||
+	    memcmp(again, in, size) != 0) {
 		FUZZ_BUG("an accepted blob is not canonical");
 	}
 	free(again);

@@ -57,16 +57,16 @@ int main(int argc, char **argv)
 	static const char minimal[] = "version = \"1\"\nkernel = \"k\"\n[input]\nkernel_args = "
 				      "[]\napp_args = []\n";
 	const struct fx_entry full[] = {
-		{"./", AE_IFDIR, NULL, 0, NULL},
-		{"./hermit.toml", 0, fx_toml, sizeof fx_toml - 1, NULL},
-		{"./bin/", AE_IFDIR, NULL, 0, NULL},
-		{"./bin/kernel", 0, fx_elf, sizeof fx_elf, NULL},
-		{"./data/a/b.txt", 0, "hello\n", 6, NULL},
-		{"./data/empty", 0, NULL, 0, NULL},
+	    {"./", AE_IFDIR, NULL, 0, NULL},
+	    {"./hermit.toml", 0, fx_toml, sizeof fx_toml - 1, NULL},
+	    {"./bin/", AE_IFDIR, NULL, 0, NULL},
+	    {"./bin/kernel", 0, fx_elf, sizeof fx_elf, NULL},
+	    {"./data/a/b.txt", 0, "hello\n", 6, NULL},
+	    {"./data/empty", 0, NULL, 0, NULL},
 	};
 	const struct fx_entry small[] = {
-		{"hermit.toml", 0, minimal, sizeof minimal - 1, NULL},
-		{"k", 0, fx_elf, sizeof fx_elf, NULL},
+	    {"hermit.toml", 0, minimal, sizeof minimal - 1, NULL},
+	    {"k", 0, fx_elf, sizeof fx_elf, NULL},
 	};
 
 	if (argc != 2) {

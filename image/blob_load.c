@@ -74,10 +74,15 @@ static int check_header(struct chk *c)
 /* A string of len bytes at the running position of the string area, NUL-terminated. */
 static const char *take_string(struct chk *c, uint64_t off, uint64_t len, const char *what)
 {
-	const char *s = (const char *)c->b + c->h.strings_off + off;
+	const char *s;
 
-	if (off != c->s_pos || len >= c->h.strings_size - off || s[len] != '\0' ||
-	    memchr(s, '\0', (size_t)len) != NULL) {
+	/* off == s_pos <= strings_size, so the pointer below stays inside the blob */
+	if (off != c->s_pos || len >= c->h.strings_size - off) {
+		bad(c, "%s: bad string reference", what);
+		return NULL;
+	}
+	s = (const char *)c->b + c->h.strings_off + off;
+	if (s[len] != '\0' || memchr(s, '\0', (size_t)len) != NULL) {
 		bad(c, "%s: bad string reference", what);
 		return NULL;
 	}

@@ -232,6 +232,11 @@ static void test_toml_errors(void **state)
 	    "u.toml:3:9: Error while parsing key-value pair: cannot redefine existing boolean "
 	    "'stats'");
 	bad("[uhyve\n", "u.toml:1:7: Error while parsing table header: expected ']', saw '\\n'");
+	/* toml++ 3.3 asserts here; config/toml.cpp turns that into a refusal */
+	bad("[~x]\n", "u.toml: invalid TOML (the parser's internal check failed)");
+	/* toml++ 3.3 reached __builtin_unreachable for U+0340 here (config/toml.cpp) */
+	bad("a = 1 \xcd\x80\n", "u.toml:1:7: Error while parsing key-value pair: expected a "
+				"comment or whitespace, saw '\xcd\x80'");
 	bad("a = \x01\n", "u.toml:1:5: Error while parsing value: unexpected control character");
 	assert_int_equal(uhc_parse("u.toml", "a = 1\0b", 7, &cfg, err, sizeof err), -1);
 	assert_string_equal(err, "u.toml:1:6: NUL byte in the document");
