@@ -425,6 +425,7 @@ static void test_blob(void **state)
 	assert_int_equal(len, len2);
 	assert_memory_equal(b, b2, len);
 	memcpy(&h, b, sizeof h);
+	hi_free(&back);
 
 	assert_int_equal(hi_blob_load(b, len - 1, &back, err, sizeof err), -1);
 	assert_string_equal(err, "image blob: inconsistent header");
