@@ -158,42 +158,50 @@ static int open_roots(struct broker *br)
 	return 0;
 }
 
+/* Waits for and checks the next request.  Returns 1 with it in *req, 0 when the VMM is gone
+ * (a normal end), or ST_BROKER after a protocol violation. */
+static int next_request(int sock, struct brk_req *req)
+{
+	struct pollfd p = {.fd = sock, .events = POLLIN};
+	const char *why;
+	int fd, nfds;
+	ssize_t n;
+
+	do {
+		if (broker_terminate) {
+			return 0;
+		}
+	} while (poll(&p, 1, -1) < 0); /* EINTR: re-check broker_terminate */
+	n = brk_recv(sock, req, sizeof *req, &fd, &nfds);
+	if (n == 0 || n == -ECONNRESET) {
+		/* The VMM is gone: a normal end.  ECONNRESET: it went before reading something
+		 * we sent (READY, when its set-up failed); it said why. */
+		return 0;
+	}
+	if (n < 0 || nfds > 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		bmsg("protocol violation from the VMM: %s",
+		     n < 0 ? strerror((int)-n) : "it sent a file descriptor");
+		return ST_BROKER;
+	}
+	if (brk_req_check(req, (size_t)n, &why) != 0) {
+		bmsg("protocol violation from the VMM: %s", why);
+		return ST_BROKER;
+	}
+	return 1;
+}
+
 static int serve_loop(struct broker *br, int sock)
 {
 	struct brk_req req;
 	struct brk_reply rep;
-	const char *why;
-	int fd, nfds, out_fd;
-	ssize_t n;
+	int rc, out_fd;
 
-	for (;;) {
-		struct pollfd p = {.fd = sock, .events = POLLIN};
-		if (broker_terminate) {
-			return 0;
-		}
-		if (poll(&p, 1, -1) < 0) {
-			continue; /* EINTR: re-check broker_terminate */
-		}
-		n = brk_recv(sock, &req, sizeof req, &fd, &nfds);
-		if (n == 0 || n == -ECONNRESET) {
-			/* The VMM is gone: a normal end.  ECONNRESET: it went before reading
-			 * something we sent (READY, when its set-up failed); it said why. */
-			return 0;
-		}
-		if (n < 0 || nfds > 0) {
-			if (fd >= 0) {
-				close(fd);
-			}
-			bmsg("protocol violation from the VMM: %s",
-			     n < 0 ? strerror((int)-n) : "it sent a file descriptor");
-			return ST_BROKER;
-		}
-		if (brk_req_check(&req, (size_t)n, &why) != 0) {
-			bmsg("protocol violation from the VMM: %s", why);
-			return ST_BROKER;
-		}
+	while ((rc = next_request(sock, &req)) == 1) {
 		out_fd = handle(br, &req, &rep);
-		int rc = brk_send(sock, &rep, sizeof rep, out_fd);
+		rc = brk_send(sock, &rep, sizeof rep, out_fd);
 		if (out_fd >= 0) {
 			close(out_fd);
 		}
@@ -201,6 +209,7 @@ static int serve_loop(struct broker *br, int sock)
 			return rc == -EPIPE ? 0 : ST_BROKER;
 		}
 	}
+	return rc;
 }
 
 static int confine(struct broker *br, int sock)

@@ -60,6 +60,11 @@ static long c_write(const struct ctx *c)
 	(void)c;
 	return syscall(SYS_write, -1, NULL, 0);
 }
+static long c_poll(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_poll, NULL, 0, 0);
+}
 static long c_fstat(const struct ctx *c)
 {
 	(void)c;
@@ -256,6 +261,7 @@ static void vmm_filter(void **state)
 	EXPECT(false, c_kvm_run_other_fd, KILL);
 	EXPECT(false, c_read, ALLOW);
 	EXPECT(false, c_write, ALLOW);
+	EXPECT(false, c_poll, ALLOW);
 	EXPECT(false, c_fstat, ALLOW);
 	EXPECT(false, c_close, ALLOW);
 	EXPECT(false, c_send_broker, ALLOW);
@@ -313,7 +319,7 @@ static void tables(void **state)
 	while (vmm_syscall(n) != NULL) {
 		n++;
 	}
-	assert_true(n <= 20);
+	assert_true(n <= 21);
 	n = 0;
 	while (broker_syscall(n) != NULL) {
 		n++;
