@@ -67,6 +67,28 @@ static char **guest_mounts(const struct policy *pol)
 	return m;
 }
 
+/* Closes every fd above stderr except keep (the --status-fd, or -1). */
+static void close_fds_but(int keep)
+{
+	if (keep < 3) {
+		close_range(3, ~0u, 0);
+		return;
+	}
+	if (keep > 3) {
+		close_range(3, (unsigned)keep - 1, 0);
+	}
+	close_range((unsigned)keep + 1, ~0u, 0);
+}
+
+/* The end of every run: the --status-fd record, then the process status. */
+static int finish(struct vmm_config *cfg, int rc)
+{
+	fflush(stdout);
+	uhs_write_end_record(cfg->status_fd, rc);
+	cli_free(cfg);
+	return rc;
+}
+
 int main(int argc, char *argv[])
 {
 	extern char **environ;
@@ -79,17 +101,15 @@ int main(int argc, char *argv[])
 	int rc, sock = -1;
 
 	/* Whatever the parent left open (a shell's pipes, a leaked directory fd) must not
-	 * reach the guest-facing process: only stdio survives (CVE-2024-21626 class). */
-	close_range(3, ~0u, 0);
+	 * reach the guest-facing process: only stdio and the --status-fd survive
+	 * (CVE-2024-21626 class).  Parsing opens nothing. */
 	rc = cli_parse(argc, argv, environ, &cfg);
+	close_fds_but(cfg.status_fd);
 	if (rc != 0) {
-		cli_free(&cfg);
-		return rc > 0 ? 0 : ST_USAGE;
+		return finish(&cfg, rc > 0 ? 0 : ST_USAGE);
 	}
 	if (cfg.check_policy != NULL) {
-		rc = check_policy(&cfg);
-		cli_free(&cfg);
-		return rc;
+		return finish(&cfg, check_policy(&cfg));
 	}
 	if (cfg.print_sandbox) {
 		rc = build_policy(&cfg, cfg.policy_path, &pol);
@@ -98,8 +118,7 @@ int main(int argc, char *argv[])
 			assist_print_sandbox(stdout);
 		}
 		policy_free(&pol);
-		cli_free(&cfg);
-		return rc;
+		return finish(&cfg, rc);
 	}
 	if (!cfg.sandbox) {
 		uhs_msg(
@@ -147,6 +166,5 @@ int main(int argc, char *argv[])
 		free(mounts[i]);
 	}
 	free(mounts);
-	cli_free(&cfg);
-	return rc;
+	return finish(&cfg, rc);
 }

@@ -28,6 +28,11 @@ uint64_t uhs_now_ns(void);
 void uhs_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the message and exits with `status`. */
 __attribute__((noreturn, format(printf, 2, 3))) void uhs_die(int status, const char *fmt, ...);
+/* --status-fd: the run's status is the guest's own exit code (vm_run calls this). */
+void uhs_note_guest_exit(void);
+/* Writes the end record for process status `status` to fd (nothing if fd < 0): "guest N",
+ * "done 0" (nothing ran), or "error STATUS KIND LAST-MESSAGE" (README "--status-fd"). */
+void uhs_write_end_record(int fd, int status);
 
 /* ---- configuration (cli.c) ---- */
 #define CFG_MAX_CPUS	256
@@ -60,6 +65,8 @@ struct vmm_config {
 	const char *check_policy; /* --check-policy: validate, print, exit */
 	const char *audit_log; /* --audit-log FILE (default stderr) */
 	bool audit_all; /* --audit=all: also log allowed operations */
+	int status_fd; /* --status-fd N: end record written there; -1 without */
+	const char *argv0; /* --argv0 NAME: the guest's argv[0] (default KERNEL) */
 };
 
 /* Parses argv and the HERMIT_* environment into cfg.  Returns 0 to run, 1 when --help or
