@@ -28,6 +28,9 @@ __attribute__((format(printf, 2, 3))) static int fail(struct pctx *p, const char
 	va_start(ap, fmt);
 	vsnprintf(p->err, p->errlen, fmt, ap);
 	va_end(ap);
+	for (char *c = p->err; *c != '\0'; c++) {
+		*c = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c; /* quoted input: one line */
+	}
 	return -1;
 }
 

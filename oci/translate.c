@@ -35,6 +35,9 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	for (char *c = err; *c != '\0'; c++) {
+		*c = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c; /* quoted input: one line */
+	}
 	return -1;
 }
 
@@ -252,6 +255,9 @@ __attribute__((format(printf, 2, 3))) static void debug(const struct oci_facts *
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	for (char *c = line; *c != '\0'; c++) {
+		*c = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+	}
 	f->debug(f->debug_ctx, line);
 }
 
@@ -383,6 +389,10 @@ static int one_mount(const struct oci_facts *f, const struct oci_mount *m, json_
 	}
 	if ((host = source_path(f, m->source)) == NULL) {
 		return fail(err, errlen, "out of memory");
+	}
+	if (strlen(host) > OCI_PATH_MAX) {
+		free(host);
+		return fail(err, errlen, "bind mount %.256s: source path too long", dest);
 	}
 	switch (f->source_kind(host, f->source_ctx)) {
 	case SRC_DIR:
