@@ -90,7 +90,8 @@ static void check_policy(const struct oci_plan *p)
 	}
 	for (size_t i = 1; i < pol.nmounts; i++) {
 		const char *g = pol.mounts[i].guest;
-		if (strcmp(g, "/") == 0 || under(g, "/proc") || under(g, "/sys") || under(g, "/dev")) {
+		if (strcmp(g, "/") == 0 || under(g, "/proc") || under(g, "/sys") ||
+		    under(g, "/dev")) {
 			FUZZ_BUG("policy mounts %s", g);
 		}
 		for (size_t j = 0; j < i; j++) {

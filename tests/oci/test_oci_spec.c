@@ -62,16 +62,17 @@ static void expect_fail(const char *process_extra, const char *extra, const char
 
 static void parse_valid(void **state)
 {
-	char *c = config(",\"terminal\":true,\"consoleSize\":{\"height\":24,\"width\":80},"
-			 "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1024,\"hard\":4096}]",
-			 ",\"mounts\":[{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/s\","
-			 "\"options\":[\"rbind\",\"ro\"]},{\"destination\":\"/proc\",\"type\":"
-			 "\"proc\"}],\"linux\":{\"cgroupsPath\":\"/x/y\",\"resources\":{\"memory\":"
-			 "{\"limit\":268435456},\"cpu\":{\"quota\":150000,\"period\":100000,"
-			 "\"cpus\":\"0-1\"},\"pids\":{\"limit\":10}},\"namespaces\":[{\"type\":"
-			 "\"network\",\"path\":\"/run/netns/x\"}]},\"annotations\":{\"" OCI_ANN_MEMORY
-			 "\":\"128M\",\"io.kubernetes.cri.container-type\":\"sandbox\"},"
-			 "\"unknown\":{\"deep\":[1,2,{\"x\":null}]}");
+	char *c =
+	    config(",\"terminal\":true,\"consoleSize\":{\"height\":24,\"width\":80},"
+		   "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1024,\"hard\":4096}]",
+		   ",\"mounts\":[{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/s\","
+		   "\"options\":[\"rbind\",\"ro\"]},{\"destination\":\"/proc\",\"type\":"
+		   "\"proc\"}],\"linux\":{\"cgroupsPath\":\"/x/y\",\"resources\":{\"memory\":"
+		   "{\"limit\":268435456},\"cpu\":{\"quota\":150000,\"period\":100000,"
+		   "\"cpus\":\"0-1\"},\"pids\":{\"limit\":10}},\"namespaces\":[{\"type\":"
+		   "\"network\",\"path\":\"/run/netns/x\"}]},\"annotations\":{\"" OCI_ANN_MEMORY
+		   "\":\"128M\",\"io.kubernetes.cri.container-type\":\"sandbox\"},"
+		   "\"unknown\":{\"deep\":[1,2,{\"x\":null}]}");
 	struct oci_spec s;
 
 	(void)state;
@@ -148,9 +149,10 @@ static void parse_hostile_shapes(void **state)
 	assert_int_not_equal(parse(c, &s), 0);
 	free(c);
 	assert_int_not_equal(
-	    parse("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\\u0000x\"},\"process\":{\"args\":"
-		  "[\"/a\"]}}",
-		  &s),
+	    parse(
+		"{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\\u0000x\"},\"process\":{\"args\":"
+		"[\"/a\"]}}",
+		&s),
 	    0);
 	assert_true(strstr(err, "NUL") != NULL || strstr(err, "\\u0000") != NULL);
 	/* 5000 arguments: more than OCI_ARRAY_MAX */
@@ -176,8 +178,9 @@ static void parse_hostile_shapes(void **state)
 	big = malloc(OCI_PATH_MAX + 200);
 	memset(big, 'a', OCI_PATH_MAX + 100);
 	big[OCI_PATH_MAX + 100] = '\0';
-	assert_true(asprintf(&c, "{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"%s\"},"
-				 "\"process\":{\"args\":[\"/a\"]}}",
+	assert_true(asprintf(&c,
+			     "{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"%s\"},"
+			     "\"process\":{\"args\":[\"/a\"]}}",
 			     big) > OCI_PATH_MAX);
 	assert_int_not_equal(parse(c, &s), 0);
 	assert_non_null(strstr(err, "root.path is too long"));
@@ -253,12 +256,13 @@ static void translate_basic(void **state)
 	(void)state;
 	assert_int_equal(tr("", "", &p), 0);
 	assert_string_equal(joined(&p), "uhyve-sec|--status-fd=3|--cpu-count=1|--policy|/run/x/"
-					 "policy.json|--env|A=1|--argv0|/hello|/var/rootfs/"
-					 "hello|a b");
-	assert_string_equal(p.policy_json, "{\n  \"version\": 1,\n  \"mounts\": [\n    {\n"
-					   "      \"host\": \"/var/rootfs\",\n      \"guest\": \"/\",\n"
-					   "      \"access\": \"ro\",\n      \"symlinks\": "
-					   "\"within\"\n    }\n  ]\n}");
+					"policy.json|--env|A=1|--argv0|/hello|/var/rootfs/"
+					"hello|a b");
+	assert_string_equal(p.policy_json,
+			    "{\n  \"version\": 1,\n  \"mounts\": [\n    {\n"
+			    "      \"host\": \"/var/rootfs\",\n      \"guest\": \"/\",\n"
+			    "      \"access\": \"ro\",\n      \"symlinks\": "
+			    "\"within\"\n    }\n  ]\n}");
 	plan_free(&p);
 }
 
@@ -295,8 +299,9 @@ static void translate_mounts(void **state)
 	assert_non_null(strstr(p.policy_json, "\"host\": \"/b/rel/dir\",\n      \"guest\": "
 					      "\"/out\",\n      \"access\": \"rw\""));
 	plan_free(&p);
-	assert_int_equal(tr("", ",\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":"
-				"\"/h/co:lon\",\"options\":[\"ro\"]}]",
+	assert_int_equal(tr("",
+			    ",\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":"
+			    "\"/h/co:lon\",\"options\":[\"ro\"]}]",
 			    &p),
 			 0);
 	assert_non_null(strstr(p.policy_json, "\"host\": \"/h/co:lon\",\n      \"guest\": \"/d\","
@@ -311,29 +316,34 @@ static void translate_mount_errors(void **state)
 	size_t n;
 
 	(void)state;
-	assert_int_not_equal(tr("", ",\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\","
-				    "\"source\":\"/missing\"}]",
+	assert_int_not_equal(tr("",
+				",\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\","
+				"\"source\":\"/missing\"}]",
 				&p),
 			     0);
 	assert_non_null(strstr(err, "/missing: no such file or directory"));
 	assert_int_not_equal(
-	    tr("", ",\"mounts\":[{\"destination\":\"/a/..\",\"type\":\"bind\",\"source\":\"/s\"}]", &p),
+	    tr("", ",\"mounts\":[{\"destination\":\"/a/..\",\"type\":\"bind\",\"source\":\"/s\"}]",
+	       &p),
 	    0);
 	assert_non_null(strstr(err, "would hide the image"));
 	assert_int_not_equal(
-	    tr("", ",\"mounts\":[{\"destination\":\"/..\",\"type\":\"bind\",\"source\":\"/s\"}]", &p),
+	    tr("", ",\"mounts\":[{\"destination\":\"/..\",\"type\":\"bind\",\"source\":\"/s\"}]",
+	       &p),
 	    0);
 	assert_non_null(strstr(err, "not an absolute path inside /"));
 	assert_int_not_equal(
-	    tr("", ",\"mounts\":[{\"destination\":\"rel\",\"type\":\"bind\",\"source\":\"/s\"}]", &p),
+	    tr("", ",\"mounts\":[{\"destination\":\"rel\",\"type\":\"bind\",\"source\":\"/s\"}]",
+	       &p),
 	    0);
 	assert_int_not_equal(tr("", ",\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\"}]", &p),
 			     0);
 	assert_non_null(strstr(err, "has no source"));
 	n = (size_t)sprintf(many, ",\"mounts\":[");
 	for (int i = 0; i < 64; i++) {
-		n += (size_t)sprintf(many + n, "%s{\"destination\":\"/m%d\",\"type\":\"bind\","
-					       "\"source\":\"/s%d\"}",
+		n += (size_t)sprintf(many + n,
+				     "%s{\"destination\":\"/m%d\",\"type\":\"bind\","
+				     "\"source\":\"/s%d\"}",
 				     i ? "," : "", i, i);
 	}
 	sprintf(many + n, "]");
@@ -347,8 +357,8 @@ static void translate_resources(void **state)
 
 	(void)state;
 	/* 256M - 32M overhead - 4M (3 MiB kernel, rounded up to 2 MiB) = 220M */
-	assert_int_equal(tr("", ",\"linux\":{\"resources\":{\"memory\":{\"limit\":268435456}}}", &p),
-			 0);
+	assert_int_equal(
+	    tr("", ",\"linux\":{\"resources\":{\"memory\":{\"limit\":268435456}}}", &p), 0);
 	assert_non_null(strstr(joined(&p), "|--memory-size=220M|"));
 	plan_free(&p);
 	assert_int_not_equal(
@@ -357,30 +367,34 @@ static void translate_resources(void **state)
 	assert_int_equal(tr("", ",\"linux\":{\"resources\":{\"memory\":{\"limit\":-1}}}", &p), 0);
 	assert_null(strstr(joined(&p), "--memory-size"));
 	plan_free(&p);
-	assert_int_equal(tr("", ",\"linux\":{\"resources\":{\"cpu\":{\"quota\":150000,"
-				"\"period\":100000}}}",
+	assert_int_equal(tr("",
+			    ",\"linux\":{\"resources\":{\"cpu\":{\"quota\":150000,"
+			    "\"period\":100000}}}",
 			    &p),
 			 0);
 	assert_non_null(strstr(joined(&p), "|--cpu-count=2|"));
 	plan_free(&p);
-	assert_int_equal(tr("", ",\"linux\":{\"resources\":{\"cpu\":{\"quota\":900000,"
-				"\"cpus\":\"0-1,3\"}}}",
+	assert_int_equal(tr("",
+			    ",\"linux\":{\"resources\":{\"cpu\":{\"quota\":900000,"
+			    "\"cpus\":\"0-1,3\"}}}",
 			    &p),
 			 0);
 	assert_non_null(strstr(joined(&p), "|--cpu-count=3|--affinity|0-1,3|"));
 	plan_free(&p);
-	assert_int_not_equal(
-	    tr("", ",\"linux\":{\"resources\":{\"cpu\":{\"cpus\":\"1-0\"}}}", &p), 0);
+	assert_int_not_equal(tr("", ",\"linux\":{\"resources\":{\"cpu\":{\"cpus\":\"1-0\"}}}", &p),
+			     0);
 	assert_non_null(strstr(err, "invalid CPU list"));
 	/* annotations override */
-	assert_int_equal(tr("", ",\"annotations\":{\"" OCI_ANN_MEMORY "\":\"512M\",\"" OCI_ANN_CPUS
-				"\":\"4\"},\"linux\":{\"resources\":{\"cpu\":{\"quota\":100000}}}",
+	assert_int_equal(tr("",
+			    ",\"annotations\":{\"" OCI_ANN_MEMORY "\":\"512M\",\"" OCI_ANN_CPUS
+			    "\":\"4\"},\"linux\":{\"resources\":{\"cpu\":{\"quota\":100000}}}",
 			    &p),
 			 0);
 	assert_non_null(strstr(joined(&p), "|--memory-size=512M|--cpu-count=4|"));
 	plan_free(&p);
-	assert_int_not_equal(tr("", ",\"annotations\":{\"" OCI_ANN_MEMORY "\":\"512M\"},\"linux\":"
-				    "{\"resources\":{\"memory\":{\"limit\":268435456}}}",
+	assert_int_not_equal(tr("",
+				",\"annotations\":{\"" OCI_ANN_MEMORY "\":\"512M\"},\"linux\":"
+				"{\"resources\":{\"memory\":{\"limit\":268435456}}}",
 				&p),
 			     0);
 	assert_non_null(strstr(err, "leaves at most 220 MiB"));
@@ -404,8 +418,9 @@ static void translate_limits(void **state)
 	{
 		char *c;
 		struct oci_spec s;
-		assert_true(asprintf(&c, "{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},"
-					 "\"process\":{\"args\":[\"/a\"]%s}}",
+		assert_true(asprintf(&c,
+				     "{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},"
+				     "\"process\":{\"args\":[\"/a\"]%s}}",
 				     env) > 0);
 		assert_int_equal(parse(c, &s), 0);
 		assert_int_not_equal(translate(&s, &facts, &p, err, sizeof err), 0);
@@ -416,8 +431,9 @@ static void translate_limits(void **state)
 		for (int i = 0; i < 128; i++) {
 			n += (size_t)sprintf(args + n, ",\"x\"");
 		}
-		assert_true(asprintf(&c, "{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},"
-					 "\"process\":{\"args\":[%s]}}",
+		assert_true(asprintf(&c,
+				     "{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},"
+				     "\"process\":{\"args\":[%s]}}",
 				     args) > 0);
 		assert_int_equal(parse(c, &s), 0);
 		assert_int_not_equal(translate(&s, &facts, &p, err, sizeof err), 0);
@@ -545,12 +561,18 @@ static void end_records(void **state)
 	assert_string_equal(r.what, "nokvm");
 	assert_string_equal(r.msg, "cannot open /dev/kvm: No such file");
 	static const char *const bad[] = {
-	    "uhyve-sec-end 1 guest 7",		 "uhyve-sec-end 1 guest 256\n",
-	    "uhyve-sec-end 1 guest 07\n",	 "uhyve-sec-end 1 guest -1\n",
-	    "uhyve-sec-end 2 guest 0\n",	 "uhyve-sec-end 1 guest 0\nmore\n",
-	    "uhyve-sec-end 1 error 0 x y\n",	 "uhyve-sec-end 1 error 70 BAD y\n",
-	    "uhyve-sec-end 1 error 70\n",	 "uhyve-sec-end 1 done 1\n",
-	    "uhyve-sec-end 1 error 70 x \x1b[2J\n", "garbage\n",
+	    "uhyve-sec-end 1 guest 7",
+	    "uhyve-sec-end 1 guest 256\n",
+	    "uhyve-sec-end 1 guest 07\n",
+	    "uhyve-sec-end 1 guest -1\n",
+	    "uhyve-sec-end 2 guest 0\n",
+	    "uhyve-sec-end 1 guest 0\nmore\n",
+	    "uhyve-sec-end 1 error 0 x y\n",
+	    "uhyve-sec-end 1 error 70 BAD y\n",
+	    "uhyve-sec-end 1 error 70\n",
+	    "uhyve-sec-end 1 done 1\n",
+	    "uhyve-sec-end 1 error 70 x \x1b[2J\n",
+	    "garbage\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		endrec_parse(bad[i], strlen(bad[i]), &r);
@@ -603,12 +625,18 @@ static void rootfs_escape(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(parse_valid),	    cmocka_unit_test(parse_hostile_types),
-	    cmocka_unit_test(parse_hostile_shapes), cmocka_unit_test(translate_basic),
-	    cmocka_unit_test(translate_mounts),	    cmocka_unit_test(translate_mount_errors),
-	    cmocka_unit_test(translate_resources),  cmocka_unit_test(translate_limits),
-	    cmocka_unit_test(helpers),		    cmocka_unit_test(hermit_check),
-	    cmocka_unit_test(end_records),	    cmocka_unit_test(rootfs_escape),
+	    cmocka_unit_test(parse_valid),
+	    cmocka_unit_test(parse_hostile_types),
+	    cmocka_unit_test(parse_hostile_shapes),
+	    cmocka_unit_test(translate_basic),
+	    cmocka_unit_test(translate_mounts),
+	    cmocka_unit_test(translate_mount_errors),
+	    cmocka_unit_test(translate_resources),
+	    cmocka_unit_test(translate_limits),
+	    cmocka_unit_test(helpers),
+	    cmocka_unit_test(hermit_check),
+	    cmocka_unit_test(end_records),
+	    cmocka_unit_test(rootfs_escape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
