@@ -159,7 +159,10 @@ static int container_pids(const struct loaded *l, pid_t **pids)
 		return cg_pids(l->st.cgroups, pids);
 	}
 	*pids = NULL;
-	return l->status == ST_STOPPED ? 0 : proc_tree(l->st.pid, pids);
+	if (l->st.starttime == 0 || proc_starttime(l->st.pid) != l->st.starttime) {
+		return 0; /* init is gone (now, not when the state was loaded) */
+	}
+	return proc_tree(l->st.pid, pids);
 }
 
 static void signal_all(const struct loaded *l, int sig)
@@ -205,8 +208,8 @@ int cmd_kill(struct oci_ctx *c, int argc, char **argv)
 	if (l.status != ST_CREATED && l.status != ST_RUNNING) {
 		log_error("container %.256s: container not running", argv[optind]);
 	} else if (all || sig == SIGKILL) {
+		signal_all(&l, sig); /* the tree is found from init, so init goes last */
 		kill(l.st.pid, sig);
-		signal_all(&l, sig);
 		rc = 0;
 	} else {
 		rc = kill(l.st.pid, sig) == 0 ? 0 : 1;

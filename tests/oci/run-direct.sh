@@ -116,6 +116,22 @@ kill)
 	rt delete --force c3 || bad "delete --force running: $(last_error)"
 	sleep 0.2
 	[ -d /proc/$pid ] && [ "$(cut -d' ' -f3 /proc/$pid/stat)" != Z ] && bad "c3 still runs"
+	# without cgroups (none in config.json, or --cgroup-manager disabled): the process tree
+	bundle "$T/b4" '["/spin"]'
+	sed -i 's|"cgroupsPath":"[^"]*"|"cgroupsPath":""|' "$T/b4/config.json"
+	rt create --bundle "$T/b4" --pid-file "$T/pid4" c4 >/dev/null 2>&1 || bad "create c4"
+	SECONDS=0
+	rt delete --force c4 || bad "delete --force of created c4: $(last_error)"
+	[ $SECONDS -le 2 ] || bad "delete --force of created c4 took $SECONDS s"
+	rt --cgroup-manager disabled create --bundle "$T/b3" --pid-file "$T/pid5" c5 >/dev/null 2>&1 &&
+		rt start c5 || bad "create/start c5"
+	sleep 0.5
+	[ -z "$(cgdirs b3)" ] || bad "--cgroup-manager disabled made cgroups: $(cgdirs b3)"
+	n=$("${R[@]}" ps --format json c5 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	[ "$n" -ge 2 ] || bad "ps without cgroups lists $n processes"
+	rt kill c5 KILL || bad "kill c5"
+	sleep 0.3
+	rt delete c5 || bad "delete c5: $(last_error)"
 	[ -z "$(oci_leftovers)" ] || bad "processes left: $(oci_leftovers)"
 	;;
 skipped)

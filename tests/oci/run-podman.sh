@@ -73,11 +73,23 @@ memory)
 	run --annotation org.hermit-os.uhyve-sec.memory=48M --annotation \
 		org.hermit-os.uhyve-sec.cpus=3 "$IMG" /demo >"$T/out" 2>&1
 	grep -qx 'vcpus=3 ram=48 MiB' "$T/out" || bad "annotations: $(cat "$T/out")"
-	id=$(pr run -d --network none -m 100m "$IMG" /spin)
+	# a cpuset: at most that many vCPUs, pinned to it
+	last=$(($(nproc) - 1))
+	run --cpuset-cpus "$last" --cpus 2 "$IMG" /demo >"$T/out" 2>&1
+	grep -qx 'vcpus=1 ram=[0-9]* MiB' "$T/out" || bad "cpuset: $(cat "$T/out")"
+	id=$(pr run -d --network none -m 100m --cpuset-cpus "$last" "$IMG" /spin)
 	sleep 0.5
 	lim=$(cat /sys/fs/cgroup/memory/libpod_parent/libpod-$id/memory.limit_in_bytes 2>/dev/null ||
 		cat /sys/fs/cgroup/libpod_parent/libpod-$id/memory.max 2>/dev/null)
 	[ "$lim" = 104857600 ] || bad "cgroup memory limit '$lim', expected 104857600"
+	cs=$(cat /sys/fs/cgroup/cpuset/libpod_parent/libpod-$id/cpuset.cpus 2>/dev/null ||
+		cat /sys/fs/cgroup/libpod_parent/libpod-$id/cpuset.cpus 2>/dev/null)
+	[ "$cs" = "$last" ] || bad "cgroup cpuset '$cs', expected $last"
+	pid=$(podman inspect -f '{{.State.Pid}}' "$id")
+	for t in /proc/$pid/task/*; do
+		grep -q "^Cpus_allowed_list:[[:space:]]*$last\$" "$t/status" ||
+			bad "thread $t not pinned to CPU $last: $(grep Cpus_allowed_list "$t/status")"
+	done
 	pr rm -f -t 0 "$id" >/dev/null
 	run -m 40m "$IMG" /hello >"$T/out" 2>&1 && bad "-m 40m was accepted"
 	grep -q "memory limit of 40 MiB is too small" "$T/out" || bad "-m 40m: $(cat "$T/out")"
