@@ -79,7 +79,7 @@ assert s["bundle"] == "'"$T/b"'" and s["annotations"] == {}, s' || bad "state JS
 	python3 -c "import json; p = json.loads('$ps'); assert $pid in p and len(p) >= 3, p" ||
 		bad "ps --format json: $ps"
 	rt delete c1 2>/dev/null && bad "delete of a running container succeeded"
-	rt kill c1 TERM || bad "kill TERM: $(last_error)"
+	rt kill --all c1 TERM || bad "kill --all TERM: $(last_error)"
 	wait_status c1 stopped || bad "not stopped after SIGTERM"
 	sleep 0.3
 	grep -q '"level":"info","msg":"uhyve-sec: stopped by SIGTERM (exit status 143, signal)"' "$LOG" ||

@@ -58,6 +58,7 @@ run)
 	printf 'Hello from uhyve-sec!\n' >"$T/want"
 	expect 0 "$T/want" -- "$IMG" /hello
 	expect 42 "" -- "$IMG" /exitcode 42
+	expect 0 "$T/want" -- --cgroups=disabled "$IMG" /hello
 	expect 255 "" -- "$IMG" /exitcode -1
 	# the image is read-only at /, readable, and nothing else of the host is there
 	run "$IMG" /fsops-v2 cat:/etc/motd put:/etc/new:x ls:/ >"$T/out" 2>/dev/null
