@@ -27,6 +27,7 @@ struct launch_config {
 	const char *check_policy; /* --check-policy: validate, print, exit */
 	const char *audit_log; /* --audit-log FILE (default stderr) */
 	bool audit_all; /* --audit=all: also log allowed operations */
+	int status_fd; /* --status-fd N: end record written there; -1 without */
 };
 
 /* ---- cli.c ---- */

@@ -180,6 +180,19 @@ static int run(const struct launch_config *lc)
 	return rc;
 }
 
+/* Closes every fd above stderr except keep (the --status-fd, or -1). */
+static void close_fds_but(int keep)
+{
+	if (keep < 3) {
+		close_range(3, ~0u, 0);
+		return;
+	}
+	if (keep > 3) {
+		close_range(3, (unsigned)keep - 1, 0);
+	}
+	close_range((unsigned)keep + 1, ~0u, 0);
+}
+
 int main(int argc, char *argv[])
 {
 	extern char **environ;
@@ -187,9 +200,10 @@ int main(int argc, char *argv[])
 	int rc;
 
 	/* Whatever the parent left open (a shell's pipes, a leaked directory fd) must not
-	 * reach the guest-facing process: only stdio survives (CVE-2024-21626 class). */
-	close_range(3, ~0u, 0);
+	 * reach the guest-facing process: only stdio and the --status-fd survive
+	 * (CVE-2024-21626 class).  Parsing opens nothing. */
 	rc = cli_parse(argc, argv, environ, &lc);
+	close_fds_but(lc.status_fd);
 	if (rc != 0) {
 		rc = rc > 0 ? 0 : ST_USAGE;
 	} else if (lc.check_policy != NULL) {
@@ -199,6 +213,9 @@ int main(int argc, char *argv[])
 	} else {
 		rc = run(&lc);
 	}
+	/* the end of every run: the --status-fd record, then the process status */
+	fflush(stdout);
+	uhs_write_end_record(lc.status_fd, rc);
 	cli_free(&lc);
 	return rc;
 }

@@ -19,6 +19,7 @@ declare -A allowed=(
 	[assist]="assist sandbox common"
 	[config]="config"
 	[image]="image config"
+	[oci]="oci policy common"
 	[launcher]="launcher vmm broker assist policy config image sandbox common"
 )
 fail=0

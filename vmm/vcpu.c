@@ -530,6 +530,9 @@ int vm_run(struct vm *vm)
 		uhs_msg("guest panicked (guest exit code %d)", vm->guest_code);
 		return ST_GUEST_PANIC;
 	}
+	if (vm->guest_exit) {
+		uhs_note_guest_exit(); /* for --status-fd */
+	}
 	return vm->status;
 }
 
