@@ -232,6 +232,37 @@ static int hier_dir(const struct hier *h, const char *logical, bool relative, ch
 
 /* mkdir -p below the mount point; on v1 cpuset every new level copies its parent's
  * cpus/mems; on v2 the needed controllers are enabled on the way down. */
+/* cgroup v2: lets the controllers we use reach the children of parent (may be refused). */
+static void enable_controllers(const struct hier *h, const char *parent)
+{
+	static const char *const want[] = {"memory", "pids", "cpu", "cpuset"};
+	char tok[16];
+
+	for (int i = 0; h->v2 && i < 4; i++) {
+		snprintf(tok, sizeof tok, "+%s", want[i]);
+		if (has_ctrl(h, want[i])) {
+			write_file(parent, "cgroup.subtree_control", tok);
+		}
+	}
+}
+
+/* cgroup v1 cpuset: a new cgroup starts with no CPUs and memory nodes; take the parent's. */
+static void inherit_cpuset(const struct hier *h, const char *dir, const char *parent)
+{
+	const char *const f[] = {"cpuset.cpus", "cpuset.mems"};
+	char v[1024];
+
+	if (h->v2 || !has_ctrl(h, "cpuset")) {
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (read_file(dir, f[i], v, sizeof v) <= 1 &&
+		    read_file(parent, f[i], v, sizeof v) > 1) {
+			write_file(dir, f[i], v);
+		}
+	}
+}
+
 static int make_dirs(const struct hier *h, const char *dir)
 {
 	char buf[2048], parent[2048];
@@ -245,28 +276,11 @@ static int make_dirs(const struct hier *h, const char *dir)
 		char save = *p;
 		*p = '\0';
 		snprintf(parent, sizeof parent, "%.*s", (int)(strrchr(buf, '/') - buf), buf);
-		for (int i = 0; h->v2 && i < 4; i++) {
-			static const char *const want[] = {"memory", "pids", "cpu", "cpuset"};
-			char tok[16];
-			snprintf(tok, sizeof tok, "+%s", want[i]);
-			if (has_ctrl(h, want[i])) {
-				write_file(parent, "cgroup.subtree_control",
-					   tok); /* may be refused */
-			}
-		}
+		enable_controllers(h, parent);
 		if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
 			return -1;
 		}
-		if (!h->v2 && has_ctrl(h, "cpuset")) {
-			char v[1024];
-			const char *const f[] = {"cpuset.cpus", "cpuset.mems"};
-			for (int i = 0; i < 2; i++) {
-				if (read_file(buf, f[i], v, sizeof v) <= 1 &&
-				    read_file(parent, f[i], v, sizeof v) > 1) {
-					write_file(buf, f[i], v);
-				}
-			}
-		}
+		inherit_cpuset(h, buf, parent);
 		*p = save;
 	}
 	return 0;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # run-status-fd.sh - uhyve-sec --status-fd: the end record (README "--status-fd") for a guest
 # exit, a guest exit with a broker, uhyve-sec's own errors, a panic, a signal and a run without
 # a guest; an invalid fd is a usage error.  Also --argv0 with a v1 guest.
