@@ -34,6 +34,7 @@
 #include "broker.h"
 #include "broker_proto.h"
 #include "broker_sandbox.h"
+#include "listing.h"
 #include "scratch.h"
 #include "uhs_status.h"
 
@@ -86,6 +87,37 @@ static const char *const op_names[BRK_OP_MAX] = {
     [BRK_OP_STAT] = "stat", [BRK_OP_LSTAT] = "lstat",
 };
 
+static const char R_LISTING[] = "directory listing over 16 MiB";
+
+/* A successful open: the reply carries the object's metadata, and a directory is passed as
+ * its listing (listing.c), never as a directory fd.  Returns 0 with *fd replaced, or -errno
+ * with *fd closed. */
+static int open_reply(int *fd, struct brk_stat *out, struct resolve_verdict *v)
+{
+	struct stat st;
+	int rc = 0, memfd;
+
+	if (fstat(*fd, &st) < 0) {
+		rc = -errno;
+		v->reason = RESOLVE_REASON_HOST;
+	} else if (S_ISDIR(st.st_mode)) {
+		rc = listing_build(*fd, BRK_LISTING_MAX, &memfd);
+		v->reason = rc == -ENOMEM ? R_LISTING : RESOLVE_REASON_HOST;
+		close(*fd);
+		*fd = rc == 0 ? memfd : -1;
+	}
+	if (rc < 0) {
+		if (*fd >= 0) {
+			close(*fd);
+		}
+		*fd = -1;
+		return rc;
+	}
+	stat_to_brk(out, &st);
+	v->reason = NULL;
+	return 0;
+}
+
 /* Decides one validated request.  Returns the fd to pass, or -1. */
 static int handle(struct broker *br, const struct brk_req *req, struct brk_reply *rep)
 {
@@ -98,6 +130,9 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	switch ((enum brk_op)req->h.op) {
 	case BRK_OP_OPEN:
 		rc = resolve_open(&br->roots, req->path, req->flags, req->mode, &fd, &v);
+		if (rc == 0) {
+			rc = open_reply(&fd, &rep->st, &v);
+		}
 		break;
 	case BRK_OP_UNLINK:
 		rc = resolve_unlink(&br->roots, req->path, &v);
@@ -158,13 +193,39 @@ static int open_roots(struct broker *br)
 	return 0;
 }
 
+/* One request off the socket.  Returns 1 with a checked request in *req, 0 when the VMM is
+ * gone (a normal end), or -1 after a protocol violation (said on stderr). */
+static int next_request(int sock, struct brk_req *req)
+{
+	const char *why;
+	int fd, nfds;
+	ssize_t n = brk_recv(sock, req, sizeof *req, &fd, &nfds);
+
+	if (n == 0 || n == -ECONNRESET) {
+		/* The VMM is gone: a normal end.  ECONNRESET: it went before reading something
+		 * we sent (READY, when its set-up failed); it said why. */
+		return 0;
+	}
+	if (n < 0 || nfds > 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		bmsg("protocol violation from the VMM: %s",
+		     n < 0 ? strerror((int)-n) : "it sent a file descriptor");
+		return -1;
+	}
+	if (brk_req_check(req, (size_t)n, &why) != 0) {
+		bmsg("protocol violation from the VMM: %s", why);
+		return -1;
+	}
+	return 1;
+}
+
 static int serve_loop(struct broker *br, int sock)
 {
 	struct brk_req req;
 	struct brk_reply rep;
-	const char *why;
-	int fd, nfds, out_fd;
-	ssize_t n;
+	int out_fd, rc;
 
 	for (;;) {
 		struct pollfd p = {.fd = sock, .events = POLLIN};
@@ -174,26 +235,12 @@ static int serve_loop(struct broker *br, int sock)
 		if (poll(&p, 1, -1) < 0) {
 			continue; /* EINTR: re-check broker_terminate */
 		}
-		n = brk_recv(sock, &req, sizeof req, &fd, &nfds);
-		if (n == 0 || n == -ECONNRESET) {
-			/* The VMM is gone: a normal end.  ECONNRESET: it went before reading
-			 * something we sent (READY, when its set-up failed); it said why. */
-			return 0;
-		}
-		if (n < 0 || nfds > 0) {
-			if (fd >= 0) {
-				close(fd);
-			}
-			bmsg("protocol violation from the VMM: %s",
-			     n < 0 ? strerror((int)-n) : "it sent a file descriptor");
-			return ST_BROKER;
-		}
-		if (brk_req_check(&req, (size_t)n, &why) != 0) {
-			bmsg("protocol violation from the VMM: %s", why);
-			return ST_BROKER;
+		rc = next_request(sock, &req);
+		if (rc <= 0) {
+			return rc == 0 ? 0 : ST_BROKER;
 		}
 		out_fd = handle(br, &req, &rep);
-		int rc = brk_send(sock, &rep, sizeof rep, out_fd);
+		rc = brk_send(sock, &rep, sizeof rep, out_fd);
 		if (out_fd >= 0) {
 			close(out_fd);
 		}

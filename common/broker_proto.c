@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -167,15 +168,19 @@ int brk_req_check(const void *buf, size_t n, const char **why)
 	return rc;
 }
 
-/* The stat payload: free-form for a successful STAT/LSTAT (except its padding), all zero
- * otherwise. */
+/* The stat payload: free-form for a successful STAT/LSTAT (except its padding), a regular
+ * file or a directory for a successful OPEN, all zero otherwise. */
 static int check_stat(const struct brk_reply *p, const char **why)
 {
 	bool is_stat = p->h.op == BRK_OP_STAT || p->h.op == BRK_OP_LSTAT;
+	bool is_open = p->h.op == BRK_OP_OPEN;
 
-	if (is_stat && p->err == 0) {
+	if ((is_stat || is_open) && p->err == 0) {
 		if (p->st.pad_ != 0 || p->st.pad2_ != 0) {
 			return reject(why, "stat padding not zero");
+		}
+		if (is_open && !S_ISREG(p->st.mode) && !S_ISDIR(p->st.mode)) {
+			return reject(why, "open of neither a regular file nor a directory");
 		}
 		return 0;
 	}

@@ -39,8 +39,10 @@ static bool ref_valid(const struct brk_reply *p, const struct brk_req *req, int 
 	if (p->has_fd != (fd ? 1u : 0u) || nfds != (int)p->has_fd) {
 		return false;
 	}
-	if (is_stat && p->err == 0) {
-		return p->st.pad_ == 0 && p->st.pad2_ == 0;
+	if ((is_stat || fd) && p->err == 0) {
+		uint32_t type = p->st.mode & 0170000;
+		return p->st.pad_ == 0 && p->st.pad2_ == 0 &&
+		       (!fd || type == 0100000 || type == 0040000); /* open: file or directory */
 	}
 	return all_zero(&p->st, sizeof p->st);
 }

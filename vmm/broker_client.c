@@ -4,9 +4,10 @@
  *
  * Everything that names a path (open, unlink, mkdir, stat, lstat) is a request to the
  * broker, which alone touches the host file system and answers with an errno or an fd.
- * Data operations (read, write, lseek, fstat, getdents64, close) run here on fds the
- * broker handed over.  The guest only ever sees small table indexes (3, 4, ...), never a
- * host fd number.
+ * Data operations (read, write, lseek, fstat, getdents, close) run here on fds the broker
+ * handed over: regular files, and for directories a sealed memfd holding the listing
+ * (fs_dirlist.c), never a directory fd.  The guest only ever sees small table indexes
+ * (3, 4, ...), never a host fd number.
  *
  * Threat: replies are checked as strictly as requests (brk_reply_check); any protocol
  * error, EOF or unexpected fd marks the broker lost, and every later call returns FS_LOST
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "broker_proto.h"
+#include "fs_dirlist.h"
 #include "vmm_internal.h"
 
 #define GUEST_FD_BASE 3
@@ -31,6 +33,8 @@ struct fd_slot {
 	int host; /* -1 free, -2 reserved while opening */
 	unsigned busy; /* operations in flight on this fd */
 	bool closing; /* closed by the guest while busy: close when the last one ends */
+	bool dir; /* host is a directory listing (memfd), not a file */
+	struct brk_stat st; /* from the OPEN reply: what fstat of a directory answers */
 };
 
 struct fs_broker {
@@ -41,6 +45,8 @@ struct fs_broker {
 	bool stopping; /* the VM is shutting down: losing the broker is expected */
 	const char *lost_reason;
 	pthread_mutex_t tab_mu;
+	pthread_mutex_t dir_mu; /* listing reads: the bounce buffer and the offsets */
+	unsigned char *bounce; /* DIRLIST_BOUNCE bytes */
 	struct fd_slot *slots;
 	unsigned max_open;
 	uint64_t max_write, written;
@@ -50,7 +56,11 @@ struct fs_broker *fs_broker_new(int sock, unsigned max_open, uint64_t max_write)
 {
 	struct fs_broker *b = calloc(1, sizeof *b);
 
-	if (b == NULL || (b->slots = calloc(max_open, sizeof *b->slots)) == NULL) {
+	if (b == NULL || (b->slots = calloc(max_open, sizeof *b->slots)) == NULL ||
+	    (b->bounce = malloc(DIRLIST_BOUNCE)) == NULL) {
+		if (b != NULL) {
+			free(b->slots);
+		}
 		free(b);
 		return NULL;
 	}
@@ -62,6 +72,7 @@ struct fs_broker *fs_broker_new(int sock, unsigned max_open, uint64_t max_write)
 	b->max_write = max_write;
 	pthread_mutex_init(&b->sock_mu, NULL);
 	pthread_mutex_init(&b->tab_mu, NULL);
+	pthread_mutex_init(&b->dir_mu, NULL);
 	return b;
 }
 
@@ -79,6 +90,7 @@ void fs_broker_free(struct fs_broker *b)
 		close(b->sock);
 	}
 	free(b->slots);
+	free(b->bounce);
 	free(b);
 }
 
@@ -166,10 +178,34 @@ static void slot_release(struct fs_broker *b, struct fd_slot *s)
 	pthread_mutex_unlock(&b->tab_mu);
 }
 
+/* The fd of a successful OPEN, before the guest may use it: a regular file, or for a
+ * directory a sealed listing memfd of well-formed records.  Anything else (a directory fd
+ * above all) means the broker is confused: returns a reason, and the broker is lost. */
+static const char *check_received(struct fs_broker *b, int fd, const struct brk_stat *st)
+{
+	const char *why = NULL;
+	struct stat hs;
+	uint64_t size;
+
+	/* fstat(2) itself: glibc's fstat() is newfstatat, a path syscall the VMM may not make */
+	if (syscall(SYS_fstat, fd, &hs) < 0 || !S_ISREG(hs.st_mode)) {
+		return "an open passed an fd that is not a regular file";
+	}
+	if (S_ISDIR(st->mode)) {
+		pthread_mutex_lock(&b->dir_mu);
+		if (dirlist_check(fd, &size, b->bounce, &why) != 0 && why == NULL) {
+			why = "a bad directory listing";
+		}
+		pthread_mutex_unlock(&b->dir_mu);
+	}
+	return why;
+}
+
 static int fsb_open(void *ctx, const char *path, int flags, uint32_t mode)
 {
 	struct fs_broker *b = ctx;
 	struct brk_reply rep;
+	const char *why;
 	unsigned i;
 	int fd, rc;
 
@@ -185,9 +221,17 @@ static int fsb_open(void *ctx, const char *path, int flags, uint32_t mode)
 
 	rc = exchange(b, BRK_OP_OPEN, flags, (flags & UH_O_CREAT) ? mode & 0777 : 0, path, &rep,
 		      &fd);
+	if (rc == 0 && rep.err == 0 && (why = check_received(b, fd, &rep.st)) != NULL) {
+		close(fd);
+		pthread_mutex_lock(&b->sock_mu);
+		mark_lost(b, why);
+		pthread_mutex_unlock(&b->sock_mu);
+		rc = FS_LOST;
+	}
 	pthread_mutex_lock(&b->tab_mu);
 	if (rc == 0 && rep.err == 0) {
-		b->slots[i].host = fd;
+		b->slots[i] =
+		    (struct fd_slot){.host = fd, .dir = S_ISDIR(rep.st.mode), .st = rep.st};
 		rc = GUEST_FD_BASE + (int)i;
 	} else {
 		b->slots[i].host = -1;
@@ -250,7 +294,7 @@ static ssize_t fsb_readv(void *ctx, int gfd, const struct iovec *iov, int iovcnt
 	if (s == NULL) {
 		return -EBADF;
 	}
-	n = io_pieces(s->host, iov, iovcnt, false);
+	n = s->dir ? -EISDIR : io_pieces(s->host, iov, iovcnt, false);
 	slot_release(b, s);
 	return n;
 }
@@ -293,6 +337,10 @@ static ssize_t fsb_writev(void *ctx, int gfd, const struct iovec *iov, int iovcn
 	if (s == NULL) {
 		return -EBADF;
 	}
+	if (s->dir) {
+		slot_release(b, s);
+		return -EBADF; /* a directory is never open for writing */
+	}
 	for (int i = 0; i < iovcnt; i++) {
 		want += iov[i].iov_len;
 	}
@@ -323,7 +371,13 @@ static int64_t fsb_lseek(void *ctx, int gfd, int64_t off, int whence)
 	if (s == NULL) {
 		return -EBADF;
 	}
+	if (s->dir) {
+		pthread_mutex_lock(&b->dir_mu); /* not in the middle of a listing read */
+	}
 	r = lseek(s->host, off, whence);
+	if (s->dir) {
+		pthread_mutex_unlock(&b->dir_mu);
+	}
 	slot_release(b, s);
 	return r < 0 ? -errno : r;
 }
@@ -380,6 +434,11 @@ static int fsb_fstat(void *ctx, int gfd, struct uh_v2_file_attr *out)
 	if (s == NULL) {
 		return -EBADF;
 	}
+	if (s->dir) { /* the directory as it was at open, like its listing */
+		attr_from_brk(out, &s->st);
+		slot_release(b, s);
+		return 0;
+	}
 	/* fstat(2) itself: glibc's fstat() is newfstatat, a path syscall the VMM may not make */
 	rc = syscall(SYS_fstat, s->host, &st) < 0 ? -errno : 0;
 	slot_release(b, s);
@@ -393,15 +452,19 @@ static ssize_t fsb_getdents(void *ctx, int gfd, void *buf, size_t len)
 {
 	struct fs_broker *b = ctx;
 	struct fd_slot *s = slot_get(b, gfd);
-	long n;
+	ssize_t n = -ENOTDIR;
 
 	if (s == NULL) {
 		return -EBADF;
 	}
-	/* The ABI's record layout is linux_dirent64's; the kernel never writes past len. */
-	n = syscall(SYS_getdents64, s->host, buf, len);
+	/* The ABI's record layout is linux_dirent64's, the listing's too. */
+	if (s->dir) {
+		pthread_mutex_lock(&b->dir_mu);
+		n = dirlist_read(s->host, buf, len, b->bounce);
+		pthread_mutex_unlock(&b->dir_mu);
+	}
 	slot_release(b, s);
-	return n < 0 ? -errno : n;
+	return n;
 }
 
 static int path_op(void *ctx, enum brk_op op, const char *path, uint32_t mode,
