@@ -35,6 +35,7 @@
 #include "broker_proto.h"
 #include "broker_sandbox.h"
 #include "listing.h"
+#include "meta.h"
 #include "scratch.h"
 #include "uhs_status.h"
 
@@ -45,6 +46,7 @@ struct broker {
 	const char *tmpdir; /* where the scratch directory is made */
 	struct audit audit;
 	struct resolve_roots roots;
+	struct meta_key key; /* of the inode numbers the guest sees; never leaves the broker */
 };
 
 volatile sig_atomic_t broker_terminate;
@@ -62,26 +64,6 @@ void bmsg(const char *fmt, ...)
 
 /* ---- requests ---- */
 
-static void stat_to_brk(struct brk_stat *o, const struct stat *st)
-{
-	o->dev = st->st_dev;
-	o->ino = st->st_ino;
-	o->nlink = st->st_nlink;
-	o->mode = st->st_mode;
-	o->uid = st->st_uid;
-	o->gid = st->st_gid;
-	o->rdev = st->st_rdev;
-	o->size = st->st_size;
-	o->blksize = st->st_blksize;
-	o->blocks = st->st_blocks;
-	o->atime_sec = st->st_atim.tv_sec;
-	o->atime_nsec = (int32_t)st->st_atim.tv_nsec;
-	o->mtime_sec = st->st_mtim.tv_sec;
-	o->mtime_nsec = (int32_t)st->st_mtim.tv_nsec;
-	o->ctime_sec = st->st_ctim.tv_sec;
-	o->ctime_nsec = (int32_t)st->st_ctim.tv_nsec;
-}
-
 static const char *const op_names[BRK_OP_MAX] = {
     [BRK_OP_OPEN] = "open", [BRK_OP_UNLINK] = "unlink", [BRK_OP_MKDIR] = "mkdir",
     [BRK_OP_STAT] = "stat", [BRK_OP_LSTAT] = "lstat",
@@ -92,8 +74,10 @@ static const char R_LISTING[] = "directory listing over 16 MiB";
 /* A successful open: the reply carries the object's metadata, and a directory is passed as
  * its listing (listing.c), never as a directory fd.  Returns 0 with *fd replaced, or -errno
  * with *fd closed. */
-static int open_reply(int *fd, struct brk_stat *out, struct resolve_verdict *v)
+static int open_reply(const struct broker *br, int *fd, struct brk_stat *out,
+		      struct resolve_verdict *v)
 {
+	struct listing_ids ids = {.key = &br->key};
 	struct stat st;
 	int rc = 0, memfd;
 
@@ -101,7 +85,8 @@ static int open_reply(int *fd, struct brk_stat *out, struct resolve_verdict *v)
 		rc = -errno;
 		v->reason = RESOLVE_REASON_HOST;
 	} else if (S_ISDIR(st.st_mode)) {
-		rc = listing_build(*fd, BRK_LISTING_MAX, &memfd);
+		ids.host_dev = st.st_dev;
+		rc = listing_build(*fd, &ids, BRK_LISTING_MAX, &memfd);
 		v->reason = rc == -ENOMEM ? R_LISTING : RESOLVE_REASON_HOST;
 		close(*fd);
 		*fd = rc == 0 ? memfd : -1;
@@ -113,7 +98,7 @@ static int open_reply(int *fd, struct brk_stat *out, struct resolve_verdict *v)
 		*fd = -1;
 		return rc;
 	}
-	stat_to_brk(out, &st);
+	meta_stat(&br->key, v->mount, &st, out);
 	v->reason = NULL;
 	return 0;
 }
@@ -131,7 +116,7 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	case BRK_OP_OPEN:
 		rc = resolve_open(&br->roots, req->path, req->flags, req->mode, &fd, &v);
 		if (rc == 0) {
-			rc = open_reply(&fd, &rep->st, &v);
+			rc = open_reply(br, &fd, &rep->st, &v);
 		}
 		break;
 	case BRK_OP_UNLINK:
@@ -144,7 +129,7 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	case BRK_OP_LSTAT:
 		rc = resolve_stat(&br->roots, req->path, req->h.op == BRK_OP_LSTAT, &st, &v);
 		if (rc == 0) {
-			stat_to_brk(&rep->st, &st);
+			meta_stat(&br->key, v.mount, &st, &rep->st);
 		}
 		break;
 	case BRK_OP_READY:
@@ -280,6 +265,10 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 		br.dirfds[i] = -1;
 	}
 	rc = open_roots(&br);
+	if (rc == 0 && (rc = meta_key_init(&br.key)) != 0) {
+		bmsg("cannot draw the key of the guest's inode numbers: %s", strerror(-rc));
+		rc = ST_BROKER;
+	}
 	if (rc == 0 && pol->scratch) {
 		rc = scratch_make(&br.scratch, br.tmpdir);
 	}

@@ -6,8 +6,9 @@
  * seccomp filter (sanitizer builds, --sandbox=off) openat(dirfd, "../x") beyond the mount.
  * A memfd names nothing on the host.  Its content is what getdents64 said about a directory
  * the broker opened beneath a mount root, re-encoded record by record (brk_dirent_put: no
- * kernel padding bytes travel), capped at BRK_LISTING_MAX, and sealed against any change
- * before it is passed.  Trusts the kernel's records only after bounds checks. */
+ * kernel padding bytes travel; d_ino the synthetic inode number of meta.c), capped at
+ * BRK_LISTING_MAX, and sealed against any change before it is passed.  Trusts the kernel's records
+ * only after bounds checks. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -27,6 +28,7 @@ static unsigned char out_buf[65536]; /* records not yet written to the memfd */
 
 struct listing_out {
 	int fd;
+	const struct listing_ids *ids;
 	uint64_t cap; /* at most this many bytes */
 	size_t fill; /* bytes in out_buf */
 	uint64_t total; /* bytes of the listing so far */
@@ -62,7 +64,8 @@ static int put_entry(struct listing_out *o, uint64_t ino, uint8_t type, const ch
 	if (o->fill + need > sizeof out_buf && (rc = flush_out(o)) < 0) {
 		return rc;
 	}
-	n = brk_dirent_put(out_buf + o->fill, o->total, ino, type, name, len);
+	n = brk_dirent_put(out_buf + o->fill, o->total,
+			   meta_ino(o->ids->key, o->ids->host_dev, ino), type, name, len);
 	if (n == 0) {
 		return -EIO; /* a name the kernel cannot have given (empty, too long, '/') */
 	}
@@ -100,9 +103,9 @@ static int put_batch(struct listing_out *o, size_t n)
 	return 0;
 }
 
-static int fill_listing(int dirfd, uint64_t cap, int memfd)
+static int fill_listing(int dirfd, const struct listing_ids *ids, uint64_t cap, int memfd)
 {
-	struct listing_out o = {.fd = memfd, .cap = cap, .fill = 0, .total = 0};
+	struct listing_out o = {.fd = memfd, .ids = ids, .cap = cap, .fill = 0, .total = 0};
 
 	for (;;) {
 		long n = syscall(SYS_getdents64, dirfd, in_buf, sizeof in_buf);
@@ -120,7 +123,7 @@ static int fill_listing(int dirfd, uint64_t cap, int memfd)
 	}
 }
 
-int listing_build(int dirfd, uint64_t cap, int *out)
+int listing_build(int dirfd, const struct listing_ids *ids, uint64_t cap, int *out)
 {
 	int memfd = memfd_create("uhyve-sec-dir", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	int rc;
@@ -129,7 +132,7 @@ int listing_build(int dirfd, uint64_t cap, int *out)
 	if (memfd < 0) {
 		return -errno;
 	}
-	rc = fill_listing(dirfd, cap > BRK_LISTING_MAX ? BRK_LISTING_MAX : cap, memfd);
+	rc = fill_listing(dirfd, ids, cap > BRK_LISTING_MAX ? BRK_LISTING_MAX : cap, memfd);
 	if (rc == 0 && fcntl(memfd, F_ADD_SEALS, LISTING_SEALS) < 0) {
 		rc = -errno;
 	}

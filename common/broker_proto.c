@@ -168,8 +168,8 @@ int brk_req_check(const void *buf, size_t n, const char **why)
 	return rc;
 }
 
-/* The stat payload: free-form for a successful STAT/LSTAT (except its padding), a regular
- * file or a directory for a successful OPEN, all zero otherwise. */
+/* The stat payload of a successful STAT/LSTAT/OPEN: the guest's view (a mount's dev, uid,
+ * gid and rdev 0, zero padding; for OPEN a regular file or a directory); all zero otherwise. */
 static int check_stat(const struct brk_reply *p, const char **why)
 {
 	bool is_stat = p->h.op == BRK_OP_STAT || p->h.op == BRK_OP_LSTAT;
@@ -181,6 +181,13 @@ static int check_stat(const struct brk_reply *p, const char **why)
 		}
 		if (is_open && !S_ISREG(p->st.mode) && !S_ISDIR(p->st.mode)) {
 			return reject(why, "open of neither a regular file nor a directory");
+		}
+		/* Host identities never reach the VMM (broker/meta.c). */
+		if (p->st.dev == 0 || p->st.dev > BRK_DEV_SCRATCH) {
+			return reject(why, "stat dev is not a mount's");
+		}
+		if (p->st.uid != 0 || p->st.gid != 0 || p->st.rdev != 0) {
+			return reject(why, "stat uid, gid or rdev not zero");
 		}
 		return 0;
 	}

@@ -443,7 +443,7 @@ static void broker_seeds(void)
 	reply_one("open-enoent", BRK_OP_OPEN, 0, &p);
 	p.h.op = BRK_OP_STAT;
 	p.err = 0;
-	p.st = (struct brk_stat){.ino = 42, .mode = 0100644, .nlink = 1, .size = 6};
+	p.st = (struct brk_stat){.dev = 2, .ino = 42, .mode = 0100644, .nlink = 1, .size = 6};
 	reply_one("stat", BRK_OP_STAT, 0, &p);
 	memset(&p.st, 0, sizeof p.st);
 	p.h.op = BRK_OP_MKDIR;

@@ -385,13 +385,8 @@ static int64_t fsb_lseek(void *ctx, int gfd, int64_t off, int whence)
 static void attr_from_stat(struct uh_v2_file_attr *a, const struct stat *st)
 {
 	memset(a, 0, sizeof *a);
-	a->dev = st->st_dev;
-	a->ino = st->st_ino;
-	a->nlink = st->st_nlink;
+	a->nlink = st->st_nlink; /* dev, ino: the caller's; uid, gid, rdev: 0 */
 	a->mode = st->st_mode;
-	a->uid = st->st_uid;
-	a->gid = st->st_gid;
-	a->rdev = st->st_rdev;
 	a->size = st->st_size;
 	a->blksize = st->st_blksize;
 	a->blocks = st->st_blocks;
@@ -441,10 +436,12 @@ static int fsb_fstat(void *ctx, int gfd, struct uh_v2_file_attr *out)
 	}
 	/* fstat(2) itself: glibc's fstat() is newfstatat, a path syscall the VMM may not make */
 	rc = syscall(SYS_fstat, s->host, &st) < 0 ? -errno : 0;
-	slot_release(b, s);
-	if (rc == 0) {
+	if (rc == 0) { /* the host's sizes and times; the broker's identities (meta.c) */
 		attr_from_stat(out, &st);
+		out->dev = s->st.dev;
+		out->ino = s->st.ino;
 	}
+	slot_release(b, s);
 	return rc;
 }
 

@@ -65,6 +65,10 @@ struct brk_req {
 	char path[BRK_PATH_MAX]; /* guest path, NUL-terminated, rest zero */
 };
 
+/* Device numbers the guest sees (broker/meta.c): a mount's index + 1, BRK_DEV_SCRATCH for
+ * the scratch directory.  Inode numbers are a keyed hash; uid, gid and rdev are always 0. */
+#define BRK_DEV_SCRATCH 65u
+
 struct brk_stat { /* the fields of struct stat the guest ABI carries */
 	uint64_t dev, ino, nlink;
 	uint32_t mode, uid, gid, pad_;
@@ -79,7 +83,8 @@ struct brk_reply {
 	int32_t err; /* 0, or a positive errno */
 	uint32_t has_fd; /* 1 iff an fd travels with this reply */
 	/* STAT/LSTAT with err == 0: the object's metadata; OPEN with err == 0: the opened
-	 * object's (a regular file or a directory, as it was at open); otherwise zero. */
+	 * object's (a regular file or a directory, as it was at open); otherwise zero.  Always
+	 * the guest's view: dev 1..BRK_DEV_SCRATCH, a synthetic ino, uid = gid = rdev = 0. */
 	struct brk_stat st;
 };
 

@@ -331,18 +331,19 @@ static void cmd_fstat(const char *path)
 		  (char)('0' + (a.mode & 7)));
 }
 
-/* The d_ino of `name` in the listing of `dir`, or -errno, or 0 if it is not listed. */
-static int64_t listed_ino(const char *dir, const char *name)
+/* The d_ino of `name` in the listing of `dir` in *ino (0 if it is not listed).  Returns 0 or
+ * the -errno of the open. */
+static int listed_ino(const char *dir, const char *name, uint64_t *ino)
 {
 	static uint8_t buf[4096];
 	int fd = rt_v2_open(dir, O_RDONLY | O_DIRECTORY, 0);
 	struct uh_v2_dents_ret r;
-	int64_t ino = 0;
 
+	*ino = 0;
 	if (fd < 0) {
 		return fd;
 	}
-	while (ino == 0 && (r = rt_v2_getdents(fd, buf, sizeof buf)).tag == UH_V2_DENTS_SUCCESS) {
+	while (*ino == 0 && (r = rt_v2_getdents(fd, buf, sizeof buf)).tag == UH_V2_DENTS_SUCCESS) {
 		for (uint64_t off = 0; off + 19 < r.bytes;) {
 			uint16_t reclen;
 			memcpy(&reclen, buf + off + 16, 2);
@@ -350,13 +351,13 @@ static int64_t listed_ino(const char *dir, const char *name)
 				break;
 			}
 			if (rt_streq((const char *)buf + off + 19, name)) {
-				memcpy(&ino, buf + off, 8);
+				memcpy(ino, buf + off, 8);
 			}
 			off += reclen;
 		}
 	}
 	rt_v2_close(fd);
-	return ino;
+	return 0;
 }
 
 static void print_ids(const char *what, struct uh_v2_ret r, const struct uh_v2_file_attr *a)
@@ -376,8 +377,8 @@ static void cmd_ids(const char *dir, const char *name)
 	struct uh_v2_file_attr a, b;
 	struct uh_v2_ret rs, rf = {.tag = UH_V2_RET_ERROR, .err = 9};
 	size_t dl = strlen(dir), nl = strlen(name);
-	int64_t ino;
-	int fd;
+	uint64_t ino;
+	int fd, lrc;
 
 	if (dl + nl + 2 > sizeof ids_path) {
 		return;
@@ -395,15 +396,17 @@ static void cmd_ids(const char *dir, const char *name)
 		rf = rt_v2_fstat(fd, &b);
 		rt_v2_close(fd);
 	}
-	ino = listed_ino(dir, name);
+	lrc = listed_ino(dir, name, &ino);
 	rt_printf("ids %s = ", escape(ids_path, strlen(ids_path)));
 	print_ids("stat", rs, &a);
 	rt_printf(" nlink=%lu | ", (unsigned long)a.nlink);
 	print_ids("fstat", rf, &b);
-	if (ino > 0) {
-		rt_printf(" | ls ino=%lu\n", (unsigned long)ino);
+	if (lrc < 0) {
+		rt_printf(" | ls %d\n", lrc);
+	} else if (ino == 0) {
+		rt_printf(" | ls ino=none\n");
 	} else {
-		rt_printf(ino == 0 ? " | ls ino=none\n" : " | ls %ld\n", (long)ino);
+		rt_printf(" | ls ino=%lu\n", (unsigned long)ino);
 	}
 }
 

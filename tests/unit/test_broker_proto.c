@@ -112,7 +112,8 @@ static void valid_reply(struct brk_reply *p, const struct brk_req *req, int32_t 
 	p->h = (struct brk_hdr){.version = BRK_VERSION, .op = req->h.op, .seq = req->h.seq};
 	p->err = err;
 	p->has_fd = req->h.op == BRK_OP_OPEN && err == 0;
-	if (p->has_fd) { /* a successful open says what was opened */
+	if (err == 0 && (req->h.op == BRK_OP_OPEN || req->h.op == BRK_OP_STAT ||
+			 req->h.op == BRK_OP_LSTAT)) { /* the guest's view of the object */
 		p->st.mode = S_IFREG | 0644;
 		p->st.dev = 1;
 		p->st.ino = 42;
@@ -555,8 +556,11 @@ static void reply_valid(void **state)
 		valid_req(&req, op);
 		valid_reply(&p, &req, 0);
 		memset(&p.st, 0xff, sizeof p.st); /* anything goes in a successful stat... */
-		p.st.pad_ = 0; /* ...except the padding */
+		p.st.pad_ = 0; /* ...except the padding and host identities */
 		p.st.pad2_ = 0;
+		p.st.dev = BRK_DEV_SCRATCH;
+		p.st.uid = p.st.gid = 0;
+		p.st.rdev = 0;
 		REPLY_ACCEPTS(&p, &req, 0);
 		valid_reply(&p, &req, EACCES);
 		REPLY_ACCEPTS(&p, &req, 0);

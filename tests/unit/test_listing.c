@@ -25,6 +25,7 @@
 #define ALL_SEALS (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)
 
 static unsigned char bounce[DIRLIST_BOUNCE];
+static const struct meta_key key = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
 static char tmpl[] = "/tmp/uhs-listing-XXXXXX";
 static const char *dir; /* a directory with ".", "..", "a", "bb", "sub" and a 255-byte name */
 static char longname[256];
@@ -126,11 +127,20 @@ static int memfd_with(const void *b, size_t n, int seals)
 	return fd;
 }
 
+static struct listing_ids ids_of(int d)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(d, &st), 0);
+	return (struct listing_ids){.key = &key, .host_dev = st.st_dev};
+}
+
 static int built_listing(void)
 {
 	int d = open_dir(), fd;
+	struct listing_ids ids = ids_of(d);
 
-	assert_int_equal(listing_build(d, BRK_LISTING_MAX, &fd), 0);
+	assert_int_equal(listing_build(d, &ids, BRK_LISTING_MAX, &fd), 0);
 	close(d);
 	return fd;
 }
@@ -229,7 +239,7 @@ static void listing_is_sealed_and_complete(void **state)
 {
 	unsigned char buf[4096];
 	int fd = built_listing(), seen = 0;
-	struct stat st;
+	struct stat st, host;
 	ssize_t n;
 
 	(void)state;
@@ -241,10 +251,17 @@ static void listing_is_sealed_and_complete(void **state)
 	assert_int_equal(ftruncate(fd, 0), -1);
 	n = pread(fd, buf, sizeof buf, 0);
 	assert_int_equal(n, st.st_size);
+	assert_int_equal(lstat(dir, &host), 0);
 	for (size_t off = 0, r; off < (size_t)n; off += r) {
 		const char *name = (const char *)buf + off + BRK_DIRENT_HDR;
+		uint64_t ino;
 		r = brk_dirent_check(buf + off, (size_t)n - off, off);
 		assert_true(r > 0);
+		memcpy(&ino, buf + off, sizeof ino);
+		if (strcmp(name, ".") == 0) { /* the synthetic number of the directory itself */
+			assert_true(ino == meta_ino(&key, host.st_dev, host.st_ino));
+			assert_true(ino != host.st_ino);
+		}
 		seen |= strcmp(name, ".") == 0	      ? 1
 			: strcmp(name, "..") == 0     ? 2
 			: strcmp(name, "a") == 0      ? 4
@@ -260,12 +277,14 @@ static void listing_is_sealed_and_complete(void **state)
 static void listing_cap_is_enomem(void **state)
 {
 	int d = open_dir(), fd = 7;
+	struct listing_ids ids = ids_of(d);
 
 	(void)state;
-	assert_int_equal(listing_build(d, 48, &fd), -ENOMEM); /* two records fit, six do not */
+	assert_int_equal(listing_build(d, &ids, 48, &fd),
+			 -ENOMEM); /* two records fit, six do not */
 	assert_int_equal(fd, -1);
 	assert_int_equal(lseek(d, 0, SEEK_SET), 0);
-	assert_int_equal(listing_build(d, 1000, &fd), 0);
+	assert_int_equal(listing_build(d, &ids, 1000, &fd), 0);
 	close(fd);
 	close(d);
 }
@@ -273,13 +292,14 @@ static void listing_cap_is_enomem(void **state)
 static void listing_of_a_file_fails(void **state)
 {
 	char p[512];
+	struct listing_ids ids = {.key = &key, .host_dev = 1};
 	int f, fd = 7;
 
 	(void)state;
 	snprintf(p, sizeof p, "%s/a", dir);
 	f = open(p, O_RDONLY | O_CLOEXEC);
 	assert_true(f >= 0);
-	assert_int_equal(listing_build(f, BRK_LISTING_MAX, &fd), -ENOTDIR);
+	assert_int_equal(listing_build(f, &ids, BRK_LISTING_MAX, &fd), -ENOTDIR);
 	assert_int_equal(fd, -1);
 	close(f);
 }

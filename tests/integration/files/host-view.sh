@@ -2,8 +2,68 @@
 # host-view.sh - scenarios of run-files.sh (sourced by it) about what the guest sees of the host
 # (issue 16):
 #   dirlist      directory listings are served from a sealed snapshot (a memfd): the VMM never
-#                holds a directory fd, with or without its sandbox (item 8).
+#                holds a directory fd, with or without its sandbox (item 8);
+#   meta         stat, fstat and getdents show synthetic identities: st_dev = mount index + 1,
+#                st_ino = d_ino = a keyed hash (random per run), uid = gid = rdev = 0 (item 6).
 # Uses run-files.sh's helpers (vmm, bg_start, fail, ...) and its variables T, W.
+
+# The ids line of a file: "ids DIR/NAME = stat dev=D ino=I ... | fstat dev=D ino=I ... | ls ino=I"
+ids_field() { # LABEL PATH FIELD(stat|fstat|ls) -> the ino it shows
+	local line
+	line=$(grep -F "ids $2 = " "$W/runs/$1.out" | head -n 1)
+	case "$3" in
+	stat) sed -E 's/^.* = stat dev=[0-9]+ ino=([0-9]+) .*$/\1/' <<<"$line" ;;
+	fstat) sed -E 's/^.*\| fstat dev=[0-9]+ ino=([0-9]+) .*$/\1/' <<<"$line" ;;
+	ls) sed -E 's/^.*\| ls ino=([0-9]+)$/\1/' <<<"$line" ;;
+	esac
+}
+
+# The same file has one ino through stat, fstat and getdents; it is not the host's.  Sets ino.
+want_ids() { # LABEL GUEST-PATH HOST-PATH(relative to T)
+	local f l host
+	ino=$(ids_field "$1" "$2" stat) f=$(ids_field "$1" "$2" fstat) l=$(ids_field "$1" "$2" ls)
+	host=$(stat -c %i "$T/$3")
+	if ! [[ "$ino" =~ ^[0-9]+$ ]] || [ "$ino" != "$f" ] || [ "$ino" != "$l" ]; then
+		fail "$1: $2: ino through stat '$ino', fstat '$f', ls '$l' differ"
+	fi
+	[ "$ino" != "$host" ] || fail "$1: $2: the guest sees the host inode number $host"
+}
+
+sc_meta() {
+	local a sub b r l1 l2 s ino
+	# (under T/data: the snapshot of everything else is taken before the scenario)
+	mkdir "$T/data/lk" && printf 'one' >"$T/data/lk/l1" && ln "$T/data/lk/l1" "$T/data/lk/l2" ||
+		exit 99
+	# Owned by someone else (as root): the guest must see uid 0 and gid 0 all the same.
+	chown 1234:1234 "$T/data/a.txt" "$T/data/sub" "$T/data/sub/b.txt" "$T/data/lk/l1" 2>/dev/null
+	printf '{"version": 1, "mounts": [{"host": "%s", "guest": "/data", "access": "rw"},
+ {"host": "%s", "guest": "/links", "access": "ro", "hardlinks": true}], "scratch": true}\n' \
+		"$T/data" "$T/data/lk" >"$W/meta.json"
+	local -a pol=(--policy "$W/meta.json" --mount "$T/ro:/ro:ro")
+	vmm meta 0 -- "${pol[@]}" @fsops-v2 ids:/data:a.txt ids:/data:sub ids:/data/sub:b.txt \
+		ids:/ro:r.txt ids:/links:l1 ids:/links:l2 put:/s:scratch ids:/:s fstat:/data/a.txt \
+		fstat:/data/sub fstat:/ro/rsub stat:/data/sub ls:/data/sub
+	want_ids meta /data/a.txt data/a.txt
+	a=$ino
+	want_ids meta /data/sub data/sub
+	sub=$ino
+	want_ids meta /data/sub/b.txt data/sub/b.txt
+	b=$ino
+	want_ids meta /ro/r.txt ro/r.txt
+	r=$ino
+	want_ids meta /links/l1 data/lk/l1
+	l1=$ino
+	want_ids meta /links/l2 data/lk/l2
+	l2=$ino
+	s=$(ids_field meta /s stat)
+	[ "$l1" = "$l2" ] || fail "meta: the hard links l1 and l2 have different inos ($l1, $l2)"
+	[ "$(printf '%s\n' "$a" "$sub" "$b" "$r" "$l1" "$s" | sort -u | wc -l)" = 6 ] ||
+		fail "meta: different files share an ino: $a $sub $b $r $l1 $s"
+	# The key is chosen per run: the same file gets another ino in the next run.
+	vmm meta-again 0 -- "${pol[@]}" @fsops-v2 ids:/data:a.txt
+	want_ids meta-again /data/a.txt data/a.txt
+	[ "$a" != "$ino" ] || fail "meta: /data/a.txt has ino $a in two runs: the key is not per run"
+}
 
 # Entries of a directory listing, counted by the guest, with a rewind and a tiny buffer.
 sc_dirlist() {
