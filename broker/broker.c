@@ -106,7 +106,7 @@ static int open_reply(const struct broker *br, int *fd, struct brk_stat *out,
 /* Decides one validated request.  Returns the fd to pass, or -1. */
 static int handle(struct broker *br, const struct brk_req *req, struct brk_reply *rep)
 {
-	struct resolve_verdict v = {.reason = NULL, .mount = -1};
+	struct resolve_verdict v = {.reason = NULL, .mount = -1, .created = 0};
 	struct stat st;
 	int rc = -EINVAL, fd = -1;
 
@@ -114,7 +114,8 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	rep->h = (struct brk_hdr){.version = BRK_VERSION, .op = req->h.op, .seq = req->h.seq};
 	switch ((enum brk_op)req->h.op) {
 	case BRK_OP_OPEN:
-		rc = resolve_open(&br->roots, req->path, req->flags, req->mode, &fd, &v);
+		rc = resolve_open_counted(&br->roots, req->path, req->flags, req->mode,
+					  req->new_max, &fd, &v);
 		if (rc == 0) {
 			rc = open_reply(br, &fd, &rep->st, &v);
 		}
@@ -142,6 +143,8 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	}
 	rep->err = -rc;
 	rep->has_fd = rc == 0 && fd >= 0;
+	/* what the VMM's write budget pays for; resolve never exceeds the request's new_max */
+	rep->created = (uint16_t)(v.created <= req->new_max ? v.created : req->new_max);
 	audit_op(&br->audit, op_names[req->h.op], req->path, rc, &v);
 	return rc == 0 ? fd : -1;
 }

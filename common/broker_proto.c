@@ -62,11 +62,17 @@ int brk_req_build(struct brk_req *r, enum brk_op op, uint32_t seq, int32_t flags
 	if (len >= BRK_PATH_MAX) {
 		return -ENAMETOOLONG;
 	}
+	if (mode > UINT16_MAX) {
+		return -EINVAL;
+	}
 	r->h.version = BRK_VERSION;
 	r->h.op = (uint16_t)op;
 	r->h.seq = seq;
 	r->flags = flags;
-	r->mode = mode;
+	r->mode = (uint16_t)mode;
+	r->new_max = op == BRK_OP_MKDIR				   ? 1
+		     : op == BRK_OP_OPEN && (flags & O_CREAT) != 0 ? BRK_NEW_MAX
+								   : 0;
 	memcpy(r->path, path, len + 1);
 	return 0;
 }
@@ -108,6 +114,10 @@ static int check_args(const struct brk_req *r, const char **why)
 		if (r->mode > BRK_MODE_MAX || (r->mode != 0 && (flags & O_CREAT) == 0)) {
 			return reject(why, "bad mode");
 		}
+		if ((flags & O_CREAT) ? r->new_max == 0 || r->new_max > BRK_NEW_MAX
+				      : r->new_max != 0) {
+			return reject(why, "bad new_max");
+		}
 		return 0;
 	case BRK_OP_MKDIR:
 		if (flags != 0) {
@@ -119,12 +129,15 @@ static int check_args(const struct brk_req *r, const char **why)
 		    (r->mode & BRK_MKDIR_MODE_MIN) != BRK_MKDIR_MODE_MIN) {
 			return reject(why, "bad mode");
 		}
+		if (r->new_max != 1) {
+			return reject(why, "bad new_max");
+		}
 		return 0;
 	case BRK_OP_UNLINK:
 	case BRK_OP_STAT:
 	case BRK_OP_LSTAT:
-		if (flags != 0 || r->mode != 0) {
-			return reject(why, "flags or mode must be 0");
+		if (flags != 0 || r->mode != 0 || r->new_max != 0) {
+			return reject(why, "flags, mode or new_max must be 0");
 		}
 		return 0;
 	case BRK_OP_READY:
@@ -234,6 +247,10 @@ int brk_reply_check(const void *buf, size_t n, const struct brk_req *req, int nf
 	}
 	if (nfds != (int)p.has_fd) {
 		return reject(why, "fd count mismatch");
+	}
+	/* new_max is 0 for every op but OPEN with O_CREAT and MKDIR */
+	if (p.created > req->new_max) {
+		return reject(why, "created more than new_max");
 	}
 	return check_stat(&p, why);
 }

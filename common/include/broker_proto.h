@@ -23,7 +23,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define BRK_VERSION 2 /* 2: OPEN replies carry metadata; directories as listings */
+#define BRK_VERSION 3 /* 2: OPEN replies carry metadata, directories as listings; 3: entry counts  \
+		       */
 
 /* The broker program (uhyve-sec-broker) is exec'd by the launcher with
  *   fd 3  its end of the socketpair,
@@ -58,10 +59,17 @@ struct brk_hdr {
 /* MKDIR modes must include owner read, write and search (0700). */
 #define BRK_MKDIR_MODE_MIN 0700
 
+/* The most entries one OPEN may create: the file and, in scratch, its missing parents (a
+ * path of BRK_PATH_MAX bytes has at most 2048 components). */
+#define BRK_NEW_MAX 2048
+
 struct brk_req {
 	struct brk_hdr h;
 	int32_t flags; /* OPEN: guest open flags; otherwise 0 */
-	uint32_t mode; /* OPEN with O_CREAT: bits <= 0777; MKDIR: the same with 0700 set; else 0 */
+	uint16_t mode; /* OPEN with O_CREAT: bits <= 0777; MKDIR: the same with 0700 set; else 0 */
+	/* Files and directories the broker may create for this request (the VMM's write budget
+	 * pays 4 KiB for each): OPEN with O_CREAT 1..BRK_NEW_MAX, MKDIR 1, otherwise 0. */
+	uint16_t new_max;
 	char path[BRK_PATH_MAX]; /* guest path, NUL-terminated, rest zero */
 };
 
@@ -81,7 +89,8 @@ struct brk_stat { /* the fields of struct stat the guest ABI carries */
 struct brk_reply {
 	struct brk_hdr h;
 	int32_t err; /* 0, or a positive errno */
-	uint32_t has_fd; /* 1 iff an fd travels with this reply */
+	uint16_t has_fd; /* 1 iff an fd travels with this reply */
+	uint16_t created; /* OPEN, MKDIR: entries made (<= the request's new_max; also on errors) */
 	/* STAT/LSTAT with err == 0: the object's metadata; OPEN with err == 0: the opened
 	 * object's (a regular file or a directory, as it was at open); otherwise zero.  Always
 	 * the guest's view: dev 1..BRK_DEV_SCRATCH, a synthetic ino, uid = gid = rdev = 0. */
@@ -116,7 +125,9 @@ size_t brk_dirent_put(void *p, uint64_t off, uint64_t ino, uint8_t type, const c
 size_t brk_dirent_check(const void *p, size_t avail, uint64_t off)
     __attribute__((warn_unused_result));
 
-/* Builds a request.  Returns 0 or -ENAMETOOLONG (path does not fit). */
+/* Builds a request, new_max as many entries as the op may create (BRK_NEW_MAX for OPEN with
+ * O_CREAT, 1 for MKDIR, else 0; the VMM lowers it to what its budget pays for).  Returns 0,
+ * -ENAMETOOLONG (path does not fit) or -EINVAL (mode above 0xffff). */
 int brk_req_build(struct brk_req *r, enum brk_op op, uint32_t seq, int32_t flags, uint32_t mode,
 		  const char *path) __attribute__((warn_unused_result));
 

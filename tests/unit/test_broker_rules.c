@@ -4,6 +4,8 @@
  *   item 8: a successful OPEN describes a regular file or a directory;
  *   item 6: every stat payload is the guest's view (dev 1..BRK_DEV_SCRATCH, uid, gid and
  *           rdev 0);
+ *   item 4: a request says how many entries the broker may create (new_max), a reply how
+ *           many it did (created <= new_max);
  * and a round trip of each new reply through brk_send/brk_recv with its fd.
  * (test_broker_proto.c holds the rules from before.) */
 #include <dirent.h>
@@ -176,6 +178,140 @@ static void stat_owner_and_rdev_zero(void **state)
 	}
 }
 
+/* ---- item 4: entries ---- */
+
+static void req_rejects(const struct brk_req *r, const char *reason)
+{
+	const char *why = NULL;
+
+	assert_int_equal(brk_req_check(r, sizeof *r, &why), -EPROTO);
+	assert_non_null(why);
+	assert_string_equal(why, reason);
+}
+
+static void req_accepts(const struct brk_req *r)
+{
+	const char *why = NULL;
+
+	assert_int_equal(brk_req_check(r, sizeof *r, &why), 0);
+}
+
+static void build_sets_new_max(void **state)
+{
+	struct brk_req r;
+
+	(void)state;
+	req_of(&r, BRK_OP_OPEN, O_WRONLY | O_CREAT, 0644);
+	assert_int_equal(r.new_max, BRK_NEW_MAX);
+	req_of(&r, BRK_OP_OPEN, O_RDONLY, 0);
+	assert_int_equal(r.new_max, 0);
+	req_of(&r, BRK_OP_MKDIR, 0, 0755);
+	assert_int_equal(r.new_max, 1);
+	req_of(&r, BRK_OP_STAT, 0, 0);
+	assert_int_equal(r.new_max, 0);
+	assert_int_equal(brk_req_build(&r, BRK_OP_OPEN, 1, O_CREAT, 0x10000, "/x"), -EINVAL);
+}
+
+static void open_creat_new_max_range(void **state)
+{
+	struct brk_req r;
+
+	(void)state;
+	req_of(&r, BRK_OP_OPEN, O_WRONLY | O_CREAT, 0644);
+	r.new_max = 1;
+	req_accepts(&r);
+	r.new_max = 0;
+	req_rejects(&r, "bad new_max"); /* the VMM drops O_CREAT instead */
+	r.new_max = BRK_NEW_MAX + 1;
+	req_rejects(&r, "bad new_max");
+	r.new_max = UINT16_MAX;
+	req_rejects(&r, "bad new_max");
+}
+
+static void open_without_creat_new_max_zero(void **state)
+{
+	struct brk_req r;
+
+	(void)state;
+	req_of(&r, BRK_OP_OPEN, O_RDWR | O_TRUNC, 0);
+	r.new_max = 1;
+	req_rejects(&r, "bad new_max");
+}
+
+static void mkdir_new_max_one(void **state)
+{
+	struct brk_req r;
+
+	(void)state;
+	req_of(&r, BRK_OP_MKDIR, 0, 0700);
+	r.new_max = 0;
+	req_rejects(&r, "bad new_max");
+	r.new_max = 2;
+	req_rejects(&r, "bad new_max");
+}
+
+static void other_ops_new_max_zero(void **state)
+{
+	const enum brk_op ops[] = {BRK_OP_UNLINK, BRK_OP_STAT, BRK_OP_LSTAT};
+	struct brk_req r;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		req_of(&r, ops[i], 0, 0);
+		r.new_max = 1;
+		req_rejects(&r, "flags, mode or new_max must be 0");
+	}
+}
+
+static void created_at_most_new_max(void **state)
+{
+	const enum brk_op none[] = {BRK_OP_UNLINK, BRK_OP_STAT, BRK_OP_LSTAT};
+	struct brk_req req;
+	struct brk_reply p;
+
+	(void)state;
+	req_of(&req, BRK_OP_OPEN, O_WRONLY | O_CREAT, 0644);
+	req.new_max = 3;
+	reply_of(&p, &req, 0);
+	p.created = 3; /* a scratch file and two parents */
+	accepts(&p, &req);
+	p.created = 4;
+	rejects(&p, &req, "created more than new_max");
+	reply_of(&p, &req, EACCES); /* parents made, then the open failed */
+	p.created = 2;
+	accepts(&p, &req);
+	req_of(&req, BRK_OP_OPEN, O_RDONLY, 0);
+	reply_of(&p, &req, 0);
+	p.created = 1;
+	rejects(&p, &req, "created more than new_max");
+	req_of(&req, BRK_OP_MKDIR, 0, 0755);
+	reply_of(&p, &req, 0);
+	p.created = 1;
+	accepts(&p, &req);
+	p.created = 2;
+	rejects(&p, &req, "created more than new_max");
+	for (size_t i = 0; i < 3; i++) {
+		req_of(&req, none[i], 0, 0);
+		reply_of(&p, &req, 0);
+		p.created = 1;
+		rejects(&p, &req, "created more than new_max");
+	}
+}
+
+static void has_fd_is_0_or_1(void **state)
+{
+	struct brk_req req;
+	struct brk_reply p;
+
+	(void)state;
+	req_of(&req, BRK_OP_OPEN, O_RDONLY, 0);
+	reply_of(&p, &req, 0);
+	p.has_fd = 2;
+	rejects(&p, &req, "bad has_fd");
+	p.has_fd = 0x101;
+	rejects(&p, &req, "bad has_fd");
+}
+
 /* ---- the new replies on the wire, with their fds ---- */
 
 static void listing_reply_round_trip(void **state)
@@ -208,9 +344,11 @@ static void listing_reply_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(open_describes_file_or_dir),
-	    T(stat_dev_is_a_mounts),
-	    T(stat_owner_and_rdev_zero),
+	    T(open_describes_file_or_dir), T(stat_dev_is_a_mounts),
+	    T(stat_owner_and_rdev_zero),   T(build_sets_new_max),
+	    T(open_creat_new_max_range),   T(open_without_creat_new_max_zero),
+	    T(mkdir_new_max_one),	   T(other_ops_new_max_zero),
+	    T(created_at_most_new_max),	   T(has_fd_is_0_or_1),
 	    T(listing_reply_round_trip),
 	};
 

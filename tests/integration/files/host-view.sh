@@ -4,7 +4,9 @@
 #   dirlist      directory listings are served from a sealed snapshot (a memfd): the VMM never
 #                holds a directory fd, with or without its sandbox (item 8);
 #   meta         stat, fstat and getdents show synthetic identities: st_dev = mount index + 1,
-#                st_ino = d_ino = a keyed hash (random per run), uid = gid = rdev = 0 (item 6).
+#                st_ino = d_ino = a keyed hash (random per run), uid = gid = rdev = 0 (item 6);
+#   write_limit_spend (called by sc_write_limit) the write budget pays for holes and for
+#                every file and directory created (item 4).
 # Uses run-files.sh's helpers (vmm, bg_start, fail, ...) and its variables T, W.
 
 # The ids line of a file: "ids DIR/NAME = stat dev=D ino=I ... | fstat dev=D ino=I ... | ls ino=I"
@@ -94,4 +96,33 @@ sc_dirlist() {
 		after_run "hold-$i" 143 "$n" 0
 	done
 	stderr_is hold-strict "uhyve-sec: stopped by SIGTERM"
+}
+
+# Called by sc_write_limit: a 64 KiB budget pays for bytes, holes and entries.
+write_limit_spend() {
+	local n
+	printf '{"version": 1, "limits": {"write_bytes": "64K"}}\n' >"$W/w64.json"
+	vmm write-spend 0 -- --policy "$W/w64.json" --mount "$T/data:/data" @fsops-v2 \
+		seekwrite:/data/sparse:1099511627776:x seekwrite:/data/sparse:61430:abcdefghijklmnop \
+		createmany:/data/f:2000 mkdirmany:/data/d:300 open:/data/sub/b.txt:0101 \
+		open:/data/newfile:0101 open:/data/a.txt:0301 append:/data/sub/b.txt:x \
+		stat:/data/sparse
+	[ "$(stat -c %s "$T/data/sparse" 2>/dev/null)" = 61440 ] ||
+		fail "host: data/sparse is $(stat -c %s "$T/data/sparse" 2>/dev/null) bytes, expected 61440"
+	n=$(find "$T/data" -maxdepth 1 -name 'f[0-9]*' | wc -l)
+	[ "$n" = 0 ] || fail "host: $n files f* created after the budget was spent"
+	n=$(find "$T/data" -maxdepth 1 -name 'd[0-9]*' | wc -l)
+	[ "$n" = 0 ] || fail "host: $n directories d* created after the budget was spent"
+	want_absent data/newfile
+	want_content data/sub/b.txt bee
+	# Entries cost 4 KiB each: a 64 KiB budget creates 16 empty files, then ENOSPC.
+	vmm write-entries 0 -- --policy "$W/w64.json" --mount "$T/data:/data" @fsops-v2 \
+		createmany:/data/e:100 mkdirmany:/data/g:10
+	n=$(find "$T/data" -maxdepth 1 -name 'e[0-9]*' | wc -l)
+	[ "$n" = 16 ] || fail "host: $n files e* created with a 64 KiB budget, expected 16"
+	# In scratch, O_CREAT makes the missing parents too: each one is an entry (16 KiB: the
+	# three directories and the file of /a/b/c/f, then nothing).
+	printf '{"version": 1, "scratch": true, "limits": {"write_bytes": "16K"}}\n' >"$W/w16s.json"
+	vmm write-scratch 0 -- --policy "$W/w16s.json" @fsops put:/a/b/c/f:x put:/g/h:x \
+		put:/a/b/c/f:y cat:/a/b/c/f
 }
