@@ -30,12 +30,17 @@
 
 #define GUEST_FD_BASE 3
 
+/* Directory listings the guest may hold open at once (each at most BRK_LISTING_MAX): a guest
+ * that opens a huge directory again and again gets ENOMEM, not gigabytes of memfds. */
+#define FS_LISTINGS_MAX (64ull << 20)
+
 struct fd_slot {
 	int host; /* -1 free, -2 reserved while opening */
 	unsigned busy; /* operations in flight on this fd */
 	bool closing; /* closed by the guest while busy: close when the last one ends */
 	bool dir; /* host is a directory listing (memfd), not a file */
 	bool append; /* opened O_APPEND: writes create no hole */
+	uint64_t listing; /* dir: bytes of its listing */
 	struct brk_stat st; /* from the OPEN reply: what fstat of a directory answers */
 };
 
@@ -51,6 +56,7 @@ struct fs_broker {
 	unsigned char *bounce; /* DIRLIST_BOUNCE bytes */
 	struct fd_slot *slots;
 	unsigned max_open;
+	uint64_t listings; /* bytes of the listings open (tab_mu) */
 	struct fs_budget budget; /* limits.write_bytes: bytes, holes, entries (fs_budget.c) */
 };
 
@@ -157,6 +163,14 @@ out:
 
 /* ---- guest fd table ---- */
 
+/* Under tab_mu: closes the slot's fd and frees it. */
+static void slot_free(struct fs_broker *b, struct fd_slot *s)
+{
+	close(s->host);
+	b->listings -= s->listing;
+	*s = (struct fd_slot){.host = -1};
+}
+
 static struct fd_slot *slot_get(struct fs_broker *b, int gfd)
 {
 	struct fd_slot *s = NULL;
@@ -178,8 +192,7 @@ static void slot_release(struct fs_broker *b, struct fd_slot *s)
 {
 	pthread_mutex_lock(&b->tab_mu);
 	if (--s->busy == 0 && s->closing) {
-		close(s->host);
-		*s = (struct fd_slot){.host = -1};
+		slot_free(b, s);
 	}
 	pthread_mutex_unlock(&b->tab_mu);
 }
@@ -187,11 +200,11 @@ static void slot_release(struct fs_broker *b, struct fd_slot *s)
 /* The fd of a successful OPEN, before the guest may use it: a regular file, or for a
  * directory a sealed listing memfd of well-formed records.  Anything else (a directory fd
  * above all) means the broker is confused: returns a reason, and the broker is lost. */
-static const char *check_received(struct fs_broker *b, int fd, const struct brk_stat *st)
+static const char *check_received(struct fs_broker *b, int fd, const struct brk_stat *st,
+				  uint64_t *size)
 {
 	const char *why = NULL;
 	struct stat hs;
-	uint64_t size;
 
 	/* fstat(2) itself: glibc's fstat() is newfstatat, a path syscall the VMM may not make */
 	if (syscall(SYS_fstat, fd, &hs) < 0 || !S_ISREG(hs.st_mode)) {
@@ -199,7 +212,7 @@ static const char *check_received(struct fs_broker *b, int fd, const struct brk_
 	}
 	if (S_ISDIR(st->mode)) {
 		pthread_mutex_lock(&b->dir_mu);
-		if (dirlist_check(fd, &size, b->bounce, &why) != 0 && why == NULL) {
+		if (dirlist_check(fd, size, b->bounce, &why) != 0 && why == NULL) {
 			why = "a bad directory listing";
 		}
 		pthread_mutex_unlock(&b->dir_mu);
@@ -260,6 +273,7 @@ static int fsb_open(void *ctx, const char *path, int flags, uint32_t mode)
 {
 	struct fs_broker *b = ctx;
 	struct brk_reply rep;
+	uint64_t size = 0;
 	const char *why;
 	unsigned i;
 	int fd, rc;
@@ -275,7 +289,7 @@ static int fsb_open(void *ctx, const char *path, int flags, uint32_t mode)
 	pthread_mutex_unlock(&b->tab_mu);
 
 	rc = open_budgeted(b, path, flags, mode, &rep, &fd);
-	if (rc == 0 && rep.err == 0 && (why = check_received(b, fd, &rep.st)) != NULL) {
+	if (rc == 0 && rep.err == 0 && (why = check_received(b, fd, &rep.st, &size)) != NULL) {
 		close(fd);
 		pthread_mutex_lock(&b->sock_mu);
 		mark_lost(b, why);
@@ -283,11 +297,18 @@ static int fsb_open(void *ctx, const char *path, int flags, uint32_t mode)
 		rc = FS_LOST;
 	}
 	pthread_mutex_lock(&b->tab_mu);
+	if (rc == 0 && rep.err == 0 && S_ISDIR(rep.st.mode) &&
+	    size > FS_LISTINGS_MAX - b->listings) {
+		close(fd);
+		rep.err = ENOMEM; /* enough listings held: close some first */
+	}
 	if (rc == 0 && rep.err == 0) {
 		b->slots[i] = (struct fd_slot){.host = fd,
 					       .dir = S_ISDIR(rep.st.mode),
 					       .append = (flags & UH_O_APPEND) != 0,
+					       .listing = S_ISDIR(rep.st.mode) ? size : 0,
 					       .st = rep.st};
+		b->listings += b->slots[i].listing;
 		rc = GUEST_FD_BASE + (int)i;
 	} else {
 		b->slots[i].host = -1;
@@ -310,8 +331,7 @@ static int fsb_close(void *ctx, int gfd)
 			if (s->busy > 0) {
 				s->closing = true;
 			} else {
-				close(s->host);
-				*s = (struct fd_slot){.host = -1};
+				slot_free(b, s);
 			}
 			rc = 0;
 		}

@@ -23,8 +23,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define BRK_VERSION 3 /* 2: OPEN replies carry metadata, directories as listings; 3: entry counts  \
-		       */
+/* 2: OPEN replies carry metadata, directories come as listings; 3: entries created. */
+#define BRK_VERSION 3
 
 /* The broker program (uhyve-sec-broker) is exec'd by the launcher with
  *   fd 3  its end of the socketpair,

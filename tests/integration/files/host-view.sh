@@ -76,6 +76,14 @@ sc_dirlist() {
 		ls:/data/sub ls:/ro ls:/ro/rsub lsseek:/data/many:4096 \
 		lsseek:/data/many:32768 lsseek:/data/sub:24 lsseek:/data/sub:32 fstat:/data/many \
 		ls:/data/a.txt
+	# Listings held open at once are capped at 64 MiB: a 5.6 MB one (20,000 names of 255
+	# bytes) opens 11 times, then ENOMEM until one is closed.
+	mkdir "$T/data/wide" || exit 99
+	python3 -c 'import os, sys
+for i in range(20000): open(os.path.join(sys.argv[1], "%s%05d" % ("w" * 250, i)), "w").close()' \
+		"$T/data/wide" || exit 99
+	vmm dirlist-held 0 -- --mount "$T/data:/data" @fsops-v2 openmany:/data/wide:13 close:5 \
+		openmany:/data/wide:2 lsseek:/data/sub:4096
 	# While the guest holds a directory open, no fd of the VMM is a directory; with the
 	# sandbox off too (nothing but the protocol keeps the VMM from holding one).
 	for i in strict off; do
