@@ -34,6 +34,8 @@
 #include "broker.h"
 #include "broker_proto.h"
 #include "broker_sandbox.h"
+#include "listing.h"
+#include "meta.h"
 #include "scratch.h"
 #include "uhs_status.h"
 
@@ -44,6 +46,7 @@ struct broker {
 	const char *tmpdir; /* where the scratch directory is made */
 	struct audit audit;
 	struct resolve_roots roots;
+	struct meta_key key; /* of the inode numbers the guest sees; never leaves the broker */
 };
 
 volatile sig_atomic_t broker_terminate;
@@ -61,35 +64,49 @@ void bmsg(const char *fmt, ...)
 
 /* ---- requests ---- */
 
-static void stat_to_brk(struct brk_stat *o, const struct stat *st)
-{
-	o->dev = st->st_dev;
-	o->ino = st->st_ino;
-	o->nlink = st->st_nlink;
-	o->mode = st->st_mode;
-	o->uid = st->st_uid;
-	o->gid = st->st_gid;
-	o->rdev = st->st_rdev;
-	o->size = st->st_size;
-	o->blksize = st->st_blksize;
-	o->blocks = st->st_blocks;
-	o->atime_sec = st->st_atim.tv_sec;
-	o->atime_nsec = (int32_t)st->st_atim.tv_nsec;
-	o->mtime_sec = st->st_mtim.tv_sec;
-	o->mtime_nsec = (int32_t)st->st_mtim.tv_nsec;
-	o->ctime_sec = st->st_ctim.tv_sec;
-	o->ctime_nsec = (int32_t)st->st_ctim.tv_nsec;
-}
-
 static const char *const op_names[BRK_OP_MAX] = {
     [BRK_OP_OPEN] = "open", [BRK_OP_UNLINK] = "unlink", [BRK_OP_MKDIR] = "mkdir",
     [BRK_OP_STAT] = "stat", [BRK_OP_LSTAT] = "lstat",
 };
 
+static const char R_LISTING[] = "directory listing over 16 MiB";
+
+/* A successful open: the reply carries the object's metadata, and a directory is passed as
+ * its listing (listing.c), never as a directory fd.  Returns 0 with *fd replaced, or -errno
+ * with *fd closed. */
+static int open_reply(const struct broker *br, int *fd, struct brk_stat *out,
+		      struct resolve_verdict *v)
+{
+	struct listing_ids ids = {.key = &br->key};
+	struct stat st;
+	int rc = 0, memfd;
+
+	if (fstat(*fd, &st) < 0) {
+		rc = -errno;
+		v->reason = RESOLVE_REASON_HOST;
+	} else if (S_ISDIR(st.st_mode)) {
+		ids.host_dev = st.st_dev;
+		rc = listing_build(*fd, &ids, BRK_LISTING_MAX, &memfd);
+		v->reason = rc == -ENOMEM ? R_LISTING : RESOLVE_REASON_HOST;
+		close(*fd);
+		*fd = rc == 0 ? memfd : -1;
+	}
+	if (rc < 0) {
+		if (*fd >= 0) {
+			close(*fd);
+		}
+		*fd = -1;
+		return rc;
+	}
+	meta_stat(&br->key, v->mount, &st, out);
+	v->reason = NULL;
+	return 0;
+}
+
 /* Decides one validated request.  Returns the fd to pass, or -1. */
 static int handle(struct broker *br, const struct brk_req *req, struct brk_reply *rep)
 {
-	struct resolve_verdict v = {.reason = NULL, .mount = -1};
+	struct resolve_verdict v = {.reason = NULL, .mount = -1, .created = 0};
 	struct stat st;
 	int rc = -EINVAL, fd = -1;
 
@@ -97,7 +114,11 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	rep->h = (struct brk_hdr){.version = BRK_VERSION, .op = req->h.op, .seq = req->h.seq};
 	switch ((enum brk_op)req->h.op) {
 	case BRK_OP_OPEN:
-		rc = resolve_open(&br->roots, req->path, req->flags, req->mode, &fd, &v);
+		rc = resolve_open_counted(&br->roots, req->path, req->flags, req->mode,
+					  req->new_max, &fd, &v);
+		if (rc == 0) {
+			rc = open_reply(br, &fd, &rep->st, &v);
+		}
 		break;
 	case BRK_OP_UNLINK:
 		rc = resolve_unlink(&br->roots, req->path, &v);
@@ -109,7 +130,7 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	case BRK_OP_LSTAT:
 		rc = resolve_stat(&br->roots, req->path, req->h.op == BRK_OP_LSTAT, &st, &v);
 		if (rc == 0) {
-			stat_to_brk(&rep->st, &st);
+			meta_stat(&br->key, v.mount, &st, &rep->st);
 		}
 		break;
 	case BRK_OP_READY:
@@ -122,6 +143,8 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	}
 	rep->err = -rc;
 	rep->has_fd = rc == 0 && fd >= 0;
+	/* what the VMM's write budget pays for; resolve never exceeds the request's new_max */
+	rep->created = (uint16_t)(v.created <= req->new_max ? v.created : req->new_max);
 	audit_op(&br->audit, op_names[req->h.op], req->path, rc, &v);
 	return rc == 0 ? fd : -1;
 }
@@ -158,21 +181,14 @@ static int open_roots(struct broker *br)
 	return 0;
 }
 
-/* Waits for and checks the next request.  Returns 1 with it in *req, 0 when the VMM is gone
- * (a normal end), or ST_BROKER after a protocol violation. */
+/* One request off the socket.  Returns 1 with a checked request in *req, 0 when the VMM is
+ * gone (a normal end), or -1 after a protocol violation (said on stderr). */
 static int next_request(int sock, struct brk_req *req)
 {
-	struct pollfd p = {.fd = sock, .events = POLLIN};
 	const char *why;
 	int fd, nfds;
-	ssize_t n;
+	ssize_t n = brk_recv(sock, req, sizeof *req, &fd, &nfds);
 
-	do {
-		if (broker_terminate) {
-			return 0;
-		}
-	} while (poll(&p, 1, -1) < 0); /* EINTR: re-check broker_terminate */
-	n = brk_recv(sock, req, sizeof *req, &fd, &nfds);
 	if (n == 0 || n == -ECONNRESET) {
 		/* The VMM is gone: a normal end.  ECONNRESET: it went before reading something
 		 * we sent (READY, when its set-up failed); it said why. */
@@ -184,11 +200,11 @@ static int next_request(int sock, struct brk_req *req)
 		}
 		bmsg("protocol violation from the VMM: %s",
 		     n < 0 ? strerror((int)-n) : "it sent a file descriptor");
-		return ST_BROKER;
+		return -1;
 	}
 	if (brk_req_check(req, (size_t)n, &why) != 0) {
 		bmsg("protocol violation from the VMM: %s", why);
-		return ST_BROKER;
+		return -1;
 	}
 	return 1;
 }
@@ -197,9 +213,20 @@ static int serve_loop(struct broker *br, int sock)
 {
 	struct brk_req req;
 	struct brk_reply rep;
-	int rc, out_fd;
+	int out_fd, rc;
 
-	while ((rc = next_request(sock, &req)) == 1) {
+	for (;;) {
+		struct pollfd p = {.fd = sock, .events = POLLIN};
+		if (broker_terminate) {
+			return 0;
+		}
+		if (poll(&p, 1, -1) < 0) {
+			continue; /* EINTR: re-check broker_terminate */
+		}
+		rc = next_request(sock, &req);
+		if (rc <= 0) {
+			return rc == 0 ? 0 : ST_BROKER;
+		}
 		out_fd = handle(br, &req, &rep);
 		rc = brk_send(sock, &rep, sizeof rep, out_fd);
 		if (out_fd >= 0) {
@@ -242,6 +269,10 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 		br.dirfds[i] = -1;
 	}
 	rc = open_roots(&br);
+	if (rc == 0 && (rc = meta_key_init(&br.key)) != 0) {
+		bmsg("cannot draw the key of the guest's inode numbers: %s", strerror(-rc));
+		rc = ST_BROKER;
+	}
 	if (rc == 0 && pol->scratch) {
 		rc = scratch_make(&br.scratch, br.tmpdir);
 	}

@@ -31,13 +31,15 @@ enum vmm_arg {
 	A_TGKILL_SELF, /* arg0 = own pid, arg2 = SIGUSR1 or SIGUSR2 */
 	A_WAIT_BROKER, /* arg0 = the broker's pid */
 	A_DONTNEED, /* arg2 (advice) == MADV_DONTNEED */
+	A_GET_SEALS, /* arg1 (cmd) == F_GET_SEALS */
 };
 
 static const struct sbx_rule vmm_rules[] = {
     {SCMP_SYS(ioctl), "ioctl", A_KVM_IOCTL,
      "vCPU run loop: KVM_RUN and register reads, on the vCPU fds only; batching of the "
      "console port once a guest prints a lot (vmm/pio_ring.c)"},
-    {SCMP_SYS(read), "read", SBX_ARG_ANY, "guest file reads, on fds the broker handed over"},
+    {SCMP_SYS(read), "read", SBX_ARG_ANY,
+     "guest file reads and directory listings, on fds the broker handed over"},
     {SCMP_SYS(write), "write", SBX_ARG_ANY,
      "console output; guest file writes on fds the broker handed over"},
     {SCMP_SYS(poll), "poll", SBX_ARG_ANY,
@@ -46,8 +48,8 @@ static const struct sbx_rule vmm_rules[] = {
     {SCMP_SYS(lseek), "lseek", SBX_ARG_ANY, "guest lseek on handed-over fds"},
     {SCMP_SYS(fstat), "fstat", SBX_ARG_ANY,
      "guest fstat on handed-over fds (fstat(2) only: no path stat)"},
-    {SCMP_SYS(getdents64), "getdents64", SBX_ARG_ANY,
-     "guest getdents on handed-over directory fds"},
+    {SCMP_SYS(fcntl), "fcntl", A_GET_SEALS,
+     "check that a directory listing from the broker is a sealed memfd"},
     {SCMP_SYS(close), "close", SBX_ARG_ANY, "guest close; teardown"},
     {SCMP_SYS(sendmsg), "sendmsg", A_BROKER_FD, "file requests to the broker"},
     {SCMP_SYS(recvmsg), "recvmsg", A_BROKER_FD, "broker replies, fds by SCM_RIGHTS"},
@@ -142,6 +144,9 @@ static int add_vmm_rule(scmp_filter_ctx ctx, const struct sbx_rule *r, const voi
 	case A_DONTNEED:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
 					SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
+	case A_GET_SEALS:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
+					SCMP_A1(SCMP_CMP_EQ, F_GET_SEALS));
 	default:
 		return -EINVAL;
 	}
@@ -188,6 +193,8 @@ static const char *arg_text(int a)
 		return "pid == the broker's pid";
 	case A_DONTNEED:
 		return "advice == MADV_DONTNEED";
+	case A_GET_SEALS:
+		return "cmd == F_GET_SEALS";
 	default:
 		return "?";
 	}

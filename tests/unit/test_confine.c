@@ -185,6 +185,33 @@ static long c_kill(const struct ctx *c)
 	(void)c;
 	return syscall(SYS_kill, 1, 0);
 }
+static long c_get_seals(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_fcntl, -1, F_GET_SEALS);
+}
+static long c_fcntl_setfl(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_fcntl, -1, F_SETFL, 0);
+}
+static long c_getdents(const struct ctx *c)
+{
+	char buf[64];
+
+	(void)c;
+	return syscall(SYS_getdents64, -1, buf, sizeof buf);
+}
+static long c_memfd_sealable(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_memfd_create, "x", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+}
+static long c_memfd_plain(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_memfd_create, "x", MFD_CLOEXEC);
+}
 static long c_wait_other(const struct ctx *c)
 {
 	(void)c;
@@ -272,6 +299,10 @@ static void vmm_filter(void **state)
 	EXPECT(false, c_madv_dontneed, ALLOW);
 	EXPECT(false, c_madv_other, KILL);
 	EXPECT(false, c_wait_other, KILL);
+	EXPECT(false, c_get_seals, ALLOW);
+	EXPECT(false, c_fcntl_setfl, KILL);
+	EXPECT(false, c_getdents, KILL); /* directory listings come as memfds (issue 16) */
+	EXPECT(false, c_memfd_sealable, KILL);
 	EXPECT(false, c_openat, KILL);
 	EXPECT(false, c_open, KILL);
 	EXPECT(false, c_openat2, KILL);
@@ -299,6 +330,9 @@ static void broker_filter(void **state)
 	EXPECT(true, c_newfstatat_fd, ALLOW);
 	EXPECT(true, c_newfstatat, KILL);
 	EXPECT(true, c_mmap_rw, ALLOW);
+	EXPECT(true, c_memfd_sealable, ALLOW);
+	EXPECT(true, c_memfd_plain, KILL);
+	EXPECT(true, c_getdents, ALLOW);
 	EXPECT(true, c_mmap_x, KILL);
 	EXPECT(true, c_send_broker, ALLOW);
 	EXPECT(true, c_send_other, KILL);
