@@ -34,17 +34,19 @@
 #include "broker.h"
 #include "broker_proto.h"
 #include "broker_sandbox.h"
+#include "listing.h"
+#include "meta.h"
+#include "scratch.h"
 #include "uhs_status.h"
 
 struct broker {
 	const struct policy *pol;
 	int dirfds[POL_MAX_MOUNTS];
-	int scratch_fd;
-	int scratch_parent_fd; /* O_PATH: removes the scratch directory at exit */
-	char scratch_path[PATH_MAX];
+	struct scratch scratch;
 	const char *tmpdir; /* where the scratch directory is made */
 	struct audit audit;
 	struct resolve_roots roots;
+	struct meta_key key; /* of the inode numbers the guest sees; never leaves the broker */
 };
 
 volatile sig_atomic_t broker_terminate;
@@ -62,35 +64,49 @@ void bmsg(const char *fmt, ...)
 
 /* ---- requests ---- */
 
-static void stat_to_brk(struct brk_stat *o, const struct stat *st)
-{
-	o->dev = st->st_dev;
-	o->ino = st->st_ino;
-	o->nlink = st->st_nlink;
-	o->mode = st->st_mode;
-	o->uid = st->st_uid;
-	o->gid = st->st_gid;
-	o->rdev = st->st_rdev;
-	o->size = st->st_size;
-	o->blksize = st->st_blksize;
-	o->blocks = st->st_blocks;
-	o->atime_sec = st->st_atim.tv_sec;
-	o->atime_nsec = (int32_t)st->st_atim.tv_nsec;
-	o->mtime_sec = st->st_mtim.tv_sec;
-	o->mtime_nsec = (int32_t)st->st_mtim.tv_nsec;
-	o->ctime_sec = st->st_ctim.tv_sec;
-	o->ctime_nsec = (int32_t)st->st_ctim.tv_nsec;
-}
-
 static const char *const op_names[BRK_OP_MAX] = {
     [BRK_OP_OPEN] = "open", [BRK_OP_UNLINK] = "unlink", [BRK_OP_MKDIR] = "mkdir",
     [BRK_OP_STAT] = "stat", [BRK_OP_LSTAT] = "lstat",
 };
 
+static const char R_LISTING[] = "directory listing over 16 MiB";
+
+/* A successful open: the reply carries the object's metadata, and a directory is passed as
+ * its listing (listing.c), never as a directory fd.  Returns 0 with *fd replaced, or -errno
+ * with *fd closed. */
+static int open_reply(const struct broker *br, int *fd, struct brk_stat *out,
+		      struct resolve_verdict *v)
+{
+	struct listing_ids ids = {.key = &br->key};
+	struct stat st;
+	int rc = 0, memfd;
+
+	if (fstat(*fd, &st) < 0) {
+		rc = -errno;
+		v->reason = RESOLVE_REASON_HOST;
+	} else if (S_ISDIR(st.st_mode)) {
+		ids.host_dev = st.st_dev;
+		rc = listing_build(*fd, &ids, BRK_LISTING_MAX, &memfd);
+		v->reason = rc == -ENOMEM ? R_LISTING : RESOLVE_REASON_HOST;
+		close(*fd);
+		*fd = rc == 0 ? memfd : -1;
+	}
+	if (rc < 0) {
+		if (*fd >= 0) {
+			close(*fd);
+		}
+		*fd = -1;
+		return rc;
+	}
+	meta_stat(&br->key, v->mount, &st, out);
+	v->reason = NULL;
+	return 0;
+}
+
 /* Decides one validated request.  Returns the fd to pass, or -1. */
 static int handle(struct broker *br, const struct brk_req *req, struct brk_reply *rep)
 {
-	struct resolve_verdict v = {.reason = NULL, .mount = -1};
+	struct resolve_verdict v = {.reason = NULL, .mount = -1, .created = 0};
 	struct stat st;
 	int rc = -EINVAL, fd = -1;
 
@@ -98,7 +114,11 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	rep->h = (struct brk_hdr){.version = BRK_VERSION, .op = req->h.op, .seq = req->h.seq};
 	switch ((enum brk_op)req->h.op) {
 	case BRK_OP_OPEN:
-		rc = resolve_open(&br->roots, req->path, req->flags, req->mode, &fd, &v);
+		rc = resolve_open_counted(&br->roots, req->path, req->flags, req->mode,
+					  req->new_max, &fd, &v);
+		if (rc == 0) {
+			rc = open_reply(br, &fd, &rep->st, &v);
+		}
 		break;
 	case BRK_OP_UNLINK:
 		rc = resolve_unlink(&br->roots, req->path, &v);
@@ -110,7 +130,7 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	case BRK_OP_LSTAT:
 		rc = resolve_stat(&br->roots, req->path, req->h.op == BRK_OP_LSTAT, &st, &v);
 		if (rc == 0) {
-			stat_to_brk(&rep->st, &st);
+			meta_stat(&br->key, v.mount, &st, &rep->st);
 		}
 		break;
 	case BRK_OP_READY:
@@ -123,6 +143,8 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	}
 	rep->err = -rc;
 	rep->has_fd = rc == 0 && fd >= 0;
+	/* what the VMM's write budget pays for; resolve never exceeds the request's new_max */
+	rep->created = (uint16_t)(v.created <= req->new_max ? v.created : req->new_max);
 	audit_op(&br->audit, op_names[req->h.op], req->path, rc, &v);
 	return rc == 0 ? fd : -1;
 }
@@ -159,85 +181,39 @@ static int open_roots(struct broker *br)
 	return 0;
 }
 
-static int make_scratch(struct broker *br)
+/* One request off the socket.  Returns 1 with a checked request in *req, 0 when the VMM is
+ * gone (a normal end), or -1 after a protocol violation (said on stderr). */
+static int next_request(int sock, struct brk_req *req)
 {
-	const char *tmp = br->tmpdir;
+	const char *why;
+	int fd, nfds;
+	ssize_t n = brk_recv(sock, req, sizeof *req, &fd, &nfds);
 
-	snprintf(br->scratch_path, sizeof br->scratch_path, "%s/uhyve-sec-XXXXXX", tmp);
-	if (mkdtemp(br->scratch_path) == NULL) {
-		bmsg("cannot create the scratch directory in %s: %s", tmp, strerror(errno));
-		br->scratch_path[0] = '\0';
-		return ST_BROKER;
+	if (n == 0 || n == -ECONNRESET) {
+		/* The VMM is gone: a normal end.  ECONNRESET: it went before reading something
+		 * we sent (READY, when its set-up failed); it said why. */
+		return 0;
 	}
-	br->scratch_fd = open(br->scratch_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	br->scratch_parent_fd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (br->scratch_fd < 0 || br->scratch_parent_fd < 0) {
-		bmsg("cannot open the scratch directory %s: %s", br->scratch_path, strerror(errno));
-		return ST_BROKER;
-	}
-	return 0;
-}
-
-/* Removes everything below dirfd `dir`, never following symlinks.  Depth-limited. */
-/* Opens the directory `name` below `dir` for reading, never through a symlink or mount. */
-static int open_dir_beneath(int dir, const char *name)
-{
-	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV};
-
-	return (int)syscall(SYS_openat2, dir, name, &how, sizeof how);
-}
-
-static void remove_below(int dir, int depth)
-{
-	int fd = open_dir_beneath(dir, ".");
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *e;
-
-	if (d == NULL) {
+	if (n < 0 || nfds > 0) {
 		if (fd >= 0) {
 			close(fd);
 		}
-		return;
+		bmsg("protocol violation from the VMM: %s",
+		     n < 0 ? strerror((int)-n) : "it sent a file descriptor");
+		return -1;
 	}
-	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) {
-			continue;
-		}
-		if (unlinkat(fd, e->d_name, 0) == 0 || errno != EISDIR || depth > 4096) {
-			continue;
-		}
-		int sub = open_dir_beneath(fd, e->d_name);
-		if (sub >= 0) {
-			remove_below(sub, depth + 1);
-			close(sub);
-		}
-		unlinkat(fd, e->d_name, AT_REMOVEDIR);
+	if (brk_req_check(req, (size_t)n, &why) != 0) {
+		bmsg("protocol violation from the VMM: %s", why);
+		return -1;
 	}
-	closedir(d);
-}
-
-static void remove_scratch(struct broker *br)
-{
-	const char *name = strrchr(br->scratch_path, '/');
-
-	if (br->scratch_path[0] == '\0' || br->scratch_fd < 0 || br->scratch_parent_fd < 0) {
-		return;
-	}
-	remove_below(br->scratch_fd, 0);
-	if (unlinkat(br->scratch_parent_fd, name + 1, AT_REMOVEDIR) != 0) {
-		bmsg("cannot remove the scratch directory %s: %s", br->scratch_path,
-		     strerror(errno));
-	}
+	return 1;
 }
 
 static int serve_loop(struct broker *br, int sock)
 {
 	struct brk_req req;
 	struct brk_reply rep;
-	const char *why;
-	int fd, nfds, out_fd;
-	ssize_t n;
+	int out_fd, rc;
 
 	for (;;) {
 		struct pollfd p = {.fd = sock, .events = POLLIN};
@@ -247,24 +223,12 @@ static int serve_loop(struct broker *br, int sock)
 		if (poll(&p, 1, -1) < 0) {
 			continue; /* EINTR: re-check broker_terminate */
 		}
-		n = brk_recv(sock, &req, sizeof req, &fd, &nfds);
-		if (n == 0) {
-			return 0; /* the VMM is gone: normal end */
-		}
-		if (n < 0 || nfds > 0) {
-			if (fd >= 0) {
-				close(fd);
-			}
-			bmsg("protocol violation from the VMM: %s",
-			     n < 0 ? strerror((int)-n) : "it sent a file descriptor");
-			return ST_BROKER;
-		}
-		if (brk_req_check(&req, (size_t)n, &why) != 0) {
-			bmsg("protocol violation from the VMM: %s", why);
-			return ST_BROKER;
+		rc = next_request(sock, &req);
+		if (rc <= 0) {
+			return rc == 0 ? 0 : ST_BROKER;
 		}
 		out_fd = handle(br, &req, &rep);
-		int rc = brk_send(sock, &rep, sizeof rep, out_fd);
+		rc = brk_send(sock, &rep, sizeof rep, out_fd);
 		if (out_fd >= 0) {
 			close(out_fd);
 		}
@@ -272,14 +236,15 @@ static int serve_loop(struct broker *br, int sock)
 			return rc == -EPIPE ? 0 : ST_BROKER;
 		}
 	}
+	return rc;
 }
 
 static int confine(struct broker *br, int sock)
 {
 	struct broker_confinement b = {.pol = br->pol,
 				       .dirfds = br->dirfds,
-				       .scratch_fd = br->scratch_fd,
-				       .scratch_parent_fd = br->scratch_parent_fd,
+				       .scratch_fd = br->scratch.fd,
+				       .scratch_parent_fd = br->scratch.parent_fd,
 				       .sock = sock};
 	char err[256];
 
@@ -294,8 +259,7 @@ static int confine(struct broker *br, int sock)
 int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o)
 {
 	struct broker br = {.pol = pol,
-			    .scratch_fd = -1,
-			    .scratch_parent_fd = -1,
+			    .scratch = {.fd = -1, .parent_fd = -1},
 			    .tmpdir = o->tmpdir,
 			    .audit = {.fd = o->audit_fd, .all = o->audit_all, .pol = pol}};
 	struct brk_reply ready = {.h = {.version = BRK_VERSION, .op = BRK_OP_READY, .seq = 0}};
@@ -305,11 +269,15 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 		br.dirfds[i] = -1;
 	}
 	rc = open_roots(&br);
+	if (rc == 0 && (rc = meta_key_init(&br.key)) != 0) {
+		bmsg("cannot draw the key of the guest's inode numbers: %s", strerror(-rc));
+		rc = ST_BROKER;
+	}
 	if (rc == 0 && pol->scratch) {
-		rc = make_scratch(&br);
+		rc = scratch_make(&br.scratch, br.tmpdir);
 	}
 	br.roots =
-	    (struct resolve_roots){.pol = pol, .dirfds = br.dirfds, .scratch_fd = br.scratch_fd};
+	    (struct resolve_roots){.pol = pol, .dirfds = br.dirfds, .scratch_fd = br.scratch.fd};
 	if (rc == 0 && o->confine) {
 		rc = confine(&br, sock);
 	}
@@ -319,17 +287,12 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 	if (rc == 0) {
 		rc = serve_loop(&br, sock);
 	}
-	remove_scratch(&br);
+	audit_finish(&br.audit);
+	scratch_remove(&br.scratch);
 	for (size_t i = 0; i < pol->nmounts; i++) {
 		if (br.dirfds[i] >= 0) {
 			close(br.dirfds[i]);
 		}
-	}
-	if (br.scratch_fd >= 0) {
-		close(br.scratch_fd);
-	}
-	if (br.scratch_parent_fd >= 0) {
-		close(br.scratch_parent_fd);
 	}
 	return rc;
 }

@@ -23,6 +23,7 @@ enum broker_arg {
 	A_SOCK = 1, /* arg0 = the VMM's socket */
 	A_NO_EXEC, /* arg2 (prot) without PROT_EXEC */
 	A_EMPTY_PATH, /* arg3 (flags) includes AT_EMPTY_PATH: stat of an fd, not of a path */
+	A_MEMFD, /* arg1 (flags) == MFD_CLOEXEC | MFD_ALLOW_SEALING */
 };
 
 static const struct sbx_rule broker_rules[] = {
@@ -36,13 +37,17 @@ static const struct sbx_rule broker_rules[] = {
      "glibc fstat/fdopendir: AT_EMPTY_PATH on an fd only"},
     {SCMP_SYS(fchmod), "fchmod", SBX_ARG_ANY, "clear set-id bits of created files and directories"},
     {SCMP_SYS(ftruncate), "ftruncate", SBX_ARG_ANY, "O_TRUNC, applied to the checked fd"},
-    {SCMP_SYS(fcntl), "fcntl", SBX_ARG_ANY, "clear O_NONBLOCK after the type check"},
+    {SCMP_SYS(fcntl), "fcntl", SBX_ARG_ANY,
+     "clear O_NONBLOCK after the type check; seal a directory listing"},
     {SCMP_SYS(close), "close", SBX_ARG_ANY, "close fds after passing them"},
-    {SCMP_SYS(getdents64), "getdents64", SBX_ARG_ANY, "scratch cleanup"},
+    {SCMP_SYS(getdents64), "getdents64", SBX_ARG_ANY,
+     "directory listings for the guest; scratch cleanup"},
+    {SCMP_SYS(memfd_create), "memfd_create", A_MEMFD,
+     "a directory listing for the VMM, sealed (never a directory fd)"},
     {SCMP_SYS(sendmsg), "sendmsg", A_SOCK, "replies to the VMM, fds by SCM_RIGHTS"},
     {SCMP_SYS(recvmsg), "recvmsg", A_SOCK, "requests from the VMM"},
     {SCMP_SYS(poll), "poll", SBX_ARG_ANY, "wait for a request, interruptible by SIGTERM"},
-    {SCMP_SYS(write), "write", SBX_ARG_ANY, "diagnostics on stderr"},
+    {SCMP_SYS(write), "write", SBX_ARG_ANY, "diagnostics on stderr; directory listings"},
     {SCMP_SYS(writev), "writev", SBX_ARG_ANY, "audit log lines"},
     {SCMP_SYS(mmap), "mmap", A_NO_EXEC,
      "allocations (audit JSON, directory streams); never executable"},
@@ -79,6 +84,9 @@ static int add_broker_rule(scmp_filter_ctx ctx, const struct sbx_rule *r, const 
 	case A_EMPTY_PATH:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
 					SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
+	case A_MEMFD:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
+					SCMP_A1(SCMP_CMP_EQ, MFD_CLOEXEC | MFD_ALLOW_SEALING));
 	default:
 		return -EINVAL;
 	}
@@ -162,6 +170,8 @@ static const char *arg_text(int a)
 		return "prot without PROT_EXEC";
 	case A_EMPTY_PATH:
 		return "flags include AT_EMPTY_PATH";
+	case A_MEMFD:
+		return "flags == MFD_CLOEXEC|MFD_ALLOW_SEALING";
 	default:
 		return "?";
 	}

@@ -46,6 +46,7 @@ static const char R_TRUNC_RO[] = "O_TRUNC needs write access";
 static const char R_NOSYS[] = "openat2 unavailable";
 static const char R_RACE[] = "resolution kept racing";
 static const char R_HOST[] = RESOLVE_REASON_HOST;
+static const char R_NOSPACE[] = "write limit: no entry left";
 
 /* A resolved request: the directory it is relative to and the rights that apply.  Scratch
  * has no struct pol_mount, hence the copy of the rights. */
@@ -269,81 +270,134 @@ static int check_object(const struct target *t, const struct stat *st, int flags
  * Remaining window: a device node swapped in between 1 and 2 gets its driver open() called
  * (and is closed again, never returned).  Only a host user who can create device nodes in the
  * mount can do that; mount the shares nodev to close it (CVE-2020-35517 mitigation). */
-static int open_checked(struct target *t, const char *path, int flags, uint32_t mode, int *out,
-			struct resolve_verdict *v)
+/* What is there now must be allowed before anything is opened for I/O (a missing name is
+ * fine if the open may create it). */
+static int precheck(struct target *t, const char *path, int flags, struct resolve_verdict *v)
 {
-	int acc = flags & O_ACCMODE, kflags, fd, fl, rc;
 	struct stat st;
+	int fd = t_openat2(t, t->dirfd, path, O_PATH, 0, true), rc;
 
-	fd = t_openat2(t, t->dirfd, path, O_PATH, 0, true);
-	if (fd >= 0) {
-		if (fstat(fd, &st) < 0) {
-			int err = -errno;
-
-			close(fd);
-			return fail(v, err, R_HOST);
-		}
-		close(fd);
-		rc = check_object(t, &st, flags, true, v);
-		if (rc < 0) {
-			return rc;
-		}
-	} else if (fd == -ENOENT && (flags & O_CREAT) && !t->create) {
-		return fail(v, -EACCES, R_NOCREATE);
-	} else if (fd != -ENOENT || !(flags & O_CREAT)) {
+	if (fd == -ENOENT && (flags & O_CREAT)) {
+		return t->create ? 0 : fail(v, -EACCES, R_NOCREATE);
+	}
+	if (fd < 0) {
 		return resolve_error(t, fd, v);
 	}
+	rc = fstat(fd, &st) < 0 ? fail(v, -errno, R_HOST) : check_object(t, &st, flags, true, v);
+	close(fd);
+	return rc < 0 ? rc : 0;
+}
 
-	kflags = (flags & ~(O_TRUNC | O_EXCL)) | O_NONBLOCK;
+/* The open flags for the kernel: no O_TRUNC (applied on the checked fd) and never blocking
+ * on a FIFO; O_CREAT/O_EXCL only where the mount may create. */
+static int kernel_flags(const struct target *t, int flags)
+{
+	int k = (flags & ~(O_TRUNC | O_EXCL)) | O_NONBLOCK;
+
 	if ((flags & O_CREAT) && t->create) {
-		kflags |= flags & O_EXCL;
-	} else {
-		kflags &= ~O_CREAT;
+		return k | (flags & O_EXCL);
 	}
-	/* With symlinks=within a trailing symlink is followed (inside the mount only). */
-	fd = t_openat2(t, t->dirfd, path, kflags, mode, t->within);
+	return k & ~O_CREAT;
+}
+
+/* On the opened, checked fd: blocking again, O_TRUNC, no set-id bits behind a write.
+ * Returns 0 or -errno. */
+static int finish_open(int fd, const struct stat *st, int flags)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		return -errno;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		return 0;
+	}
+	if ((flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
+		return -errno;
+	}
+	/* Never leave a set-id file behind a write: created files can only get them from
+	 * elsewhere (mode is & 0777), existing ones would keep them because the broker may hold
+	 * CAP_FSETID, which stops the kernel from stripping them on write. */
+	if (((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT)) &&
+	    (st->st_mode & (S_ISUID | S_ISGID)) && fchmod(fd, st->st_mode & 01777) < 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+/* The open itself, knowing exactly whether it created the file (*created), and creating
+ * nothing unless `may_create`.  Without O_EXCL an existing file is tried first; a missing one
+ * is then created with O_EXCL, so a file that appeared meanwhile is never counted.  If O_EXCL
+ * finds something after all (a name that came back, or with symlinks=within a dangling
+ * symlink to follow), the kernel decides and the entry counts as created (fail safe).  With
+ * symlinks=within a trailing symlink is followed (inside the mount only). */
+static int open_create(const struct target *t, const char *path, int flags, uint32_t mode,
+		       bool may_create, bool *created)
+{
+	int k = kernel_flags(t, flags), fd;
+
+	*created = false;
+	if (!(k & O_CREAT) || (k & O_EXCL)) {
+		fd = t_openat2(t, t->dirfd, path, may_create ? k : k & ~(O_CREAT | O_EXCL), mode,
+			       t->within);
+		if (fd >= 0 && !may_create && (k & O_EXCL)) {
+			close(fd); /* it exists: what O_EXCL says before any budget */
+			return -EEXIST;
+		}
+		*created = fd >= 0 && (k & O_EXCL);
+		return fd;
+	}
+	fd = t_openat2(t, t->dirfd, path, k & ~O_CREAT, mode, t->within);
+	if (fd != -ENOENT || !may_create) {
+		return fd;
+	}
+	fd = t_openat2(t, t->dirfd, path, k | O_EXCL, mode, t->within);
+	if (fd == -EEXIST) {
+		fd = t_openat2(t, t->dirfd, path, k, mode, t->within);
+	}
+	*created = fd >= 0;
+	return fd;
+}
+
+static int open_checked(struct target *t, const char *path, int flags, uint32_t mode,
+			unsigned new_max, int *out, struct resolve_verdict *v)
+{
+	bool may = v->created < new_max, created;
+	struct stat st;
+	int fd, rc = precheck(t, path, flags, v);
+
+	if (rc < 0) {
+		return rc;
+	}
+	fd = open_create(t, path, flags, mode, may, &created);
+	v->created += created;
 	if (fd < 0) {
 		if (fd == -ENOENT && (flags & O_CREAT) && !t->create) {
 			return fail(v, -EACCES, R_NOCREATE);
 		}
+		if (fd == -ENOENT && (flags & O_CREAT) && !may) {
+			return fail(v, -ENOSPC, R_NOSPACE);
+		}
 		return resolve_error(t, fd, v);
 	}
 	if (fstat(fd, &st) < 0) {
-		goto err_errno;
+		rc = fail(v, -errno, R_HOST);
+	} else if ((rc = check_object(t, &st, flags, false, v)) >= 0 &&
+		   (rc = finish_open(fd, &st, flags)) < 0) {
+		rc = fail(v, rc, R_HOST);
 	}
-	rc = check_object(t, &st, flags, false, v);
 	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-		goto err_errno;
-	}
-	if (S_ISREG(st.st_mode)) {
-		if ((flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
-			goto err_errno;
-		}
-		/* Never leave a set-id file behind a write: created files can only get them from
-		 * elsewhere (mode is & 0777), existing ones would keep them because the broker
-		 * may hold CAP_FSETID, which stops the kernel from stripping them on write. */
-		if ((acc != O_RDONLY || (flags & O_CREAT)) && (st.st_mode & (S_ISUID | S_ISGID)) &&
-		    fchmod(fd, st.st_mode & 01777) < 0) {
-			goto err_errno;
-		}
-	}
 	*out = fd;
 	return 0;
-
-err_errno:
-	rc = -errno;
-	close(fd);
-	return fail(v, rc, R_HOST);
 }
 
 /* Scratch is the guest's private space, and Hermit 0.6.x has no mkdir: O_CREAT there
- * creates the missing parent directories (0700), each step resolved like any lookup. */
-static int scratch_parents(const struct target *t, struct resolve_verdict *v)
+ * creates the missing parent directories (0700), each step resolved like any lookup, as many
+ * as `allow` (each counted in v->created); one more is ENOSPC. */
+static int scratch_parents(const struct target *t, unsigned allow, struct resolve_verdict *v)
 {
 	char path[POL_PATH_MAX];
 	char *comp = path, *slash;
@@ -351,9 +405,12 @@ static int scratch_parents(const struct target *t, struct resolve_verdict *v)
 
 	snprintf(path, sizeof path, "%s", t->rest);
 	while (rc == 0 && (slash = strchr(comp, '/')) != NULL) {
+		bool may = v->created < allow;
 		int next;
 		*slash = '\0';
-		if (mkdirat(dir, comp, 0700) != 0 && errno != EEXIST) {
+		if (may && mkdirat(dir, comp, 0700) == 0) {
+			v->created++;
+		} else if (may && errno != EEXIST) {
 			rc = fail(v, -errno, R_HOST);
 			break;
 		}
@@ -361,8 +418,9 @@ static int scratch_parents(const struct target *t, struct resolve_verdict *v)
 		if (dir != t->dirfd) {
 			close(dir);
 		}
-		if (next < 0) {
-			return resolve_error(t, next, v);
+		if (next < 0) { /* missing and not ours to make: the budget is spent */
+			return !may && next == -ENOENT ? fail(v, -ENOSPC, R_NOSPACE)
+						       : resolve_error(t, next, v);
 		}
 		dir = next;
 		comp = slash + 1;
@@ -376,6 +434,12 @@ static int scratch_parents(const struct target *t, struct resolve_verdict *v)
 int resolve_open(const struct resolve_roots *r, const char *guest_path, int flags, uint32_t mode,
 		 int *fd, struct resolve_verdict *v)
 {
+	return resolve_open_counted(r, guest_path, flags, mode, RESOLVE_NEW_ANY, fd, v);
+}
+
+int resolve_open_counted(const struct resolve_roots *r, const char *guest_path, int flags,
+			 uint32_t mode, unsigned new_max, int *fd, struct resolve_verdict *v)
+{
 	struct resolve_verdict dummy;
 	struct target t;
 	int acc = flags & O_ACCMODE, rc;
@@ -385,6 +449,7 @@ int resolve_open(const struct resolve_roots *r, const char *guest_path, int flag
 	}
 	v->reason = NULL;
 	v->mount = -1;
+	v->created = 0;
 	if (fd == NULL) {
 		return fail(v, -EINVAL, R_ARGS);
 	}
@@ -411,10 +476,12 @@ int resolve_open(const struct resolve_roots *r, const char *guest_path, int flag
 	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) && !t.create) {
 		return fail(v, -EACCES, R_NOCREATE);
 	}
-	if (t.scratch && (flags & O_CREAT) && (rc = scratch_parents(&t, v)) < 0) {
+	/* The file itself needs one entry of new_max: parents may take the rest. */
+	if (t.scratch && (flags & O_CREAT) &&
+	    (rc = scratch_parents(&t, new_max > 0 ? new_max - 1 : 0, v)) < 0) {
 		return rc;
 	}
-	return open_checked(&t, t.rest[0] != '\0' ? t.rest : ".", flags, mode, fd, v);
+	return open_checked(&t, t.rest[0] != '\0' ? t.rest : ".", flags, mode, new_max, fd, v);
 }
 
 /* The common start of unlink and mkdir: resolve, require a writable mount that grants the
@@ -426,6 +493,7 @@ static int name_op_begin(const struct resolve_roots *r, const char *guest_path, 
 
 	v->reason = NULL;
 	v->mount = -1;
+	v->created = 0;
 	rc = resolve_target(r, guest_path, t, v);
 	if (rc < 0) {
 		return rc;
@@ -483,6 +551,7 @@ int resolve_mkdir(const struct resolve_roots *r, const char *guest_path, uint32_
 		rc = fail(v, -errno, R_HOST);
 		goto out;
 	}
+	v->created = 1;
 	/* A setgid parent makes the new directory setgid: strip it (and setuid) through an fd,
 	 * opened without following anything and without crossing a mount, so a name swapped
 	 * since mkdirat can at worst be another directory of this mount. */
@@ -513,6 +582,7 @@ int resolve_stat(const struct resolve_roots *r, const char *guest_path, bool nof
 	}
 	v->reason = NULL;
 	v->mount = -1;
+	v->created = 0;
 	if (st == NULL) {
 		return fail(v, -EINVAL, R_ARGS);
 	}

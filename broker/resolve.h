@@ -24,11 +24,15 @@ struct resolve_roots {
  * EEXIST, ...): the audit log calls that an error, not a denial. */
 #define RESOLVE_REASON_HOST "host error"
 
-/* Why a request was denied or failed, for the audit log. */
+/* Why a request was denied or failed, for the audit log; and what it created. */
 struct resolve_verdict {
 	const char *reason; /* static string: "read-only mount", "symlink refused", ... */
 	int mount; /* mount index, -1 for scratch or no mount */
+	unsigned created; /* files and directories this request created (also on failure) */
 };
+
+/* No limit on what one open may create (resolve_open). */
+#define RESOLVE_NEW_ANY 0xffffffffu
 
 /* Opens `guest_path` (any form; normalised here) with guest open flags (Hermit values equal
  * Linux: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY; others
@@ -38,8 +42,14 @@ struct resolve_verdict {
  * to a read-only mount, or what the host returned (ENOENT, EEXIST, EISDIR, ...). */
 int resolve_open(const struct resolve_roots *r, const char *guest_path, int flags, uint32_t mode,
 		 int *fd, struct resolve_verdict *v);
+/* The same, creating at most new_max entries (the file, and in scratch its missing parent
+ * directories; v->created says how many, exactly).  A file O_CREAT would have to create
+ * beyond new_max: ENOSPC (an existing one opens); parents beyond it: ENOSPC. */
+int resolve_open_counted(const struct resolve_roots *r, const char *guest_path, int flags,
+			 uint32_t mode, unsigned new_max, int *fd, struct resolve_verdict *v);
 int resolve_unlink(const struct resolve_roots *r, const char *guest_path,
 		   struct resolve_verdict *v);
+/* v->created is 1 when the directory was made (even if a later step failed). */
 int resolve_mkdir(const struct resolve_roots *r, const char *guest_path, uint32_t mode,
 		  struct resolve_verdict *v);
 /* stat (nofollow = false) or lstat (true). */

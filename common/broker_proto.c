@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -61,11 +62,17 @@ int brk_req_build(struct brk_req *r, enum brk_op op, uint32_t seq, int32_t flags
 	if (len >= BRK_PATH_MAX) {
 		return -ENAMETOOLONG;
 	}
+	if (mode > UINT16_MAX) {
+		return -EINVAL;
+	}
 	r->h.version = BRK_VERSION;
 	r->h.op = (uint16_t)op;
 	r->h.seq = seq;
 	r->flags = flags;
-	r->mode = mode;
+	r->mode = (uint16_t)mode;
+	r->new_max = op == BRK_OP_MKDIR				   ? 1
+		     : op == BRK_OP_OPEN && (flags & O_CREAT) != 0 ? BRK_NEW_MAX
+								   : 0;
 	memcpy(r->path, path, len + 1);
 	return 0;
 }
@@ -107,20 +114,30 @@ static int check_args(const struct brk_req *r, const char **why)
 		if (r->mode > BRK_MODE_MAX || (r->mode != 0 && (flags & O_CREAT) == 0)) {
 			return reject(why, "bad mode");
 		}
+		if ((flags & O_CREAT) ? r->new_max == 0 || r->new_max > BRK_NEW_MAX
+				      : r->new_max != 0) {
+			return reject(why, "bad new_max");
+		}
 		return 0;
 	case BRK_OP_MKDIR:
 		if (flags != 0) {
 			return reject(why, "flags not allowed");
 		}
-		if (r->mode > BRK_MODE_MAX) {
+		/* A directory its owner cannot read, write and search would block its own
+		 * removal (the scratch directory at exit, the operator's clean-up). */
+		if (r->mode > BRK_MODE_MAX ||
+		    (r->mode & BRK_MKDIR_MODE_MIN) != BRK_MKDIR_MODE_MIN) {
 			return reject(why, "bad mode");
+		}
+		if (r->new_max != 1) {
+			return reject(why, "bad new_max");
 		}
 		return 0;
 	case BRK_OP_UNLINK:
 	case BRK_OP_STAT:
 	case BRK_OP_LSTAT:
-		if (flags != 0 || r->mode != 0) {
-			return reject(why, "flags or mode must be 0");
+		if (flags != 0 || r->mode != 0 || r->new_max != 0) {
+			return reject(why, "flags, mode or new_max must be 0");
 		}
 		return 0;
 	case BRK_OP_READY:
@@ -164,15 +181,26 @@ int brk_req_check(const void *buf, size_t n, const char **why)
 	return rc;
 }
 
-/* The stat payload: free-form for a successful STAT/LSTAT (except its padding), all zero
- * otherwise. */
+/* The stat payload of a successful STAT/LSTAT/OPEN: the guest's view (a mount's dev, uid,
+ * gid and rdev 0, zero padding; for OPEN a regular file or a directory); all zero otherwise. */
 static int check_stat(const struct brk_reply *p, const char **why)
 {
 	bool is_stat = p->h.op == BRK_OP_STAT || p->h.op == BRK_OP_LSTAT;
+	bool is_open = p->h.op == BRK_OP_OPEN;
 
-	if (is_stat && p->err == 0) {
+	if ((is_stat || is_open) && p->err == 0) {
 		if (p->st.pad_ != 0 || p->st.pad2_ != 0) {
 			return reject(why, "stat padding not zero");
+		}
+		if (is_open && !S_ISREG(p->st.mode) && !S_ISDIR(p->st.mode)) {
+			return reject(why, "open of neither a regular file nor a directory");
+		}
+		/* Host identities never reach the VMM (broker/meta.c). */
+		if (p->st.dev == 0 || p->st.dev > BRK_DEV_SCRATCH) {
+			return reject(why, "stat dev is not a mount's");
+		}
+		if (p->st.uid != 0 || p->st.gid != 0 || p->st.rdev != 0) {
+			return reject(why, "stat uid, gid or rdev not zero");
 		}
 		return 0;
 	}
@@ -219,6 +247,10 @@ int brk_reply_check(const void *buf, size_t n, const struct brk_req *req, int nf
 	}
 	if (nfds != (int)p.has_fd) {
 		return reject(why, "fd count mismatch");
+	}
+	/* new_max is 0 for every op but OPEN with O_CREAT and MKDIR */
+	if (p.created > req->new_max) {
+		return reject(why, "created more than new_max");
 	}
 	return check_stat(&p, why);
 }

@@ -2,7 +2,8 @@
 /* fuzz_broker_reply.c - the VMM's reply check (common/broker_proto.c, brk_reply_check).
  *
  * Input (little-endian): u16 op, u32 seq of the request in flight (built with brk_req_build);
- * u8 nfds: how many fds "arrived" with the reply (% 4); the rest is the reply as received.
+ * u8 nfds: how many fds "arrived" with the reply (% 4); u16 new_max of the request (the
+ * entries the broker may create); the rest is the reply as received.
  * It is checked as received (any size) and zero-padded or cut to the exact reply size, each
  * copy at the end of a guarded buffer.
  *
@@ -36,11 +37,15 @@ static bool ref_valid(const struct brk_reply *p, const struct brk_req *req, int 
 	    p->h.op > BRK_OP_READY || p->h.seq != req->h.seq || p->err < 0 || p->err > 4095) {
 		return false;
 	}
-	if (p->has_fd != (fd ? 1u : 0u) || nfds != (int)p->has_fd) {
+	if (p->has_fd != (fd ? 1u : 0u) || nfds != (int)p->has_fd || p->created > req->new_max) {
 		return false;
 	}
-	if (is_stat && p->err == 0) {
-		return p->st.pad_ == 0 && p->st.pad2_ == 0;
+	if ((is_stat || fd) && p->err == 0) {
+		uint32_t type = p->st.mode & 0170000;
+		return p->st.pad_ == 0 && p->st.pad2_ == 0 &&
+		       (!fd || type == 0100000 || type == 0040000) && /* open: file or directory */
+		       p->st.dev >= 1 && p->st.dev <= 65 && p->st.uid == 0 && p->st.gid == 0 &&
+		       p->st.rdev == 0; /* no host identities */
 	}
 	return all_zero(&p->st, sizeof p->st);
 }
@@ -91,6 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (brk_req_build(&req, (enum brk_op)op, seq, 0, 0, "/x") != 0) {
 		FUZZ_SETUP_FAIL("brk_req_build");
 	}
+	req.new_max = fin_u16(&in);
 	if (in.n > 2 * sizeof(struct brk_reply)) {
 		in.n = 2 * sizeof(struct brk_reply);
 	}

@@ -36,13 +36,14 @@ static bool ref_valid(const struct brk_req *r)
 		return (fl & ~(uint32_t)(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND |
 					 O_DIRECTORY)) == 0 &&
 		       (fl & O_ACCMODE) != O_ACCMODE && r->mode <= 0777 &&
-		       (r->mode == 0 || (fl & O_CREAT));
+		       (r->mode == 0 || (fl & O_CREAT)) &&
+		       ((fl & O_CREAT) ? r->new_max >= 1 && r->new_max <= 2048 : r->new_max == 0);
 	case BRK_OP_MKDIR:
-		return fl == 0 && r->mode <= 0777;
+		return fl == 0 && r->mode <= 0777 && (r->mode & 0700) == 0700 && r->new_max == 1;
 	case BRK_OP_UNLINK:
 	case BRK_OP_STAT:
 	case BRK_OP_LSTAT:
-		return fl == 0 && r->mode == 0;
+		return fl == 0 && r->mode == 0 && r->new_max == 0;
 	default:
 		return false;
 	}
@@ -75,6 +76,7 @@ static void check_one(const uint8_t *buf, size_t n)
 		    0) {
 			FUZZ_BUG("accepted request cannot be rebuilt");
 		}
+		again.new_max = r.new_max; /* the VMM's budget sets it after building */
 		if (memcmp(&again, &r, sizeof r) != 0) {
 			FUZZ_BUG("accepted request is not canonical");
 		}

@@ -6,12 +6,12 @@
  * most 8 KiB) the --mount spec.  The text goes to policy_load_buffer in a buffer of exactly
  * its size (no NUL after it: ASan sees any read past the end), with the base directory a
  * private directory D that holds dirs/data, dirs/ro, dirs/sub and dirs/file.txt, so the
- * relative host paths of tests/policy/pass-*.json resolve and validation gets past its
- * stat().  The file name used in messages and origins is chosen by the input size % 3:
- * "policy.json", D/policy.json, or a 150-byte name (origins then get cut, set_origin).
- * Per input: policy_load_buffer, policy_validate, policy_print; then policy_add_cli_mount,
- * policy_validate, policy_print; policy_free.  (policy_load_file is read_file() plus
- * policy_load_buffer; its own part is covered by the unit tests.)
+ * relative host paths of tests/policy/pass-*.json (and of --mount specs: D is their current
+ * directory too) resolve and validation gets past its stat().  The file name used in messages and
+ * origins is chosen by the input size % 3: "policy.json", D/policy.json, or a 150-byte name
+ * (origins then get cut, set_origin). Per input: policy_load_buffer, policy_validate, policy_print;
+ * then policy_add_cli_mount, policy_validate, policy_print; policy_free.  (policy_load_file is
+ * read_file() plus policy_load_buffer; its own part is covered by the unit tests.)
  *
  * Oracles (plus LeakSanitizer in the libFuzzer build): a failed load or add leaves the
  * policy unchanged and says why; an accepted mount is well formed (absolute host path,
@@ -116,7 +116,7 @@ static void validate(const struct policy *p)
 {
 	char err[1024] = "";
 	bool bad = false;
-	int rc = policy_validate(p, err, sizeof err);
+	int rc = policy_validate(p, stat, err, sizeof err);
 
 	for (size_t j = 0; j < p->nmounts && !bad; j++) {
 		struct stat st;
@@ -190,7 +190,7 @@ static void add_cli(struct policy *p, const char *spec, int index)
 	char err[1024] = "";
 	size_t before = p->nmounts;
 
-	if (policy_add_cli_mount(p, spec, index, err, sizeof err) != 0) {
+	if (policy_add_cli_mount(p, spec, index, g_dir, err, sizeof err) != 0) {
 		check_err(err, sizeof err, "policy_add_cli_mount");
 		if (p->nmounts != before) {
 			FUZZ_BUG("failed policy_add_cli_mount changed the policy");

@@ -22,7 +22,8 @@
  *   u8 fl     open flags: bits 0-1 access mode, 2 O_CREAT, 3 O_EXCL, 4 O_TRUNC, 5 O_APPEND,
  *             6 O_DIRECTORY, 7: also set bit (next byte % 32) (any other flag)
  *   [u8 bit]  only with fl bit 7
- *   u16 mode
+ *   u16 mode  (bits 12-15: opens run as resolve_open_counted with new_max = that nibble - 1;
+ *             0: resolve_open, no limit)
  *   path      bytes up to a NUL or the end of the input
  *
  * Oracles (escape = abort): every fd handed out must have its /proc/self/fd target inside
@@ -32,7 +33,8 @@
  * with a reason, failed opens return fd -1; no fd leaks; and after every input a snapshot of
  * everything outside the writable mounts (T/outside and T/outdir/inner content, size and
  * mtime, the listings of T and T/outdir, the whole read-only mount, and the listing of T/hl,
- * whose mount may write but not create, delete or mkdir) must be unchanged.
+ * whose mount may write but not create, delete or mkdir) must be unchanged; an open never
+ * reports more entries created than its new_max, a mkdir at most one.
  * An input whose operations may have changed the tree gets a fresh fixture afterwards, so
  * runs stay independent.
  */
@@ -523,6 +525,7 @@ static bool run_op(const struct op *o)
 	const struct resolve_roots *r = o->scratch ? &F.sroots : &F.roots;
 	struct resolve_verdict v = {0};
 	struct stat st;
+	unsigned max;
 	int rc, fd = -2;
 
 	switch (o->kind) {
@@ -533,6 +536,9 @@ static bool run_op(const struct op *o)
 	case 2:
 		rc = resolve_mkdir(r, o->path, o->mode, &v);
 		check_rc(rc, &v, "mkdir");
+		if (v.created > 1 || (rc == 0 && v.created != 1)) {
+			FUZZ_BUG("mkdir reports %u entries created (rc %d)", v.created, rc);
+		}
 		return rc == 0 || (v.reason != NULL && strcmp(v.reason, RESOLVE_REASON_HOST) == 0);
 	case 3:
 	case 4:
@@ -543,17 +549,24 @@ static bool run_op(const struct op *o)
 		}
 		return false;
 	default:
-		rc = resolve_open(r, o->path, o->flags, o->mode, &fd, &v);
+		max = (o->mode >> 12) == 0 ? RESOLVE_NEW_ANY : (unsigned)(o->mode >> 12) - 1;
+		rc = max == RESOLVE_NEW_ANY
+			 ? resolve_open(r, o->path, o->flags, o->mode, &fd, &v)
+			 : resolve_open_counted(r, o->path, o->flags, o->mode, max, &fd, &v);
 		check_rc(rc, &v, "open");
+		if (v.created > max || (v.created > 0 && !(o->flags & O_CREAT))) {
+			FUZZ_BUG("open reports %u entries created, new_max %u", v.created, max);
+		}
 		if (rc == 0) {
 			check_fd(fd, &v, o->path);
 			close(fd);
 		} else if (fd != -1) {
 			FUZZ_BUG("failed open left fd %d", fd);
 		}
-		/* Denials happen before anything is created or truncated. */
-		return (o->flags & (O_ACCMODE | O_CREAT | O_TRUNC)) != 0 &&
-		       (rc == 0 || strcmp(v.reason, RESOLVE_REASON_HOST) == 0);
+		/* Denials happen before anything is created or truncated (scratch parents made
+		 * before an ENOSPC are counted). */
+		return v.created > 0 || ((o->flags & (O_ACCMODE | O_CREAT | O_TRUNC)) != 0 &&
+					 (rc == 0 || strcmp(v.reason, RESOLVE_REASON_HOST) == 0));
 	}
 }
 

@@ -409,7 +409,8 @@ static void req_one(const char *name, enum brk_op op, int32_t flags, uint32_t mo
 	save("broker_req", name, &r, sizeof r);
 }
 
-static void reply_one(const char *name, uint16_t op, int nfds, const struct brk_reply *p)
+static void reply_one(const char *name, uint16_t op, int nfds, uint16_t new_max,
+		      const struct brk_reply *p)
 {
 	static struct seed s;
 
@@ -417,15 +418,22 @@ static void reply_one(const char *name, uint16_t op, int nfds, const struct brk_
 	put16(&s, op);
 	put32(&s, 7);
 	put8(&s, (uint8_t)nfds);
+	put16(&s, new_max);
 	put(&s, p, sizeof *p);
 	save("broker_reply", name, s.b, s.n);
 }
 
 static void broker_seeds(void)
 {
+	struct brk_req r;
 	struct brk_reply p = {.h = {.version = BRK_VERSION, .op = BRK_OP_OPEN, .seq = 7}};
 
 	req_one("open-creat", BRK_OP_OPEN, 0102, 0644, "/data/new");
+	if (brk_req_build(&r, BRK_OP_OPEN, 7, 0302, 0600, "/tmp/a/b/new") != 0) {
+		exit(1);
+	}
+	r.new_max = 2; /* what a nearly spent write budget still pays for */
+	save("broker_req", "open-creat-budget", &r, sizeof r);
 	req_one("open-dir", BRK_OP_OPEN, 0200000, 0, "/data");
 	req_one("unlink", BRK_OP_UNLINK, 0, 0, "/data/x");
 	req_one("mkdir", BRK_OP_MKDIR, 0, 0755, "/data/d");
@@ -433,21 +441,70 @@ static void broker_seeds(void)
 	req_one("lstat", BRK_OP_LSTAT, 0, 0, "relative/../path");
 
 	p.has_fd = 1;
-	reply_one("open-fd", BRK_OP_OPEN, 1, &p);
+	p.st = (struct brk_stat){.dev = 1, .ino = 42, .mode = 0100644, .nlink = 1, .size = 6};
+	reply_one("open-fd", BRK_OP_OPEN, 1, 0, &p);
+	p.st.mode = 0040755;
+	reply_one("open-dir", BRK_OP_OPEN, 1, 0, &p);
+	p.st.mode = 0100644;
+	p.created = 3;
+	reply_one("open-created", BRK_OP_OPEN, 1, 4, &p);
+	p.created = 0;
+	memset(&p.st, 0, sizeof p.st);
 	p.has_fd = 0;
 	p.err = ENOENT;
-	reply_one("open-enoent", BRK_OP_OPEN, 0, &p);
+	reply_one("open-enoent", BRK_OP_OPEN, 0, 0, &p);
 	p.h.op = BRK_OP_STAT;
 	p.err = 0;
-	p.st = (struct brk_stat){.ino = 42, .mode = 0100644, .nlink = 1, .size = 6};
-	reply_one("stat", BRK_OP_STAT, 0, &p);
+	p.st = (struct brk_stat){.dev = 2, .ino = 42, .mode = 0100644, .nlink = 1, .size = 6};
+	reply_one("stat", BRK_OP_STAT, 0, 0, &p);
 	memset(&p.st, 0, sizeof p.st);
 	p.h.op = BRK_OP_MKDIR;
 	p.err = EEXIST;
-	reply_one("mkdir-eexist", BRK_OP_MKDIR, 0, &p);
+	reply_one("mkdir-eexist", BRK_OP_MKDIR, 0, 1, &p);
 	p.h.op = BRK_OP_READY;
 	p.err = 0;
-	reply_one("ready", BRK_OP_READY, 0, &p);
+	reply_one("ready", BRK_OP_READY, 0, 0, &p);
+}
+
+/* ---- dirlist: u8 flags, u16 len1, u16 len2, u32 seek, the listing ---- */
+
+static void dirlist_one(const char *name, uint8_t flags, uint16_t len1, uint16_t len2,
+			uint32_t seek, const char *const *names, size_t n, size_t cut)
+{
+	static struct seed s;
+	unsigned char rec[BRK_DIRENT_MAX];
+	uint64_t off = 0;
+
+	s.n = 0;
+	put8(&s, flags);
+	put16(&s, len1);
+	put16(&s, len2);
+	put32(&s, seek);
+	for (size_t i = 0; i < n; i++) {
+		size_t r =
+		    brk_dirent_put(rec, off, 1000 + i, i < 2 ? 4 : 8, names[i], strlen(names[i]));
+		if (r == 0) {
+			exit(1);
+		}
+		put(&s, rec, r);
+		off += r;
+	}
+	s.n -= cut < s.n ? cut : 0;
+	save("dirlist", name, s.b, s.n);
+}
+
+static void dirlist_seeds(void)
+{
+	static char longname[256];
+	const char *names[] = {".", "..", "a.txt", "sub", "entry-00001", longname};
+
+	memset(longname, 'n', 255);
+	dirlist_one("small", 0, 4096, 24, 0, names, 4, 0);
+	dirlist_one("long-name", 0, 300, 280, 48, names, 6, 0);
+	dirlist_one("tiny-buffer", 0, 23, 8, 24, names, 3, 0);
+	dirlist_one("truncated", 0, 4096, 4096, 0, names, 4, 5);
+	dirlist_one("unsealed", 1, 4096, 4096, 0, names, 4, 0);
+	dirlist_one("empty", 0, 100, 100, 7, names, 0, 0);
 }
 
 /* ---- resolve: operation lists ---- */
@@ -639,6 +696,7 @@ int main(int argc, char **argv)
 	pagewalk_seeds();
 	elf_seeds();
 	broker_seeds();
+	dirlist_seeds();
 	resolve_seeds();
 	virtio_seeds();
 	return 0;

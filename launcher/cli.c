@@ -2,6 +2,7 @@
 /* cli.c - command line and HERMIT_* environment, in the spirit of uhyve. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
 #include <stdio.h>
@@ -39,6 +40,10 @@ void cli_usage(FILE *f)
 	      "                          (auto, the default, where the build has an assist:\n"
 	      "                          see --version); off: such an instruction ends the run\n"
 	      "                          (status 81)\n"
+	      "      --argv0 NAME        the guest's argv[0] (default: KERNEL as given)\n"
+	      "      --status-fd N       when the run ends, write one end record to the open\n"
+	      "                          fd N: 'uhyve-sec-end 1 guest CODE', 'uhyve-sec-end 1\n"
+	      "                          error STATUS KIND MESSAGE' or 'uhyve-sec-end 1 done 0'\n"
 	      "\n"
 	      "Files (served by a separate broker process; without a mount the guest sees none):\n"
 	      "      --mount HOST:GUEST[:ro|:rw]\n"
@@ -190,46 +195,68 @@ static int add_env(struct vmm_config *cfg, const char *kv)
 	return 0;
 }
 
+/* One item of a CPU list: "N" or "LO-HI".  Returns the end of it, or NULL. */
+static const char *cpu_item(const char *p, long *lo, long *hi)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*p)) {
+		return NULL;
+	}
+	*lo = *hi = strtol(p, &end, 10);
+	if (*end == '-') {
+		p = end + 1;
+		if (!isdigit((unsigned char)*p)) {
+			return NULL;
+		}
+		*hi = strtol(p, &end, 10);
+	}
+	return *lo >= 0 && *hi >= *lo && *hi < CPU_SETSIZE ? end : NULL;
+}
+
 /* "0-3,6": a list of CPU numbers and ranges, in order, at most CFG_MAX_CPUS entries. */
 static int set_affinity(struct vmm_config *cfg, const char *s)
 {
 	const char *p = s;
+	long lo, hi;
 
 	cfg->naffinity = 0;
 	while (*p != '\0') {
-		char *end;
-		long lo = strtol(p, &end, 10), hi;
-		if (!isdigit((unsigned char)*p) || lo < 0 || lo >= CPU_SETSIZE) {
-			goto bad;
-		}
-		hi = lo;
-		if (*end == '-') {
-			p = end + 1;
-			hi = strtol(p, &end, 10);
-			if (!isdigit((unsigned char)*p) || hi < lo || hi >= CPU_SETSIZE) {
-				goto bad;
-			}
+		const char *end = cpu_item(p, &lo, &hi);
+		if (end == NULL || (*end != ',' && *end != '\0') ||
+		    (*end == ',' && end[1] == '\0') || hi - lo >= CFG_MAX_CPUS - cfg->naffinity) {
+			uhs_msg("invalid --affinity '%s': expected host CPU numbers such as 0-3,6",
+				s);
+			return -1;
 		}
 		for (long c = lo; c <= hi; c++) {
-			if (cfg->naffinity == CFG_MAX_CPUS) {
-				goto bad;
-			}
 			cfg->affinity[cfg->naffinity++] = (int)c;
 		}
-		if (*end != ',' && *end != '\0') {
-			goto bad;
-		}
 		p = *end == ',' ? end + 1 : end;
-		if (*end == ',' && *p == '\0') {
-			goto bad;
-		}
 	}
-	if (cfg->naffinity > 0) {
-		return 0;
+	if (cfg->naffinity == 0) {
+		uhs_msg("invalid --affinity '%s': expected host CPU numbers such as 0-3,6", s);
+		return -1;
 	}
-bad:
-	uhs_msg("invalid --affinity '%s': expected host CPU numbers such as 0-3,6", s);
-	return -1;
+	return 0;
+}
+
+/* --status-fd N: an open descriptor above stderr; it is not passed on to helpers. */
+static int set_status_fd(struct launch_config *lc, const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!isdigit((unsigned char)s[0]) || *end != '\0' || errno != 0 || v < 3 || v > 1023 ||
+	    fcntl((int)v, F_SETFD, FD_CLOEXEC) != 0) {
+		uhs_msg("invalid --status-fd '%s': expected an open file descriptor from 3 to 1023",
+			s);
+		return -1;
+	}
+	lc->status_fd = (int)v;
+	return 0;
 }
 
 static int add_mount(struct launch_config *cfg, const char *spec)
@@ -296,7 +323,9 @@ enum {
 	OPT_AFFINITY,
 	OPT_ASSIST,
 	OPT_SANDBOX,
-	OPT_PRINT_SANDBOX
+	OPT_PRINT_SANDBOX,
+	OPT_ARGV0,
+	OPT_STATUS_FD
 };
 
 static const struct option long_opts[] = {
@@ -318,6 +347,8 @@ static const struct option long_opts[] = {
     {"assist", required_argument, NULL, OPT_ASSIST},
     {"sandbox", required_argument, NULL, OPT_SANDBOX},
     {"print-sandbox", no_argument, NULL, OPT_PRINT_SANDBOX},
+    {"argv0", required_argument, NULL, OPT_ARGV0},
+    {"status-fd", required_argument, NULL, OPT_STATUS_FD},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -363,6 +394,11 @@ static int parse_opt(struct launch_config *lc, int opt, const char *arg)
 	case OPT_PRINT_SANDBOX:
 		lc->print_sandbox = true;
 		return 0;
+	case OPT_ARGV0:
+		cfg->argv0 = arg;
+		return 0;
+	case OPT_STATUS_FD:
+		return set_status_fd(lc, arg);
 	case OPT_ASSIST:
 		if (strcmp(arg, "auto") != 0 && strcmp(arg, "off") != 0) {
 			uhs_msg("invalid --assist '%s': expected 'auto' or 'off'", arg);
@@ -409,6 +445,7 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_co
 	cfg->aslr = true;
 	cfg->assist = true;
 	cfg->sandbox = true;
+	lc->status_fd = -1;
 	if (parse_env(cfg, envp) != 0) {
 		return -1;
 	}
@@ -438,6 +475,9 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_co
 		return -1;
 	}
 	cfg->kernel_path = argv[optind];
+	if (cfg->argv0 == NULL) {
+		cfg->argv0 = cfg->kernel_path;
+	}
 	cfg->args = argv + optind + 1;
 	cfg->nargs = argc - optind - 1;
 	return 0;

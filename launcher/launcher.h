@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "policy.h"
@@ -35,6 +36,7 @@ struct launch_config {
 	const char *check_policy; /* --check-policy: validate, print, exit */
 	const char *audit_log; /* --audit-log FILE (default stderr) */
 	bool audit_all; /* --audit=all: also log allowed operations */
+	int status_fd; /* --status-fd N: end record written there; -1 without */
 };
 
 /* ---- cli.c ---- */
@@ -45,6 +47,16 @@ void cli_free(struct launch_config *lc);
 /* Parses "512M", "8G", "64MiB", "1048576"...; returns 0 or -1. */
 int cli_parse_size(const char *s, uint64_t *out);
 void cli_usage(FILE *f);
+
+/* ---- policy_file.c: the host side of the policy ---- */
+/* Reads a JSON policy file (regular, at most 1 MiB) and parses it with policy_load_buffer,
+ * relative host paths relative to the file's directory.  Returns 0, or -1 with
+ * "FILE:LINE:COLUMN: message" (or "FILE: message") in err. */
+int policy_load_file(struct policy *p, const char *path, char *err, size_t errlen);
+/* The current directory (for relative --mount HOST), or NULL if it cannot be had. */
+const char *launcher_cwd(void);
+/* stat(2), for policy_validate(). */
+int launcher_stat(const char *path, struct stat *st);
 
 /* ---- tap.c ---- */
 /* Parses a --net value (tap, tap:NAME, fd:N).  Returns 0 or -1 after a one-line message. */

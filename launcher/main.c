@@ -41,12 +41,13 @@ static int build_policy(const struct launch_config *lc, const char *file, struct
 		return ST_POLICY;
 	}
 	for (int i = 0; i < lc->nmount_specs; i++) {
-		if (policy_add_cli_mount(pol, lc->mount_specs[i], i + 1, err, sizeof err) != 0) {
+		if (policy_add_cli_mount(pol, lc->mount_specs[i], i + 1, launcher_cwd(), err,
+					 sizeof err) != 0) {
 			uhs_msg("%s", err);
 			return ST_POLICY;
 		}
 	}
-	if (policy_validate(pol, err, sizeof err) != 0) {
+	if (policy_validate(pol, launcher_stat, err, sizeof err) != 0) {
 		uhs_msg("%s", err);
 		return ST_POLICY;
 	}
@@ -191,17 +192,23 @@ static int run(const struct launch_config *lc)
 	return rc;
 }
 
-/* Whatever the parent left open (a shell's pipes, a leaked directory fd) must not reach the
- * guest-facing process: only stdio survives (CVE-2024-21626 class), and the TAP an
- * orchestrator handed over with --net fd:N.  cli_parse opens nothing. */
-static void close_inherited(const struct launch_config *lc)
+/* Closes every fd above stderr except a and b (the --status-fd and the --net fd:N; -1: none). */
+static void close_fds_but(int a, int b)
 {
-	int keep = lc->has_net ? lc->net.fd : -1;
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+	unsigned next = 3;
 
-	if (keep > 3) {
-		close_range(3, (unsigned)keep - 1, 0);
+	for (int k = 0; k < 2; k++) {
+		int fd = k == 0 ? lo : hi;
+		if (fd < 3 || (unsigned)fd < next) {
+			continue;
+		}
+		if ((unsigned)fd > next) {
+			close_range(next, (unsigned)fd - 1, 0);
+		}
+		next = (unsigned)fd + 1;
 	}
-	close_range(keep >= 3 ? (unsigned)keep + 1 : 3, ~0u, 0);
+	close_range(next, ~0u, 0);
 }
 
 int main(int argc, char *argv[])
@@ -210,8 +217,12 @@ int main(int argc, char *argv[])
 	struct launch_config lc;
 	int rc;
 
+	/* Whatever the parent left open (a shell's pipes, a leaked directory fd) must not
+	 * reach the guest-facing process: only stdio, the --status-fd and the TAP an
+	 * orchestrator handed over with --net fd:N survive (CVE-2024-21626 class).  Parsing
+	 * opens nothing. */
 	rc = cli_parse(argc, argv, environ, &lc);
-	close_inherited(&lc);
+	close_fds_but(lc.status_fd, lc.has_net ? lc.net.fd : -1);
 	if (rc != 0) {
 		rc = rc > 0 ? 0 : ST_USAGE;
 	} else if (lc.check_policy != NULL) {
@@ -221,6 +232,9 @@ int main(int argc, char *argv[])
 	} else {
 		rc = run(&lc);
 	}
+	/* the end of every run: the --status-fd record, then the process status */
+	fflush(stdout);
+	uhs_write_end_record(lc.status_fd, rc);
 	cli_free(&lc);
 	return rc;
 }

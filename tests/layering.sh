@@ -17,7 +17,10 @@ declare -A allowed=(
 	[vmm]="vmm sandbox common"
 	[broker]="broker policy sandbox common"
 	[assist]="assist sandbox common"
-	[launcher]="launcher vmm broker assist policy sandbox common"
+	[config]="config"
+	[image]="image config"
+	[oci]="oci policy common"
+	[launcher]="launcher vmm broker assist policy config image sandbox common"
 )
 fail=0
 for dir in "${!allowed[@]}"; do

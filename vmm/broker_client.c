@@ -4,9 +4,10 @@
  *
  * Everything that names a path (open, unlink, mkdir, stat, lstat) is a request to the
  * broker, which alone touches the host file system and answers with an errno or an fd.
- * Data operations (read, write, lseek, fstat, getdents64, close) run here on fds the
- * broker handed over.  The guest only ever sees small table indexes (3, 4, ...), never a
- * host fd number.
+ * Data operations (read, write, lseek, fstat, getdents, close) run here on fds the broker
+ * handed over: regular files, and for directories a sealed memfd holding the listing
+ * (fs_dirlist.c), never a directory fd.  The guest only ever sees small table indexes
+ * (3, 4, ...), never a host fd number.
  *
  * Threat: replies are checked as strictly as requests (brk_reply_check); any protocol
  * error, EOF or unexpected fd marks the broker lost, and every later call returns FS_LOST
@@ -23,14 +24,24 @@
 #include <unistd.h>
 
 #include "broker_proto.h"
+#include "fs_budget.h"
+#include "fs_dirlist.h"
 #include "vmm_internal.h"
 
 #define GUEST_FD_BASE 3
+
+/* Directory listings the guest may hold open at once (each at most BRK_LISTING_MAX): a guest
+ * that opens a huge directory again and again gets ENOMEM, not gigabytes of memfds. */
+#define FS_LISTINGS_MAX (64ull << 20)
 
 struct fd_slot {
 	int host; /* -1 free, -2 reserved while opening */
 	unsigned busy; /* operations in flight on this fd */
 	bool closing; /* closed by the guest while busy: close when the last one ends */
+	bool dir; /* host is a directory listing (memfd), not a file */
+	bool append; /* opened O_APPEND: writes create no hole */
+	uint64_t listing; /* dir: bytes of its listing */
+	struct brk_stat st; /* from the OPEN reply: what fstat of a directory answers */
 };
 
 struct fs_broker {
@@ -41,16 +52,23 @@ struct fs_broker {
 	bool stopping; /* the VM is shutting down: losing the broker is expected */
 	const char *lost_reason;
 	pthread_mutex_t tab_mu;
+	pthread_mutex_t dir_mu; /* listing reads: the bounce buffer and the offsets */
+	unsigned char *bounce; /* DIRLIST_BOUNCE bytes */
 	struct fd_slot *slots;
 	unsigned max_open;
-	uint64_t max_write, written;
+	uint64_t listings; /* bytes of the listings open (tab_mu) */
+	struct fs_budget budget; /* limits.write_bytes: bytes, holes, entries (fs_budget.c) */
 };
 
 struct fs_broker *fs_broker_new(int sock, unsigned max_open, uint64_t max_write)
 {
 	struct fs_broker *b = calloc(1, sizeof *b);
 
-	if (b == NULL || (b->slots = calloc(max_open, sizeof *b->slots)) == NULL) {
+	if (b == NULL || (b->slots = calloc(max_open, sizeof *b->slots)) == NULL ||
+	    (b->bounce = malloc(DIRLIST_BOUNCE)) == NULL) {
+		if (b != NULL) {
+			free(b->slots);
+		}
 		free(b);
 		return NULL;
 	}
@@ -59,9 +77,10 @@ struct fs_broker *fs_broker_new(int sock, unsigned max_open, uint64_t max_write)
 	}
 	b->sock = sock;
 	b->max_open = max_open;
-	b->max_write = max_write;
+	fs_budget_init(&b->budget, max_write);
 	pthread_mutex_init(&b->sock_mu, NULL);
 	pthread_mutex_init(&b->tab_mu, NULL);
+	pthread_mutex_init(&b->dir_mu, NULL);
 	return b;
 }
 
@@ -79,6 +98,7 @@ void fs_broker_free(struct fs_broker *b)
 		close(b->sock);
 	}
 	free(b->slots);
+	free(b->bounce);
 	free(b);
 }
 
@@ -98,8 +118,9 @@ static void mark_lost(struct fs_broker *b, const char *why)
 	}
 }
 
-/* One request/reply exchange.  Returns 0 with the reply (and *fd for OPEN), or FS_LOST. */
-static int exchange(struct fs_broker *b, enum brk_op op, int32_t flags, uint32_t mode,
+/* One request/reply exchange; new_max < 0: what the op may create without a budget.
+ * Returns 0 with the reply (and *fd for OPEN), or FS_LOST. */
+static int exchange(struct fs_broker *b, enum brk_op op, int32_t flags, uint32_t mode, int new_max,
 		    const char *path, struct brk_reply *rep, int *fd)
 {
 	struct brk_req req;
@@ -116,6 +137,9 @@ static int exchange(struct fs_broker *b, enum brk_op op, int32_t flags, uint32_t
 	if (brk_req_build(&req, op, ++b->seq, flags, mode, path) != 0) {
 		rc = -ENAMETOOLONG;
 		goto out;
+	}
+	if (new_max >= 0) {
+		req.new_max = (uint16_t)new_max;
 	}
 	if (brk_send(b->sock, &req, sizeof req, -1) != 0) {
 		why = "cannot send a request";
@@ -139,6 +163,14 @@ out:
 
 /* ---- guest fd table ---- */
 
+/* Under tab_mu: closes the slot's fd and frees it. */
+static void slot_free(struct fs_broker *b, struct fd_slot *s)
+{
+	close(s->host);
+	b->listings -= s->listing;
+	*s = (struct fd_slot){.host = -1};
+}
+
 static struct fd_slot *slot_get(struct fs_broker *b, int gfd)
 {
 	struct fd_slot *s = NULL;
@@ -160,16 +192,89 @@ static void slot_release(struct fs_broker *b, struct fd_slot *s)
 {
 	pthread_mutex_lock(&b->tab_mu);
 	if (--s->busy == 0 && s->closing) {
-		close(s->host);
-		*s = (struct fd_slot){.host = -1};
+		slot_free(b, s);
 	}
 	pthread_mutex_unlock(&b->tab_mu);
+}
+
+/* The fd of a successful OPEN, before the guest may use it: a regular file, or for a
+ * directory a sealed listing memfd of well-formed records.  Anything else (a directory fd
+ * above all) means the broker is confused: returns a reason, and the broker is lost. */
+static const char *check_received(struct fs_broker *b, int fd, const struct brk_stat *st,
+				  uint64_t *size)
+{
+	const char *why = NULL;
+	struct stat hs;
+
+	/* fstat(2) itself: glibc's fstat() is newfstatat, a path syscall the VMM may not make */
+	if (syscall(SYS_fstat, fd, &hs) < 0 || !S_ISREG(hs.st_mode)) {
+		return "an open passed an fd that is not a regular file";
+	}
+	if (S_ISDIR(st->mode)) {
+		pthread_mutex_lock(&b->dir_mu);
+		if (dirlist_check(fd, size, b->bounce, &why) != 0 && why == NULL) {
+			why = "a bad directory listing";
+		}
+		pthread_mutex_unlock(&b->dir_mu);
+	}
+	return why;
+}
+
+/* Entries an O_CREAT open may create: the file and, in scratch, each missing parent. */
+static unsigned entries_wanted(const char *path)
+{
+	unsigned n = 1;
+
+	for (const char *p = path; *p != '\0' && n < BRK_NEW_MAX; p++) {
+		n += *p == '/';
+	}
+	return n;
+}
+
+/* The OPEN exchange under the write budget: O_CREAT only with entries reserved (else it is
+ * dropped: an existing file opens, a missing one is ENOSPC, O_EXCL on an existing one
+ * EEXIST), refunded for what the broker did not create; O_TRUNC with io_mu held. */
+static int open_budgeted(struct fs_broker *b, const char *path, int flags, uint32_t mode,
+			 struct brk_reply *rep, int *fd)
+{
+	bool on = fs_budget_on(&b->budget), lock = on && (flags & UH_O_TRUNC);
+	unsigned got = 0;
+	int rc, stripped = 0; /* 1: O_CREAT dropped, 2: O_CREAT|O_EXCL dropped */
+
+	if (on && (flags & UH_O_CREAT) &&
+	    (got = fs_budget_entries(&b->budget, entries_wanted(path))) == 0) {
+		stripped = (flags & UH_O_EXCL) ? 2 : 1;
+		flags &= ~(UH_O_CREAT | UH_O_EXCL);
+	}
+	if (lock) {
+		pthread_mutex_lock(&b->budget.io_mu);
+	}
+	rc = exchange(b, BRK_OP_OPEN, flags, (flags & UH_O_CREAT) ? mode & 0777 : 0,
+		      on && (flags & UH_O_CREAT) ? (int)got : -1, path, rep, fd);
+	if (lock) {
+		pthread_mutex_unlock(&b->budget.io_mu);
+	}
+	if (rc != 0) {
+		return rc;
+	}
+	fs_budget_refund(&b->budget, (uint64_t)(got - (rep->created < got ? rep->created : got)) *
+					 FS_ENTRY_COST);
+	if (stripped && rep->err == ENOENT) {
+		rep->err = ENOSPC; /* it would have to be created: the budget cannot pay */
+	} else if (stripped == 2 && rep->err == 0) {
+		close(*fd); /* O_EXCL: it exists */
+		*fd = -1;
+		rep->err = EEXIST;
+	}
+	return 0;
 }
 
 static int fsb_open(void *ctx, const char *path, int flags, uint32_t mode)
 {
 	struct fs_broker *b = ctx;
 	struct brk_reply rep;
+	uint64_t size = 0;
+	const char *why;
 	unsigned i;
 	int fd, rc;
 
@@ -183,11 +288,27 @@ static int fsb_open(void *ctx, const char *path, int flags, uint32_t mode)
 	b->slots[i].host = -2;
 	pthread_mutex_unlock(&b->tab_mu);
 
-	rc = exchange(b, BRK_OP_OPEN, flags, (flags & UH_O_CREAT) ? mode & 0777 : 0, path, &rep,
-		      &fd);
+	rc = open_budgeted(b, path, flags, mode, &rep, &fd);
+	if (rc == 0 && rep.err == 0 && (why = check_received(b, fd, &rep.st, &size)) != NULL) {
+		close(fd);
+		pthread_mutex_lock(&b->sock_mu);
+		mark_lost(b, why);
+		pthread_mutex_unlock(&b->sock_mu);
+		rc = FS_LOST;
+	}
 	pthread_mutex_lock(&b->tab_mu);
+	if (rc == 0 && rep.err == 0 && S_ISDIR(rep.st.mode) &&
+	    size > FS_LISTINGS_MAX - b->listings) {
+		close(fd);
+		rep.err = ENOMEM; /* enough listings held: close some first */
+	}
 	if (rc == 0 && rep.err == 0) {
-		b->slots[i].host = fd;
+		b->slots[i] = (struct fd_slot){.host = fd,
+					       .dir = S_ISDIR(rep.st.mode),
+					       .append = (flags & UH_O_APPEND) != 0,
+					       .listing = S_ISDIR(rep.st.mode) ? size : 0,
+					       .st = rep.st};
+		b->listings += b->slots[i].listing;
 		rc = GUEST_FD_BASE + (int)i;
 	} else {
 		b->slots[i].host = -1;
@@ -210,8 +331,7 @@ static int fsb_close(void *ctx, int gfd)
 			if (s->busy > 0) {
 				s->closing = true;
 			} else {
-				close(s->host);
-				*s = (struct fd_slot){.host = -1};
+				slot_free(b, s);
 			}
 			rc = 0;
 		}
@@ -250,44 +370,78 @@ static ssize_t fsb_readv(void *ctx, int gfd, const struct iovec *iov, int iovcnt
 	if (s == NULL) {
 		return -EBADF;
 	}
-	n = io_pieces(s->host, iov, iovcnt, false);
+	n = s->dir ? -EISDIR : io_pieces(s->host, iov, iovcnt, false);
 	slot_release(b, s);
 	return n;
 }
 
-/* Reserves up to `want` bytes of the write budget; returns how many. */
-static uint64_t budget_take(struct fs_broker *b, uint64_t want)
+/* Where a write would land, for the hole it may create (O_APPEND: none).  Returns 0 or
+ * -errno. */
+static int write_position(const struct fd_slot *s, uint64_t *pos, uint64_t *size)
 {
-	uint64_t got = want;
+	struct stat st;
+	off_t cur;
 
-	if (b->max_write == 0) {
-		return want;
+	*pos = 0;
+	*size = 0;
+	if (s->append) {
+		return 0;
 	}
-	pthread_mutex_lock(&b->tab_mu);
-	if (want > b->max_write - b->written) {
-		got = b->max_write - b->written;
+	cur = lseek(s->host, 0, SEEK_CUR);
+	/* fstat(2) itself: glibc's fstat() is newfstatat, a path syscall the VMM may not make */
+	if (cur < 0 || syscall(SYS_fstat, s->host, &st) < 0) {
+		return -errno;
 	}
-	b->written += got;
-	pthread_mutex_unlock(&b->tab_mu);
-	return got;
+	*pos = (uint64_t)cur;
+	*size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
+	return 0;
 }
 
-static void budget_refund(struct fs_broker *b, uint64_t n)
+/* Writes at most `allowed` bytes of iov (iovcnt <= HC_IOV_MAX pieces). */
+static ssize_t write_cut(int fd, const struct iovec *iov, int iovcnt, uint64_t allowed)
 {
-	if (b->max_write != 0 && n > 0) {
-		pthread_mutex_lock(&b->tab_mu);
-		b->written -= n;
-		pthread_mutex_unlock(&b->tab_mu);
+	struct iovec cut[256];
+	int n = 0;
+
+	for (uint64_t left = allowed; n < iovcnt && n < 256 && left > 0; n++) {
+		cut[n] = iov[n];
+		if (cut[n].iov_len > left) {
+			cut[n].iov_len = left;
+		}
+		left -= cut[n].iov_len;
 	}
+	return n > 0 ? io_pieces(fd, cut, n, true) : 0;
+}
+
+/* A write under the budget: measured, charged (bytes + hole), cut to what is left, written
+ * and refunded for what was not written, all under io_mu (fs_budget.h). */
+static ssize_t write_budgeted(struct fs_broker *b, const struct fd_slot *s, const struct iovec *iov,
+			      int iovcnt, uint64_t want)
+{
+	uint64_t pos, size, charged = 0, got = 0;
+	ssize_t w;
+	int rc;
+
+	pthread_mutex_lock(&b->budget.io_mu);
+	rc = write_position(s, &pos, &size);
+	if (rc == 0) {
+		got = fs_budget_write(&b->budget, pos, size, s->append, want, &charged);
+	}
+	if (rc != 0 || got == 0) {
+		w = rc != 0 ? rc : -ENOSPC; /* the policy's write_bytes limit is used up */
+	} else {
+		w = write_cut(s->host, iov, iovcnt, got);
+		fs_budget_refund(&b->budget, w <= 0 ? charged : got - (uint64_t)w);
+	}
+	pthread_mutex_unlock(&b->budget.io_mu);
+	return w;
 }
 
 static ssize_t fsb_writev(void *ctx, int gfd, const struct iovec *iov, int iovcnt)
 {
 	struct fs_broker *b = ctx;
 	struct fd_slot *s = slot_get(b, gfd);
-	struct iovec cut[256] = {{0}};
-	uint64_t want = 0, got, left;
-	int n = 0;
+	uint64_t want = 0;
 	ssize_t w;
 
 	if (s == NULL) {
@@ -296,20 +450,15 @@ static ssize_t fsb_writev(void *ctx, int gfd, const struct iovec *iov, int iovcn
 	for (int i = 0; i < iovcnt; i++) {
 		want += iov[i].iov_len;
 	}
-	got = budget_take(b, want);
-	if (got == 0 && want > 0) {
-		slot_release(b, s);
-		return -ENOSPC; /* the policy's write_bytes limit is used up */
+	if (s->dir) {
+		w = -EBADF; /* a directory is never open for writing */
+	} else if (want == 0) {
+		w = 0;
+	} else if (!fs_budget_on(&b->budget)) {
+		w = io_pieces(s->host, iov, iovcnt, true);
+	} else {
+		w = write_budgeted(b, s, iov, iovcnt, want);
 	}
-	for (left = got; n < iovcnt && n < 256 && left > 0; n++) {
-		cut[n] = iov[n];
-		if (cut[n].iov_len > left) {
-			cut[n].iov_len = left;
-		}
-		left -= cut[n].iov_len;
-	}
-	w = n > 0 ? io_pieces(s->host, cut, n, true) : 0;
-	budget_refund(b, w < 0 ? got : got - (uint64_t)w);
 	slot_release(b, s);
 	return w;
 }
@@ -318,12 +467,21 @@ static int64_t fsb_lseek(void *ctx, int gfd, int64_t off, int whence)
 {
 	struct fs_broker *b = ctx;
 	struct fd_slot *s = slot_get(b, gfd);
+	pthread_mutex_t *mu;
 	off_t r;
 
 	if (s == NULL) {
 		return -EBADF;
 	}
+	/* never in the middle of a listing read, or of a budgeted write's measurement */
+	mu = s->dir ? &b->dir_mu : fs_budget_on(&b->budget) ? &b->budget.io_mu : NULL;
+	if (mu != NULL) {
+		pthread_mutex_lock(mu);
+	}
 	r = lseek(s->host, off, whence);
+	if (mu != NULL) {
+		pthread_mutex_unlock(mu);
+	}
 	slot_release(b, s);
 	return r < 0 ? -errno : r;
 }
@@ -331,13 +489,8 @@ static int64_t fsb_lseek(void *ctx, int gfd, int64_t off, int whence)
 static void attr_from_stat(struct uh_v2_file_attr *a, const struct stat *st)
 {
 	memset(a, 0, sizeof *a);
-	a->dev = st->st_dev;
-	a->ino = st->st_ino;
-	a->nlink = st->st_nlink;
+	a->nlink = st->st_nlink; /* dev, ino: the caller's; uid, gid, rdev: 0 */
 	a->mode = st->st_mode;
-	a->uid = st->st_uid;
-	a->gid = st->st_gid;
-	a->rdev = st->st_rdev;
 	a->size = st->st_size;
 	a->blksize = st->st_blksize;
 	a->blocks = st->st_blocks;
@@ -380,12 +533,19 @@ static int fsb_fstat(void *ctx, int gfd, struct uh_v2_file_attr *out)
 	if (s == NULL) {
 		return -EBADF;
 	}
+	if (s->dir) { /* the directory as it was at open, like its listing */
+		attr_from_brk(out, &s->st);
+		slot_release(b, s);
+		return 0;
+	}
 	/* fstat(2) itself: glibc's fstat() is newfstatat, a path syscall the VMM may not make */
 	rc = syscall(SYS_fstat, s->host, &st) < 0 ? -errno : 0;
-	slot_release(b, s);
-	if (rc == 0) {
+	if (rc == 0) { /* the host's sizes and times; the broker's identities (meta.c) */
 		attr_from_stat(out, &st);
+		out->dev = s->st.dev;
+		out->ino = s->st.ino;
 	}
+	slot_release(b, s);
 	return rc;
 }
 
@@ -393,15 +553,19 @@ static ssize_t fsb_getdents(void *ctx, int gfd, void *buf, size_t len)
 {
 	struct fs_broker *b = ctx;
 	struct fd_slot *s = slot_get(b, gfd);
-	long n;
+	ssize_t n = -ENOTDIR;
 
 	if (s == NULL) {
 		return -EBADF;
 	}
-	/* The ABI's record layout is linux_dirent64's; the kernel never writes past len. */
-	n = syscall(SYS_getdents64, s->host, buf, len);
+	/* The ABI's record layout is linux_dirent64's, the listing's too. */
+	if (s->dir) {
+		pthread_mutex_lock(&b->dir_mu);
+		n = dirlist_read(s->host, buf, len, b->bounce);
+		pthread_mutex_unlock(&b->dir_mu);
+	}
 	slot_release(b, s);
-	return n < 0 ? -errno : n;
+	return n;
 }
 
 static int path_op(void *ctx, enum brk_op op, const char *path, uint32_t mode,
@@ -409,10 +573,18 @@ static int path_op(void *ctx, enum brk_op op, const char *path, uint32_t mode,
 {
 	struct fs_broker *b = ctx;
 	struct brk_reply rep;
-	int fd, rc = exchange(b, op, 0, mode, path, &rep, &fd);
+	int fd, rc;
 
+	/* a new directory costs an entry of the write budget, refunded if none was made */
+	if (op == BRK_OP_MKDIR && fs_budget_entries(&b->budget, 1) == 0) {
+		return -ENOSPC;
+	}
+	rc = exchange(b, op, 0, mode, -1, path, &rep, &fd);
 	if (rc != 0) {
 		return rc;
+	}
+	if (op == BRK_OP_MKDIR && rep.created == 0) {
+		fs_budget_refund(&b->budget, FS_ENTRY_COST);
 	}
 	if (rep.err == 0 && out != NULL) {
 		attr_from_brk(out, &rep.st);

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,15 +53,41 @@ static void scan_panic(struct output *o, const char *p, size_t len)
 	}
 }
 
-static void write_all(int fd, const char *p, size_t len)
+/* blocked: the write has waited OUTPUT_WAIT_MS (the callback may then look for a stop). */
+static bool abandoned(const struct output *o, bool blocked)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+	if (o->abandon == NULL) {
+		return false;
+	}
+	return blocked ? o->abandon(o->abandon_ctx) : atomic_load(o->abandoned);
+}
+
+/* Writes everything, as slowly as the reader reads, unless the run is being stopped: a write
+ * never blocks longer than OUTPUT_WAIT_MS without asking o->abandon (a stopped reader must not
+ * keep a stop signal from ending the run), and once the output is abandoned nothing waits.  Each
+ * write is at most PIPE_BUF bytes after POLLOUT, so that it cannot block on a pipe. */
+static void write_all(struct output *o, const char *p, size_t len)
+{
+	while (len > 0 && !abandoned(o, false)) {
+		struct pollfd pfd = {.fd = o->fd, .events = POLLOUT};
+		int r = poll(&pfd, 1, OUTPUT_WAIT_MS);
+		ssize_t n;
+
+		if (r == 0 || (r < 0 && errno == EINTR)) {
+			if (abandoned(o, true)) {
+				return;
+			}
+			continue;
+		}
+		if (r < 0 || (pfd.revents & (POLLERR | POLLNVAL))) {
+			return; /* a closed stdout must not kill the VM */
+		}
+		n = write(o->fd, p, len < PIPE_BUF ? len : PIPE_BUF);
 		if (n < 0 && errno == EINTR) {
 			continue;
 		}
 		if (n <= 0) {
-			return; /* a closed stdout must not kill the VM */
+			return;
 		}
 		p += n;
 		len -= (size_t)n;
@@ -69,7 +97,7 @@ static void write_all(int fd, const char *p, size_t len)
 static void flush_bytes(struct output *o)
 {
 	if (o->byte_len > 0 && o->fd >= 0) {
-		write_all(o->fd, o->byte_buf, o->byte_len);
+		write_all(o, o->byte_buf, o->byte_len);
 	}
 	o->byte_len = 0;
 }
@@ -79,7 +107,7 @@ void output_write(struct output *o, const void *buf, size_t len)
 	flush_bytes(o);
 	scan_panic(o, buf, len);
 	if (o->fd >= 0) {
-		write_all(o->fd, buf, len);
+		write_all(o, buf, len);
 	}
 }
 

@@ -432,6 +432,39 @@ static bool broker_exited(struct vm *vm)
 
 #define PIO_RING_POLL_MS 20
 
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+/* A stop signal ends the run: whatever output cannot be written is given up from now on. */
+static void stop_by_signal(struct vm *vm, int sig)
+{
+	atomic_store(&vm->abandon_output, true);
+	vm_finish(vm, ST_SIGNAL_BASE + sig, "stopped by SIG%s", sigabbrev_np(sig));
+}
+
+/* Asked by the output when a write has waited for its reader (output.c).  The stop signals
+ * are blocked in every thread and normally taken by the main thread in wait_for_stop; but the
+ * main thread may itself be writing (the serial bytes KVM batched) or wait for a lock a
+ * blocked writer holds, so whichever thread waits on the output takes a pending one. */
+static bool output_abandon(void *ctx)
+{
+	struct vm *vm = ctx;
+	const struct timespec now = {0, 0};
+	sigset_t set;
+	int sig;
+
+	stop_signals(&set);
+	if ((sig = sigtimedwait(&set, NULL, &now)) > 0) {
+		stop_by_signal(vm, sig);
+	}
+	return atomic_load(&vm->abandon_output);
+}
+
 static void wait_for_stop(struct vm *vm)
 {
 	const struct timespec ring_poll = {0, PIO_RING_POLL_MS * 1000000L};
@@ -439,11 +472,8 @@ static void wait_for_stop(struct vm *vm)
 	siginfo_t si;
 	int sig;
 
-	sigemptyset(&set);
+	stop_signals(&set);
 	sigaddset(&set, SIG_DONE);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
 	for (;;) {
 		do {
@@ -463,7 +493,7 @@ static void wait_for_stop(struct vm *vm)
 		}
 #endif
 		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
-			vm_finish(vm, ST_SIGNAL_BASE + sig, "stopped by SIG%s", sigabbrev_np(sig));
+			stop_by_signal(vm, sig);
 		} else if (sig == SIGCHLD && !broker_exited(vm)) {
 			continue; /* some other child: not ours to reap */
 		}
@@ -479,6 +509,9 @@ int vm_run(struct vm *vm)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIG_KICK, &sa, NULL);
 	vm->hc.out_lock = out_lock;
+	vm->out.abandon = output_abandon;
+	vm->out.abandon_ctx = vm;
+	vm->out.abandoned = &vm->abandon_output;
 	self_pid = getpid();
 	vm->main_tid = gettid();
 	if ((rc = net_start(vm)) != 0) {
@@ -506,6 +539,9 @@ int vm_run(struct vm *vm)
 	if (vm->guest_exit && vm->guest_code != 0 && vm->out.panic_seen) {
 		uhs_msg("guest panicked (guest exit code %d)", vm->guest_code);
 		return ST_GUEST_PANIC;
+	}
+	if (vm->guest_exit) {
+		uhs_note_guest_exit(); /* for --status-fd */
 	}
 	return vm->status;
 }

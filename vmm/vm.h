@@ -52,6 +52,7 @@ struct vm {
 	pthread_barrier_t start; /* vCPU threads wait here until the seccomp filter is in */
 	int broker_pid; /* > 0 while the broker runs; -1 once reaped */
 	atomic_int stopping;
+	atomic_bool abandon_output; /* a stop signal came: blocked output is given up */
 	/* the first terminal event decides the exit status */
 	pthread_mutex_t res_mu;
 	bool have_result;

@@ -209,7 +209,7 @@ static int setup_vm(struct vm *vm, const struct elf_image *img, const struct ker
 				.fs = vm->files->ops,
 				.fs_ctx = vm->files->ctx,
 				.out = &vm->out,
-				.argv0 = vm->cfg->kernel_path,
+				.argv0 = vm->cfg->argv0,
 				.args = vm->cfg->args,
 				.nargs = vm->cfg->nargs,
 				.env = vm->cfg->env,

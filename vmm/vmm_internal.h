@@ -6,6 +6,7 @@
 #define UHS_VMM_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 
 #include "elf_load.h"
 #include "gmem.h"
@@ -59,7 +60,14 @@ struct output {
 	size_t line_len;
 	char byte_buf[256]; /* byte-serial buffering */
 	size_t byte_len;
+	/* Asked whenever a write has waited OUTPUT_WAIT_MS for the reader: true gives up the
+	 * write (the run is being stopped), and so does *abandoned from then on.  NULL: wait
+	 * for ever. */
+	bool (*abandon)(void *ctx);
+	void *abandon_ctx;
+	const atomic_bool *abandoned;
 };
+#define OUTPUT_WAIT_MS 50
 /* Opens the sink described by `spec` (NULL = stdout, "none", or a new file). */
 int output_open(struct output *o, const char *spec, char *err, size_t errlen);
 void output_write(struct output *o, const void *buf, size_t len);

@@ -31,7 +31,7 @@ enum vmm_arg {
 	A_TGKILL_SELF, /* arg0 = own pid, arg2 = SIGUSR1 or SIGUSR2 */
 	A_WAIT_BROKER, /* arg0 = the broker's pid */
 	A_DONTNEED, /* arg2 (advice) == MADV_DONTNEED */
-	A_NET_POLL, /* only with a NIC */
+	A_GET_SEALS, /* arg1 (cmd) == F_GET_SEALS */
 	A_NET_ROUTE, /* ioctl: arg0 = the VM fd, arg1 = KVM_SET_GSI_ROUTING (NIC only) */
 	A_NET_STATS, /* pread64: arg0 in KVM's statistics fds (NIC with --stats only) */
 };
@@ -40,14 +40,18 @@ static const struct sbx_rule vmm_rules[] = {
     {SCMP_SYS(ioctl), "ioctl", A_KVM_IOCTL,
      "vCPU run loop: KVM_RUN and register reads, on the vCPU fds only; batching of the "
      "console port once a guest prints a lot (vmm/pio_ring.c)"},
-    {SCMP_SYS(read), "read", SBX_ARG_ANY, "guest file reads, on fds the broker handed over"},
+    {SCMP_SYS(read), "read", SBX_ARG_ANY,
+     "guest file reads and directory listings, on fds the broker handed over"},
     {SCMP_SYS(write), "write", SBX_ARG_ANY,
      "console output; guest file writes on fds the broker handed over"},
+    {SCMP_SYS(poll), "poll", SBX_ARG_ANY,
+     "console output waits for its reader at most 50 ms at a time, so a stop always ends "
+     "the run"},
     {SCMP_SYS(lseek), "lseek", SBX_ARG_ANY, "guest lseek on handed-over fds"},
     {SCMP_SYS(fstat), "fstat", SBX_ARG_ANY,
      "guest fstat on handed-over fds (fstat(2) only: no path stat)"},
-    {SCMP_SYS(getdents64), "getdents64", SBX_ARG_ANY,
-     "guest getdents on handed-over directory fds"},
+    {SCMP_SYS(fcntl), "fcntl", A_GET_SEALS,
+     "check that a directory listing from the broker is a sealed memfd"},
     {SCMP_SYS(close), "close", SBX_ARG_ANY, "guest close; teardown"},
     {SCMP_SYS(sendmsg), "sendmsg", A_BROKER_FD, "file requests to the broker"},
     {SCMP_SYS(recvmsg), "recvmsg", A_BROKER_FD, "broker replies, fds by SCM_RIGHTS"},
@@ -68,12 +72,10 @@ static const struct sbx_rule vmm_rules[] = {
     {SCMP_SYS(exit_group), "exit_group", SBX_ARG_ANY, "process exit"},
 };
 
-/* What a VM with a NIC (--net) needs on top: the I/O thread waits in poll(2) for the TAP, the
- * queue-notification eventfds and the stop eventfd (read/write on them are in the table
- * above already); an I/O APIC write re-routes the NIC's interrupt. */
+/* What a VM with a NIC (--net) needs on top: an I/O APIC write re-routes the NIC's interrupt,
+ * and --stats reads KVM's exit counters.  The I/O thread's poll(2) for the TAP and its
+ * eventfds and read/write on them are in the table above already. */
 static const struct sbx_rule vmm_net_rules[] = {
-    {SCMP_SYS(poll), "poll", A_NET_POLL,
-     "the NIC's I/O thread waits for the TAP and its eventfds (--net only)"},
     {SCMP_SYS(ioctl), "ioctl", A_NET_ROUTE,
      "the guest programs the I/O APIC entry of the NIC's line (--net only)"},
     {SCMP_SYS(pread64), "pread64", A_NET_STATS,
@@ -170,8 +172,9 @@ static int add_vmm_rule(scmp_filter_ctx ctx, const struct sbx_rule *r, const voi
 	case A_DONTNEED:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
 					SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
-	case A_NET_POLL:
-		return v->net ? seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 0) : 0;
+	case A_GET_SEALS:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
+					SCMP_A1(SCMP_CMP_EQ, F_GET_SEALS));
 	case A_NET_ROUTE:
 		return v->net && v->net_vm_fd >= 0
 			   ? allow_fd_req(ctx, r->nr, v->net_vm_fd, KVM_SET_GSI_ROUTING)
@@ -231,8 +234,8 @@ static const char *arg_text(int a)
 		return "pid == the broker's pid";
 	case A_DONTNEED:
 		return "advice == MADV_DONTNEED";
-	case A_NET_POLL:
-		return "any arguments (a pointer to the pollfd array: not filterable)";
+	case A_GET_SEALS:
+		return "cmd == F_GET_SEALS";
 	case A_NET_ROUTE:
 		return "fd == the VM fd, request == KVM_SET_GSI_ROUTING";
 	case A_NET_STATS:
@@ -260,8 +263,8 @@ void vmm_print_sandbox(FILE *f)
 
 void vmm_print_sandbox_net(FILE *f)
 {
-	fprintf(f, "VMM with --net (a NIC): the TAP and eventfds are opened by the launcher and "
-		   "registered with KVM before confinement; read/write on them use the rules "
-		   "above; the VMM never opens /dev/net/tun and gets no socket.  Added rules:\n");
+	fprintf(f, "VMM with --net (a NIC): the TAP and eventfds are opened by the launcher and\n"
+		   "registered with KVM before confinement; poll, read and write on them use the\n"
+		   "rules above; the VMM never opens /dev/net/tun and gets no socket.  Added:\n");
 	sbx_print_rules(f, "  VMM --net", vmm_net_rules, NELEM(vmm_net_rules), arg_text);
 }

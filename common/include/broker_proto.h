@@ -4,7 +4,11 @@
  *
  * Fixed-size, versioned messages.  The VMM sends one request and waits for its reply
  * (strictly alternating, so seq must echo).  A reply to OPEN with err == 0 carries exactly
- * one fd in SCM_RIGHTS; every other reply carries none.
+ * one fd in SCM_RIGHTS and the opened object's metadata; every other reply carries none.
+ * The fd of a regular file is the file itself.  The VMM never receives a directory fd: for
+ * a directory the broker reads the whole listing at open time and passes a sealed memfd
+ * (F_SEAL_WRITE|GROW|SHRINK|SEAL) holding it as linux_dirent64 records (the listing format
+ * below), at most BRK_LISTING_MAX bytes (a larger directory: ENOMEM).
  *
  * Threat: the broker treats every request as coming from a compromised VMM: it accepts only
  * messages of the exact size, known version and op, a NUL inside the path bounds, flags
@@ -19,7 +23,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define BRK_VERSION 1
+/* 2: OPEN replies carry metadata, directories come as listings; 3: entries created. */
+#define BRK_VERSION 3
 
 /* The broker program (uhyve-sec-broker) is exec'd by the launcher with
  *   fd 3  its end of the socketpair,
@@ -51,12 +56,26 @@ struct brk_hdr {
 	uint32_t seq; /* chosen by the VMM, echoed in the reply */
 };
 
+/* MKDIR modes must include owner read, write and search (0700). */
+#define BRK_MKDIR_MODE_MIN 0700
+
+/* The most entries one OPEN may create: the file and, in scratch, its missing parents (a
+ * path of BRK_PATH_MAX bytes has at most 2048 components). */
+#define BRK_NEW_MAX 2048
+
 struct brk_req {
 	struct brk_hdr h;
 	int32_t flags; /* OPEN: guest open flags; otherwise 0 */
-	uint32_t mode; /* OPEN with O_CREAT, MKDIR: permission bits <= 0777; otherwise 0 */
+	uint16_t mode; /* OPEN with O_CREAT: bits <= 0777; MKDIR: the same with 0700 set; else 0 */
+	/* Files and directories the broker may create for this request (the VMM's write budget
+	 * pays 4 KiB for each): OPEN with O_CREAT 1..BRK_NEW_MAX, MKDIR 1, otherwise 0. */
+	uint16_t new_max;
 	char path[BRK_PATH_MAX]; /* guest path, NUL-terminated, rest zero */
 };
+
+/* Device numbers the guest sees (broker/meta.c): a mount's index + 1, BRK_DEV_SCRATCH for
+ * the scratch directory.  Inode numbers are a keyed hash; uid, gid and rdev are always 0. */
+#define BRK_DEV_SCRATCH 65u
 
 struct brk_stat { /* the fields of struct stat the guest ABI carries */
 	uint64_t dev, ino, nlink;
@@ -70,8 +89,12 @@ struct brk_stat { /* the fields of struct stat the guest ABI carries */
 struct brk_reply {
 	struct brk_hdr h;
 	int32_t err; /* 0, or a positive errno */
-	uint32_t has_fd; /* 1 iff an fd travels with this reply */
-	struct brk_stat st; /* STAT/LSTAT with err == 0; otherwise zero */
+	uint16_t has_fd; /* 1 iff an fd travels with this reply */
+	uint16_t created; /* OPEN, MKDIR: entries made (<= the request's new_max; also on errors) */
+	/* STAT/LSTAT with err == 0: the object's metadata; OPEN with err == 0: the opened
+	 * object's (a regular file or a directory, as it was at open); otherwise zero.  Always
+	 * the guest's view: dev 1..BRK_DEV_SCRATCH, a synthetic ino, uid = gid = rdev = 0. */
+	struct brk_stat st;
 };
 
 _Static_assert(sizeof(struct brk_hdr) == 8, "wire layout");
@@ -79,7 +102,32 @@ _Static_assert(sizeof(struct brk_req) == 16 + BRK_PATH_MAX, "wire layout");
 _Static_assert(sizeof(struct brk_stat) == 112, "wire layout");
 _Static_assert(sizeof(struct brk_reply) == 128, "wire layout");
 
-/* Builds a request.  Returns 0 or -ENAMETOOLONG (path does not fit). */
+/* ---- directory listings (the memfd of a directory OPEN) ----
+ * A sequence of records, each BRK_DIRENT_HDR bytes of header, a name and zero padding:
+ *   u64 d_ino; u64 d_off (the offset of the next record in the listing); u16 d_reclen;
+ *   u8 d_type; char name[] (1..255 bytes, no '/', NUL-terminated); zero bytes up to d_reclen
+ * with d_reclen = BRK_DIRENT_LEN(strlen(name)), a multiple of 8.  One encoding per listing:
+ * the VMM rejects anything else (brk_dirent_check). */
+#define BRK_LISTING_MAX		(16u << 20)
+#define BRK_DIRENT_HDR		19u
+#define BRK_DIRENT_NAME_MAX	255u
+#define BRK_DIRENT_LEN(namelen) ((BRK_DIRENT_HDR + (namelen) + 1u + 7u) & ~7u)
+#define BRK_DIRENT_MAX		BRK_DIRENT_LEN(BRK_DIRENT_NAME_MAX)
+
+/* Writes the record of `name` (namelen bytes, no NUL inside) at p, which must have
+ * BRK_DIRENT_LEN(namelen) bytes; `off` is the record's own offset in the listing.  Returns
+ * the record length, or 0 if the name is empty, too long or holds '/' or NUL. */
+size_t brk_dirent_put(void *p, uint64_t off, uint64_t ino, uint8_t type, const char *name,
+		      size_t namelen) __attribute__((warn_unused_result));
+
+/* Checks the record at p (avail bytes readable there), which sits at offset `off` of the
+ * listing.  Returns its length, or 0 if it is not one well-formed record within avail. */
+size_t brk_dirent_check(const void *p, size_t avail, uint64_t off)
+    __attribute__((warn_unused_result));
+
+/* Builds a request, new_max as many entries as the op may create (BRK_NEW_MAX for OPEN with
+ * O_CREAT, 1 for MKDIR, else 0; the VMM lowers it to what its budget pays for).  Returns 0,
+ * -ENAMETOOLONG (path does not fit) or -EINVAL (mode above 0xffff). */
 int brk_req_build(struct brk_req *r, enum brk_op op, uint32_t seq, int32_t flags, uint32_t mode,
 		  const char *path) __attribute__((warn_unused_result));
 

@@ -51,29 +51,29 @@ struct policy {
 void policy_init(struct policy *p);
 void policy_free(struct policy *p);
 
-/* Reads a JSON policy file (format in docs/policy.md).  Mounts are appended to p; limits
- * and scratch are set.  Relative host paths are relative to the file's directory.
- * Returns 0, or -1 with "FILE:LINE:COLUMN: message" (or "FILE: message") in err. */
-int policy_load_file(struct policy *p, const char *path, char *err, size_t errlen);
-
-/* The same for policy text already in memory: len bytes at buf (no NUL needed; at most the
- * file loader's 1 MiB).  name stands for the file in messages, origins and p->source.
- * Relative host paths are relative to basedir (itself made absolute with the current
- * directory), or, if basedir is NULL, to the directory of name taken as a file path, as
- * policy_load_file does.  Returns 0, or -1 with a message in err as policy_load_file. */
+/* Parses a JSON policy (format in docs/policy.md) of len bytes at buf (no NUL needed; at most
+ * 1 MiB).  Mounts are appended to p; limits and scratch are set.  name stands for the file in
+ * messages, origins and p->source.  Relative host paths are relative to basedir, which must
+ * be absolute, or, if basedir is NULL, to the directory of name, which must then be absolute
+ * (the launcher's policy_load_file passes the file's directory).  Returns 0, or -1 with
+ * "FILE:LINE:COLUMN: message" (or "FILE: message") in err; p is then unchanged. */
 int policy_load_buffer(struct policy *p, const char *name, const char *buf, size_t len,
 		       const char *basedir, char *err, size_t errlen);
 
 /* Adds a command-line mount "HOST:GUEST[:ro|:rw]" (index = its 1-based position, for
  * messages).  rw mounts may create, remove and mkdir; ro mounts may do none of that;
- * symlinks are refused.  Relative HOST is relative to the current directory.
- * Returns 0, or -1 with a message in err. */
-int policy_add_cli_mount(struct policy *p, const char *spec, int index, char *err, size_t errlen);
+ * symlinks are refused.  A relative HOST is relative to cwd (absolute; the caller's current
+ * directory).  Returns 0, or -1 with a message in err. */
+int policy_add_cli_mount(struct policy *p, const char *spec, int index, const char *cwd, char *err,
+			 size_t errlen);
+
+/* How policy_validate() learns about a host path: stat(2) in the launcher, a fake in tests. */
+typedef int (*policy_stat_fn)(const char *path, struct stat *st);
 
 /* Checks the combined policy: no guest path mounted twice, rights consistent (create,
- * remove, mkdir need rw), host paths are existing directories.  Returns 0 or -1 with the
- * first error (prefixed by the mount's origin) in err. */
-int policy_validate(const struct policy *p, char *err, size_t errlen);
+ * remove, mkdir need rw), and, with host_stat, host paths are existing directories.  Returns
+ * 0 or -1 with the first error (prefixed by the mount's origin) in err. */
+int policy_validate(const struct policy *p, policy_stat_fn host_stat, char *err, size_t errlen);
 
 /* Prints the effective mapping, one mount per line, then limits and scratch, in the format
  * of `uhyve-sec --check-policy`. */

@@ -12,11 +12,31 @@
  *   close:FD            -> "close FD = ret"
  *   unlink:PATH         -> "unlink PATH = ret"
  *   seek:PATH:OFF       open, lseek(OFF, SEEK_SET), read 8 bytes -> "seek PATH OFF = pos 'data'"
- *   bigwrite:PATH:N     create PATH, write N bytes of 'x' in 4 KiB pieces -> "bigwrite PATH =
- * total" mkdir:PATH          (v2) -> "mkdir PATH = 0" or "= -errno" stat:PATH, lstat:PATH (v2) ->
- * "stat PATH = 0 type=reg|dir|lnk|other size=N perm=0NNN" or "= -errno" ls:PATH             (v2)
- * open O_DIRECTORY, getdents until the end, names sorted
+ *   bigwrite:PATH:N     create PATH, write N bytes of 'x' in 4 KiB pieces
+ *                       -> "bigwrite PATH = total"
+ *   mkdir:PATH          (v2) -> "mkdir PATH = 0" or "= -errno"
+ *   deep:PATH:N         (v2) mkdir PATH/d, PATH/d/d, ... N levels, stopping at the first
+ *                       error -> "deep PATH = levels made, last result"
+ *   stat:PATH, lstat:PATH (v2)
+ *                       -> "stat PATH = 0 type=reg|dir|lnk|other size=N perm=0NNN" or "= -errno"
+ *   ls:PATH             (v2) open O_DIRECTORY, getdents until the end, names sorted
  *                       -> "ls PATH = name1 name2 ..." or "= -errno"
+ *   fstat:PATH          (v2) open O_RDONLY, fstat, close -> the same line as stat
+ *   ids:DIR:NAME        (v2) the identity of DIR/NAME three ways: stat, fstat of an open fd,
+ *                       and the d_ino of NAME in DIR's listing
+ *                       -> "ids DIR/NAME = stat dev=D ino=I uid=U gid=G rdev=R nlink=N |
+ *                           fstat dev=D ino=I uid=U gid=G rdev=R | ls ino=I" (-errno for any
+ *                           that fails, ino=none if NAME is not listed)
+ *   lsseek:PATH:LEN     (v2) count the entries of directory PATH read LEN bytes at a time,
+ *                       rewind with lseek, count again -> "lsseek PATH LEN = N,pos,M"
+ *                       (-errno in place of a count whose getdents failed)
+ *   hold:PATH           (v2) open the directory PATH, read its listing once, print
+ *                       "hold PATH = fd N entries K" and spin forever (stopped from outside)
+ *   seekwrite:PATH:OFF:TEXT  open O_WRONLY|O_CREAT 0644, lseek(OFF), write TEXT, close
+ *                       -> "seekwrite PATH OFF = fd,pos,written,close"
+ *   createmany:PREFIX:N open PREFIX0 .. PREFIX<N-1> O_WRONLY|O_CREAT|O_EXCL 0644 and close
+ *                       each -> "createmany PREFIX = ok K first E"
+ *   mkdirmany:PREFIX:N  (v2) mkdir PREFIX0 .. PREFIX<N-1> -> "mkdirmany PREFIX = ok K first E"
  * Bytes outside printable ASCII in paths and data are printed as \xNN.  Exit code 0, or 2 for
  * an unknown command. */
 #include "rt.h"
@@ -24,6 +44,7 @@
 #define O_RDONLY    0
 #define O_WRONLY    1
 #define O_CREAT	    0100
+#define O_EXCL	    0200
 #define O_TRUNC	    01000
 #define O_APPEND    02000
 #define O_DIRECTORY 0200000
@@ -81,6 +102,22 @@ static long num(const char *s, int base)
 		v = v * base + (*s - '0');
 	}
 	return neg ? -v : v;
+}
+
+/* Writes v (>= 0) in decimal and a NUL at p. */
+static void put_num(char *p, long v)
+{
+	char tmp[24];
+	int i = 0;
+
+	do {
+		tmp[i++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	while (i > 0) {
+		*p++ = tmp[--i];
+	}
+	*p = '\0';
 }
 
 static int64_t do_write(int fd, const void *buf, size_t len)
@@ -270,6 +307,260 @@ static void cmd_ls(const char *path)
 }
 #endif
 
+#ifdef RT_V2
+static void cmd_fstat(const char *path)
+{
+	struct uh_v2_file_attr a;
+	struct uh_v2_ret r = {.tag = UH_V2_RET_ERROR, .err = 0};
+	int fd = rt_v2_open(path, O_RDONLY, 0);
+
+	memset(&a, 0, sizeof a);
+	if (fd < 0) {
+		rt_printf("fstat %s = %d\n", escape(path, strlen(path)), fd);
+		return;
+	}
+	r = rt_v2_fstat(fd, &a);
+	rt_v2_close(fd);
+	if (r.tag != UH_V2_RET_SUCCESS) {
+		rt_printf("fstat %s = -%d\n", escape(path, strlen(path)), r.err);
+		return;
+	}
+	rt_printf("fstat %s = 0 type=%s size=%ld perm=0%c%c%c%c\n", escape(path, strlen(path)),
+		  type_name(a.mode), (long)a.size, (char)('0' + ((a.mode >> 9) & 7)),
+		  (char)('0' + ((a.mode >> 6) & 7)), (char)('0' + ((a.mode >> 3) & 7)),
+		  (char)('0' + (a.mode & 7)));
+}
+
+/* The d_ino of `name` in the listing of `dir` in *ino (0 if it is not listed).  Returns 0 or
+ * the -errno of the open. */
+static int listed_ino(const char *dir, const char *name, uint64_t *ino)
+{
+	static uint8_t buf[4096];
+	int fd = rt_v2_open(dir, O_RDONLY | O_DIRECTORY, 0);
+	struct uh_v2_dents_ret r;
+
+	*ino = 0;
+	if (fd < 0) {
+		return fd;
+	}
+	while (*ino == 0 && (r = rt_v2_getdents(fd, buf, sizeof buf)).tag == UH_V2_DENTS_SUCCESS) {
+		for (uint64_t off = 0; off + 19 < r.bytes;) {
+			uint16_t reclen;
+			memcpy(&reclen, buf + off + 16, 2);
+			if (reclen == 0 || off + reclen > r.bytes) {
+				break;
+			}
+			if (rt_streq((const char *)buf + off + 19, name)) {
+				memcpy(ino, buf + off, 8);
+			}
+			off += reclen;
+		}
+	}
+	rt_v2_close(fd);
+	return 0;
+}
+
+static void print_ids(const char *what, struct uh_v2_ret r, const struct uh_v2_file_attr *a)
+{
+	if (r.tag != UH_V2_RET_SUCCESS) {
+		rt_printf("%s -%d", what, r.err);
+		return;
+	}
+	rt_printf("%s dev=%lu ino=%lu uid=%u gid=%u rdev=%lu", what, (unsigned long)a->dev,
+		  (unsigned long)a->ino, a->uid, a->gid, (unsigned long)a->rdev);
+}
+
+static char ids_path[4096];
+
+static void cmd_ids(const char *dir, const char *name)
+{
+	struct uh_v2_file_attr a, b;
+	struct uh_v2_ret rs, rf = {.tag = UH_V2_RET_ERROR, .err = 9};
+	size_t dl = strlen(dir), nl = strlen(name);
+	uint64_t ino;
+	int fd, lrc;
+
+	if (dl + nl + 2 > sizeof ids_path) {
+		return;
+	}
+	memcpy(ids_path, dir, dl);
+	if (dl == 0 || dir[dl - 1] != '/') {
+		ids_path[dl++] = '/';
+	}
+	memcpy(ids_path + dl, name, nl + 1);
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	rs = rt_v2_stat(ids_path, &a);
+	fd = rt_v2_open(ids_path, O_RDONLY, 0);
+	if (fd >= 0) {
+		rf = rt_v2_fstat(fd, &b);
+		rt_v2_close(fd);
+	}
+	lrc = listed_ino(dir, name, &ino);
+	rt_printf("ids %s = ", escape(ids_path, strlen(ids_path)));
+	print_ids("stat", rs, &a);
+	rt_printf(" nlink=%lu | ", (unsigned long)a.nlink);
+	print_ids("fstat", rf, &b);
+	if (lrc < 0) {
+		rt_printf(" | ls %d\n", lrc);
+	} else if (ino == 0) {
+		rt_printf(" | ls ino=none\n");
+	} else {
+		rt_printf(" | ls ino=%lu\n", (unsigned long)ino);
+	}
+}
+
+/* Counts the records of an open directory read with `len`-byte getdents calls: >= 0, or
+ * -errno of the first failing call. */
+static long count_dents(int fd, size_t len)
+{
+	static uint8_t buf[65536];
+	struct uh_v2_dents_ret r;
+	long k = 0;
+
+	while ((r = rt_v2_getdents(fd, buf, len)).tag == UH_V2_DENTS_SUCCESS) {
+		for (uint64_t off = 0; off + 19 < r.bytes; k++) {
+			uint16_t reclen;
+			memcpy(&reclen, buf + off + 16, 2);
+			if (reclen == 0) {
+				break;
+			}
+			off += reclen;
+		}
+	}
+	return r.tag == UH_V2_DENTS_ERROR ? -(long)r.err : k;
+}
+
+static void cmd_lsseek(const char *path, long len)
+{
+	int fd = rt_v2_open(path, O_RDONLY | O_DIRECTORY, 0);
+	long first, second;
+	int64_t pos;
+
+	if (fd < 0 || len <= 0 || len > 65536) {
+		rt_printf("lsseek %s %ld = %d\n", path, len, fd);
+		return;
+	}
+	first = count_dents(fd, (size_t)len);
+	pos = rt_v2_lseek(fd, 0, RT_SEEK_SET);
+	second = count_dents(fd, (size_t)len);
+	rt_v2_close(fd);
+	rt_printf("lsseek %s %ld = %ld,%ld,%ld\n", path, len, first, (long)pos, second);
+}
+
+static void cmd_hold(const char *path)
+{
+	static uint8_t buf[4096];
+	int fd = rt_v2_open(path, O_RDONLY | O_DIRECTORY, 0);
+	struct uh_v2_dents_ret r;
+	long k = 0;
+
+	if (fd >= 0 && (r = rt_v2_getdents(fd, buf, sizeof buf)).tag == UH_V2_DENTS_SUCCESS) {
+		for (uint64_t off = 0; off + 19 < r.bytes; k++) {
+			uint16_t reclen;
+			memcpy(&reclen, buf + off + 16, 2);
+			if (reclen == 0) {
+				break;
+			}
+			off += reclen;
+		}
+	}
+	rt_printf("hold %s = fd %d entries %ld\n", path, fd, k);
+	for (;;) {
+		rt_pause();
+	}
+}
+
+static void cmd_mkdirmany(const char *prefix, long n)
+{
+	static char p[4096];
+	size_t len = strlen(prefix);
+	long ok = 0;
+	int first = 0;
+
+	for (long i = 0; i < n && len + 24 < sizeof p; i++) {
+		struct uh_v2_ret r;
+		memcpy(p, prefix, len);
+		put_num(p + len, i);
+		r = rt_v2_mkdir(p);
+		if (r.tag == UH_V2_RET_SUCCESS) {
+			ok++;
+		} else if (first == 0) {
+			first = -r.err;
+		}
+	}
+	rt_printf("mkdirmany %s = ok %ld first %d\n", escape(prefix, len), ok, first);
+}
+#endif
+
+static void cmd_seekwrite(const char *path, long off, const char *text)
+{
+	int fd = F(open)(path, O_WRONLY | O_CREAT, 0644), c = 0;
+	int64_t pos = -1, w = -1;
+
+	if (fd >= 0) {
+		pos = F(lseek)(fd, off, RT_SEEK_SET);
+		w = do_write(fd, text, strlen(text));
+		c = F(close)(fd);
+	}
+	rt_printf("seekwrite %s %ld = %d,%ld,%ld,%d\n", escape(path, strlen(path)), off, fd,
+		  (long)pos, (long)w, c);
+}
+
+static void cmd_createmany(const char *prefix, long n)
+{
+	static char p[4096];
+	size_t len = strlen(prefix);
+	long ok = 0;
+	int first = 0;
+
+	for (long i = 0; i < n && len + 24 < sizeof p; i++) {
+		int fd;
+		memcpy(p, prefix, len);
+		put_num(p + len, i);
+		fd = F(open)(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd >= 0) {
+			ok++;
+			F(close)(fd);
+		} else if (first == 0) {
+			first = fd;
+		}
+	}
+	rt_printf("createmany %s = ok %ld first %d\n", escape(prefix, len), ok, first);
+}
+
+#ifdef RT_V2
+static char deep_path[4096];
+
+static void cmd_deep(const char *base, uint64_t n)
+{
+	size_t len = strlen(base);
+	uint64_t made = 0;
+	int rc = 0;
+
+	if (len >= sizeof deep_path) {
+		rt_printf("deep %s = 0, -36\n", escape(base, len));
+		return;
+	}
+	memcpy(deep_path, base, len + 1);
+	while (made < n && len + 3 <= sizeof deep_path) {
+		/* the hypercall without rt_v2_mkdir's strlen: on a KVM that emulates guest code
+		 * (kvm_pvm), 2,000 strlens of 4 KiB paths take many seconds */
+		struct uh_v2_mkdir p;
+		memcpy(deep_path + len, "/d", 3);
+		len += 2;
+		p = (struct uh_v2_mkdir){.path = rt_gpa(deep_path), .len = len + 1};
+		rt_hc2(UH_V2_MKDIR, rt_gpa(&p));
+		rc = p.ret.tag == UH_V2_RET_SUCCESS ? 0 : -p.ret.err;
+		if (rc != 0) {
+			break;
+		}
+		made++;
+	}
+	rt_printf("deep %s = %lu, %d\n", escape(base, strlen(base)), (unsigned long)made, rc);
+}
+#endif
+
 static int run(char *cmd)
 {
 	char *f[4];
@@ -299,11 +590,27 @@ static int run(char *cmd)
 		struct uh_v2_ret r = rt_v2_mkdir(f[1]);
 		rt_printf("mkdir %s = %d\n", escape(f[1], strlen(f[1])),
 			  r.tag == UH_V2_RET_SUCCESS ? 0 : -r.err);
+	} else if (n >= 3 && rt_streq(f[0], "deep")) {
+		cmd_deep(f[1], num(f[2], 10));
 	} else if (n >= 2 && (rt_streq(f[0], "stat") || rt_streq(f[0], "lstat"))) {
 		cmd_stat(f[1], rt_streq(f[0], "lstat"));
 	} else if (n >= 2 && rt_streq(f[0], "ls")) {
 		cmd_ls(f[1]);
+	} else if (n >= 2 && rt_streq(f[0], "fstat")) {
+		cmd_fstat(f[1]);
+	} else if (n >= 3 && rt_streq(f[0], "ids")) {
+		cmd_ids(f[1], f[2]);
+	} else if (n >= 3 && rt_streq(f[0], "lsseek")) {
+		cmd_lsseek(f[1], num(f[2], 10));
+	} else if (n >= 2 && rt_streq(f[0], "hold")) {
+		cmd_hold(f[1]);
+	} else if (n >= 3 && rt_streq(f[0], "mkdirmany")) {
+		cmd_mkdirmany(f[1], num(f[2], 10));
 #endif
+	} else if (n >= 4 && rt_streq(f[0], "seekwrite")) {
+		cmd_seekwrite(f[1], num(f[2], 10), f[3]);
+	} else if (n >= 3 && rt_streq(f[0], "createmany")) {
+		cmd_createmany(f[1], num(f[2], 10));
 	} else {
 		rt_printf("unknown command %s\n", f[0]);
 		return 2;

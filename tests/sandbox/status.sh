@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # status.sh - while a guest runs with a mount, the VMM and the broker must show Seccomp 2,
 # NoNewPrivs 1 and no capabilities, and hold only the fds their allowlists name, all of them
-# close-on-exec except stdio.  Skips (77) without /dev/kvm or in a sanitizer build, which
-# compiles the sandbox out.
+# close-on-exec except stdio.  The guest holds a directory open meanwhile: the VMM has its
+# listing (a memfd), never a directory fd.  Skips (77) without /dev/kvm or in a sanitizer
+# build, which compiles the sandbox out.
 set -u
 vmm=$1 guests=$2
 { [ -c /dev/kvm ] && [ -w /dev/kvm ]; } || { echo "SKIP: /dev/kvm is not usable"; exit 77; }
@@ -15,12 +16,13 @@ T=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
-mkdir "$T/data"
+mkdir -p "$T/data/sub"
 out="$T/console"
-"$vmm" --mount "$T/data:/data" --output "$out" "$guests/spin" </dev/null >/dev/null 2>"$T/err" &
+"$vmm" --mount "$T/data:/data" --output "$out" "$guests/fsops-v2" hold:/data/sub </dev/null \
+	>/dev/null 2>"$T/err" &
 pid=$!
 for _ in $(seq 1 100); do
-	grep -q spinning "$out" 2>/dev/null && break
+	grep -q "^hold /data/sub = fd 3" "$out" 2>/dev/null && break
 	sleep 0.05
 done
 broker=$(pgrep -x -P "$pid" uhyve-sec-broke) # comm: 15 characters
@@ -57,7 +59,11 @@ check_status "$broker" broker
 # The VM fd only where KVM can batch port writes (vmm/pio_ring.c; seccomp allows one request).
 vmfd=""
 grep -q "KVM_REGISTER_COALESCED_MMIO" <("$vmm" --print-sandbox) && vmfd="|anon_inode:kvm-vm"
-check_fds "$pid" VMM "^(/dev/null|/dev/pts/.*|pipe:.*|$T/console|$T/err|socket:.*|anon_inode:kvm-vcpu:[0-9]+$vmfd)$"
+grep -q "^hold /data/sub = fd 3" "$out" || { echo "FAIL: the guest did not open /data/sub"; fail=1; }
+check_fds "$pid" VMM "^(/dev/null|/dev/pts/.*|pipe:.*|$T/console|$T/err|socket:.*|anon_inode:kvm-vcpu:[0-9]+$vmfd|/memfd:uhyve-sec-dir \(deleted\))$"
+for f in /proc/"$pid"/fd/*; do
+	[ -d "$f" ] && { echo "FAIL: the VMM holds a directory: fd ${f##*/} -> $(readlink "$f")"; fail=1; }
+done
 # Broker: stdio (/dev/null), stderr, the socket, the mount root (O_PATH).
 check_fds "$broker" broker "^(/dev/null|/dev/pts/.*|pipe:.*|$T/err|socket:.*|$T/data)$"
 # The broker is its own exec'd program image, not a fork of the VMM: another executable, and

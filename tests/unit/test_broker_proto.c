@@ -99,7 +99,7 @@ static int fd_teardown(void **state)
 static void valid_req(struct brk_req *r, enum brk_op op)
 {
 	int32_t flags = op == BRK_OP_OPEN ? (O_RDWR | O_CREAT) : 0;
-	uint32_t mode = op == BRK_OP_OPEN || op == BRK_OP_MKDIR ? 0644 : 0;
+	uint32_t mode = op == BRK_OP_OPEN ? 0644 : op == BRK_OP_MKDIR ? 0755 : 0;
 
 	assert_int_equal(brk_req_build(r, op, 7, flags, mode, "/data/file"), 0);
 	REQ_ACCEPTS(r);
@@ -112,6 +112,13 @@ static void valid_reply(struct brk_reply *p, const struct brk_req *req, int32_t 
 	p->h = (struct brk_hdr){.version = BRK_VERSION, .op = req->h.op, .seq = req->h.seq};
 	p->err = err;
 	p->has_fd = req->h.op == BRK_OP_OPEN && err == 0;
+	if (err == 0 && (req->h.op == BRK_OP_OPEN || req->h.op == BRK_OP_STAT ||
+			 req->h.op == BRK_OP_LSTAT)) { /* the guest's view of the object */
+		p->st.mode = S_IFREG | 0644;
+		p->st.dev = 1;
+		p->st.ino = 42;
+		p->st.nlink = 1;
+	}
 }
 
 static void sockpair(int sv[2])
@@ -408,6 +415,7 @@ static void req_open_flags_allowed(void **state)
 		valid_req(&r, BRK_OP_OPEN);
 		r.flags = ok[i];
 		r.mode = 0;
+		r.new_max = (ok[i] & O_CREAT) ? 1 : 0; /* test_broker_rules.c has its rules */
 		REQ_ACCEPTS(&r);
 	}
 }
@@ -462,7 +470,7 @@ static void req_open_bad_access_mode(void **state)
 
 static void req_open_mode(void **state)
 {
-	const uint32_t bad_with_creat[] = {01000, 02000, 04000, 04755, 0x10000, UINT32_MAX};
+	const uint32_t bad_with_creat[] = {01000, 02000, 04000, 04755, 0x8000, UINT16_MAX};
 	const uint32_t bad_without_creat[] = {1, 0644, 0777, 01000};
 	struct brk_req r;
 
@@ -487,12 +495,13 @@ static void req_open_mode(void **state)
 static void req_mkdir(void **state)
 {
 	const int32_t bad_flags[] = {1, O_CREAT, O_DIRECTORY, INT32_MIN, -1};
-	const uint32_t bad_modes[] = {01000, 01777, 04755, UINT32_MAX};
+	/* 0, 0644, 0500: a directory its owner could not empty or remove (issue 16 item 7) */
+	const uint32_t bad_modes[] = {0, 0644, 0500, 0077, 01000, 01777, 04755, UINT32_MAX};
 	struct brk_req r;
 
 	(void)state;
 	valid_req(&r, BRK_OP_MKDIR);
-	r.mode = 0;
+	r.mode = 0700;
 	REQ_ACCEPTS(&r);
 	r.mode = 0777;
 	REQ_ACCEPTS(&r);
@@ -522,7 +531,7 @@ static void req_flags_mode_must_be_zero(void **state)
 			valid_req(&r, ops[i]);
 			r.flags = bad[j].flags;
 			r.mode = bad[j].mode;
-			REQ_REJECTS(&r, "flags or mode must be 0");
+			REQ_REJECTS(&r, "flags, mode or new_max must be 0");
 		}
 	}
 }
@@ -548,8 +557,11 @@ static void reply_valid(void **state)
 		valid_req(&req, op);
 		valid_reply(&p, &req, 0);
 		memset(&p.st, 0xff, sizeof p.st); /* anything goes in a successful stat... */
-		p.st.pad_ = 0; /* ...except the padding */
+		p.st.pad_ = 0; /* ...except the padding and host identities */
 		p.st.pad2_ = 0;
+		p.st.dev = BRK_DEV_SCRATCH;
+		p.st.uid = p.st.gid = 0;
+		p.st.rdev = 0;
 		REPLY_ACCEPTS(&p, &req, 0);
 		valid_reply(&p, &req, EACCES);
 		REPLY_ACCEPTS(&p, &req, 0);
@@ -778,9 +790,8 @@ static void reply_stat_not_zero(void **state)
 		int32_t err;
 		int nfds;
 	} cases[] = {
-	    {BRK_OP_OPEN, 0, 1},  {BRK_OP_OPEN, ENOENT, 0}, {BRK_OP_UNLINK, 0, 0},
-	    {BRK_OP_MKDIR, 0, 0}, {BRK_OP_STAT, ENOENT, 0}, {BRK_OP_LSTAT, ELOOP, 0},
-	    {BRK_OP_READY, 0, 0},
+	    {BRK_OP_OPEN, ENOENT, 0}, {BRK_OP_UNLINK, 0, 0},	{BRK_OP_MKDIR, 0, 0},
+	    {BRK_OP_STAT, ENOENT, 0}, {BRK_OP_LSTAT, ELOOP, 0}, {BRK_OP_READY, 0, 0},
 	};
 	struct brk_req req;
 	struct brk_reply p;

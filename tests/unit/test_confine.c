@@ -60,6 +60,11 @@ static long c_write(const struct ctx *c)
 	(void)c;
 	return syscall(SYS_write, -1, NULL, 0);
 }
+static long c_poll(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_poll, NULL, 0, 0);
+}
 static long c_fstat(const struct ctx *c)
 {
 	(void)c;
@@ -180,6 +185,33 @@ static long c_kill(const struct ctx *c)
 	(void)c;
 	return syscall(SYS_kill, 1, 0);
 }
+static long c_get_seals(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_fcntl, -1, F_GET_SEALS);
+}
+static long c_fcntl_setfl(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_fcntl, -1, F_SETFL, 0);
+}
+static long c_getdents(const struct ctx *c)
+{
+	char buf[64];
+
+	(void)c;
+	return syscall(SYS_getdents64, -1, buf, sizeof buf);
+}
+static long c_memfd_sealable(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_memfd_create, "x", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+}
+static long c_memfd_plain(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_memfd_create, "x", MFD_CLOEXEC);
+}
 static long c_wait_other(const struct ctx *c)
 {
 	(void)c;
@@ -187,11 +219,6 @@ static long c_wait_other(const struct ctx *c)
 }
 
 /* A VMM with a NIC (--net): its VM fd and statistics fd are the "vCPU" fd of the ctx here. */
-static long c_poll(const struct ctx *c)
-{
-	(void)c;
-	return syscall(SYS_poll, NULL, 0, 0);
-}
 static long c_gsi_routing(const struct ctx *c)
 {
 	return syscall(SYS_ioctl, c->vcpu, KVM_SET_GSI_ROUTING, 0);
@@ -293,6 +320,7 @@ static void vmm_filter(void **state)
 	EXPECT(false, c_kvm_run_other_fd, KILL);
 	EXPECT(false, c_read, ALLOW);
 	EXPECT(false, c_write, ALLOW);
+	EXPECT(false, c_poll, ALLOW);
 	EXPECT(false, c_fstat, ALLOW);
 	EXPECT(false, c_close, ALLOW);
 	EXPECT(false, c_send_broker, ALLOW);
@@ -303,6 +331,10 @@ static void vmm_filter(void **state)
 	EXPECT(false, c_madv_dontneed, ALLOW);
 	EXPECT(false, c_madv_other, KILL);
 	EXPECT(false, c_wait_other, KILL);
+	EXPECT(false, c_get_seals, ALLOW);
+	EXPECT(false, c_fcntl_setfl, KILL);
+	EXPECT(false, c_getdents, KILL); /* directory listings come as memfds (issue 16) */
+	EXPECT(false, c_memfd_sealable, KILL);
 	EXPECT(false, c_openat, KILL);
 	EXPECT(false, c_open, KILL);
 	EXPECT(false, c_openat2, KILL);
@@ -327,11 +359,9 @@ static void vmm_net_filter(void **state)
 		return;
 	}
 	with_net = false;
-	EXPECT(false, c_poll, KILL);
 	EXPECT(false, c_gsi_routing, KILL);
 	EXPECT(false, c_pread_stats, KILL);
 	with_net = true;
-	EXPECT(false, c_poll, ALLOW);
 	EXPECT(false, c_gsi_routing, ALLOW);
 	EXPECT(false, c_gsi_routing_other_fd, KILL);
 	EXPECT(false, c_irqfd, KILL);
@@ -360,6 +390,9 @@ static void broker_filter(void **state)
 	EXPECT(true, c_newfstatat_fd, ALLOW);
 	EXPECT(true, c_newfstatat, KILL);
 	EXPECT(true, c_mmap_rw, ALLOW);
+	EXPECT(true, c_memfd_sealable, ALLOW);
+	EXPECT(true, c_memfd_plain, KILL);
+	EXPECT(true, c_getdents, ALLOW);
 	EXPECT(true, c_mmap_x, KILL);
 	EXPECT(true, c_send_broker, ALLOW);
 	EXPECT(true, c_send_other, KILL);
@@ -380,12 +413,12 @@ static void tables(void **state)
 	while (vmm_syscall(n) != NULL) {
 		n++;
 	}
-	assert_true(n <= 20);
+	assert_true(n <= 21);
 	n = 0;
 	while (vmm_net_syscall(n) != NULL) {
 		n++;
 	}
-	assert_int_equal(n, 3); /* poll, ioctl (one more request), pread64 */
+	assert_int_equal(n, 2); /* ioctl (one more request), pread64 */
 	n = 0;
 	while (broker_syscall(n) != NULL) {
 		n++;

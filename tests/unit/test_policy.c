@@ -22,7 +22,15 @@
 
 #include <cmocka.h>
 
+#include "launcher.h" /* policy_load_file: the launcher reads policy files */
 #include "policy.h"
+
+static const char *test_cwd(void)
+{
+	static char cwd[PATH_MAX];
+
+	return getcwd(cwd, sizeof cwd);
+}
 
 #define MIN_FAIL_CASES 25
 #define MIN_PASS_CASES 6
@@ -105,10 +113,10 @@ static int build(const char *file, const char *const *specs, char **out)
 		rc = policy_load_file(&p, file, err, sizeof err);
 	}
 	for (int i = 0; rc == 0 && specs != NULL && specs[i] != NULL; i++) {
-		rc = policy_add_cli_mount(&p, specs[i], i + 1, err, sizeof err);
+		rc = policy_add_cli_mount(&p, specs[i], i + 1, test_cwd(), err, sizeof err);
 	}
 	if (rc == 0) {
-		rc = policy_validate(&p, err, sizeof err);
+		rc = policy_validate(&p, stat, err, sizeof err);
 	}
 	if (rc == 0) {
 		char *s = print_str(&p);
@@ -225,7 +233,7 @@ static void defaults(void **state)
 	assert_int_equal(p.max_write_bytes, 0);
 	assert_false(p.scratch);
 	assert_null(p.source);
-	assert_int_equal(policy_validate(&p, NULL, 0), 0);
+	assert_int_equal(policy_validate(&p, stat, NULL, 0), 0);
 	policy_free(&p);
 	policy_free(&p); /* idempotent */
 	policy_free(NULL);
@@ -270,7 +278,8 @@ static void failed_load_changes_nothing(void **state)
 
 	(void)state;
 	policy_init(&p);
-	assert_int_equal(policy_add_cli_mount(&p, "dirs/data:/cli", 1, err, sizeof err), 0);
+	assert_int_equal(policy_add_cli_mount(&p, "dirs/data:/cli", 1, test_cwd(), err, sizeof err),
+			 0);
 	assert_int_equal(policy_load_file(&p, "fail-access-rx.json", err, sizeof err), -1);
 	assert_int_equal(policy_load_file(&p, "fail-write-bytes-unit.json", err, sizeof err), -1);
 	assert_int_equal(policy_load_file(&p, "fail-scratch-yes.json", err, sizeof err), -1);
@@ -338,16 +347,16 @@ static void small_error_buffers(void **state)
 	assert_int_equal(err[5], 'x');
 	assert_int_equal(policy_load_file(&p, "fail-access-rx.json", NULL, 0), -1);
 	assert_int_equal(policy_load_file(&p, "fail-access-rx.json", err, 0), -1);
-	assert_int_equal(policy_add_cli_mount(&p, "x", 1, NULL, 0), -1);
-	assert_int_equal(policy_add_cli_mount(&p, "dirs/file.txt:/f", 1, NULL, 0), 0);
-	assert_int_equal(policy_validate(&p, NULL, 0), -1);
-	assert_int_equal(policy_validate(&p, err, 1), -1);
+	assert_int_equal(policy_add_cli_mount(&p, "x", 1, test_cwd(), NULL, 0), -1);
+	assert_int_equal(policy_add_cli_mount(&p, "dirs/file.txt:/f", 1, test_cwd(), NULL, 0), 0);
+	assert_int_equal(policy_validate(&p, stat, NULL, 0), -1);
+	assert_int_equal(policy_validate(&p, stat, err, 1), -1);
 	assert_string_equal(err, "");
 	assert_int_equal(policy_load_file(NULL, "pass-basic.json", err, sizeof err), -1);
 	assert_int_equal(policy_load_file(&p, NULL, err, sizeof err), -1);
-	assert_int_equal(policy_add_cli_mount(NULL, "a:/b", 1, err, sizeof err), -1);
-	assert_int_equal(policy_add_cli_mount(&p, NULL, 1, err, sizeof err), -1);
-	assert_int_equal(policy_validate(NULL, err, sizeof err), -1);
+	assert_int_equal(policy_add_cli_mount(NULL, "a:/b", 1, test_cwd(), err, sizeof err), -1);
+	assert_int_equal(policy_add_cli_mount(&p, NULL, 1, test_cwd(), err, sizeof err), -1);
+	assert_int_equal(policy_validate(NULL, stat, err, sizeof err), -1);
 	policy_free(&p);
 }
 
@@ -380,13 +389,14 @@ static void cli_good(void **state)
 	    "limit open_files=128\nlimit write_bytes=unlimited\nscratch=off\n");
 
 	policy_init(&p);
-	assert_int_equal(policy_add_cli_mount(&p, "dirs/ro:/x:ro", 7, err, sizeof err), 0);
+	assert_int_equal(policy_add_cli_mount(&p, "dirs/ro:/x:ro", 7, test_cwd(), err, sizeof err),
+			 0);
 	assert_int_equal(p.nmounts, 1);
 	assert_false(p.mounts[0].writable || p.mounts[0].create || p.mounts[0].remove ||
 		     p.mounts[0].mkdir || p.mounts[0].hardlinks);
 	assert_int_equal(p.mounts[0].symlinks, POL_SYMLINKS_DENY);
 	assert_string_equal(p.mounts[0].origin, "--mount #7");
-	assert_int_equal(policy_add_cli_mount(&p, "dirs/ro:/y", 8, err, sizeof err), 0);
+	assert_int_equal(policy_add_cli_mount(&p, "dirs/ro:/y", 8, test_cwd(), err, sizeof err), 0);
 	assert_true(p.mounts[1].writable && p.mounts[1].create && p.mounts[1].remove &&
 		    p.mounts[1].mkdir && !p.mounts[1].hardlinks);
 	policy_free(&p);
@@ -474,10 +484,11 @@ static void cli_too_many(void **state)
 	policy_init(&p);
 	for (int i = 1; i <= POL_MAX_MOUNTS; i++) {
 		snprintf(spec, sizeof spec, "dirs/data:/m%d:ro", i);
-		assert_int_equal(policy_add_cli_mount(&p, spec, i, err, sizeof err), 0);
+		assert_int_equal(policy_add_cli_mount(&p, spec, i, test_cwd(), err, sizeof err), 0);
 	}
-	assert_int_equal(policy_validate(&p, err, sizeof err), 0);
-	assert_int_equal(policy_add_cli_mount(&p, "dirs/data:/extra", 65, err, sizeof err), -1);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), 0);
+	assert_int_equal(
+	    policy_add_cli_mount(&p, "dirs/data:/extra", 65, test_cwd(), err, sizeof err), -1);
 	assert_string_equal(err, "--mount #65: \"dirs/data:/extra\": too many mounts (at most 64)");
 	assert_int_equal(p.nmounts, POL_MAX_MOUNTS);
 	/* A file cannot push the total over the limit either. */
@@ -509,7 +520,8 @@ static void file_and_cli(void **state)
 
 	policy_init(&p);
 	assert_int_equal(policy_load_file(&p, "pass-basic.json", err, sizeof err), 0);
-	assert_int_equal(policy_add_cli_mount(&p, "dirs/ro:/ro:ro", 1, err, sizeof err), 0);
+	assert_int_equal(policy_add_cli_mount(&p, "dirs/ro:/ro:ro", 1, test_cwd(), err, sizeof err),
+			 0);
 	assert_int_equal(policy_load_file(&p, "pass-limits.json", err, sizeof err), 0);
 	assert_int_equal(p.nmounts, 2);
 	assert_string_equal(p.mounts[0].origin, "pass-basic.json:4:5");
@@ -527,53 +539,53 @@ static void validate_struct(void **state)
 
 	(void)state;
 	snprintf(host, sizeof host, "%s/dirs/ro", policydir);
-	assert_int_equal(policy_validate(&p, err, sizeof err), 0);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), 0);
 	m.create = true;
-	assert_int_equal(policy_validate(&p, err, sizeof err), -1);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), -1);
 	assert_string_equal(err, "mount /g (test): create needs rw");
 	m.create = false;
 	m.remove = true;
-	assert_int_equal(policy_validate(&p, err, sizeof err), -1);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), -1);
 	assert_string_equal(err, "mount /g (test): delete needs rw");
 	m.remove = false;
 	m.mkdir = true;
-	assert_int_equal(policy_validate(&p, err, sizeof err), -1);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), -1);
 	assert_string_equal(err, "mount /g (test): mkdir needs rw");
 	m.writable = true;
-	assert_int_equal(policy_validate(&p, err, sizeof err), 0);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), 0);
 	m.symlinks = (enum pol_symlinks)7;
-	assert_int_equal(policy_validate(&p, err, sizeof err), -1);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), -1);
 	assert_string_equal(err, "mount /g (test): invalid symlinks setting");
 	m.symlinks = POL_SYMLINKS_WITHIN;
 	strcpy(guest, "/g/");
-	assert_int_equal(policy_validate(&p, err, sizeof err), -1);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), -1);
 	assert_string_equal(err, "mount /g/ (test): guest path is not normalised");
 	strcpy(guest, "g");
-	assert_int_equal(policy_validate(&p, err, sizeof err), -1);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), -1);
 	strcpy(guest, "/g");
 	strcpy(host, "dirs/ro");
-	assert_int_equal(policy_validate(&p, err, sizeof err), -1);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), -1);
 	assert_string_equal(err, "mount /g (test): host path dirs/ro is not absolute");
 	snprintf(host, sizeof host, "%s/dirs/ro", policydir);
 	p.max_open_files = 0;
-	assert_int_equal(policy_validate(&p, err, sizeof err), -1);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), -1);
 	assert_string_equal(err, "limit open_files=0 is out of range 1..65536");
 	p.max_open_files = POL_MAX_OPEN_FILES + 1;
-	assert_int_equal(policy_validate(&p, err, sizeof err), -1);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), -1);
 	p.max_open_files = POL_MAX_OPEN_FILES;
 	p.nmounts = POL_MAX_MOUNTS + 1;
-	assert_int_equal(policy_validate(&p, err, sizeof err), -1);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), -1);
 	assert_string_equal(err, "too many mounts (65, at most 64)");
 	p.nmounts = 1;
 	m.host = NULL;
-	assert_int_equal(policy_validate(&p, err, sizeof err), -1);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), -1);
 	assert_string_equal(err, "mount (test): no guest or host path");
 	m.host = host;
 	/* An origin that fills the whole array (no NUL) is still printed safely. */
 	memset(m.origin, 'o', sizeof m.origin);
 	m.create = true;
 	m.writable = false;
-	assert_int_equal(policy_validate(&p, err, sizeof err), -1);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), -1);
 	snprintf(want, sizeof want, "mount /g (%.*s): create needs rw", (int)sizeof m.origin,
 		 m.origin);
 	assert_string_equal(err, want);

@@ -37,6 +37,7 @@ struct vmm_net {
 
 struct vmm_config {
 	const char *kernel_path;
+	const char *argv0; /* the guest's argv[0]: --argv0 NAME, default KERNEL as given */
 	char *const *args; /* guest arguments after KERNEL */
 	int nargs;
 	char **env; /* "KEY=VALUE" strings from -e (owned) */
