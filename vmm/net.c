@@ -194,6 +194,18 @@ static int register_eventfds(struct net *n)
 }
 
 /* Finds where KVM's statistics fd keeps the counters of kstat_names (same for all vCPUs). */
+/* One statistics descriptor: if it names a counter we report, remember where its value is. */
+static void match_kstat(struct net *n, struct kvm_stats_desc *s, uint32_t name_size,
+			uint32_t data_offset)
+{
+	s->name[name_size - 1] = '\0';
+	for (size_t k = 0; k < KSTATS; k++) {
+		if (!strcmp(s->name, kstat_names[k]) && s->size == 1) {
+			n->kstat_off[k] = (int64_t)data_offset + (int64_t)s->offset;
+		}
+	}
+}
+
 static void find_kstats(struct net *n, int fd)
 {
 	struct kvm_stats_header h;
@@ -204,7 +216,7 @@ static void find_kstats(struct net *n, int fd)
 		n->kstat_off[k] = -1;
 	}
 	if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || h.num_desc > 4096 ||
-	    h.name_size > 256) {
+	    h.name_size == 0 || h.name_size > 256) {
 		return;
 	}
 	dsz = sizeof(struct kvm_stats_desc) + h.name_size;
@@ -212,14 +224,8 @@ static void find_kstats(struct net *n, int fd)
 	if (d != NULL &&
 	    pread(fd, d, dsz * h.num_desc, h.desc_offset) == (ssize_t)(dsz * h.num_desc)) {
 		for (uint32_t i = 0; i < h.num_desc; i++) {
-			struct kvm_stats_desc *s = (struct kvm_stats_desc *)(d + i * dsz);
-			s->name[h.name_size - 1] = '\0';
-			for (size_t k = 0; k < KSTATS; k++) {
-				if (!strcmp(s->name, kstat_names[k]) && s->size == 1) {
-					n->kstat_off[k] =
-					    (int64_t)h.data_offset + (int64_t)s->offset;
-				}
-			}
+			match_kstat(n, (struct kvm_stats_desc *)(d + i * dsz), h.name_size,
+				    h.data_offset);
 		}
 	}
 	free(d);
