@@ -348,6 +348,9 @@ static void pagewalk_seeds(void)
 	}
 	put64(&s, 0x5000);
 	put16(&s, 4096);
+	put64(&s, 0x2ff0); /* a range over pages 2-4 (identity, one 4 KiB page each) */
+	put16(&s, 0x1020);
+	put8(&s, 1);
 	put(&s, ram, sizeof ram);
 	save("pagewalk", "tables", s.b, s.n);
 
@@ -359,6 +362,9 @@ static void pagewalk_seeds(void)
 	put64(&s, 0x1008);
 	put64(&s, 0x3ff0);
 	put16(&s, 32);
+	put64(&s, 0x0000800000000ff8ull); /* a non-canonical range */
+	put16(&s, 16);
+	put8(&s, 0);
 	put(&s, ram + 0x1000, 0x3000);
 	save("pagewalk", "offset-start", s.b, s.n);
 }
