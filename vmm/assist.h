@@ -4,7 +4,8 @@
  * emulator (kvm_pvm), KVM_RUN ends with KVM_EXIT_INTERNAL_ERROR/EMULATION on XGETBV, XSAVE,
  * RDTSCP, SSE and more; the assist carries those out and resumes the guest.
  *
- * vmm/assist.c (with the helper program in assist/, docs/assist.md) is built when libunicorn and
+ * vmm/assist_{spawn,exit,xsave}.c (assist_vmm.h; the helper program is in assist/,
+ * docs/assist.md) are built when libunicorn and
  * libzydis are found; otherwise vmm/assist_none.c, whose assist_available() is false, and
  * every such exit ends the VM with status 81 and the instruction bytes. */
 #ifndef UHS_ASSIST_H

@@ -22,7 +22,7 @@ struct vcpu {
 	struct hc_stats hcs;
 	uint64_t exits[VM_EXIT_REASONS];
 	uint64_t guest_ns;
-	void *assist; /* per-vCPU state of the instruction assist (assist.c) */
+	void *assist; /* per-vCPU state of the instruction assist (assist_vmm.h) */
 	pid_t tid; /* kernel thread id, for kicks (set by the thread before confinement) */
 };
 
@@ -57,7 +57,7 @@ struct vm {
 	int status;
 	int guest_code;
 	bool guest_exit;
-	void *assist; /* per-VM state of the instruction assist (assist.c) */
+	void *assist; /* per-VM state of the instruction assist (assist_vmm.h) */
 	/* pio_ring.c: KVM's coalesced port-write ring (NULL without KVM_CAP_COALESCED_PIO) */
 	struct kvm_coalesced_mmio_ring *ring;
 	size_t ring_off; /* its offset in a vCPU mmap; 0 = KVM cannot batch port writes */

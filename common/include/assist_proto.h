@@ -8,7 +8,7 @@
  * in a process that holds no KVM fd, no broker socket and no file system, and that is confined
  * by seccomp to its channel once its JIT buffer exists.  The VMM stays write-xor-execute.
  *
- * Process model: the VMM starts one assist process per VM before the guest runs (vmm/assist.c
+ * Process model: the VMM starts one assist process per VM before the guest runs (vmm/assist_spawn.c
  * assist_init) with
  *   fd 3        the guest-RAM memfd (mapped MAP_SHARED, then closed),
  *   fd 4 + i    a SOCK_SEQPACKET socket per vCPU i (one thread each),

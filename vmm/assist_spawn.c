@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/* assist_spawn.c - the assist helper's lifecycle, on the VMM side.  assist_init (before
+ * confinement) forks a child that holds only guest RAM and one socket per vCPU and waits; at
+ * the first request it execs uhyve-sec-assist (assist/, looked up only next to uhyve-sec), so a
+ * guest that never needs the assist never pays for the emulator.  Also the vCPU ioctls the
+ * assist adds to the VMM's allowlist.  Trusts nothing from the helper: it only ever reads its
+ * replies (assist_exit.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "assist_vmm.h"
+#include "helper_path.h"
+
+bool assist_available(void)
+{
+	return true;
+}
+
+/* The vCPU ioctls assist_emulation_failure() may issue, for the VMM's seccomp allowlist (the
+ * run loop's own KVM_RUN, KVM_GET_REGS and KVM_GET_SREGS are not repeated). */
+#define ASSIST_IOCTLS(X)                                                                           \
+	X(KVM_GET_XSAVE)                                                                           \
+	X(KVM_SET_XSAVE)                                                                           \
+	X(KVM_GET_XCRS)                                                                            \
+	X(KVM_SET_REGS)                                                                            \
+	X(KVM_SET_SREGS)                                                                           \
+	X(KVM_GET_MSRS)                                                                            \
+	X(KVM_GET_VCPU_EVENTS)                                                                     \
+	X(KVM_SET_VCPU_EVENTS)
+#define IOCTL_REQ(r)  r,
+#define IOCTL_NAME(r) #r,
+static const unsigned long assist_ioctl_req[] = {ASSIST_IOCTLS(IOCTL_REQ)};
+static const char *const assist_ioctl_name[] = {ASSIST_IOCTLS(IOCTL_NAME)};
+
+const unsigned long *assist_vcpu_ioctls(int *n)
+{
+	*n = (int)(sizeof assist_ioctl_req / sizeof assist_ioctl_req[0]);
+	return assist_ioctl_req;
+}
+
+void assist_print_sandbox(FILE *f)
+{
+	fprintf(f,
+		"\nInstruction assist (%s, built in; started at the first instruction this KVM "
+		"cannot emulate, never with --assist=off):\n",
+		ASSIST_HELPER_NAME);
+	fprintf(f, "  VMM: while the assist is enabled, ioctl on the vCPU fds also accepts");
+	for (size_t i = 0; i < sizeof assist_ioctl_name / sizeof assist_ioctl_name[0]; i++) {
+		fprintf(f, "%s%s", i == 0 ? " " : ", ", assist_ioctl_name[i]);
+	}
+	fprintf(f, "\n");
+}
+
+/* The helper maps guest RAM from the sealed memfd gmem_init created (size sealed: neither
+ * process can shrink it under the other). */
+static int check_memfd(const struct vm *vm)
+{
+	int seals = vm->mem.fd >= 0 ? fcntl(vm->mem.fd, F_GET_SEALS) : -1;
+
+	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
+		uhs_msg("assist: guest RAM is not a sealed memfd");
+		return ST_INTERNAL;
+	}
+	return 0;
+}
+
+/* Waits (in the forked child, before the exec) until the VMM first needs the assist: a
+ * request on any socket.  A guest that never needs it never pays for the emulator's start
+ * (about 10 ms of CPU); EOF on every socket (the VMM is done) ends the child. */
+static void wait_first_request(unsigned n)
+{
+	struct pollfd p[ASSIST_MAX_VCPUS];
+
+	for (unsigned i = 0; i < n; i++) {
+		p[i] = (struct pollfd){.fd = ASSIST_FD_SOCK0 + (int)i, .events = POLLIN};
+	}
+	for (;;) {
+		int r = poll(p, n, -1);
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r < 0) {
+			_exit(71);
+		}
+		/* EOF first: a closed socket also polls readable, and the VMM is gone */
+		for (unsigned i = 0; i < n; i++) {
+			if (p[i].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+				_exit(0);
+			}
+		}
+		for (unsigned i = 0; i < n; i++) {
+			if (p[i].revents & POLLIN) {
+				return;
+			}
+		}
+	}
+}
+
+/* Child side of the fork: only async-signal-safe calls (another VMM thread may exist).
+ * fds of the helper: 3 = RAM, 4 + i = socket of vCPU i (assist_proto.h); stdin and stdout on
+ * /dev/null, stderr kept for its start-up diagnostics; its own session (no terminal signals:
+ * the VMM decides when it ends), default signal handling, an empty mask (ours blocks the stop
+ * signals), an empty environment. */
+static void exec_helper(const char *path, char *const argv[], const int *peer, unsigned n)
+{
+	char *const envp[] = {NULL};
+	sigset_t none;
+	int null = open("/dev/null", O_RDWR);
+
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+	    dup2(peer[0], ASSIST_FD_MEM) < 0) {
+		_exit(127);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (dup2(peer[i + 1], ASSIST_FD_SOCK0 + (int)i) < 0) {
+			_exit(127);
+		}
+	}
+	close_range(ASSIST_FD_SOCK0 + n, ~0u, 0);
+	setsid();
+	prctl(PR_SET_NAME, ASSIST_HELPER_NAME); /* not "uhyve-sec": that child is the broker */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	wait_first_request(n);
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(path, argv, envp);
+	_exit(127);
+}
+
+/* fork, not posix_spawn: the child execs the helper only when the first request arrives, so
+ * setup costs the VMM one fork (a few hundred microseconds) and a guest that never needs the
+ * assist costs nothing more. */
+static int spawn_helper(struct vm *vm, const char *path, const int *peer, pid_t *pid)
+{
+	char name[] = ASSIST_HELPER_NAME, start[24], size[24], ncpu[16];
+	char *argv[] = {name, start, size, ncpu, NULL};
+
+	snprintf(start, sizeof start, "%llu", (unsigned long long)vm->mem.start);
+	snprintf(size, sizeof size, "%llu", (unsigned long long)vm->mem.size);
+	snprintf(ncpu, sizeof ncpu, "%u", vm->ncpu);
+	*pid = fork();
+	if (*pid == 0) {
+		exec_helper(path, argv, peer, vm->ncpu);
+	}
+	return *pid < 0 ? errno : 0;
+}
+
+/* The helper-side fds are duplicated above every target number first, so no dup2 in the
+ * child can overwrite a source it still needs. */
+static int start_helper(struct vm *vm, struct assist_vm *a, const char *path)
+{
+	int floor = ASSIST_FD_SOCK0 + (int)vm->ncpu, *peer = calloc(vm->ncpu + 1, sizeof *peer);
+	int rc = 0;
+
+	if (peer == NULL) {
+		return ENOMEM;
+	}
+	peer[0] = fcntl(vm->mem.fd, F_DUPFD_CLOEXEC, floor);
+	rc = peer[0] < 0 ? errno : 0;
+	for (unsigned i = 0; rc == 0 && i < vm->ncpu; i++) {
+		int sv[2];
+		struct assist_cpu *c = vm->vcpus[i].assist;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+			rc = errno;
+			break;
+		}
+		c->sock = sv[0];
+		peer[i + 1] = fcntl(sv[1], F_DUPFD_CLOEXEC, floor);
+		rc = peer[i + 1] < 0 ? errno : 0;
+		close(sv[1]);
+	}
+	if (rc == 0) {
+		rc = spawn_helper(vm, path, peer, &a->pid);
+	}
+	for (unsigned i = 0; i <= vm->ncpu; i++) {
+		if (peer[i] > 0) {
+			close(peer[i]);
+		}
+	}
+	free(peer);
+	return rc;
+}
+
+static int alloc_cpus(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		struct assist_cpu *c = calloc(1, sizeof *c);
+		if (c == NULL) {
+			return -1;
+		}
+		c->sock = -1;
+		vm->vcpus[i].assist = c;
+	}
+	return 0;
+}
+
+int assist_init(struct vm *vm)
+{
+	struct assist_vm *a = calloc(1, sizeof *a);
+	char path[PATH_MAX];
+	int rc;
+
+	if (a == NULL || alloc_cpus(vm) != 0) {
+		free(a);
+		uhs_msg("out of memory");
+		return ST_OSERR;
+	}
+	a->pid = -1;
+	vm->assist = a;
+	if (helper_path(ASSIST_HELPER_NAME, "assist", path, sizeof path) != 0) {
+		uhs_msg("the instruction assist (%s) is not installed next to uhyve-sec; "
+			"run with --assist=off to do without it",
+			ASSIST_HELPER_NAME);
+		return ST_OSERR;
+	}
+	if ((rc = check_memfd(vm)) != 0) {
+		return rc;
+	}
+	rc = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	a->sync_mask = rc > 0 ? (uint32_t)rc : 0;
+	/* The helper starts in the background: a guest that never needs it does not wait. */
+	if ((rc = start_helper(vm, a, path)) != 0) {
+		uhs_msg("cannot start the instruction assist %s: %s", path, strerror(rc));
+		return ST_OSERR;
+	}
+	return 0;
+}
+
+void assist_fini(struct vm *vm)
+{
+	struct assist_vm *a = vm->assist;
+
+	for (unsigned i = 0; vm->vcpus != NULL && i < vm->ncpu; i++) {
+		struct assist_cpu *c = vm->vcpus[i].assist;
+		if (c != NULL && c->sock >= 0) {
+			close(c->sock); /* EOF: the helper exits */
+		}
+		free(c);
+		vm->vcpus[i].assist = NULL;
+	}
+	/* Not reaped: it exits on EOF (or by PR_SET_PDEATHSIG when we exit), and the VMM's
+	 * seccomp allowlist lets it wait for the broker only. */
+	free(a);
+	vm->assist = NULL;
+}
