@@ -19,9 +19,13 @@
 struct vm;
 struct vcpu;
 
-/* Prepares the assist for the VM (before any vCPU runs and before confinement: a helper
- * process may be started here).  Returns 0 or a process exit status after a message. */
+/* Prepares the assist for the VM (before any vCPU runs, before confinement and before the
+ * kernel image is parsed: a helper process may be forked here, which waits).  Returns 0 or a
+ * process exit status after a message. */
 int assist_init(struct vm *vm);
+/* Hands guest RAM's start and size (known once the image is parsed and the layout chosen) to
+ * the waiting helper; called once, after assist_init.  Returns 0 or an exit status. */
+int assist_set_ram(struct vm *vm);
 void assist_fini(struct vm *vm);
 
 /* Called by the vCPU thread on KVM_EXIT_INTERNAL_ERROR with suberror

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* assist_spawn.c - the assist helper's lifecycle, on the VMM side.  assist_init (before
- * confinement) forks a child that holds only guest RAM and one socket per vCPU and waits; at
- * the first request it execs uhyve-sec-assist (assist/, looked up only next to uhyve-sec), so a
- * guest that never needs the assist never pays for the emulator.  Also the vCPU ioctls the
+ * confinement, before the kernel image is parsed) forks a child that holds only guest RAM,
+ * one socket per vCPU and the read end of a pipe, and waits: first for guest RAM's start
+ * and size, which assist_set_ram writes once the image is parsed and the layout chosen (by
+ * then the VMM is confined and could not exec anything), then for the first request, at
+ * which it execs uhyve-sec-assist (assist/, looked up only next to uhyve-sec), so a guest
+ * that never needs the assist never pays for the emulator.  Also the vCPU ioctls the
  * assist adds to the VMM's allowlist.  Trusts nothing from the helper: it only ever reads its
  * replies (assist_exit.c). */
 #include <errno.h>
@@ -106,31 +109,83 @@ static void wait_first_request(unsigned n)
 	}
 }
 
+/* What the forked child holds before it execs the helper: the helper's fds (RAM, one socket
+ * per vCPU), all duplicated above every target number so that no dup2 in the child
+ * overwrites a source it still needs, and the read end of the geometry pipe. */
+struct helper_fds {
+	int mem, geo;
+	int *sock; /* n of them */
+	unsigned n;
+};
+
+/* Decimal digits of v into buf (async-signal-safe: no snprintf in the child). */
+static void u64_dec(uint64_t v, char buf[24])
+{
+	char tmp[24];
+	unsigned n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0) {
+		buf[i++] = tmp[--n];
+	}
+	buf[i] = '\0';
+}
+
+/* Reads guest RAM's start and size from the geometry pipe (written by assist_set_ram once the
+ * kernel image is parsed, after confinement).  EOF before that: the VMM ended its setup. */
+static void read_geometry(int fd, char start[24], char size[24])
+{
+	uint64_t g[2];
+	size_t got = 0;
+
+	while (got < sizeof g) {
+		ssize_t r = read(fd, (char *)g + got, sizeof g - got);
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r <= 0) {
+			_exit(0);
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	u64_dec(g[0], start);
+	u64_dec(g[1], size);
+}
+
 /* Child side of the fork: only async-signal-safe calls (another VMM thread may exist).
  * fds of the helper: 3 = RAM, 4 + i = socket of vCPU i (assist_proto.h); stdin and stdout on
  * /dev/null, stderr kept for its start-up diagnostics; its own session (no terminal signals:
  * the VMM decides when it ends), default signal handling, an empty mask (ours blocks the stop
- * signals), an empty environment. */
-static void exec_helper(const char *path, char *const argv[], const int *peer, unsigned n)
+ * signals), an empty environment.  Before the exec it waits for the RAM geometry (argv), then
+ * for the first request. */
+static void exec_helper(const char *path, char *argv[], const struct helper_fds *h)
 {
 	char *const envp[] = {NULL};
+	int geo = ASSIST_FD_SOCK0 + (int)h->n; /* just above the helper's fds */
 	sigset_t none;
 	int null = open("/dev/null", O_RDWR);
 
-	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
-	    dup2(peer[0], ASSIST_FD_MEM) < 0) {
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(h->mem, ASSIST_FD_MEM) < 0) {
 		_exit(127);
 	}
-	for (unsigned i = 0; i < n; i++) {
-		if (dup2(peer[i + 1], ASSIST_FD_SOCK0 + (int)i) < 0) {
+	for (unsigned i = 0; i < h->n; i++) {
+		if (dup2(h->sock[i], ASSIST_FD_SOCK0 + (int)i) < 0) {
 			_exit(127);
 		}
 	}
-	close_range(ASSIST_FD_SOCK0 + n, ~0u, 0);
+	if (dup2(h->geo, geo) < 0) {
+		_exit(127);
+	}
+	close_range((unsigned)geo + 1, ~0u, 0); /* also our copy of the pipe's write end */
 	setsid();
 	prctl(PR_SET_NAME, ASSIST_HELPER_NAME); /* not "uhyve-sec": that child is the broker */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	wait_first_request(n);
+	read_geometry(geo, argv[1], argv[2]);
+	wait_first_request(h->n);
 	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -141,54 +196,81 @@ static void exec_helper(const char *path, char *const argv[], const int *peer, u
 /* fork, not posix_spawn: the child execs the helper only when the first request arrives, so
  * setup costs the VMM one fork (a few hundred microseconds) and a guest that never needs the
  * assist costs nothing more. */
-static int spawn_helper(struct vm *vm, const char *path, const int *peer, pid_t *pid)
+static int spawn_helper(struct vm *vm, const char *path, const struct helper_fds *h, pid_t *pid)
 {
-	char name[] = ASSIST_HELPER_NAME, start[24], size[24], ncpu[16];
+	char name[] = ASSIST_HELPER_NAME, start[24] = "", size[24] = "", ncpu[16];
 	char *argv[] = {name, start, size, ncpu, NULL};
 
-	snprintf(start, sizeof start, "%llu", (unsigned long long)vm->mem.start);
-	snprintf(size, sizeof size, "%llu", (unsigned long long)vm->mem.size);
 	snprintf(ncpu, sizeof ncpu, "%u", vm->ncpu);
 	*pid = fork();
 	if (*pid == 0) {
-		exec_helper(path, argv, peer, vm->ncpu);
+		exec_helper(path, argv, h);
 	}
 	return *pid < 0 ? errno : 0;
 }
 
-/* The helper-side fds are duplicated above every target number first, so no dup2 in the
- * child can overwrite a source it still needs. */
+/* A SOCK_SEQPACKET pair for vCPU i: our end in its assist_cpu, the helper's end above `floor`
+ * in *peer. */
+static int vcpu_socket(struct vm *vm, unsigned i, int floor, int *peer)
+{
+	struct assist_cpu *c = vm->vcpus[i].assist;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		return errno;
+	}
+	c->sock = sv[0];
+	*peer = fcntl(sv[1], F_DUPFD_CLOEXEC, floor);
+	close(sv[1]);
+	return *peer < 0 ? errno : 0;
+}
+
+/* The geometry pipe: the child's read end above `floor`, our write end in a->geo_fd. */
+static int geometry_pipe(struct assist_vm *a, int floor, int *rd)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		return errno;
+	}
+	a->geo_fd = p[1];
+	*rd = fcntl(p[0], F_DUPFD_CLOEXEC, floor);
+	close(p[0]);
+	return *rd < 0 ? errno : 0;
+}
+
 static int start_helper(struct vm *vm, struct assist_vm *a, const char *path)
 {
-	int floor = ASSIST_FD_SOCK0 + (int)vm->ncpu, *peer = calloc(vm->ncpu + 1, sizeof *peer);
+	int floor = ASSIST_FD_SOCK0 + (int)vm->ncpu + 1;
+	struct helper_fds h = {.mem = -1, .geo = -1, .n = vm->ncpu};
 	int rc = 0;
 
-	if (peer == NULL) {
+	if ((h.sock = malloc(vm->ncpu * sizeof *h.sock)) == NULL) {
 		return ENOMEM;
 	}
-	peer[0] = fcntl(vm->mem.fd, F_DUPFD_CLOEXEC, floor);
-	rc = peer[0] < 0 ? errno : 0;
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		h.sock[i] = -1;
+	}
+	h.mem = fcntl(vm->mem.fd, F_DUPFD_CLOEXEC, floor);
+	rc = h.mem < 0 ? errno : geometry_pipe(a, floor, &h.geo);
 	for (unsigned i = 0; rc == 0 && i < vm->ncpu; i++) {
-		int sv[2];
-		struct assist_cpu *c = vm->vcpus[i].assist;
-		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-			rc = errno;
-			break;
-		}
-		c->sock = sv[0];
-		peer[i + 1] = fcntl(sv[1], F_DUPFD_CLOEXEC, floor);
-		rc = peer[i + 1] < 0 ? errno : 0;
-		close(sv[1]);
+		rc = vcpu_socket(vm, i, floor, &h.sock[i]);
 	}
 	if (rc == 0) {
-		rc = spawn_helper(vm, path, peer, &a->pid);
+		rc = spawn_helper(vm, path, &h, &a->pid);
 	}
-	for (unsigned i = 0; i <= vm->ncpu; i++) {
-		if (peer[i] > 0) {
-			close(peer[i]);
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		if (h.sock[i] >= 0) {
+			close(h.sock[i]);
 		}
 	}
-	free(peer);
+	if (h.mem >= 0) {
+		close(h.mem);
+	}
+	if (h.geo >= 0) {
+		close(h.geo);
+	}
+	free(h.sock);
 	return rc;
 }
 
@@ -217,6 +299,7 @@ int assist_init(struct vm *vm)
 		return ST_OSERR;
 	}
 	a->pid = -1;
+	a->geo_fd = -1;
 	vm->assist = a;
 	if (helper_path(ASSIST_HELPER_NAME, "assist", path, sizeof path) != 0) {
 		uhs_msg("the instruction assist (%s) is not installed next to uhyve-sec; "
@@ -237,10 +320,32 @@ int assist_init(struct vm *vm)
 	return 0;
 }
 
+int assist_set_ram(struct vm *vm)
+{
+	struct assist_vm *a = vm->assist;
+	uint64_t g[2] = {vm->mem.start, vm->mem.size};
+	ssize_t n;
+
+	do {
+		n = write(a->geo_fd, g, sizeof g); /* 16 bytes into an empty pipe: all or nothing */
+	} while (n < 0 && errno == EINTR);
+	close(a->geo_fd);
+	a->geo_fd = -1;
+	if (n != (ssize_t)sizeof g) {
+		uhs_msg("cannot hand the guest RAM geometry to the instruction assist: %s",
+			n < 0 ? strerror(errno) : "short write");
+		return ST_OSERR;
+	}
+	return 0;
+}
+
 void assist_fini(struct vm *vm)
 {
 	struct assist_vm *a = vm->assist;
 
+	if (a != NULL && a->geo_fd >= 0) {
+		close(a->geo_fd); /* EOF: a child still waiting for the geometry exits */
+	}
 	for (unsigned i = 0; vm->vcpus != NULL && i < vm->ncpu; i++) {
 		struct assist_cpu *c = vm->vcpus[i].assist;
 		if (c != NULL && c->sock >= 0) {

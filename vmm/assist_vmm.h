@@ -59,6 +59,7 @@ struct assist_cpu {
 struct assist_vm {
 	pid_t pid;
 	uint32_t sync_mask;
+	int geo_fd; /* write end of the geometry pipe until assist_set_ram, else -1 */
 };
 
 /* An instruction completed here ends with one of these. */

@@ -33,6 +33,7 @@ struct vm {
 	size_t run_size;
 	bool sync_regs; /* KVM_CAP_SYNC_REGS covers the GPRs: RDI comes without an ioctl */
 	bool split_irqchip; /* in-kernel LAPIC only; PIC ports are answered by hc.c */
+	bool readonly_mem; /* KVM_CAP_READONLY_MEM (asked before /dev/kvm is closed) */
 	struct gmem mem;
 	struct vm_layout lay;
 	struct kvm_cpuid2 *cpuid;
@@ -67,9 +68,12 @@ struct vm {
 	struct hc_stats ring_hcs; /* hypercalls drained by the main thread */
 };
 
-/* kvm.c: opens /dev/kvm and creates the VM with its in-kernel irqchip and RAM slot.
- * Returns 0, or an exit status after printing the reason. */
+/* kvm.c: opens /dev/kvm and creates the VM with its in-kernel irqchip (no memory yet: RAM's
+ * place is chosen after the kernel image is parsed).  Returns 0, or an exit status after
+ * printing the reason. */
 int kvm_vm_create(struct vm *vm);
+/* Adds guest RAM's memslot at vm->mem.start (and the BIOS-area slots); VM fd only. */
+int kvm_vm_map_ram(struct vm *vm);
 /* Creates vCPU `id` in the boot state of hermit-abi.md b.4-b.6. */
 int kvm_vcpu_create(struct vm *vm, struct vcpu *v);
 int kvm_vcpu_setup(struct vm *vm, struct vcpu *v);
