@@ -2,9 +2,9 @@
 /* sse (v1) and sse-v2: a guest that uses what KVM's instruction emulator rejects on kvm_pvm
  * hosts (hermit-abi.md g): SSE arithmetic, x87, MMX, XGETBV, XSAVE/XSAVEOPT/XSAVEC/XRSTOR,
  * RDTSCP, POPCNT/TZCNT, #NM through CR0.TS, faults raised by SSE instructions, #GP of XSAVE and
- * XRSTOR at a non-canonical address, pages mapped at
- * a virtual address other than their physical one, and two vCPUs doing locked increments on
- * shared counters while assisted work runs.  Every check compares with a known result and
+ * XRSTOR at a non-canonical address, pages mapped at a virtual address other than their
+ * physical one, and two vCPUs doing locked increments on shared counters while assisted work
+ * runs.  Every check compares with a known result and
  * prints one line; vCPU 0 prints everything:
  *
  *   sse: <n> vCPUs
