@@ -1,19 +1,252 @@
 /* SPDX-License-Identifier: MIT */
-/* assist_internal.h - internals of uhyve-sec-assist, exposed for
- * tests/unit/test_assist_state.c. */
+/* assist_internal.h - the internals of uhyve-sec-assist shared by its files (and linked by
+ * tests/unit/test_assist_state.c).  Everything here runs on guest-chosen bytes, registers and
+ * page tables: the least trusted code of uhyve-sec.  The files, by concern:
+ *
+ *   assist_state.c     KVM's register and XSAVE layout <-> Unicorn
+ *   assist_snapshot.c  guest RAM, the snapshot of the guest's page tables, walks through it
+ *   assist_shadow.c    the shadow page tables Unicorn runs on, its memory map, placeholders
+ *   assist_screen.c    instruction screening: the stop list (Zydis)
+ *   assist_hooks.c     stop points and the Unicorn hooks (block, stop point, interrupt)
+ *   assist_complete.c  instructions completed here (POPCNT, TZCNT, LZCNT)
+ *   assist_burst.c     one burst: screen, run, classify the stop, reply
+ *   assist_worker.c    a worker's memory and its Unicorn instance
+ *   assist_main.c      the process: arguments, RAM, privileges, confinement, serve loop
+ *
+ * assist_main.c's comment tells how bursts stay exact despite Unicorn 2.0.1's defects.
+ */
 #ifndef UHS_ASSIST_INTERNAL_H
 #define UHS_ASSIST_INTERNAL_H
 
 #include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-struct uc_struct;
+#include <Zydis/Zydis.h>
+#include <unicorn/unicorn.h>
+
+#include "assist_proto.h"
+
+#define PAGE	 4096ull
+#define PTE_P	 0x1ull
+#define PTE_W	 0x2ull
+#define PTE_A	 0x20ull
+#define PTE_D	 0x40ull
+#define PTE_PS	 0x80ull
+#define PTE_NX	 (1ull << 63)
+#define PTE_ADDR 0x000ffffffffff000ull
+#define CR0_TS	 0x8ull
+#define CR0_PG	 0x80000000ull
+#define CR0_WP	 0x10000ull
+#define CR4_PAE	 0x20ull
+#define CR4_LA57 0x1000ull
+#define EFER_LMA 0x400ull
+#define EFER_NXE 0x800ull
+#define RF_CF	 0x1ull
+#define RF_ZF	 0x40ull
+#define RF_TF	 0x100ull
+#define RF_ARITH 0x8d5ull
+
+/* Unicorn's physical addresses have 40 bits, so its page tables (the shadow pools) must lie
+ * below 1 TiB, in a range where guest pages are then left out of the shadow. */
+#define SHADOW_BASE   0xf000000000ull
+#define SHADOW_FRAMES 4096u
+#define POOL_BYTES    ((uint64_t)SHADOW_FRAMES * PAGE)
+#define FLUSH_PAGE    (SHADOW_BASE + 2 * POOL_BYTES)
+#define RESERVED_END  (FLUSH_PAGE + PAGE)
+
+#define MAX_PT_FRAMES 4096u /* guest page-table frames we snapshot */
+#define FRAME_HASH    8192u /* open addressing, power of two, > 2 * MAX_PT_FRAMES */
+#define MAX_VA_RUNS   8192u /* Unicorn mappings: runs of pages contiguous in VA and PA */
+#define WALK_BUDGET   (4u << 20) /* table entries visited per rebuild (hostile tables) */
+#define BLOCKS	      16384u
+#define BLOCK_INLINE  64u
+#define BLOCK_MAX     8192u
+#define XTLB	      512u
+#define MAX_EXITS     4096u
+#define MAX_HOLES     4096u /* placeholder pages (addresses the guest touched unmapped) */
+#define MAX_STARTS    256u /* uc_emu_start calls per burst */
+
+enum action { A_RUN, A_KVM, A_VMM, A_SELF, A_UNSUP };
+enum why { W_NONE, W_CAP, W_FAULT, W_RESTART, W_NX, W_STOP, W_ERROR };
+enum screen { SCR_RUN, SCR_DONE, SCR_STOP };
+
+struct verdict {
+	uint8_t action, cls, op;
+	bool fpu;
+};
+
+struct ram {
+	uint8_t *base;
+	uint64_t start, size;
+};
+
+struct va_run {
+	uint64_t va, pa, len;
+	uint32_t code; /* code was translated from it: drop those blocks before unmapping */
+	uint32_t keep;
+};
+
+struct block {
+	uint64_t addr;
+	uint64_t hash; /* of the bytes past BLOCK_INLINE */
+	uint32_t size;
+	uint16_t ninsn; /* instructions before `stop` (all of them if none) */
+	int16_t stop; /* offset of the first stop-list instruction, or -1 */
+	uint8_t bytes[BLOCK_INLINE];
+};
+
+struct stop_point {
+	uint64_t addr;
+	uc_hook hook;
+};
+
+struct xtlb {
+	uint64_t vpage, gen;
+	uint8_t *host;
+	bool nx;
+};
+
+struct worker {
+	unsigned id;
+	bool bad_access; /* a placeholder was read or written: a bug, the burst fails */
+	int sock;
+	pthread_t thread;
+	const struct ram *ram;
+	uc_engine *uc;
+	uc_context *pristine;
+	bool tainted; /* an exception was raised: restore the pristine context first */
+	ZydisDecoder dec;
+	/* snapshot of the guest's page tables */
+	bool valid, wp_off, nxe;
+	uint64_t root;
+	uint64_t *frame_pa;
+	uint8_t *frame_level;
+	unsigned nframes;
+	uint8_t *copies;
+	uint32_t *fhash;
+	uint64_t *ptbits; /* one bit per RAM page: is a page-table frame */
+	/* shadow tables and Unicorn mappings */
+	uint64_t *pool[2];
+	unsigned used[2], active;
+	struct va_run *runs, *next;
+	unsigned nruns, nnext, budget;
+	uint64_t *holes; /* sorted 4 KiB placeholder pages */
+	unsigned nholes;
+	uint64_t gen;
+	struct xtlb xt[XTLB];
+	void *flush_host;
+	/* screening */
+	struct block *blocks;
+	struct stop_point *exits; /* sorted by address */
+	unsigned nexits;
+	uint8_t scratch[BLOCK_MAX + 16];
+	/* the burst in progress */
+	uint64_t cap, insns;
+	uint64_t block_rip; /* address of the block the block hook last saw */
+	enum why why;
+	uint32_t vector;
+	uint64_t cr2;
+	uint32_t cpu; /* the host CPU this thread is pinned to, ~0u: none */
+	struct assist_req in;
+	struct assist_resp out;
+};
+
+/* The legacy region of the XSAVE area (FXSAVE layout, 64-bit format). */
+struct fxarea {
+	uint16_t fcw, fsw;
+	uint8_t ftw, rsv0;
+	uint16_t fop;
+	uint64_t fip, fdp;
+	uint32_t mxcsr, mxcsr_mask;
+	uint8_t st[8][16];
+	uint8_t xmm[16][16];
+	uint8_t rsv1[96];
+};
+_Static_assert(sizeof(struct fxarea) == 512, "FXSAVE layout");
+
+static inline bool ram_has(const struct ram *m, uint64_t pa, uint64_t len)
+{
+	return pa >= m->start && len <= m->size && pa - m->start <= m->size - len;
+}
+
+static inline uint8_t *ram_host(const struct ram *m, uint64_t pa)
+{
+	return m->base + (pa - m->start);
+}
+
+/* ---- assist_state.c ---- */
 /* Loads general-purpose registers, RFLAGS, FS/GS base, x87 and SSE state into Unicorn. */
-int assist_state_to_uc(struct uc_struct *uc, const struct kvm_regs *r, const struct kvm_sregs *s,
+int assist_state_to_uc(uc_engine *uc, const struct kvm_regs *r, const struct kvm_sregs *s,
 		       const struct kvm_xsave *x);
 /* Reads them back: `x` must hold the area that was loaded; bits 0 (x87) and 1 (SSE) of its
  * XSTATE_BV are set for the parts that changed, and *dirty tells whether anything did. */
-int assist_state_from_uc(struct uc_struct *uc, struct kvm_regs *r, struct kvm_xsave *x,
-			 uint32_t *dirty);
+int assist_state_from_uc(uc_engine *uc, struct kvm_regs *r, struct kvm_xsave *x, uint32_t *dirty);
+/* kvm_regs field i, in kvm_regs order (RAX RBX RCX RDX RSI RDI RSP RBP R8-R15). */
+__u64 *gpr_field(struct kvm_regs *r, unsigned i);
+/* FXSAVE's abridged x87 tag byte <-> the full tag word Unicorn takes. */
+uint16_t ftw_full(uint8_t abridged);
+uint8_t ftw_abridged(uint16_t full);
+
+/* ---- assist_snapshot.c ---- */
+/* Snapshots every table frame reachable from `root`; -1 beyond MAX_PT_FRAMES. */
+int collect_frames(struct worker *w, uint64_t root);
+/* Whether the guest's tables differ from the snapshot in anything but accessed/dirty bits. */
+bool frames_changed(struct worker *w);
+int frame_find(const struct worker *w, uint64_t pa);
+const uint64_t *frame_copy(const struct worker *w, int idx);
+bool is_frame(const struct worker *w, uint64_t pa);
+/* A leaf entry at `level` (4 = PML4): a 4 KiB entry, or a 2 MiB/1 GiB page. */
+bool is_leaf(uint64_t e, unsigned level);
+bool frames_in(const struct worker *w, uint64_t pa, uint64_t len);
+/* Translates through the snapshot (the shared walker, common/include/pagewalk.h): 0 with the
+ * physical address and the effective W/NX bits (PTE_W, PTE_NX), -1 if `va` is not mapped,
+ * -2 if it is not canonical. */
+int gwalk(const struct worker *w, uint64_t va, uint64_t *pa, uint64_t *eff);
+/* Copies guest-virtual memory (reads only): 0, -1 (not mapped: #PF), -2 (not RAM), or -3
+ * (not canonical: #GP). */
+int read_virt(const struct worker *w, uint64_t va, void *dst, size_t len);
+
+/* ---- assist_shadow.c ---- */
+uint64_t pool_pa(unsigned p, unsigned f);
+/* Brings the shadow up to date with the guest's tables before a burst. */
+int shadow_sync(struct worker *w, const struct kvm_sregs *s);
+/* The run holding `va` had code translated from it. */
+void mark_code(struct worker *w, uint64_t va);
+bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+		 void *opaque);
+
+/* ---- assist_screen.c ---- */
+struct verdict classify(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops);
+bool decode(struct worker *w, const uint8_t *code, size_t len, ZydisDecodedInstruction *in,
+	    ZydisDecodedOperand *ops);
+
+/* ---- assist_hooks.c ---- */
+void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
+void on_intr(uc_engine *uc, uint32_t intno, void *opaque);
+/* A stop point whose instruction is no longer on the stop list (the code changed). */
+void exit_remove(struct worker *w, uint64_t a);
+
+/* ---- assist_complete.c ---- */
+int effective_address(struct worker *w, const ZydisDecodedInstruction *in,
+		      const ZydisDecodedOperand *op, uint64_t rip, uint64_t *ea);
+void set_fault(struct worker *w, uint32_t vector, uint64_t ea, bool write);
+uint64_t bitcount_value(ZydisMnemonic m, uint64_t src, unsigned bits, uint64_t *flags);
+/* POPCNT/TZCNT/LZCNT at rip, exactly: 0, or -1 (a fault was set, or it failed). */
+int bitcount(struct worker *w, const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
+	     uint64_t rip);
+
+/* ---- assist_burst.c ---- */
+/* Runs the burst w->in asks for and fills w->out. */
+void burst(struct worker *w);
+
+/* ---- assist_worker.c ---- */
+void *map_anon(size_t len);
+/* The worker's tables and buffers (w->ram must be set). */
+int alloc_worker(struct worker *w);
+/* Its Unicorn instance, hooks, JIT buffer (warmed up) and decoder. */
+int init_uc(struct worker *w);
 
 #endif

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "assist_proto.h"
 #include "broker_proto.h"
 #include "elf_builder.h"
 #include "uhyve_abi.h"
@@ -348,6 +349,9 @@ static void pagewalk_seeds(void)
 	}
 	put64(&s, 0x5000);
 	put16(&s, 4096);
+	put64(&s, 0x2ff0); /* a range over pages 2-4 (identity, one 4 KiB page each) */
+	put16(&s, 0x1020);
+	put8(&s, 1);
 	put(&s, ram, sizeof ram);
 	save("pagewalk", "tables", s.b, s.n);
 
@@ -359,8 +363,56 @@ static void pagewalk_seeds(void)
 	put64(&s, 0x1008);
 	put64(&s, 0x3ff0);
 	put16(&s, 32);
+	put64(&s, 0x0000800000000ff8ull); /* a non-canonical range */
+	put16(&s, 16);
+	put8(&s, 0);
 	put(&s, ram + 0x1000, 0x3000);
 	save("pagewalk", "offset-start", s.b, s.n);
+}
+
+/* ---- assist_reply: replies of the assist process, as an honest one sends them ---- */
+
+static void assist_one(const char *name, const struct assist_resp *r)
+{
+	static struct seed s;
+	size_t n = r->fpu_dirty ? sizeof *r : ASSIST_RESP_SHORT;
+
+	s.n = 0;
+	put8(&s, r->fpu_dirty ? 1 : 0);
+	put(&s, r, n);
+	save("assist_reply", name, s.b, s.n);
+}
+
+static void assist_reply_seeds(void)
+{
+	static const uint8_t xsave_bytes[] = {0x0f, 0xae, 0x27};
+	static struct assist_resp r;
+
+	memset(&r, 0, sizeof r);
+	r.magic = ASSIST_PROTO_MAGIC;
+	r.stop = ASSIST_STOP_CAP;
+	r.counts = (struct assist_counts){.insns = 200000, .runs = 3, .ns = 900000};
+	r.regs.rip = 0x401000;
+	assist_one("cap", &r);
+	r.stop = ASSIST_STOP_VMM;
+	r.insn = (struct assist_insn){.op = ASSIST_OP_XSAVE,
+				      .cls = ASSIST_C_XSAVE,
+				      .len = 3,
+				      .ea = 0x8000000000401040ull,
+				      .bytes_len = sizeof xsave_bytes};
+	memcpy(r.insn.bytes, xsave_bytes, sizeof xsave_bytes);
+	r.fpu_dirty = 1;
+	memset(r.xsave.region, 0x11, 416);
+	assist_one("vmm-xsave-fpu", &r);
+	memset(&r.insn, 0, sizeof r.insn);
+	memset(&r.xsave, 0, sizeof r.xsave);
+	r.fpu_dirty = 0;
+	r.stop = ASSIST_STOP_FAULT;
+	r.insn = (struct assist_insn){.vector = 14, .ea = 0x700000000000ull, .len = 4, .write = 1};
+	assist_one("fault-pf", &r);
+	r.stop = ASSIST_STOP_KVM;
+	r.insn = (struct assist_insn){.cls = ASSIST_C_LOCK, .len = 5, .bytes_len = 5};
+	assist_one("kvm-lock", &r);
 }
 
 /* ---- elf: images from tests/unit/elf_builder.h ---- */
@@ -694,6 +746,7 @@ int main(int argc, char **argv)
 	g_dir = argv[1];
 	hc_seeds();
 	pagewalk_seeds();
+	assist_reply_seeds();
 	elf_seeds();
 	broker_seeds();
 	dirlist_seeds();

@@ -4,7 +4,8 @@
  * emulator (kvm_pvm), KVM_RUN ends with KVM_EXIT_INTERNAL_ERROR/EMULATION on XGETBV, XSAVE,
  * RDTSCP, SSE and more; the assist carries those out and resumes the guest.
  *
- * vmm/assist.c (with the helper program in assist/, docs/assist.md) is built when libunicorn and
+ * vmm/assist_{spawn,exit,xsave}.c (assist_vmm.h; the helper program is in assist/,
+ * docs/assist.md) are built when libunicorn and
  * libzydis are found; otherwise vmm/assist_none.c, whose assist_available() is false, and
  * every such exit ends the VM with status 81 and the instruction bytes. */
 #ifndef UHS_ASSIST_H
@@ -18,9 +19,13 @@
 struct vm;
 struct vcpu;
 
-/* Prepares the assist for the VM (before any vCPU runs and before confinement: a helper
- * process may be started here).  Returns 0 or a process exit status after a message. */
+/* Prepares the assist for the VM (before any vCPU runs, before confinement and before the
+ * kernel image is parsed: a helper process may be forked here, which waits).  Returns 0 or a
+ * process exit status after a message. */
 int assist_init(struct vm *vm);
+/* Hands guest RAM's start and size (known once the image is parsed and the layout chosen) to
+ * the waiting helper; called once, after assist_init.  Returns 0 or an exit status. */
+int assist_set_ram(struct vm *vm);
 void assist_fini(struct vm *vm);
 
 /* Called by the vCPU thread on KVM_EXIT_INTERNAL_ERROR with suberror

@@ -14,6 +14,12 @@ int assist_init(struct vm *vm)
 	return 0;
 }
 
+int assist_set_ram(struct vm *vm)
+{
+	(void)vm;
+	return 0;
+}
+
 void assist_fini(struct vm *vm)
 {
 	(void)vm;

@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "pagewalk.h"
+
 int gmem_init(struct gmem *m, uint64_t start, uint64_t size)
 {
 	/* A sealed memfd, so that a confined helper (the instruction assist) maps the same RAM. */
@@ -31,6 +33,11 @@ int gmem_init(struct gmem *m, uint64_t start, uint64_t size)
 	m->size = size;
 	m->zeroed = true;
 	return 0;
+}
+
+void gmem_place(struct gmem *m, uint64_t start)
+{
+	m->start = start;
 }
 
 void gmem_init_arena(struct gmem *m, void *arena, uint64_t start, uint64_t size)
@@ -124,33 +131,158 @@ long gmem_strcpy_from(const struct gmem *m, char *dst, size_t cap, gpa_t src)
 	return (long)((const char *)nul - dst);
 }
 
-#define PTE_PRESENT 0x1ull
-#define PTE_PS	    0x80ull
-#define PTE_ADDR    0x000ffffffffff000ull
+/* The shared walker's entry reader: one 8-byte entry through the checked accessor. */
+static bool read_entry(const void *ctx, uint64_t pa, uint64_t *e)
+{
+	return gmem_copy_from(ctx, e, gpa(pa), sizeof *e) == 0;
+}
 
 int gmem_gva_to_gpa(const struct gmem *m, uint64_t cr3, gva_t va, gpa_t *out, uint64_t *contig)
 {
-	uint64_t table = cr3 & PTE_ADDR;
-	/* Levels: PML4 (shift 39), PDPT (30), PD (21), PT (12).  Fixed depth of four. */
-	for (unsigned shift = 39;; shift -= 9) {
-		uint64_t idx = (va.raw >> shift) & 0x1ff, pte, page;
+	struct pw_leaf leaf;
 
-		if (gmem_copy_from(m, &pte, gpa(table + idx * 8), sizeof pte) != 0) {
-			return -EFAULT;
+	switch (pw_walk(cr3, va.raw, read_entry, m, &leaf)) {
+	case PW_OK:
+		*out = gpa(leaf.pa);
+		if (contig != NULL) {
+			*contig = leaf.contig;
 		}
-		if (!(pte & PTE_PRESENT)) {
-			return -EFAULT;
-		}
-		if (shift == 12 || ((shift == 21 || shift == 30) && (pte & PTE_PS))) {
-			page = 1ull << shift;
-			uint64_t base = (pte & PTE_ADDR) & ~(page - 1);
-			uint64_t off = va.raw & (page - 1);
-			*out = gpa(base + off);
-			if (contig != NULL) {
-				*contig = page - off;
-			}
-			return 0;
-		}
-		table = pte & PTE_ADDR;
+		return 0;
+	case PW_NONCANONICAL:
+		return -EINVAL;
+	case PW_NOT_MAPPED:
+	default:
+		return -EFAULT;
 	}
+}
+
+/* ---- guest-virtual ranges ---- */
+
+/* The host memory behind the first page run of [va, va + want): *host and *n (at most want),
+ * or -EFAULT with *f saying why. */
+static int gva_run(const struct gmem *m, uint64_t cr3, uint64_t va, uint64_t want, uint8_t **host,
+		   uint64_t *n, struct gva_fault *f)
+{
+	uint64_t contig;
+	gpa_t pa;
+	int rc = gmem_gva_to_gpa(m, cr3, gva(va), &pa, &contig);
+
+	if (rc != 0) {
+		*f = (struct gva_fault){.why = rc == -EINVAL ? GVA_NONCANONICAL : GVA_UNMAPPED,
+					.va = va};
+		return -EFAULT;
+	}
+	*n = want < contig ? want : contig;
+	if ((*host = gmem_ptr(m, pa, *n)) == NULL) {
+		*f = (struct gva_fault){.why = GVA_OUTSIDE_RAM, .va = va, .pa = pa.raw};
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/* Calls piece(ctx, host, len) for each run of [va, va + len) that one page maps into RAM, in
+ * order; stops early when piece returns false (*done then counts the bytes given).  The one
+ * page-by-page loop behind every guest-virtual range accessor. */
+typedef bool (*gva_piece_fn)(void *ctx, uint8_t *host, size_t len);
+
+static int gva_pieces(const struct gmem *m, uint64_t cr3, gva_t va, uint64_t len,
+		      gva_piece_fn piece, void *ctx, uint64_t *done, struct gva_fault *f)
+{
+	uint64_t off = 0, n;
+	uint8_t *host;
+	int rc = 0;
+
+	while (off < len) {
+		if (va.raw + off < va.raw) {
+			*f = (struct gva_fault){.why = GVA_UNMAPPED,
+						.va = va.raw + off}; /* wrapped */
+			rc = -EFAULT;
+			break;
+		}
+		if ((rc = gva_run(m, cr3, va.raw + off, len - off, &host, &n, f)) != 0 ||
+		    !piece(ctx, host, (size_t)n)) {
+			break;
+		}
+		off += n;
+	}
+	if (done != NULL) {
+		*done = off;
+	}
+	return rc;
+}
+
+struct iov_out {
+	struct iovec *iov;
+	int max, n;
+};
+
+static bool iov_piece(void *ctx, uint8_t *host, size_t len)
+{
+	struct iov_out *o = ctx;
+	struct iovec *last = o->n > 0 ? &o->iov[o->n - 1] : NULL;
+
+	if (last != NULL && (uint8_t *)last->iov_base + last->iov_len == host) {
+		last->iov_len += len;
+		return true;
+	}
+	if (o->n == o->max) {
+		return false;
+	}
+	o->iov[o->n++] = (struct iovec){.iov_base = host, .iov_len = len};
+	return true;
+}
+
+int gmem_gva_iov(const struct gmem *m, uint64_t cr3, gva_t va, uint64_t len, struct iovec *iov,
+		 int max, int *n, uint64_t *done, struct gva_fault *f)
+{
+	struct iov_out o = {.iov = iov, .max = max};
+	int rc = gva_pieces(m, cr3, va, len, iov_piece, &o, done, f);
+
+	*n = rc == 0 ? o.n : 0;
+	return rc;
+}
+
+static bool no_piece(void *ctx, uint8_t *host, size_t len)
+{
+	(void)ctx, (void)host, (void)len;
+	return true;
+}
+
+int gmem_gva_check(const struct gmem *m, uint64_t cr3, gva_t va, uint64_t len, struct gva_fault *f)
+{
+	return gva_pieces(m, cr3, va, len, no_piece, NULL, NULL, f);
+}
+
+struct copy_cursor {
+	uint8_t *buf;
+	bool to_guest;
+};
+
+static bool copy_piece(void *ctx, uint8_t *host, size_t len)
+{
+	struct copy_cursor *c = ctx;
+
+	if (c->to_guest) {
+		memcpy(host, c->buf, len);
+	} else {
+		memcpy(c->buf, host, len);
+	}
+	c->buf += len;
+	return true;
+}
+
+int gmem_gva_copy_from(const struct gmem *m, uint64_t cr3, void *dst, gva_t src, size_t len,
+		       struct gva_fault *f)
+{
+	struct copy_cursor c = {.buf = dst, .to_guest = false};
+
+	return gva_pieces(m, cr3, src, len, copy_piece, &c, NULL, f);
+}
+
+int gmem_gva_copy_to(const struct gmem *m, uint64_t cr3, gva_t dst, const void *src, size_t len,
+		     struct gva_fault *f)
+{
+	struct copy_cursor c = {.buf = (uint8_t *)(uintptr_t)src, .to_guest = true};
+
+	return gva_pieces(m, cr3, dst, len, copy_piece, &c, NULL, f);
 }

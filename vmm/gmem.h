@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /* Guest-physical and guest-virtual addresses: distinct struct types, never dereferenceable. */
 typedef struct {
@@ -41,6 +42,9 @@ struct gmem {
 /* Maps `size` bytes of zeroed memory (a sealed memfd, MAP_SHARED) for guest RAM at GPA `start`.
  * Returns 0 or -errno. */
 int gmem_init(struct gmem *m, uint64_t start, uint64_t size) __attribute__((warn_unused_result));
+/* Sets the GPA of RAM's first byte once the layout is chosen (RAM is created before the
+ * kernel image is parsed: vm_setup.c). */
+void gmem_place(struct gmem *m, uint64_t start);
 /* Wraps caller-provided host memory (unit tests, fuzzers); gmem_free must not be called. */
 void gmem_init_arena(struct gmem *m, void *arena, uint64_t start, uint64_t size);
 void gmem_free(struct gmem *m);
@@ -66,11 +70,42 @@ long gmem_strcpy_from(const struct gmem *m, char *dst, size_t cap, gpa_t src)
     __attribute__((warn_unused_result));
 
 /* Translates a guest-virtual address through the 4-level page tables rooted at `cr3`
- * (4 KiB, 2 MiB and 1 GiB pages).  Every table entry is read through the checked accessor.
- * Returns 0 and the GPA in *out, or -EFAULT if a table lies outside RAM or the page is not
- * present.  `*contig` (optional) receives the number of bytes from `va` to the end of its
- * page, so callers can walk ranges page by page. */
+ * (4 KiB, 2 MiB and 1 GiB pages) with the shared walker (common/include/pagewalk.h); every
+ * table entry is read through the checked accessor.  Returns 0 and the GPA in *out, -EINVAL
+ * if `va` is not canonical (bits 63:48 differ from bit 47: the processor raises #GP), or
+ * -EFAULT if a table lies outside RAM or the page is not present.  `*contig` (optional)
+ * receives the number of bytes from `va` to the end of its page. */
 int gmem_gva_to_gpa(const struct gmem *m, uint64_t cr3, gva_t va, gpa_t *out, uint64_t *contig)
     __attribute__((warn_unused_result));
+
+/* ---- guest-virtual ranges: [va, va + len) walked page by page (gmem_gva_to_gpa), every piece
+ * checked against RAM.  One loop for the hypercalls' buffers and the instructions the VMM
+ * completes for the assist. ---- */
+enum gva_fail {
+	GVA_NONCANONICAL = 1, /* a byte's address is not canonical (#GP on hardware) */
+	GVA_UNMAPPED, /* not present (#PF), or the range wraps around the address space */
+	GVA_OUTSIDE_RAM, /* mapped, but to guest-physical memory that is not RAM */
+};
+struct gva_fault {
+	enum gva_fail why;
+	uint64_t va; /* the first byte that failed */
+	uint64_t pa; /* GVA_OUTSIDE_RAM: what it maps to */
+};
+
+/* Host iovecs for [va, va + len), pieces adjacent in host memory merged, at most `max` of
+ * them.  Returns 0 with *n iovecs covering *done bytes (fewer than len only when `max` ran
+ * out: the caller goes on from va + *done), or -EFAULT with *f (and *n = 0). */
+int gmem_gva_iov(const struct gmem *m, uint64_t cr3, gva_t va, uint64_t len, struct iovec *iov,
+		 int max, int *n, uint64_t *done, struct gva_fault *f)
+    __attribute__((warn_unused_result));
+/* 0 if every byte of [va, va + len) maps into RAM, else -EFAULT with *f. */
+int gmem_gva_check(const struct gmem *m, uint64_t cr3, gva_t va, uint64_t len, struct gva_fault *f)
+    __attribute__((warn_unused_result));
+/* Copies between host memory and [va, va + len).  Return 0, or -EFAULT with *f (a prefix up
+ * to f->va may have been copied: check the range first where that matters). */
+int gmem_gva_copy_from(const struct gmem *m, uint64_t cr3, void *dst, gva_t src, size_t len,
+		       struct gva_fault *f) __attribute__((warn_unused_result));
+int gmem_gva_copy_to(const struct gmem *m, uint64_t cr3, gva_t dst, const void *src, size_t len,
+		     struct gva_fault *f) __attribute__((warn_unused_result));
 
 #endif

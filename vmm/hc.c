@@ -79,22 +79,6 @@ struct gbuf {
 	int n;
 };
 
-static bool gbuf_add(struct gbuf *b, void *p, size_t len)
-{
-	if (b->n > 0) {
-		struct iovec *last = &b->iov[b->n - 1];
-		if ((uint8_t *)last->iov_base + last->iov_len == p) {
-			last->iov_len += len;
-			return true;
-		}
-	}
-	if (b->n == HC_IOV_MAX) {
-		return false;
-	}
-	b->iov[b->n++] = (struct iovec){.iov_base = p, .iov_len = len};
-	return true;
-}
-
 static bool len_ok(const struct hc_call *c, uint64_t len)
 {
 	return len <= c->vm->mem->size;
@@ -112,17 +96,18 @@ static enum hc_action gpa_buf(struct hc_call *c, const char *what, uint64_t addr
 				    (unsigned long long)addr, (unsigned long long)len);
 	}
 	if (len > 0) {
-		gbuf_add(b, p, len);
+		b->iov[b->n++] = (struct iovec){.iov_base = p, .iov_len = len};
 	}
 	return HC_CONTINUE;
 }
 
 /* Guest-virtual buffer (v1 read/write): translated page by page through the guest's page
- * tables; up to HC_IOV_MAX physically discontiguous pieces per round.  *done receives how
- * many bytes the iovecs cover (the caller loops). */
+ * tables (gmem_gva_iov); up to HC_IOV_MAX physically discontiguous pieces per round.  *done
+ * receives how many bytes the iovecs cover (the caller loops). */
 static enum hc_action gva_buf(struct hc_call *c, const char *what, uint64_t va, uint64_t len,
 			      struct gbuf *b, uint64_t *done)
 {
+	struct gva_fault f;
 	uint64_t cr3;
 
 	b->n = 0;
@@ -130,28 +115,21 @@ static enum hc_action gva_buf(struct hc_call *c, const char *what, uint64_t va, 
 	if (c->get_cr3(c->opaque, &cr3) != 0) {
 		return hc_violation(c, "%s: cannot read the guest's CR3", what);
 	}
-	while (*done < len) {
-		uint64_t cur = va + *done, contig, chunk;
-		gpa_t pa;
-		void *p;
-
-		if (cur < va || gmem_gva_to_gpa(c->vm->mem, cr3, gva(cur), &pa, &contig) != 0) {
-			return hc_violation(c, "%s buffer: virtual address 0x%llx is not mapped",
-					    what, (unsigned long long)cur);
-		}
-		chunk = len - *done < contig ? len - *done : contig;
-		p = gmem_ptr(c->vm->mem, pa, chunk);
-		if (p == NULL) {
-			return hc_violation(
-			    c, "%s buffer: virtual 0x%llx maps to 0x%llx outside guest RAM", what,
-			    (unsigned long long)cur, (unsigned long long)pa.raw);
-		}
-		if (!gbuf_add(b, p, chunk)) {
-			break;
-		}
-		*done += chunk;
+	if (gmem_gva_iov(c->vm->mem, cr3, gva(va), len, b->iov, HC_IOV_MAX, &b->n, done, &f) == 0) {
+		return HC_CONTINUE;
 	}
-	return HC_CONTINUE;
+	switch (f.why) {
+	case GVA_NONCANONICAL:
+		return hc_violation(c, "%s buffer: virtual address 0x%llx is not canonical", what,
+				    (unsigned long long)f.va);
+	case GVA_OUTSIDE_RAM:
+		return hc_violation(c, "%s buffer: virtual 0x%llx maps to 0x%llx outside guest RAM",
+				    what, (unsigned long long)f.va, (unsigned long long)f.pa);
+	case GVA_UNMAPPED:
+	default:
+		return hc_violation(c, "%s buffer: virtual address 0x%llx is not mapped", what,
+				    (unsigned long long)f.va);
+	}
 }
 
 /* Copies a NUL-terminated guest path.  Returns HC_CONTINUE with *err = 0, -ENAMETOOLONG or

@@ -106,7 +106,7 @@ static int add_bios_slots(struct vm *vm)
 	static void *zero = MAP_FAILED;
 	uint32_t slot = 1;
 
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0) {
+	if (!vm->readonly_mem) {
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof bios_ranges / sizeof bios_ranges[0]; i++) {
@@ -136,17 +136,31 @@ static int add_bios_slots(struct vm *vm)
 	return 0;
 }
 
-int kvm_vm_create(struct vm *vm)
+/* Guest RAM's memslot at the guest-physical address the layout chose (vm->mem.start), and the
+ * BIOS-area slots around it.  Called after the kernel image is parsed (vm_setup.c), possibly
+ * confined: it uses only the VM fd. */
+int kvm_vm_map_ram(struct vm *vm)
 {
-	struct kvm_enable_cap x2apic = {
-	    .cap = KVM_CAP_X2APIC_API,
-	    .args = {KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK}};
 	struct kvm_userspace_memory_region slot = {
 	    .slot = 0,
 	    .guest_phys_addr = vm->mem.start,
 	    .memory_size = vm->mem.size,
 	    .userspace_addr = (uint64_t)(uintptr_t)gmem_ptr(&vm->mem, gpa(vm->mem.start), 0),
 	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+		uhs_msg("KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
+			(unsigned long long)(vm->mem.size >> 20), strerror(errno));
+		return ST_OSERR;
+	}
+	return add_bios_slots(vm);
+}
+
+int kvm_vm_create(struct vm *vm)
+{
+	struct kvm_enable_cap x2apic = {
+	    .cap = KVM_CAP_X2APIC_API,
+	    .args = {KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK}};
 	int rc, max;
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -173,6 +187,7 @@ int kvm_vm_create(struct vm *vm)
 	}
 	vm->sync_regs =
 	    (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) != 0;
+	vm->readonly_mem = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
 	rc = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (rc < (int)sizeof(struct kvm_run)) {
 		uhs_msg("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
@@ -191,14 +206,6 @@ int kvm_vm_create(struct vm *vm)
 	if (vm->vm_fd < 0) {
 		uhs_msg("KVM_CREATE_VM: %s", strerror(errno));
 		return ST_NOKVM;
-	}
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
-		uhs_msg("KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
-			(unsigned long long)(vm->mem.size >> 20), strerror(errno));
-		return ST_OSERR;
-	}
-	if ((rc = add_bios_slots(vm)) != 0) {
-		return rc;
 	}
 	pio_ring_setup(vm);
 	if (create_irqchip(vm) != 0 || ioctl(vm->vm_fd, KVM_ENABLE_CAP, &x2apic) < 0) {

@@ -170,7 +170,7 @@ static void on_route(void *ctx, unsigned pin, uint64_t rte)
 static int register_eventfds(struct net *n)
 {
 	struct vm *vm = n->vm;
-	bool any_len = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
+	bool any_len = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
 	/* split irqchip: GSI 24, routed by on_route(); the full in-kernel one (the fallback where
 	 * the split one is missing) routes GSI 11 to its own I/O APIC pin 11 by default */
 	struct kvm_irqfd irq = {.fd = (uint32_t)n->cfg->irq_fd,

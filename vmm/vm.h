@@ -24,7 +24,7 @@ struct vcpu {
 	struct hc_stats hcs;
 	uint64_t exits[VM_EXIT_REASONS];
 	uint64_t guest_ns;
-	void *assist; /* per-vCPU state of the instruction assist (assist.c) */
+	void *assist; /* per-vCPU state of the instruction assist (assist_vmm.h) */
 	pid_t tid; /* kernel thread id, for kicks (set by the thread before confinement) */
 };
 
@@ -35,6 +35,7 @@ struct vm {
 	size_t run_size;
 	bool sync_regs; /* KVM_CAP_SYNC_REGS covers the GPRs: RDI comes without an ioctl */
 	bool split_irqchip; /* in-kernel LAPIC only; PIC ports are answered by hc.c */
+	bool readonly_mem; /* KVM_CAP_READONLY_MEM (asked before /dev/kvm is closed) */
 	struct gmem mem;
 	struct vm_layout lay;
 	struct kvm_cpuid2 *cpuid;
@@ -59,7 +60,7 @@ struct vm {
 	int status;
 	int guest_code;
 	bool guest_exit;
-	void *assist; /* per-VM state of the instruction assist (assist.c) */
+	void *assist; /* per-VM state of the instruction assist (assist_vmm.h) */
 	/* pio_ring.c: KVM's coalesced port-write ring (NULL without KVM_CAP_COALESCED_PIO) */
 	struct kvm_coalesced_mmio_ring *ring;
 	size_t ring_off; /* its offset in a vCPU mmap; 0 = KVM cannot batch port writes */
@@ -72,9 +73,12 @@ struct vm {
 	struct net *net; /* --net: the NIC and its I/O thread (net.c), or NULL */
 };
 
-/* kvm.c: opens /dev/kvm and creates the VM with its in-kernel irqchip and RAM slot.
- * Returns 0, or an exit status after printing the reason. */
+/* kvm.c: opens /dev/kvm and creates the VM with its in-kernel irqchip (no memory yet: RAM's
+ * place is chosen after the kernel image is parsed).  Returns 0, or an exit status after
+ * printing the reason. */
 int kvm_vm_create(struct vm *vm);
+/* Adds guest RAM's memslot at vm->mem.start (and the BIOS-area slots); VM fd only. */
+int kvm_vm_map_ram(struct vm *vm);
 /* Creates vCPU `id` in the boot state of hermit-abi.md b.4-b.6. */
 int kvm_vcpu_create(struct vm *vm, struct vcpu *v);
 int kvm_vcpu_setup(struct vm *vm, struct vcpu *v);

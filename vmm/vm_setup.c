@@ -1,20 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /* vm_setup.c - the VMM: load a Hermit kernel and run it under KVM (vmm_run).
  *
- * Order of setup (acquire everything, then run); launcher/main.c has already parsed the
- * command line, started the file broker and blocked the stop signals:
- *   2. map the kernel file read-only and validate it completely (elf_parse);
- *   3. choose the guest layout (RAM window, ASLR, load address);
- *   4. open the output sink;
- *   5. open /dev/kvm, create the VM, irqchip and the RAM slot; the PCI bus and the I/O APIC;
- *   6. load and relocate the kernel, write GDT, page tables, boot info and FDT;
- *   7. create and set up every vCPU; start the instruction assist (if any); with --net, the
- *      NIC: put it on the bus, register its eventfds with KVM (net.c);
- *   8. (the stop signals were blocked by main.c before the broker was forked);
- *   9. close what the run does not need: /dev/kvm, the VM fd, the kernel image, the memfd;
- *  10. confine (unless --sandbox=off): namespaces, no capabilities, no_new_privs, Landlock
+ * Order of setup: acquire everything, confine, and only then touch the hostile image
+ * (docs/threat-model.md 3.2).  launcher/main.c has already parsed the command line, started
+ * the file broker and blocked the stop signals.
+ *   1. map the kernel file read-only (a regular file of at most 2 GiB), without parsing it;
+ *   2. open the output sink;
+ *   3. create guest RAM: a sealed memfd of the configured size (its guest-physical place is
+ *      not known yet);
+ *   4. open /dev/kvm, create the VM, its irqchip and every vCPU (no memory slot yet); the PCI
+ *      bus and the I/O APIC;
+ *   5. fork the waiting child of the instruction assist (if any): it must exec its helper
+ *      later, which the confined VMM could not; it learns RAM's place through a pipe (6);
+ *   6. close what the parse and the run never need (/dev/kvm, the RAM memfd); wait for the
+ *      broker;
+ *   7. confine (unless --sandbox=off): namespaces, no capabilities, no_new_privs, Landlock
  *      with no file system (vmm_sandbox.c: vmm_confine_early);
- *  11. start the NIC's I/O thread and one parked thread per vCPU, install the seccomp allowlist for
+ *   8. now confined: parse and validate the image (elf_parse, libelf), choose the layout (RAM
+ *      window, ASLR, load address), add RAM's memslot at the chosen address, hand RAM's
+ *      geometry to the assist's child, load and relocate the kernel, write GDT, page tables,
+ *      boot info and FDT, set up every vCPU; with --net, the NIC: check the kernel's version,
+ *      put the device on the bus, register its eventfds with KVM (net.c);
+ *   9. close what the run does not need: the kernel image, the VM fd (unless KVM batches port
+ *      writes);
+ *  10. start the NIC's I/O thread and one parked thread per vCPU, install the seccomp allowlist for
  * all threads (vmm_confine_seccomp), release the vCPUs into KVM_RUN and wait for the first terminal
  *      event (vcpu.c), then stop and join all vCPUs.
  */
@@ -26,6 +35,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -83,32 +93,61 @@ static bool cfg_assist(const struct vm *vm)
 	return vm->cfg->assist && assist_available();
 }
 
-/* Step 9: what the run no longer needs is closed before confinement, so a compromised
- * VMM holds only vCPU fds, the output, the broker socket and guest RAM: not /dev/kvm, not
- * the kernel image, and the VM fd only where KVM can batch port writes (its seccomp rule
- * then allows KVM_REGISTER_COALESCED_MMIO on it and nothing else). */
-static int drop_setup_handles(struct vm *vm, struct kernel_file *k)
+/* Steps 2-5: everything the VMM must open, before confinement; the image is only mapped. */
+static int acquire(struct vm *vm)
 {
-	munmap(k->data, k->len);
-	k->data = NULL;
-	if (vm->vm_fd >= 0 && vm->ring == NULL && vm->net == NULL) {
-		/* kept only for pio_ring_register() and the NIC's interrupt route (one ioctl
-		 * request each) */
-		close(vm->vm_fd);
-		vm->vm_fd = -1;
+	char err[256];
+	int rc;
+
+	if (output_open(&vm->out, vm->cfg->output, err, sizeof err) != 0) {
+		uhs_msg("%s", err);
+		return ST_CANTCREAT;
 	}
+	vm->out.show_serial = vm->cfg->verbose;
+	if ((rc = gmem_init(&vm->mem, 0, vm->cfg->mem_size)) != 0) {
+		uhs_msg("cannot allocate %llu MiB of guest RAM: %s",
+			(unsigned long long)(vm->cfg->mem_size >> 20), strerror(-rc));
+		return ST_OSERR;
+	}
+	vm->vcpus = calloc(vm->ncpu, sizeof *vm->vcpus);
+	if (vm->vcpus == NULL) {
+		uhs_msg("out of memory");
+		return ST_OSERR;
+	}
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		vm->vcpus[i] = (struct vcpu){.vm = vm, .id = i, .fd = -1};
+	}
+	pci_bus_init(&vm->pci);
+	ioapic_init(&vm->ioapic);
+	if ((rc = kvm_vm_create(vm)) != 0) {
+		return rc;
+	}
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		if ((rc = kvm_vcpu_create(vm, &vm->vcpus[i])) != 0) {
+			return rc;
+		}
+	}
+	if ((rc = kvm_cpuid_join(vm)) != 0) { /* confinement needs a single thread */
+		return rc;
+	}
+	return cfg_assist(vm) ? assist_init(vm) : 0;
+}
+
+/* Step 6: the image is parsed without /dev/kvm (no new VMs) and without the RAM memfd (the
+ * assist's child has its own reference). */
+static void drop_before_confinement(struct vm *vm)
+{
 	if (vm->kvm_fd >= 0) {
 		close(vm->kvm_fd);
 		vm->kvm_fd = -1;
 	}
 	if (vm->mem.fd >= 0) {
-		close(vm->mem.fd); /* the assist (if any) has its own reference */
+		close(vm->mem.fd);
 		vm->mem.fd = -1;
 	}
-	return 0;
 }
 
-/* Step 10: namespaces, capabilities, no_new_privs, Landlock (vmm_sandbox.c). */
+/* Step 7: namespaces, capabilities, no_new_privs, Landlock (vmm_sandbox.c). */
 static int confine_early(void)
 {
 	char err[256];
@@ -120,29 +159,69 @@ static int confine_early(void)
 	return 0;
 }
 
-/* Steps 6-7: guest memory contents and vCPUs. */
-static int prepare_guest(struct vm *vm, const struct elf_image *img, const struct kernel_file *k)
+#ifdef UHS_TEST_HOOKS
+/* Test builds only (-Dtest_hooks=true): with UHS_TEST_PARSE_PROBE set, one line on stderr
+ * telling what the process may do at the moment the image is parsed (tests/sandbox). */
+static void parse_probe(const struct vm *vm)
 {
+	int fd, nnp;
+
+	if (getenv("UHS_TEST_PARSE_PROBE") == NULL) {
+		return;
+	}
+	nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	uhs_msg("test: parsing the kernel image with no_new_privs=%d, file system %s, /dev/kvm %s",
+		nnp, fd >= 0 ? "allowed" : "denied", vm->kvm_fd >= 0 ? "open" : "closed");
+	if (fd >= 0) {
+		close(fd);
+	}
+}
+#endif
+
+/* Step 8, first half: the hostile image, parsed confined, decides where RAM goes. */
+static int parse_and_place(struct vm *vm, const struct kernel_file *k, struct elf_image *img)
+{
+	const struct vmm_config *cfg = vm->cfg;
 	char err[256];
+	uint64_t rnd = 0;
+	int rc;
+
+#ifdef UHS_TEST_HOOKS
+	parse_probe(vm);
+#endif
+	if (elf_parse(k->data, k->len, img, err, sizeof err) != 0) {
+		uhs_msg("%s: %s", cfg->kernel_path, err);
+		return ST_BAD_IMAGE;
+	}
+	if ((rc = net_check_kernel(cfg, img)) != 0) {
+		return rc;
+	}
+	if (cfg->aslr && img->is_pie && getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) {
+		uhs_msg("getrandom: %s", strerror(errno));
+		return ST_OSERR;
+	}
+	if (layout_choose(img, cfg->mem_size, cfg->aslr, rnd, &vm->lay, err, sizeof err) != 0) {
+		uhs_msg("%s", err);
+		return ST_USAGE;
+	}
+	gmem_place(&vm->mem, vm->lay.guest_address);
+	if ((rc = kvm_vm_map_ram(vm)) != 0) {
+		return rc;
+	}
+	return cfg_assist(vm) ? assist_set_ram(vm) : 0;
+}
+
+static int write_boot_structures(struct vm *vm, const struct elf_image *img)
+{
 	struct boot_params bp = {.cpus = vm->ncpu,
 				 .boot_time_ns = realtime_ns(),
 				 .mounts = vm->files->mounts,
 				 .nmounts = vm->files->nmounts};
-	char *bootargs;
-	int rc, tsc;
+	char *bootargs = layout_bootargs(vm->cfg);
+	int rc, tsc = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
 
-	if (elf_load(img, k->data, k->len, &vm->mem, vm->lay.load_addr, err, sizeof err) != 0) {
-		uhs_msg("%s", err);
-		return ST_BAD_IMAGE;
-	}
-	for (unsigned i = 0; i < vm->ncpu; i++) {
-		if ((rc = kvm_vcpu_create(vm, &vm->vcpus[i])) != 0) {
-			return rc;
-		}
-	}
-	tsc = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
 	bp.tsc_khz = tsc > 0 ? (uint32_t)tsc : 0;
-	bootargs = layout_bootargs(vm->cfg);
 	bp.bootargs = bootargs;
 	if (bootargs == NULL) {
 		uhs_msg("out of memory");
@@ -164,43 +243,17 @@ static int prepare_guest(struct vm *vm, const struct elf_image *img, const struc
 		uhs_msg("cannot write the boot structures into guest memory");
 		return ST_INTERNAL;
 	}
-	if ((rc = kvm_cpuid_join(vm)) != 0) {
-		return rc;
-	}
-	for (unsigned i = 0; i < vm->ncpu; i++) {
-		if ((rc = kvm_vcpu_setup(vm, &vm->vcpus[i])) != 0) {
-			return rc;
-		}
-	}
-	return cfg_assist(vm) ? assist_init(vm) : 0;
+	return 0;
 }
 
-static int setup_vm(struct vm *vm, const struct elf_image *img, const struct kernel_file *k)
+/* Step 8, second half: guest memory contents and the vCPUs' boot state. */
+static int load_guest(struct vm *vm, const struct kernel_file *k)
 {
+	struct elf_image img;
 	char err[256];
 	int rc;
 
-	if (output_open(&vm->out, vm->cfg->output, err, sizeof err) != 0) {
-		uhs_msg("%s", err);
-		return ST_CANTCREAT;
-	}
-	vm->out.show_serial = vm->cfg->verbose;
-	if ((rc = gmem_init(&vm->mem, vm->lay.guest_address, vm->lay.mem_size)) != 0) {
-		uhs_msg("cannot allocate %llu MiB of guest RAM: %s",
-			(unsigned long long)(vm->lay.mem_size >> 20), strerror(-rc));
-		return ST_OSERR;
-	}
-	vm->vcpus = calloc(vm->ncpu, sizeof *vm->vcpus);
-	if (vm->vcpus == NULL) {
-		uhs_msg("out of memory");
-		return ST_OSERR;
-	}
-	for (unsigned i = 0; i < vm->ncpu; i++) {
-		vm->vcpus[i] = (struct vcpu){.vm = vm, .id = i, .fd = -1};
-	}
-	pci_bus_init(&vm->pci);
-	ioapic_init(&vm->ioapic);
-	if ((rc = kvm_vm_create(vm)) != 0) {
+	if ((rc = parse_and_place(vm, k, &img)) != 0) {
 		return rc;
 	}
 	vm->hc = (struct hc_vm){.mem = &vm->mem,
@@ -215,35 +268,65 @@ static int setup_vm(struct vm *vm, const struct elf_image *img, const struct ker
 				.env = vm->cfg->env,
 				.nenv = vm->cfg->nenv,
 				.iface = vm->lay.iface};
-	if ((rc = prepare_guest(vm, img, k)) != 0) {
+	if (elf_load(&img, k->data, k->len, &vm->mem, vm->lay.load_addr, err, sizeof err) != 0) {
+		uhs_msg("%s", err);
+		return ST_BAD_IMAGE;
+	}
+	if ((rc = write_boot_structures(vm, &img)) != 0) {
 		return rc;
+	}
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		if ((rc = kvm_vcpu_setup(vm, &vm->vcpus[i])) != 0) {
+			return rc;
+		}
 	}
 	return net_setup(vm);
 }
 
-static int load_image(const struct vmm_config *cfg, struct kernel_file *k, struct elf_image *img,
-		      struct vm_layout *lay)
+/* Step 9: what the run no longer needs, before the vCPU threads and seccomp: the VMM then
+ * holds only vCPU fds, the output, the broker socket and guest RAM; the VM fd only where KVM
+ * can batch port writes (its seccomp rule then allows KVM_REGISTER_COALESCED_MMIO on it and
+ * nothing else). */
+static void drop_setup_handles(struct vm *vm, struct kernel_file *k)
 {
-	char err[256];
-	uint64_t rnd = 0;
-	int rc;
+	munmap(k->data, k->len);
+	k->data = NULL;
+	if (vm->vm_fd >= 0 && vm->ring == NULL && vm->net == NULL) {
+		/* kept only for pio_ring_register() and the NIC's interrupt route (one ioctl
+		 * request each) */
+		close(vm->vm_fd);
+		vm->vm_fd = -1;
+	}
+}
 
-	if ((rc = map_kernel(cfg->kernel_path, k)) != 0) {
-		return rc;
+/* Steps 1-9; 0 or an exit status. */
+static int setup(struct vm *vm, struct kernel_file *k)
+{
+	const struct vmm_files *files = vm->files;
+	int rc = map_kernel(vm->cfg->kernel_path, k);
+
+	if (rc == 0) {
+		rc = acquire(vm);
 	}
-	if (elf_parse(k->data, k->len, img, err, sizeof err) != 0) {
-		uhs_msg("%s: %s", cfg->kernel_path, err);
-		return ST_BAD_IMAGE;
+	if (rc == 0) {
+		drop_before_confinement(vm);
 	}
-	if (cfg->aslr && img->is_pie && getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) {
-		uhs_msg("getrandom: %s", strerror(errno));
-		return ST_OSERR;
+	if (rc == 0 && files->broker_ready != NULL) {
+		rc = files->broker_ready(files->broker_sock, files->broker_pid);
+		if (rc != 0) {
+			vm->broker_pid = -1; /* reaped */
+		}
 	}
-	if (layout_choose(img, cfg->mem_size, cfg->aslr, rnd, lay, err, sizeof err) != 0) {
-		uhs_msg("%s", err);
-		return ST_USAGE;
+	if (rc == 0 && vm->cfg->sandbox) {
+		rc = confine_early();
 	}
-	return net_check_kernel(cfg, img);
+	if (rc == 0) {
+		rc = load_guest(vm, k);
+	}
+	if (rc == 0) {
+		drop_setup_handles(vm, k);
+	}
+	return rc;
 }
 
 void vmm_block_signals(void)
@@ -266,7 +349,6 @@ void vmm_block_signals(void)
 int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 {
 	struct kernel_file k = {0};
-	struct elf_image img;
 	struct vm vm = {.kvm_fd = -1, .vm_fd = -1};
 	uint64_t t0 = uhs_now_ns();
 	int rc;
@@ -279,22 +361,7 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 	pthread_mutex_init(&vm.out_mu, NULL);
 	pthread_mutex_init(&vm.ring_mu, NULL);
 	pthread_mutex_init(&vm.res_mu, NULL);
-	rc = load_image(cfg, &k, &img, &vm.lay);
-	if (rc == 0) {
-		rc = setup_vm(&vm, &img, &k);
-	}
-	if (rc == 0) {
-		rc = drop_setup_handles(&vm, &k);
-	}
-	if (rc == 0 && files->broker_ready != NULL) {
-		rc = files->broker_ready(files->broker_sock, files->broker_pid);
-		if (rc != 0) {
-			vm.broker_pid = -1; /* reaped */
-		}
-	}
-	if (rc == 0 && cfg->sandbox) {
-		rc = confine_early();
-	}
+	rc = setup(&vm, &k);
 	if (rc == 0) {
 		rc = vm_run(&vm);
 		net_stop(&vm);

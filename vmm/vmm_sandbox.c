@@ -3,15 +3,18 @@
  * filter, of --print-sandbox and of the tests) and the order it is applied in.
  *
  * Order (acquire everything, then drop; vm_setup.c):
- *   1. everything opened: KVM, vCPU fds, guest RAM, output, broker socket;
+ *   1. everything opened: KVM, vCPU fds, guest RAM, output, broker socket, the kernel file
+ *      (mapped, not parsed); /dev/kvm and the RAM memfd closed again;
  *   2. vmm_confine_early() on the main thread, before any other thread exists: new user (when
  *      not root), mount and IPC namespaces with an empty read-only root, all capabilities and
  *      the bounding set dropped, no_new_privs, a Landlock domain that handles every
  *      file-system right the kernel knows with no rule (no file system at all), network rights
  *      and scoping where the ABI has them;
- *   3. vCPU threads created (they inherit 2) and parked;
- *   4. vmm_confine_seccomp(): the allowlist, SCMP_ACT_KILL_PROCESS, synchronised to all threads;
- *   5. the vCPUs are released into KVM_RUN.
+ *   3. the kernel image parsed and loaded (confined by 2, not yet by 5: the load needs mmap,
+ *      getrandom and set-up ioctls), the image and (mostly) the VM fd closed;
+ *   4. vCPU threads created (they inherit 2) and parked;
+ *   5. vmm_confine_seccomp(): the allowlist, SCMP_ACT_KILL_PROCESS, synchronised to all threads;
+ *   6. the vCPUs are released into KVM_RUN.
  */
 #include <errno.h>
 #include <fcntl.h>

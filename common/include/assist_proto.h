@@ -8,7 +8,7 @@
  * in a process that holds no KVM fd, no broker socket and no file system, and that is confined
  * by seccomp to its channel once its JIT buffer exists.  The VMM stays write-xor-execute.
  *
- * Process model: the VMM starts one assist process per VM before the guest runs (vmm/assist.c
+ * Process model: the VMM starts one assist process per VM before the guest runs (vmm/assist_spawn.c
  * assist_init) with
  *   fd 3        the guest-RAM memfd (mapped MAP_SHARED, then closed),
  *   fd 4 + i    a SOCK_SEQPACKET socket per vCPU i (one thread each),
@@ -17,15 +17,16 @@
  * one message assist -> VMM.  EOF on any socket ends the process.
  *
  * Trust: the VMM treats every reply as hostile input (a compromised assist can already write
- * all of guest RAM, so it can corrupt the guest, never the host): it checks the message size
- * and the stop reason, and takes only the general-purpose registers, RIP, the arithmetic
- * flags and the x87/SSE state from a reply.  Control registers, segments and the interrupt
- * flag never come from the assist.
+ * all of guest RAM, so it can corrupt the guest, never the host): assist_reply_check() below
+ * accepts it before anything of it is used, and the VMM takes only the general-purpose
+ * registers, RIP, the arithmetic flags and the x87/SSE state from a reply.  Control
+ * registers, segments and the interrupt flag never come from the assist.
  */
 #ifndef UHS_ASSIST_PROTO_H
 #define UHS_ASSIST_PROTO_H
 
 #include <linux/kvm.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define ASSIST_FD_MEM	       3
@@ -35,6 +36,7 @@
 #define ASSIST_HELPER_NAME     "uhyve-sec-assist"
 #define ASSIST_PROTO_MAGIC     0x55415331u /* "UAS1" */
 #define ASSIST_RFLAGS_FROM_EMU 0x0cd5ull /* CF PF AF ZF SF DF OF: what a burst may change */
+#define ASSIST_INSN_MAX	       15 /* longest x86 instruction */
 
 /* Request flags. */
 #define ASSIST_F_FIRST_FAILED 1u /* KVM rejected the instruction at RIP (an emulation exit) */
@@ -125,6 +127,25 @@ struct assist_resp {
 };
 
 #define ASSIST_RESP_SHORT (sizeof(struct assist_resp) - sizeof(struct kvm_xsave))
+
+/* Wire layout: both processes are built from this header in one build, but the layout is
+ * still pinned, so that a change is a visible decision. */
+_Static_assert(sizeof(struct assist_insn) == 48, "assist_insn layout");
+_Static_assert(sizeof(struct assist_counts) == 40, "assist_counts layout");
+_Static_assert(offsetof(struct assist_req, regs) == 16, "assist_req layout");
+_Static_assert(offsetof(struct assist_resp, counts) == 16, "assist_resp layout");
+_Static_assert(offsetof(struct assist_resp, insn) == 56, "assist_resp layout");
+_Static_assert(offsetof(struct assist_resp, regs) == 104, "assist_resp layout");
+_Static_assert(offsetof(struct assist_resp, xsave) == ASSIST_RESP_SHORT, "xsave is last");
+
+/* The VMM's check of a reply of `n` bytes at `buf` (read: only those bytes), before it uses
+ * anything of it: the size is one of the two reply sizes and fpu_dirty (0 or 1) says which;
+ * the magic; the stop reason, VMM operation and instruction class are known values; the
+ * instruction length is at most 15 and the diagnostic byte count at most 16; the write flag
+ * is 0 or 1; a VMM stop names an operation and a non-zero length; a fault stop a vector below
+ * 32; the reserved field is zero.  Returns NULL if the reply may be used, else a static
+ * reason.  Fuzzed: fuzz/fuzz_assist_reply.c. */
+const char *assist_reply_check(const void *buf, size_t n);
 
 /* Names for --stats and diagnostics. */
 static inline const char *assist_stop_name(unsigned stop)

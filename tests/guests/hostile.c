@@ -96,6 +96,16 @@ static int attack(const struct uh_boot_info *bi, const char *name)
 			return setup_failed("0x700000000000 is mapped");
 		}
 		rt_hc1(UH_V1_FILE_WRITE, rt_gpa(&p));
+	} else if (rt_streq(name, "gva-noncanonical") || rt_streq(name, "gva-noncanonical-read")) {
+		/* a mapped buffer with bit 63 set: the processor would raise #GP; a walk that
+		 * ignores bits 63:48 would alias the buffer (and print "aliased") */
+		static char msg[] = "aliased\n";
+		int read = rt_streq(name, "gva-noncanonical-read");
+		struct uh_v1_write p = {.fd = read ? 0 : 1,
+					.buf = 0x8000000000000000ull | (uint64_t)(uintptr_t)msg,
+					.len = sizeof msg - 1};
+
+		rt_hc1(read ? UH_V1_FILE_READ : UH_V1_FILE_WRITE, rt_gpa(&p));
 	} else if (rt_streq(name, "path-unterminated")) {
 		/* The last 2 KiB of RAM (free: above the 2 MiB-aligned image end) become 'A's;
 		 * the path runs into the end of RAM before PATH_MAX (4096). */

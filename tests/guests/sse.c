@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* sse (v1) and sse-v2: a guest that uses what KVM's instruction emulator rejects on kvm_pvm
  * hosts (hermit-abi.md g): SSE arithmetic, x87, MMX, XGETBV, XSAVE/XSAVEOPT/XSAVEC/XRSTOR,
- * RDTSCP, POPCNT/TZCNT, #NM through CR0.TS, faults raised by SSE instructions, pages mapped at
- * a virtual address other than their physical one, and two vCPUs doing locked increments on
- * shared counters while assisted work runs.  Every check compares with a known result and
+ * RDTSCP, POPCNT/TZCNT, #NM through CR0.TS, faults raised by SSE instructions, #GP of XSAVE and
+ * XRSTOR at a non-canonical address, pages mapped at a virtual address other than their
+ * physical one, and two vCPUs doing locked increments on shared counters while assisted work
+ * runs.  Every check compares with a known result and
  * prints one line; vCPU 0 prints everything:
  *
  *   sse: <n> vCPUs
@@ -574,6 +575,32 @@ static void check_pf(void)
 	      "#PF raised by an SSE memory operand");
 }
 
+/* XSAVE and XRSTOR at a non-canonical address (bit 63 set on a mapped, aligned area): #GP(0),
+ * as on the processor, and the area it would alias stays untouched. */
+static void check_noncanonical(void)
+{
+	static uint8_t before[sizeof area1];
+	uint64_t alias = 0x8000000000000000ull | (uint64_t)(uintptr_t)area1;
+	uint64_t e1, e2;
+
+	memcpy(before, area1, sizeof before);
+	expect.vector = 13;
+	expect.skip = 3; /* xsave (%rdi) = 0f ae 27, xrstor (%rdi) = 0f ae 2f */
+	expect.hits = 0;
+	expect.err = ~0ull;
+	__asm__ volatile(".byte 0x0f, 0xae, 0x27" : : "D"(alias), "a"(~0u), "d"(~0u) : "memory");
+	e1 = expect.err;
+	expect.err = ~0ull;
+	__asm__ volatile(".byte 0x0f, 0xae, 0x2f"
+			 :
+			 : "D"(alias), "a"(~0u), "d"(~0u)
+			 : XMM_CLOBBERS, "memory");
+	e2 = expect.err;
+	expect.vector = ~0ull;
+	check(expect.hits == 2 && e1 == 0 && e2 == 0 && memcmp(before, area1, sizeof before) == 0,
+	      "#GP from xsave/xrstor at a non-canonical address");
+}
+
 static double alias_src[512] __attribute__((aligned(4096)));
 static uint64_t alias_tables[4][512] __attribute__((aligned(4096)));
 
@@ -842,6 +869,7 @@ int guest_main(const struct uh_boot_info *bi, unsigned cpu)
 	check_context_switch();
 	check_nm();
 	check_pf();
+	check_noncanonical();
 	check_alias_outside();
 	check_alias_inside(bi);
 	check(smp_ok(n), "locked counters and equal results on every vCPU");

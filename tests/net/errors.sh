@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # errors.sh - --net failures in a private namespace: each is one line on stderr and status 68
-# (ST_NET), before any guest runs (no /dev/kvm needed): a missing TAP (never created as a side
+# (ST_NET), before any guest runs (only the last needs /dev/kvm): a missing TAP (never created as a side
 # effect), a busy one, a TUN device, a non-TUN interface, an fd that is not a TAP, not open, or
 # lacks IFF_VNET_HDR, and a kernel older than Hermit 0.13.2.
 #
@@ -48,7 +48,14 @@ check fd-closed "uhyve-sec: --net fd:9: not an open file descriptor" \
 check fd-novnet "uhyve-sec: --net fd:8: tap10 was not opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR" \
 	python3 "$here/tapopen.py" tap10 novnet exec /bin/bash -c 'exec 8<&%FD%; exec "$0" --net fd:8 "$1"' "$vmm" "$guest"
 cd "$(dirname "$old")" || exit 99
+n=9
+# the image is parsed after KVM is set up (and the VMM confined): this one needs /dev/kvm
+if ! { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; }; then
+	echo "note: /dev/kvm is not usable: the old-kernel case is not run"
+	n=8
+else
 check old-kernel "uhyve-sec: --net needs a Hermit kernel 0.13.2 or newer (uhyve's requirement); ./$(basename "$old") is Hermit 0.12.0" \
 	"$vmm" --net tap "./$(basename "$old")"
-[ $fail = 0 ] && echo "ok: 9 failures, each status 68 with its one-line message"
+fi
+[ $fail = 0 ] && echo "ok: $n failures, each status 68 with its one-line message"
 exit $fail

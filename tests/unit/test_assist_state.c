@@ -4,16 +4,18 @@
  * Unicorn then computes from that state, the instruction screening (stop list), the exact
  * POPCNT/TZCNT/LZCNT, and the page-table snapshot and shadow tables.
  *
- * The assist process is one file with static functions, so it is included here (without its
- * main) rather than linked. */
-#define ASSIST_PROC_TESTING 1
-#include "assist_proc.c" /* compiled here with ASSIST_PROC_TESTING */
-
+ * Linked with the assist's files other than its process (assist_main.c); what it uses is
+ * declared in assist/assist_internal.h. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
+
+#include "assist_internal.h"
 
 #define CODE 0x1000ull
 
@@ -401,7 +403,6 @@ static int shadow_setup(void **state)
 
 	assert_non_null(w);
 	test_ram = (struct ram){.base = calloc(1, RAMSZ), .start = RAM0, .size = RAMSZ};
-	g_ram = test_ram;
 	assert_non_null(test_ram.base);
 	w->ram = &test_ram;
 	assert_int_equal(alloc_worker(w), 0);
@@ -476,6 +477,12 @@ static void shadow_tables(void **state)
 	assert_false(shadow_entry(w, 0xfffffffffffff000ull, &level) & PTE_P);
 	assert_int_equal(gwalk(w, ALIAS + 8, &pa, &eff), 0);
 	assert_int_equal(pa, DATA + 8);
+	assert_int_equal(eff & (PTE_W | PTE_NX), PTE_W);
+	/* the shared walker (common/pagewalk.c): a non-canonical alias is no address at all */
+	assert_int_equal(gwalk(w, 0x8000000000000000ull | (ALIAS + 8), &pa, &eff), -2);
+	assert_int_equal(gwalk(w, 0x8000ull << 32, &pa, &eff), -2);
+	assert_int_equal(gwalk(w, 0x800000, &pa, &eff), 0); /* the read-only 2 MiB page */
+	assert_int_equal(eff & PTE_W, 0);
 	/* accessed/dirty bits do not count as a change; a new mapping does */
 	*ram_u64(PT) |= PTE_A | PTE_D;
 	assert_false(frames_changed(w));

@@ -147,6 +147,106 @@ static void huge_1g_page(void **state)
 	assert_true(pa.raw == (3ull << 30) + 0x12345678);
 }
 
+/* Bits 63:48 must equal bit 47, as on the processor (which raises #GP, not #PF): before the
+ * shared walker they were ignored, so 0x8000... | va aliased va. */
+static void non_canonical(void **state)
+{
+	struct gmem *m = *state;
+	uint64_t cr3 = build_tables(m);
+	gpa_t pa;
+
+	assert_int_equal(gmem_gva_to_gpa(m, cr3, gva(0x200123), &pa, NULL), 0);
+	assert_int_equal(gmem_gva_to_gpa(m, cr3, gva(0x8000000000200123ull), &pa, NULL), -EINVAL);
+	assert_int_equal(gmem_gva_to_gpa(m, cr3, gva(0x0001000000200123ull), &pa, NULL), -EINVAL);
+	assert_int_equal(gmem_gva_to_gpa(m, cr3, gva(0x0000800000000000ull), &pa, NULL), -EINVAL);
+	assert_int_equal(gmem_gva_to_gpa(m, cr3, gva(0xffff7fffffffffffull), &pa, NULL), -EINVAL);
+	/* the highest canonical addresses are walked (and not mapped here) */
+	assert_int_equal(gmem_gva_to_gpa(m, cr3, gva(0x00007fffffffffffull), &pa, NULL), -EFAULT);
+	assert_int_equal(gmem_gva_to_gpa(m, cr3, gva(0xffff800000000000ull), &pa, NULL), -EFAULT);
+}
+
+/* PS is reserved in a PML4 entry: the processor faults; so does the walker. */
+static void pml4_page_size_bit(void **state)
+{
+	struct gmem *m = *state;
+	uint64_t b = RAM_START, e = 0x83;
+	gpa_t pa;
+
+	assert_int_equal(gmem_copy_to(m, gpa(b), &e, 8), 0);
+	assert_int_equal(gmem_gva_to_gpa(m, b, gva(0x1000), &pa, NULL), -EFAULT);
+}
+
+/* Maps the last page of the lower half (0x7ffffffff000) to RAM + 0x6000, with tables at
+ * RAM + 0x7000.. (PML4[255] -> PDPT[511] -> PD[511] -> PT[511]). */
+static void map_top_of_lower_half(struct gmem *m, uint64_t cr3)
+{
+	uint64_t e;
+
+	e = (RAM_START + 0x7000) | 3;
+	assert_int_equal(gmem_copy_to(m, gpa(cr3 + 255 * 8), &e, 8), 0);
+	e = (RAM_START + 0x8000) | 3;
+	assert_int_equal(gmem_copy_to(m, gpa(RAM_START + 0x7000 + 511 * 8), &e, 8), 0);
+	e = (RAM_START + 0x9000) | 3;
+	assert_int_equal(gmem_copy_to(m, gpa(RAM_START + 0x8000 + 511 * 8), &e, 8), 0);
+	e = (RAM_START + 0x6000) | 3;
+	assert_int_equal(gmem_copy_to(m, gpa(RAM_START + 0x9000 + 511 * 8), &e, 8), 0);
+}
+
+/* The range accessors: pieces in order, every failure reported with its address and kind. */
+static void gva_ranges(void **state)
+{
+	struct gmem *m = *state;
+	uint64_t cr3 = build_tables(m), done;
+	uint8_t buf[0x2000], back[0x2000];
+	struct iovec iov[4];
+	struct gva_fault f;
+	int n;
+
+	for (size_t i = 0; i < sizeof buf; i++) {
+		buf[i] = (uint8_t)(i * 7);
+	}
+	/* inside the identity 2 MiB page: one piece */
+	assert_int_equal(gmem_gva_copy_to(m, cr3, gva(0x200ff8), buf, 0x20, &f), 0);
+	assert_int_equal(gmem_gva_copy_from(m, cr3, back, gva(0x200ff8), 0x20, &f), 0);
+	assert_memory_equal(back, buf, 0x20);
+	assert_int_equal(gmem_gva_iov(m, cr3, gva(0x200ff8), 0x20, iov, 4, &n, &done, &f), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(done, 0x20);
+	assert_ptr_equal(iov[0].iov_base, gmem_ptr(m, gpa(0x200ff8), 0x20));
+	/* from the 2 MiB page into the 4 KiB page at 0x400000: two pieces, or one per round */
+	assert_int_equal(gmem_gva_iov(m, cr3, gva(0x3ffff0), 0x20, iov, 4, &n, &done, &f), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(iov[0].iov_len, 0x10);
+	assert_ptr_equal(iov[1].iov_base, gmem_ptr(m, gpa(RAM_START + 0x5000), 0x10));
+	assert_int_equal(gmem_gva_iov(m, cr3, gva(0x3ffff0), 0x20, iov, 1, &n, &done, &f), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(done, 0x10);
+	/* the next page maps outside RAM; the one after is not present */
+	assert_int_equal(gmem_gva_check(m, cr3, gva(0x400ff0), 0x20, &f), -EFAULT);
+	assert_int_equal(f.why, GVA_OUTSIDE_RAM);
+	assert_int_equal(f.va, 0x401000);
+	assert_int_equal(f.pa, 0x7fff0000000ull);
+	assert_int_equal(gmem_gva_copy_from(m, cr3, back, gva(0x402000), 1, &f), -EFAULT);
+	assert_int_equal(f.why, GVA_UNMAPPED);
+	assert_int_equal(f.va, 0x402000);
+	assert_int_equal(gmem_gva_iov(m, cr3, gva(0x400ff0), 0x20, iov, 4, &n, &done, &f), -EFAULT);
+	assert_int_equal(n, 0);
+	/* a non-canonical start, and a range running off the lower half's end */
+	assert_int_equal(gmem_gva_copy_to(m, cr3, gva(0x8000000000200ff8ull), buf, 8, &f), -EFAULT);
+	assert_int_equal(f.why, GVA_NONCANONICAL);
+	assert_int_equal(f.va, 0x8000000000200ff8ull);
+	map_top_of_lower_half(m, cr3);
+	assert_int_equal(gmem_gva_check(m, cr3, gva(0x7ffffffffff0ull), 0x10, &f), 0);
+	assert_int_equal(gmem_gva_check(m, cr3, gva(0x7ffffffffff0ull), 0x11, &f), -EFAULT);
+	assert_int_equal(f.why, GVA_NONCANONICAL);
+	assert_int_equal(f.va, 0x800000000000ull);
+	/* wrapping around the top of the address space: not mapped */
+	assert_int_equal(gmem_gva_check(m, cr3, gva(0xfffffffffffffff0ull), 0x20, &f), -EFAULT);
+	assert_int_equal(f.why, GVA_UNMAPPED);
+	/* an empty range is always fine */
+	assert_int_equal(gmem_gva_check(m, cr3, gva(0x8000000000000000ull), 0, &f), 0);
+}
+
 /* Self-referencing tables must terminate: the walk has a fixed depth of four. */
 static void recursive_tables_terminate(void **state)
 {
@@ -170,6 +270,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(page_walk, setup, teardown),
 	    cmocka_unit_test_setup_teardown(huge_1g_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(recursive_tables_terminate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(non_canonical, setup, teardown),
+	    cmocka_unit_test_setup_teardown(pml4_page_size_bit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(gva_ranges, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -234,6 +234,21 @@ static void buffers(void **state)
 	w.buf = 0x1ffffc;
 	put(f, PARAM, &w, sizeof w);
 	assert_int_equal(out32(f, UH_V1_FILE_WRITE, PARAM, 0), HC_VIOLATION);
+	assert_string_equal(f->call.msg, "v1_file_write: file write buffer: virtual address "
+					 "0x200000 is not mapped");
+	/* a non-canonical alias of a mapped buffer (bits 63:48 are not a copy of bit 47) */
+	w.buf = 0x8000000000000000ull | STR;
+	put(f, PARAM, &w, sizeof w);
+	assert_int_equal(out32(f, UH_V1_FILE_WRITE, PARAM, 0), HC_VIOLATION);
+	assert_string_equal(f->call.msg, "v1_file_write: file write buffer: virtual address "
+					 "0x8000000000002000 is not canonical");
+	w.buf = 0x0001000000000000ull | STR;
+	w.fd = 0;
+	put(f, PARAM, &w, sizeof w);
+	assert_int_equal(out32(f, UH_V1_FILE_READ, PARAM, 0), HC_VIOLATION);
+	assert_string_equal(f->call.msg, "v1_file_read: file read buffer: virtual address "
+					 "0x1000000002000 is not canonical");
+	w.fd = 1;
 	w.len = RAM_SIZE + 1;
 	w.buf = STR;
 	put(f, PARAM, &w, sizeof w);

@@ -106,7 +106,7 @@ void vmm_block_signals(void);
 /* Runs the VM described by cfg (vm_main.c).  Returns the process exit status. */
 int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files);
 
-/* Whether this build has the instruction assist (vmm/assist.c) at all. */
+/* Whether this build has the instruction assist (vmm/assist_*.c) at all. */
 bool assist_available(void);
 /* --print-sandbox: what the assist adds to the VMM's allowlist, and its process. */
 void assist_print_sandbox(FILE *f);

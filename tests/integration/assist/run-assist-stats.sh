@@ -26,7 +26,7 @@ if grep -q '^    internal_error ' "$tmp/err"; then
 		'^    completed in the assist: [1-9][0-9]* \(POPCNT/TZCNT/LZCNT\); page-table changes followed: [1-9]' \
 		'^    burst stops: .*kvm [1-9].*vmm [1-9]' \
 		'^    stopped before: .*lock [1-9]' \
-		'^    injected: .*#NM 1.*#PF 1'; do
+		'^    injected: .*#NM 1.*#GP 2.*#PF 1'; do
 		grep -Eq -- "$re" "$tmp/err" || { echo "FAIL: no stats line matching $re"; fail=1; }
 	done
 elif grep -q 'instruction assist' "$tmp/err"; then

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/* assist_burst.c - one burst: check the processor mode, bring the shadow up to date, load the
+ * state, then screen, run and complete instructions until the cap, a stop point, a fault or
+ * an instruction that is not ours; the reply says why it ended.  The request comes from the
+ * VMM (trusted for its shape), its contents from the guest. */
+#include <string.h>
+
+#include "assist_internal.h"
+
+static void set_stop(struct worker *w, enum assist_stop s, enum assist_class cls)
+{
+	w->out.stop = s;
+	w->out.insn.cls = cls;
+}
+
+static bool mode_ok(const struct kvm_regs *r, const struct kvm_sregs *s)
+{
+	/* 64-bit mode, paging, CPL 0, 4-level tables, no single-stepping: Hermit's only mode */
+	return (s->efer & EFER_LMA) && s->cs.l && (s->cr0 & CR0_PG) && (s->cr4 & CR4_PAE) &&
+	       !(s->cr4 & CR4_LA57) && s->cs.dpl == 0 && !(r->rflags & RF_TF);
+}
+
+static int fetch_insn(struct worker *w, uint64_t rip, uint8_t *buf, size_t *len)
+{
+	*len = 15;
+	while (*len > 0 && read_virt(w, rip, buf, *len) != 0) {
+		(*len)--; /* the tail may lie on an unmapped page */
+	}
+	return *len > 0 ? 0 : -1;
+}
+
+static enum screen screen_vmm(struct worker *w, const struct verdict *v,
+			      const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
+			      uint64_t rip)
+{
+	set_stop(w, ASSIST_STOP_VMM, (enum assist_class)v->cls);
+	w->out.insn.op = v->op;
+	for (unsigned i = 0; i < in->operand_count; i++) {
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    ops[i].mem.type == ZYDIS_MEMOP_TYPE_MEM &&
+		    effective_address(w, in, &ops[i], rip, &w->out.insn.ea) != 0) {
+			set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
+		}
+	}
+	return SCR_STOP;
+}
+
+/* Decides what to do with the instruction at *rip: run a burst from it, complete it here
+ * (and go on), or end the burst before it. */
+static enum screen screen(struct worker *w, uint64_t *rip, bool first_failed)
+{
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	struct assist_insn *ii = &w->out.insn;
+	bool ts = (w->in.sregs.cr0 & CR0_TS) != 0;
+	struct verdict v;
+	size_t n;
+
+	if (fetch_insn(w, *rip, ii->bytes, &n) != 0) {
+		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
+			 ASSIST_C_OTHER);
+		return SCR_STOP;
+	}
+	ii->bytes_len = (uint32_t)n;
+	if (!decode(w, ii->bytes, n, &in, ops)) {
+		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
+			 ASSIST_C_OTHER);
+		return SCR_STOP;
+	}
+	ii->len = in.length;
+	v = classify(&in, ops);
+	if (ts && v.fpu) {
+		set_stop(w, ASSIST_STOP_NM, (enum assist_class)v.cls); /* lazy FPU switch */
+		return SCR_STOP;
+	}
+	switch (v.action) {
+	case A_RUN:
+		exit_remove(w, *rip); /* a stale exit would stop the burst right here */
+		if (!ts) {
+			return SCR_RUN;
+		}
+		/* Unicorn does not model CR0.TS: no bursts while it is set */
+		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
+			 ASSIST_C_OTHER);
+		return SCR_STOP;
+	case A_SELF:
+		if (bitcount(w, &in, ops, *rip) != 0) {
+			if (w->out.stop != ASSIST_STOP_FAULT) {
+				set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_BITCOUNT);
+			}
+			return SCR_STOP;
+		}
+		*rip += in.length;
+		w->out.counts.completed++;
+		return SCR_DONE;
+	case A_VMM:
+		return screen_vmm(w, &v, &in, ops, *rip);
+	default:
+		/* KVM rejected an instruction only KVM may run: nobody can */
+		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
+			 (enum assist_class)v.cls);
+		return SCR_STOP;
+	}
+}
+
+/* A fault raised inside a burst: the guest's own #PF (its mapping is missing), a page the
+ * shadow leaves out (KVM must do that access), or another exception. */
+static void classify_fault(struct worker *w, uint64_t rip)
+{
+	uint64_t pa, eff;
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	size_t n;
+	bool write = false;
+
+	if (fetch_insn(w, rip, w->out.insn.bytes, &n) == 0 &&
+	    decode(w, w->out.insn.bytes, n, &in, ops)) {
+		w->out.insn.bytes_len = (uint32_t)n;
+		w->out.insn.len = in.length;
+		for (unsigned i = 0; i < in.operand_count; i++) {
+			write |= ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+				 (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE);
+		}
+	}
+	if (w->vector != 14) {
+		set_fault(w, w->vector, 0, false);
+		return;
+	}
+	if (gwalk(w, w->cr2, &pa, &eff) != 0 || (write && !(eff & PTE_W) && !w->wp_off)) {
+		set_fault(w, 14, w->cr2, write); /* the guest's own page fault */
+		return;
+	}
+	set_stop(w, ASSIST_STOP_PAGE, ASSIST_C_NONE);
+	w->out.insn.ea = w->cr2;
+	w->out.insn.write = write;
+}
+
+static void load_context(struct worker *w)
+{
+	uint64_t cr3 = pool_pa(w->active, 0);
+
+	if (w->tainted) {
+		uc_context_restore(w->uc, w->pristine);
+		uc_reg_write(w->uc, UC_X86_REG_CR3, &cr3);
+		w->tainted = false;
+	}
+}
+
+/* One uc_emu_start from rip; returns false when the burst is over. */
+static bool run_once(struct worker *w, uint64_t *rip)
+{
+	uc_err e;
+
+	w->why = W_NONE;
+	e = uc_emu_start(w->uc, *rip, 0, 0, 0);
+	w->out.counts.runs++;
+	uc_reg_read(w->uc, UC_X86_REG_RIP, rip);
+	if (w->why == W_CAP || w->why == W_RESTART || w->why == W_NX) {
+		/* stopped by the block hook, before the block's first instruction: Unicorn syncs
+		 * RIP only at code hooks and exceptions (and, without any code hook, on every
+		 * early block exit), so after chained blocks its RIP is stale */
+		*rip = w->block_rip;
+	}
+	switch (w->why) {
+	case W_CAP:
+		set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE);
+		return false;
+	case W_FAULT:
+		classify_fault(w, *rip);
+		return false;
+	case W_NX:
+		set_stop(w, ASSIST_STOP_PAGE, ASSIST_C_NONE);
+		w->out.insn.ea = *rip;
+		return false;
+	case W_RESTART:
+		return true;
+	case W_STOP:
+		return true; /* before a stop point: screen() decides */
+	case W_NONE:
+	default:
+		break;
+	}
+	if (w->bad_access) {
+		w->bad_access = false;
+		w->tainted = true;
+		set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
+		return false;
+	}
+	if (e == UC_ERR_INSN_INVALID) {
+		w->tainted = true;
+		set_stop(w, ASSIST_STOP_KVM, ASSIST_C_OTHER); /* KVM may know it; if not: #UD */
+		return false;
+	}
+	/* Unicorn stopped by itself (a HLT it ran, an unexpected error): not exact */
+	w->tainted = true;
+	set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
+	(void)e;
+	return false;
+}
+
+static uint64_t burst_loop(struct worker *w)
+{
+	uint64_t rip = w->in.regs.rip;
+	bool screen_next = true;
+
+	for (unsigned starts = 0; starts < MAX_STARTS; starts++) {
+		/* KVM rejected the instruction at this RIP: whatever ran in between, if a burst
+		 * stops here again, nobody else will run it (block counts cannot tell: they are
+		 * taken when a block starts) */
+		bool first = (w->in.flags & ASSIST_F_FIRST_FAILED) && rip == w->in.regs.rip &&
+			     w->out.counts.completed == 0;
+		if (screen_next) {
+			enum screen s = screen(w, &rip, first);
+			if (s == SCR_STOP) {
+				break;
+			}
+			if (s == SCR_DONE) {
+				continue;
+			}
+		}
+		if (w->insns >= w->cap) {
+			set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE);
+			break;
+		}
+		if (!run_once(w, &rip)) {
+			break;
+		}
+		screen_next = w->why != W_RESTART;
+	}
+	return rip;
+}
+
+void burst(struct worker *w)
+{
+	struct assist_resp *o = &w->out;
+	const struct assist_req *q = &w->in;
+	uint64_t rip;
+
+	memset(o, 0, ASSIST_RESP_SHORT);
+	o->magic = ASSIST_PROTO_MAGIC;
+	o->regs = q->regs;
+	w->insns = 0;
+	w->cap = q->max_insns;
+	if (!mode_ok(&q->regs, &q->sregs)) {
+		set_stop(w, ASSIST_STOP_UNSUPPORTED, ASSIST_C_OTHER);
+		return;
+	}
+	if (shadow_sync(w, &q->sregs) != 0) {
+		set_stop(w, ASSIST_STOP_UNSUPPORTED, ASSIST_C_OTHER); /* tables beyond our limits */
+		return;
+	}
+	load_context(w);
+	if (assist_state_to_uc(w->uc, &q->regs, &q->sregs, &q->xsave) != 0) {
+		set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
+		return;
+	}
+	o->stop = ASSIST_STOP_CAP;
+	rip = burst_loop(w);
+	o->counts.insns = w->insns;
+	o->xsave = q->xsave;
+	if (assist_state_from_uc(w->uc, &o->regs, &o->xsave, &o->fpu_dirty) != 0) {
+		set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
+		o->fpu_dirty = 0;
+		o->regs = q->regs;
+		return;
+	}
+	o->regs.rip = rip; /* Unicorn's RIP is stale after an instruction completed here */
+}

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/* assist_hooks.c - what runs inside Unicorn: the block hook (screens each translated block
+ * once, counts instructions for the cap, places stop points), the stop-point code hooks and
+ * the interrupt hook.  The hot path of a burst (once per translated block run), kept in one
+ * file with the code-page cache it uses. */
+#include <string.h>
+
+#include "assist_internal.h"
+
+/* Host address of the code page holding `va` (NULL: not fetchable), cached per rebuild. */
+static const uint8_t *code_page(struct worker *w, uint64_t va, bool *nx)
+{
+	struct xtlb *e = &w->xt[(va >> 12) & (XTLB - 1)];
+	uint64_t pa, eff;
+
+	if (e->gen == w->gen && e->vpage == va >> 12) {
+		*nx = e->nx;
+		return e->host;
+	}
+	if (gwalk(w, va, &pa, &eff) != 0 || !ram_has(w->ram, pa & ~(PAGE - 1), PAGE)) {
+		return NULL;
+	}
+	mark_code(w, va);
+	*e = (struct xtlb){.vpage = va >> 12,
+			   .gen = w->gen,
+			   .host = ram_host(w->ram, pa & ~(PAGE - 1)),
+			   .nx = w->nxe && (eff & PTE_NX)};
+	*nx = e->nx;
+	return e->host;
+}
+
+/* A code hook bounded to one address ends the burst right before that instruction (Unicorn
+ * checks for a stop request after a code hook).  Not Unicorn's "exits": it invalidates the
+ * translated blocks of every exit at each uc_emu_start, so their cost grows with their
+ * number, every burst.  A code hook costs only where it is: translated blocks outside all
+ * hooks' ranges carry no call. */
+static void on_stop_insn(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
+
+static unsigned exit_pos(const struct worker *w, uint64_t a)
+{
+	unsigned lo = 0, hi = w->nexits;
+
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (w->exits[mid].addr < a) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo;
+}
+
+static bool exit_has(const struct worker *w, uint64_t a)
+{
+	unsigned i = exit_pos(w, a);
+
+	return i < w->nexits && w->exits[i].addr == a;
+}
+
+static void exits_clear(struct worker *w)
+{
+	for (unsigned i = 0; i < w->nexits; i++) {
+		uc_hook_del(w->uc, w->exits[i].hook); /* drops the blocks it was compiled into */
+	}
+	w->nexits = 0;
+}
+
+static void exit_add(struct worker *w, uint64_t a)
+{
+	unsigned i;
+	uc_hook h;
+
+	if (w->nexits >= MAX_EXITS) {
+		exits_clear(w);
+	}
+	if (uc_hook_add(w->uc, &h, UC_HOOK_CODE, (void *)on_stop_insn, w, a, a) != UC_ERR_OK) {
+		return; /* the block runs again without it: no progress, and the burst ends */
+	}
+	i = exit_pos(w, a);
+	memmove(&w->exits[i + 1], &w->exits[i], (w->nexits - i) * sizeof *w->exits);
+	w->exits[i] = (struct stop_point){.addr = a, .hook = h};
+	w->nexits++;
+	uc_ctl_remove_cache(w->uc, a, a + 1); /* blocks compiled before the hook existed */
+}
+
+/* A stop point whose instruction is no longer on the stop list (the code changed). */
+void exit_remove(struct worker *w, uint64_t a)
+{
+	unsigned i = exit_pos(w, a);
+
+	if (i >= w->nexits || w->exits[i].addr != a) {
+		return;
+	}
+	uc_hook_del(w->uc, w->exits[i].hook);
+	memmove(&w->exits[i], &w->exits[i + 1], (w->nexits - i - 1) * sizeof *w->exits);
+	w->nexits--;
+	uc_ctl_remove_cache(w->uc, a, a + 1);
+}
+
+static void stop(struct worker *w, enum why why)
+{
+	if (w->why == W_NONE) {
+		w->why = why;
+	}
+	uc_emu_stop(w->uc);
+}
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++) {
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* The bytes of [addr, addr + size): in place, or copied when they straddle two pages. */
+static const uint8_t *block_bytes(struct worker *w, uint64_t addr, uint32_t size)
+{
+	uint64_t off = addr & (PAGE - 1);
+	bool nx = false, nx2 = false;
+	const uint8_t *p = code_page(w, addr, &nx), *q;
+
+	if (p == NULL || nx || size == 0 || size > BLOCK_MAX) {
+		return NULL;
+	}
+	if (off + size <= PAGE) {
+		return p + off;
+	}
+	if ((q = code_page(w, (addr | (PAGE - 1)) + 1, &nx2)) == NULL || nx2 ||
+	    off + size > 2 * PAGE) {
+		return NULL;
+	}
+	memcpy(w->scratch, p + off, PAGE - off);
+	memcpy(w->scratch + (PAGE - off), q, size - (PAGE - off));
+	return w->scratch;
+}
+
+static bool block_same(const struct block *b, const uint8_t *code)
+{
+	if (b->size <= BLOCK_INLINE) {
+		return memcmp(b->bytes, code, b->size) == 0;
+	}
+	return memcmp(b->bytes, code, BLOCK_INLINE) == 0 &&
+	       hash_bytes(code + BLOCK_INLINE, b->size - BLOCK_INLINE) == b->hash;
+}
+
+static void block_decode(struct worker *w, struct block *b, uint64_t addr, const uint8_t *code,
+			 uint32_t size)
+{
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+
+	b->addr = addr;
+	b->size = size;
+	b->ninsn = 0;
+	b->stop = -1;
+	memcpy(b->bytes, code, size < BLOCK_INLINE ? size : BLOCK_INLINE);
+	b->hash = size > BLOCK_INLINE ? hash_bytes(code + BLOCK_INLINE, size - BLOCK_INLINE) : 0;
+	for (uint32_t off = 0; off < size; off += in.length) {
+		if (!decode(w, code + off, size - off, &in, ops) ||
+		    classify(&in, ops).action != A_RUN) {
+			b->stop = (int16_t)off;
+			return;
+		}
+		b->ninsn++;
+	}
+}
+
+/* Runs at the start of every translated block, before any of its instructions. */
+void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+	struct worker *w = opaque;
+	struct block *b = &w->blocks[((addr * 0x9e3779b97f4a7c15ull) >> 50) & (BLOCKS - 1)];
+	const uint8_t *code = block_bytes(w, addr, size);
+
+	(void)uc;
+	w->block_rip = addr; /* a stop from here leaves Unicorn's RIP stale (see run_once) */
+	if (code == NULL) {
+		stop(w, W_NX); /* not fetchable as guest code: let KVM fault */
+		return;
+	}
+	if (b->addr != addr || b->size != size || !block_same(b, code)) {
+		block_decode(w, b, addr, code, size);
+	}
+	if (w->insns > 0 && w->insns + b->ninsn > w->cap) {
+		stop(w, W_CAP);
+	} else if (b->stop >= 0 && !exit_has(w, addr + (uint64_t)b->stop)) {
+		/* first time here: make the instruction an exit and retranslate the block */
+		exit_add(w, addr + (uint64_t)b->stop);
+		stop(w, W_RESTART);
+	} else {
+		w->insns += b->ninsn;
+	}
+}
+
+static void on_stop_insn(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+	(void)uc, (void)addr, (void)size;
+	stop(opaque, W_STOP);
+}
+
+void on_intr(uc_engine *uc, uint32_t intno, void *opaque)
+{
+	struct worker *w = opaque;
+
+	w->vector = intno;
+	if (intno == 14) {
+		uc_reg_read(uc, UC_X86_REG_CR2, &w->cr2);
+	}
+	w->tainted = true;
+	stop(w, W_FAULT);
+}

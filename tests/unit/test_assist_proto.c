@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* test_assist_proto.c - the VMM's check of assist replies (common/assist_proto.c): one case per
+ * rule of assist_reply_check, each with the reason it gives. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "assist_proto.h"
+
+static struct assist_resp r;
+
+static void honest(void)
+{
+	memset(&r, 0, sizeof r);
+	r.magic = ASSIST_PROTO_MAGIC;
+	r.stop = ASSIST_STOP_VMM;
+	r.insn.op = ASSIST_OP_XSAVE;
+	r.insn.cls = ASSIST_C_XSAVE;
+	r.insn.len = 3;
+	r.insn.bytes_len = 3;
+}
+
+static void check(const char *want)
+{
+	const char *why = assist_reply_check(&r, r.fpu_dirty ? sizeof r : ASSIST_RESP_SHORT);
+
+	if (want == NULL) {
+		assert_null(why);
+	} else {
+		assert_non_null(why);
+		assert_string_equal(why, want);
+	}
+}
+
+static void sizes(void **state)
+{
+	(void)state;
+	honest();
+	check(NULL);
+	assert_null(assist_reply_check(&r, ASSIST_RESP_SHORT));
+	assert_string_equal(assist_reply_check(&r, ASSIST_RESP_SHORT - 1), "wrong message size");
+	assert_string_equal(assist_reply_check(&r, 0), "wrong message size");
+	assert_string_equal(assist_reply_check(&r, sizeof r + 1), "wrong message size");
+	/* the long form only with fpu_dirty = 1, the short one only with 0 */
+	assert_string_equal(assist_reply_check(&r, sizeof r),
+			    "x87/SSE state flag does not match the message size");
+	r.fpu_dirty = 1;
+	check(NULL);
+	assert_string_equal(assist_reply_check(&r, ASSIST_RESP_SHORT),
+			    "x87/SSE state flag does not match the message size");
+	r.fpu_dirty = 2;
+	assert_string_equal(assist_reply_check(&r, sizeof r),
+			    "x87/SSE state flag does not match the message size");
+}
+
+static void header(void **state)
+{
+	(void)state;
+	honest();
+	r.magic ^= 1;
+	check("bad magic");
+	honest();
+	r.stop = ASSIST_STOP_COUNT;
+	check("unknown stop reason");
+	honest();
+	r.pad = 1;
+	check("reserved field not zero");
+}
+
+static void instruction(void **state)
+{
+	(void)state;
+	honest();
+	r.insn.op = ASSIST_OP_COUNT;
+	check("unknown VMM operation");
+	honest();
+	r.insn.cls = ASSIST_C_COUNT;
+	check("unknown instruction class");
+	honest();
+	r.insn.len = 16;
+	check("instruction length out of range");
+	honest();
+	r.insn.len = 15;
+	check(NULL);
+	r.insn.bytes_len = 17;
+	check("instruction length out of range");
+	honest();
+	r.insn.write = 2;
+	check("write flag not 0 or 1");
+	honest();
+	r.insn.op = ASSIST_OP_NONE;
+	check("VMM stop without an operation or an instruction length");
+	honest();
+	r.insn.len = 0;
+	check("VMM stop without an operation or an instruction length");
+	/* other stops need no operation; a fault needs an architectural vector */
+	honest();
+	r.stop = ASSIST_STOP_CAP;
+	r.insn.op = ASSIST_OP_NONE;
+	r.insn.len = 0;
+	check(NULL);
+	r.stop = ASSIST_STOP_FAULT;
+	r.insn.vector = 31;
+	check(NULL);
+	r.insn.vector = 32;
+	check("exception vector out of range");
+	r.stop = ASSIST_STOP_PAGE;
+	check(NULL); /* the vector means nothing there */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(sizes),
+	    cmocka_unit_test(header),
+	    cmocka_unit_test(instruction),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

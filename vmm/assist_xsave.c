@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/* assist_xsave.c - the instructions the VMM completes for the assist, against KVM's own state:
+ * XGETBV (KVM_GET_XCRS), XSAVE/XSAVEOPT/XSAVEC and XRSTOR (KVM's XSAVE area, the guest's area
+ * through gmem's guest-virtual range accessors after the whole range is checked), RDTSCP
+ * (KVM_GET_MSRS).  The assist only names the instruction and the linear address of its
+ * operand: a lie changes the guest's state, never the VMM's.  Faults are those of the
+ * processor: #GP for a misaligned or non-canonical area or a bad header, #PF for an unmapped
+ * page, #UD for RDTSCP where the host has none. */
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "assist_vmm.h"
+
+static enum done page_fault(struct fault *f, uint64_t va, bool write)
+{
+	*f = (struct fault){.vector = VEC_PF, .has_err = true, .err = write ? 2u : 0u, .cr2 = va};
+	return DONE_FAULT;
+}
+
+static enum done gp_fault(struct fault *f)
+{
+	*f = (struct fault){.vector = VEC_GP, .has_err = true};
+	return DONE_FAULT;
+}
+
+/* Checks all of [va, va + len) before anything is read or written, as the processor does: a
+ * non-canonical byte is #GP(0); an unmapped one, or one mapped outside RAM, #PF there. */
+static enum done probe(const struct vm *vm, uint64_t cr3, uint64_t va, size_t len, bool write,
+		       struct fault *f)
+{
+	struct gva_fault gf;
+
+	if (gmem_gva_check(&vm->mem, cr3, gva(va), len, &gf) == 0) {
+		return DONE_OK;
+	}
+	return gf.why == GVA_NONCANONICAL ? gp_fault(f) : page_fault(f, gf.va, write);
+}
+
+/* After probe(): a failure here means another vCPU changed the tables in between. */
+static int guest_read(const struct vm *vm, uint64_t cr3, uint64_t va, void *buf, size_t len)
+{
+	struct gva_fault gf;
+
+	return gmem_gva_copy_from(&vm->mem, cr3, buf, gva(va), len, &gf);
+}
+
+static int guest_write(const struct vm *vm, uint64_t cr3, uint64_t va, const void *buf, size_t len)
+{
+	struct gva_fault gf;
+
+	return gmem_gva_copy_to(&vm->mem, cr3, gva(va), buf, len, &gf);
+}
+
+/* The processor's CPUID, not KVM's table: on kvm_pvm the guest sees the host's XSAVE leaf
+ * (XSAVEC, XGETBV1) whatever the table says (hermit-abi.md g.2), and the assist only ever
+ * runs there.  Emulating what the processor would do is what the guest expects. */
+static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub));
+}
+
+static bool host_has(uint32_t leaf, uint32_t sub, unsigned reg, unsigned bit)
+{
+	uint32_t r[4];
+
+	host_cpuid(leaf & 0x80000000u, 0, r);
+	if (r[0] < leaf) {
+		return false;
+	}
+	host_cpuid(leaf, sub, r);
+	return (r[reg] >> bit) & 1;
+}
+
+static int get_xcr0(struct vcpu *v, uint64_t *xcr0)
+{
+	struct kvm_xcrs x;
+
+	if (ioctl(v->fd, KVM_GET_XCRS, &x) < 0) {
+		return -1;
+	}
+	*xcr0 = 1; /* x87 is always enabled */
+	for (uint32_t i = 0; i < x.nr_xcrs && i < KVM_MAX_XCRS; i++) {
+		if (x.xcrs[i].xcr == 0) {
+			*xcr0 = x.xcrs[i].value;
+		}
+	}
+	return 0;
+}
+
+static void set_edx_eax(struct kvm_regs *r, uint64_t v)
+{
+	r->rax = (uint32_t)v;
+	r->rdx = v >> 32;
+}
+
+static uint64_t edx_eax(const struct kvm_regs *r)
+{
+	return ((uint64_t)(uint32_t)r->rdx << 32) | (uint32_t)r->rax;
+}
+
+static enum done do_xgetbv(struct vcpu *v, struct assist_cpu *c, struct fault *f)
+{
+	uint32_t ecx = (uint32_t)c->req.regs.rcx;
+	uint64_t xcr0;
+
+	if (get_xcr0(v, &xcr0) != 0) {
+		return DONE_FAIL;
+	}
+	if (ecx == 0) {
+		set_edx_eax(&c->req.regs, xcr0);
+	} else if (ecx == 1 && host_has(0xd, 1, 0, 2)) {
+		/* XINUSE: KVM's XSTATE_BV tells which components are not in their initial state */
+		set_edx_eax(&c->req.regs, xcr0 & area_u64(&c->req.xsave, XSAVE_HDR));
+	} else {
+		return gp_fault(f);
+	}
+	return DONE_OK;
+}
+
+static enum done do_rdtscp(struct vcpu *v, struct assist_cpu *c, struct fault *f)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[2];
+	} m = {.h = {.nmsrs = 2}, .e = {{.index = MSR_IA32_TSC}, {.index = MSR_TSC_AUX}}};
+	int n;
+
+	if (!host_has(0x80000001, 0, 3, 27)) {
+		*f = (struct fault){.vector = VEC_UD};
+		return DONE_FAULT;
+	}
+	if ((n = ioctl(v->fd, KVM_GET_MSRS, &m)) < 1) {
+		return DONE_FAIL;
+	}
+	set_edx_eax(&c->req.regs, m.e[0].data);
+	c->req.regs.rcx = n == 2 ? (uint32_t)m.e[1].data : 0;
+	return DONE_OK;
+}
+
+/* Standard-format offset and size of XSAVE component i >= 2 (CPUID leaf 0xD). */
+static bool component(unsigned i, uint32_t *off, uint32_t *size, bool *align)
+{
+	uint32_t r[4];
+
+	host_cpuid(0xd, i, r);
+	if (r[0] == 0 || r[1] < XSAVE_EXT ||
+	    (uint64_t)r[1] + r[0] > sizeof(((struct kvm_xsave *)0)->region)) {
+		return false;
+	}
+	*off = r[1];
+	*size = r[0];
+	*align = (r[2] & 2) != 0;
+	return true;
+}
+
+/* Where components >= 2 of `set` live in the guest's area: standard offsets, or packed after
+ * the header in the compacted format.  Returns the bytes the area spans, 0 if too large. */
+static size_t layout(uint64_t set, bool compacted, uint32_t off[64], uint32_t size[64])
+{
+	size_t end = XSAVE_EXT, cur = XSAVE_EXT;
+	bool align;
+
+	for (unsigned i = 2; i < 63; i++) {
+		off[i] = size[i] = 0;
+		if (!(set & (1ull << i))) {
+			continue;
+		}
+		if (!component(i, &off[i], &size[i], &align)) {
+			return 0; /* a component KVM's 4 KiB area cannot hold */
+		}
+		if (compacted) {
+			cur = align ? (cur + 63) & ~(size_t)63 : cur;
+			off[i] = (uint32_t)cur;
+			cur += size[i];
+		}
+		end = off[i] + size[i] > end ? off[i] + size[i] : end;
+	}
+	return end <= sizeof(((struct kvm_xsave *)0)->region) ? end : 0;
+}
+
+/* XSAVE, XSAVEOPT (same result) and XSAVEC: the components in RFBM = XCR0 & EDX:EAX from
+ * KVM's area to the guest's, then the header. */
+static enum done do_xsave(struct vcpu *v, struct assist_cpu *c, bool compacted, struct fault *f)
+{
+	const uint8_t *k = (const uint8_t *)c->req.xsave.region;
+	uint64_t xcr0, rfbm, ea = c->resp.insn.ea, cr3 = c->req.sregs.cr3, hdr[8] = {0};
+	uint64_t inuse = area_u64(&c->req.xsave, XSAVE_HDR);
+	uint32_t off[64], size[64], so, ss;
+	size_t len;
+	bool al;
+	int e = 0;
+	enum done d;
+
+	if (get_xcr0(v, &xcr0) != 0) {
+		return DONE_FAIL;
+	}
+	rfbm = xcr0 & edx_eax(&c->req.regs);
+	if (ea % 64 != 0) {
+		return gp_fault(f);
+	}
+	if ((len = layout(rfbm, compacted, off, size)) == 0) {
+		return DONE_FAIL;
+	}
+	if ((d = probe(v->vm, cr3, ea, len, true, f)) != DONE_OK) {
+		return d;
+	}
+	if (compacted) {
+		hdr[0] = inuse & rfbm;
+		hdr[1] = XCOMP_COMPACT | rfbm;
+	} else if (guest_read(v->vm, cr3, ea + XSAVE_HDR, &hdr[0], 8) != 0) {
+		return DONE_FAIL;
+	} else {
+		hdr[0] = (hdr[0] & ~rfbm) | (inuse & rfbm); /* XSAVE changes only XSTATE_BV */
+	}
+	if (rfbm & 1) {
+		e |= guest_write(v->vm, cr3, ea, k, 24) |
+		     guest_write(v->vm, cr3, ea + 32, k + 32, 128);
+	}
+	if (rfbm & 6) {
+		e |= guest_write(v->vm, cr3, ea + 24, k + 24, 8); /* MXCSR, MXCSR_MASK */
+	}
+	if (rfbm & 2) {
+		e |= guest_write(v->vm, cr3, ea + 160, k + 160, 256);
+	}
+	for (unsigned i = 2; i < 63; i++) {
+		if (size[i] != 0 && component(i, &so, &ss, &al)) {
+			e |= guest_write(v->vm, cr3, ea + off[i], k + so, size[i]);
+		}
+	}
+	e |= guest_write(v->vm, cr3, ea + XSAVE_HDR, hdr, compacted ? sizeof hdr : 8);
+	return e == 0 ? DONE_OK : DONE_FAIL;
+}
+
+/* Checks an XRSTOR header; fills *compacted. */
+static bool xrstor_header_ok(const uint64_t hdr[8], uint64_t xcr0, bool *compacted)
+{
+	*compacted = (hdr[1] & XCOMP_COMPACT) != 0;
+	if (*compacted &&
+	    (!host_has(0xd, 1, 0, 1) || (hdr[1] & ~XCOMP_COMPACT & ~xcr0) || (hdr[0] & ~hdr[1]))) {
+		return false;
+	}
+	if ((!*compacted && hdr[1] != 0) || (hdr[0] & ~xcr0)) {
+		return false;
+	}
+	for (unsigned i = 2; i < 8; i++) {
+		if (hdr[i] != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Loads component i of `rfbm` into KVM's area: from the image if XSTATE_BV has it, else
+ * its initial state. */
+static void restore_components(uint8_t *k, const uint8_t *img, uint64_t rfbm, uint64_t bv,
+			       const uint32_t off[64], const uint32_t size[64])
+{
+	static const uint16_t fcw_init = X87_FCW_INIT;
+	uint32_t so, ss;
+	bool al;
+
+	if (rfbm & 1) {
+		if (bv & 1) {
+			memcpy(k, img, 24);
+			memcpy(k + 32, img + 32, 128);
+		} else {
+			memset(k, 0, 24);
+			memcpy(k, &fcw_init, sizeof fcw_init);
+			memset(k + 32, 0, 128);
+		}
+	}
+	if (rfbm & 2) {
+		if (bv & 2) {
+			memcpy(k + 160, img + 160, 256);
+		} else {
+			memset(k + 160, 0, 256);
+		}
+	}
+	for (unsigned i = 2; i < 63; i++) {
+		if ((rfbm & (1ull << i)) && component(i, &so, &ss, &al)) {
+			if ((bv & (1ull << i)) && size[i] != 0) {
+				memcpy(k + so, img + off[i], ss);
+			} else {
+				memset(k + so, 0, ss);
+			}
+		}
+	}
+}
+
+static enum done do_xrstor(struct vcpu *v, struct assist_cpu *c, struct fault *f)
+{
+	uint8_t img[sizeof c->req.xsave.region];
+	uint8_t *k = (uint8_t *)c->req.xsave.region;
+	uint64_t xcr0, rfbm, ea = c->resp.insn.ea, cr3 = c->req.sregs.cr3, hdr[8];
+	uint32_t off[64], size[64], mxcsr;
+	size_t len;
+	bool compacted;
+	enum done d;
+
+	if (get_xcr0(v, &xcr0) != 0) {
+		return DONE_FAIL;
+	}
+	rfbm = xcr0 & edx_eax(&c->req.regs);
+	if (ea % 64 != 0) {
+		return gp_fault(f);
+	}
+	if ((d = probe(v->vm, cr3, ea, XSAVE_EXT, false, f)) != DONE_OK) {
+		return d;
+	}
+	if (guest_read(v->vm, cr3, ea + XSAVE_HDR, hdr, sizeof hdr) != 0) {
+		return DONE_FAIL;
+	}
+	if (!xrstor_header_ok(hdr, xcr0, &compacted)) {
+		return gp_fault(f);
+	}
+	if ((len = layout(compacted ? hdr[1] & ~XCOMP_COMPACT : rfbm, compacted, off, size)) == 0) {
+		return DONE_FAIL;
+	}
+	if ((d = probe(v->vm, cr3, ea, len, false, f)) != DONE_OK) {
+		return d;
+	}
+	if (guest_read(v->vm, cr3, ea, img, len) != 0) {
+		return DONE_FAIL;
+	}
+	memcpy(&mxcsr, img + 24, sizeof mxcsr);
+	if ((rfbm & 6) && (mxcsr & ~mxcsr_mask(&c->req.xsave))) {
+		return gp_fault(f);
+	}
+	restore_components(k, img, rfbm, hdr[0], off, size);
+	if (rfbm & 6) {
+		mxcsr = compacted && !(hdr[0] & 6) ? 0x1f80 : mxcsr;
+		memcpy(k + 24, &mxcsr, sizeof mxcsr);
+	}
+	area_put_u64(&c->req.xsave, XSAVE_HDR,
+		     (area_u64(&c->req.xsave, XSAVE_HDR) & ~rfbm) | (hdr[0] & rfbm));
+	c->xsave_dirty = true;
+	return DONE_OK;
+}
+
+enum done assist_complete(struct vcpu *v, struct assist_cpu *c, struct fault *f)
+{
+	unsigned op = c->resp.insn.op;
+
+	if (op >= ASSIST_OP_COUNT || op == ASSIST_OP_NONE || c->resp.insn.len == 0 ||
+	    c->resp.insn.len > 15) {
+		return DONE_FAIL;
+	}
+	c->st.ops[op]++;
+	switch (op) {
+	case ASSIST_OP_XGETBV:
+		return do_xgetbv(v, c, f);
+	case ASSIST_OP_XSAVE:
+		return do_xsave(v, c, false, f);
+	case ASSIST_OP_XSAVEC:
+		return do_xsave(v, c, true, f);
+	case ASSIST_OP_XRSTOR:
+		return do_xrstor(v, c, f);
+	case ASSIST_OP_RDTSCP:
+		return do_rdtscp(v, c, f);
+	default:
+		return DONE_FAIL;
+	}
+}
