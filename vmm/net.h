@@ -4,7 +4,7 @@
  * entry of line 11) and the I/O thread that moves frames between the TAP and the queues.
  *
  * Trust: runs in the VMM.  The TAP and the eventfds were opened by the launcher (the VMM never
- * opens /dev/net/tun); everything is registered with KVM before confinement; afterwards the
+ * opens /dev/net/tun); everything is registered with KVM before the seccomp filter; afterwards the
  * VMM needs only poll, read/write on those fds and KVM_SET_GSI_ROUTING on its VM fd
  * (vmm_sandbox.c). */
 #ifndef UHS_NET_H
