@@ -26,8 +26,9 @@ struct vmm_config;
  * APIC on uhyve).  Returns 0 or ST_NET after a message.  Kernels without a version note pass,
  * as in uhyve. */
 int net_check_kernel(const struct vmm_config *cfg, const struct elf_image *img);
-/* Creates the device, puts it on the bus and registers the eventfds with KVM; call after the
- * vCPUs exist and before confinement.  Returns 0 or an exit status after a message. */
+/* Creates the device, puts it on the bus and registers the eventfds with KVM; call once the
+ * vCPUs exist and guest RAM is placed, before the seccomp filter.  Returns 0 or an exit status
+ * after a message. */
 int net_setup(struct vm *vm);
 /* Starts the I/O thread (before the seccomp filter: no clone afterwards). 0 or a status. */
 int net_start(struct vm *vm);
