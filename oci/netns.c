@@ -192,6 +192,29 @@ static int link_set(struct rtnl *r, int index, const struct net_cfg *c, struct n
 	return ack(r, &b, e);
 }
 
+/* No IPv6 link-local address on the TAP: the namespace's stack would otherwise send the
+ * guest router solicitations and DAD probes.  Best effort (a kernel without IPv6 refuses). */
+static void tap_no_ipv6(struct rtnl *r, int index)
+{
+	uint8_t mem[128], mode = IN6_ADDR_GEN_MODE_NONE;
+	struct nlbuf b;
+	struct ifinfomsg *ifi;
+	struct nlp_err e;
+	size_t spec, inet6;
+
+	req(r, &b, mem, sizeof mem, RTM_NEWLINK, NLM_F_ACK);
+	if ((ifi = nlb_put(&b, sizeof *ifi)) != NULL) {
+		ifi->ifi_family = AF_UNSPEC;
+		ifi->ifi_index = index;
+	}
+	spec = nlb_nest(&b, IFLA_AF_SPEC);
+	inet6 = nlb_nest(&b, AF_INET6);
+	nlb_attr(&b, IFLA_INET6_ADDR_GEN_MODE, &mode, sizeof mode);
+	nlb_nest_end(&b, inet6);
+	nlb_nest_end(&b, spec);
+	ack(r, &b, &e);
+}
+
 static int addr_req(struct rtnl *r, uint16_t type, const struct net_cfg *c, struct nlp_err *e)
 {
 	uint8_t mem[256];
@@ -361,6 +384,7 @@ static int apply(struct rtnl *r, struct net_job *n, char *err, size_t errlen)
 	if (tap_create(&n->tap_fd, &tap, err, errlen) != 0) {
 		return -1;
 	}
+	tap_no_ipv6(r, tap);
 	if (link_set(r, tap, c, &e) != 0) {
 		return nl_fail(err, errlen, "cannot set up the TAP " NET_TAP_NAME, &e);
 	}
