@@ -134,7 +134,7 @@ struct net_cfg {
  * veth with an Ethernet MAC, an MTU of 68 to 65535 and exactly one IPv4 address, and the
  * namespace may not hold NET_TAP_NAME already.  Returns 0, or -1 with a one-line reason. */
 int net_select(const struct nl_view *v, struct net_cfg *c, char *err, size_t errlen);
-/* No interface but loopback (podman's --network none): the guest gets no network. */
+/* No interface but loopback (a namespace made without a network): the guest gets none. */
 bool net_only_loopback(const struct nl_view *v);
 /* "HERMIT_IP=a.b.c.d" and so on, into env[0..2] (each 40 bytes). */
 void net_guest_env(const struct net_cfg *c, char env[3][40]);
@@ -158,8 +158,7 @@ struct net_job {
 int net_open_ns(const char *path, struct net_job *n, char *err, size_t errlen);
 /* Inside the namespace: reads it, chooses (net_select), creates the TAP and the redirection,
  * removes the address.  On failure everything done is undone.  Returns 0, 1 when the
- * namespace has no interface but loopback (the guest gets no network: podman's
- * --network none), or -1 with err. */
+ * namespace has no interface but loopback (the guest gets no network), or -1 with err. */
 int net_setup(struct net_job *n, char *err, size_t errlen);
 /* Undoes net_setup (create failed later): closes the TAP, restores the namespace. */
 void net_undo(struct net_job *n);

@@ -444,18 +444,40 @@ static int same_ns(const struct stat *st, const char *path)
 	return stat(path, &o) == 0 && o.st_dev == st->st_dev && o.st_ino == st->st_ino;
 }
 
+/* Opens path only if it is an nsfs file: looked at through O_PATH first, so that a FIFO or a
+ * device named by config.json is never opened for real (no blocking, no side effect).
+ * Returns an O_RDONLY fd, -1 with errno, or -2 for something else than an nsfs file. */
+static int open_nsfs(const char *path)
+{
+	char proc[64];
+	struct statfs sf;
+	int p = open(path, O_PATH | O_CLOEXEC), fd;
+
+	if (p < 0) {
+		return -1;
+	}
+	if (fstatfs(p, &sf) != 0 || sf.f_type != NSFS_MAGIC) {
+		close(p);
+		return -2;
+	}
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", p);
+	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	close(p);
+	return fd;
+}
+
 int net_open_ns(const char *path, struct net_job *n, char *err, size_t errlen)
 {
-	struct statfs sf;
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open_nsfs(path);
 
-	if (fd < 0) {
+	if (fd == -1) {
 		return fail(err, errlen, "network namespace %.256s: %s", path, strerror(errno));
 	}
-	if (fstatfs(fd, &sf) != 0 || sf.f_type != NSFS_MAGIC ||
-	    ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET || fstat(fd, &st) != 0) {
-		close(fd);
+	if (fd < 0 || ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET || fstat(fd, &st) != 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
 		return fail(err, errlen, "network namespace %.256s: not a network namespace", path);
 	}
 	if (same_ns(&st, "/proc/self/ns/net") || same_ns(&st, "/proc/1/ns/net")) {
@@ -564,7 +586,7 @@ int net_restore(const char *text, size_t len, char *err, size_t errlen)
 	if (net_load(text, len, &c, err, errlen) != 0) {
 		return -1;
 	}
-	fd = open(c.ns_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open_nsfs(c.ns_path);
 	if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_dev == c.ns_dev &&
 	    (uint64_t)st.st_ino == c.ns_ino) {
 		rc = in_ns(fd, restore_fn, &a, err, errlen);

@@ -12,7 +12,7 @@
 #            and UDP echo from H; a second container on C refused; C exactly as before after
 #            delete; the same after SIGKILL and after delete --force of a created container
 #   errors   each refused with one error and nothing changed: the host's namespace, a file
-#            that is not a network namespace, a relative path, an interface without IPv4,
+#            or a FIFO that is not a network namespace, a relative path, an interface without IPv4,
 #            with two IPv4 addresses, a TUN instead of a veth, an existing ingress qdisc, an
 #            existing uhs-guest0; a namespace with only loopback runs the guest without a
 #            network
@@ -178,8 +178,8 @@ errors)
 		bundle "$T/$name" '["/hello"]' "$2"
 		: >"$LOG"
 		IDS+=("$name")
-		rt create --bundle "$T/$name" "$name" >/dev/null 2>&1 &&
-			{ bad "$name: accepted"; rt delete --force "$name"; return; }
+		timeout -s KILL 30 "${R[@]}" --log "$LOG" --log-format json create --bundle "$T/$name" \
+			"$name" >/dev/null 2>&1 && { bad "$name: accepted"; rt delete --force "$name"; return; }
 		[ "$(wc -l <"$LOG")" = 1 ] || bad "$name: $(wc -l <"$LOG") log lines, expected one error"
 		[[ $(last_error) == *"$3"* ]] || bad "$name: error '$(last_error)', expected '$3'"
 		[ -e "$T/oci-root/$name" ] && bad "$name: state left"
@@ -192,6 +192,8 @@ errors)
 	echo x >"$T/notns"
 	check file "$(nsref "$T/notns")" "network namespace $T/notns: not a network namespace"
 	check uts "$(nsref /proc/self/ns/uts)" "not a network namespace"
+	mkfifo "$T/a-fifo" # never opened for real: create would block
+	check fifo "$(nsref "$T/a-fifo")" "network namespace $T/a-fifo: not a network namespace"
 	check missing "$(nsref "/run/netns/$TAG-none")" "network namespace /run/netns/$TAG-none: No such file"
 	check relative "$(nsref run/netns/x)" "the network namespace path must be absolute"
 	check twice "$(nsref /run/netns/a),$(nsref /run/netns/b)" "linux.namespaces has two network entries"
