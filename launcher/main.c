@@ -23,6 +23,7 @@
 #include "sbx.h"
 #include "uhs_msg.h"
 #include "uhs_status.h"
+#include "vmm_gdb.h"
 #include "vmm_sandbox.h"
 #ifdef UHS_HAVE_ASSIST
 #include "assist_sandbox.h"
@@ -86,6 +87,7 @@ static int print_sandbox(const struct launch_config *lc)
 #ifdef UHS_HAVE_ASSIST
 		assist_print_process_sandbox(stdout);
 #endif
+		gdb_print_sandbox(stdout);
 	}
 	policy_free(&pol);
 	return rc;
@@ -146,6 +148,7 @@ static int start_files(const struct launch_config *lc, const struct policy *pol,
 static int run(const struct launch_config *lc)
 {
 	struct vmm_files files = {.ops = &fs_none_ops, .broker_sock = -1};
+	struct vmm_config vm = lc->vm;
 	struct policy pol;
 	char **mounts = NULL;
 	int rc;
@@ -158,12 +161,18 @@ static int run(const struct launch_config *lc)
 	}
 	vmm_block_signals();
 	rc = build_policy(lc, lc->policy_path, &pol);
+	if (rc == 0 && (lc->gdb_port >= 0 || lc->gdb_socket != NULL)) {
+		/* the debugger connects before anything runs; the VMM gets the connected socket */
+		rc = gdb_listen_accept(lc->gdb_port, lc->gdb_socket, &vm.gdb_fd);
+	}
 	if (rc == 0 && (pol.nmounts > 0 || pol.scratch)) {
 		rc = start_files(lc, &pol, &files, &mounts);
 	}
 	policy_free(&pol); /* the VMM never needs a host path again */
 	if (rc == 0) {
-		rc = vmm_run(&lc->vm, &files);
+		rc = vmm_run(&vm, &files); /* closes vm.gdb_fd */
+	} else if (vm.gdb_fd >= 0) {
+		close(vm.gdb_fd);
 	}
 	if (files.ctx != NULL) {
 		fs_broker_free(files.ctx); /* closes the socket: the broker sees EOF */
