@@ -125,9 +125,15 @@ static int listen_tcp(int want, struct listeners *l)
 		uhs_msg("gdb: cannot listen on 127.0.0.1 and ::1, port %d: %s", want, strerror(-rc));
 		return ST_OSERR;
 	}
-	uhs_msg("gdb: waiting for a debugger on 127.0.0.1:%d%s (gdb -ex 'target remote :%d' "
-		"KERNEL)",
-		l->port, l->n == 2 ? " and [::1]" : "", l->port);
+	if (l->n == 2) {
+		uhs_msg("gdb: waiting for a debugger on 127.0.0.1:%d and [::1]:%d (gdb -ex "
+			"'target remote :%d' KERNEL)",
+			l->port, l->port, l->port);
+	} else {
+		uhs_msg("gdb: waiting for a debugger on 127.0.0.1:%d (gdb -ex 'target remote :%d' "
+			"KERNEL)",
+			l->port, l->port);
+	}
 	return 0;
 }
 
@@ -151,7 +157,8 @@ static int listen_unix(const char *path, struct listeners *l)
 	e = errno;
 	umask(old);
 	if (rc != 0) {
-		uhs_msg("cannot create --gdb-socket %s: %s", path, strerror(e));
+		uhs_msg("cannot create --gdb-socket %s: %s", path,
+			e == EADDRINUSE ? "it exists (a stale socket? remove it first)" : strerror(e));
 		close(s);
 		return e == EADDRINUSE || e == EEXIST ? ST_CANTCREAT : ST_OSERR;
 	}

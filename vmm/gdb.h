@@ -76,6 +76,7 @@ struct gdb {
 	int wake[2]; /* pipe: vCPUs and the main thread wake the stub thread */
 	pthread_t thread;
 	bool thread_started;
+	bool thread_running; /* the thread has started (before seccomp: glibc's rseq call) */
 	pthread_mutex_t mu; /* everything below, and the vCPUs' parking */
 	pthread_cond_t cv;
 	bool halt; /* every vCPU parks at its next gdb_vcpu_run */

@@ -241,6 +241,11 @@ static void *stub_main(void *arg)
 {
 	struct gdb *g = arg;
 
+	/* past glibc's thread start (rseq, robust list): seccomp may come now (gdb_start) */
+	pthread_mutex_lock(&g->mu);
+	g->thread_running = true;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
 	while (g->state != GDB_ST_GONE) {
 		struct pollfd p[2] = {{.fd = g->wake[0], .events = POLLIN},
 				      {.fd = g->fd, .events = POLLIN}};
@@ -328,6 +333,11 @@ int gdb_start(struct vm *vm)
 		return ST_OSERR;
 	}
 	g->thread_started = true;
+	pthread_mutex_lock(&g->mu);
+	while (!g->thread_running) {
+		pthread_cond_wait(&g->cv, &g->mu);
+	}
+	pthread_mutex_unlock(&g->mu);
 	return 0;
 }
 
