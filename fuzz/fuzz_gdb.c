@@ -138,8 +138,8 @@ static uint64_t load_offset(void *ctx)
 	return 0x200000;
 }
 
-static const struct gdb_ops ops = {get_regs, set_regs, read_mem, write_mem, breakpoint, resume,
-				   load_offset};
+static const struct gdb_ops ops = {get_regs,   set_regs, read_mem,   write_mem,
+				   breakpoint, resume,	 load_offset};
 
 /* A reply must frame, and the framing must give it back byte for byte. */
 static void round_trip(const struct gdb_session *s)

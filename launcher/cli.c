@@ -61,10 +61,11 @@ void cli_usage(FILE *f)
 	      "                          allowlists with reasons, Landlock rules) and exit\n"
 	      "\n"
 	      "Debugging (with the sandbox on; README \"DEBUGGING\"):\n"
-	      "  -s, --gdb-port[=PORT]   wait for gdb on 127.0.0.1 and ::1, TCP port PORT (default\n"
-	      "                          6677; 0: any free port, printed) before the guest's\n"
-	      "                          first instruction\n"
+	      "  -s, --gdb-port[=PORT]   wait for gdb on 127.0.0.1 and ::1, TCP port PORT\n"
+	      "                          (default 6677; 0: any free port, printed) before the\n"
+	      "                          guest's first instruction\n"
 	      "      --gdb-socket PATH   the same on a new Unix socket PATH (mode 0600)\n"
+	      "\n"
 	      "  -h, --help              show this help and exit\n"
 	      "  -V, --version           show the version and exit\n"
 	      "\n"
@@ -77,7 +78,8 @@ void cli_usage(FILE *f)
 	      "resource error, 73 output file not creatable, 74 file broker failed,\n"
 	      "75 sandbox not available, 76 guest protocol violation, 78 invalid policy or mount,\n"
 	      "80 guest triple fault, 81 KVM internal error, 82 KVM entry failure, 83 guest\n"
-	      "panic, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM, 137 gdb's kill).\n",
+	      "panic, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM; 137: killed from\n"
+	      "gdb).\n",
 	      f);
 }
 

@@ -59,7 +59,8 @@ static int tcp_listen(int family, int *port, int *out)
 {
 	int one = 1, s = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)*port)};
-	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)*port),
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6,
+				  .sin6_port = htons((uint16_t)*port),
 				  .sin6_addr = IN6ADDR_LOOPBACK_INIT};
 	struct sockaddr_storage got;
 	socklen_t len = sizeof got;
@@ -117,12 +118,14 @@ static int listen_tcp(int want, struct listeners *l)
 		} else if (rc == -EADDRNOTAVAIL || rc == -EAFNOSUPPORT) {
 			rc = 0; /* no IPv6 loopback on this host */
 		} else if (want != 0) {
-			break; /* someone else has [::1]:PORT: a debugger could reach them instead */
+			break; /* someone else has [::1]:PORT: a debugger could reach them instead
+				*/
 		}
 	}
 	if (rc != 0) {
 		close_listeners(l);
-		uhs_msg("gdb: cannot listen on 127.0.0.1 and ::1, port %d: %s", want, strerror(-rc));
+		uhs_msg("gdb: cannot listen on 127.0.0.1 and ::1, port %d: %s", want,
+			strerror(-rc));
 		return ST_OSERR;
 	}
 	if (l->n == 2) {
@@ -144,7 +147,8 @@ static int listen_unix(const char *path, struct listeners *l)
 	mode_t old;
 
 	if (strlen(path) >= sizeof a.sun_path) {
-		uhs_msg("invalid --gdb-socket '%s': longer than %zu bytes", path, sizeof a.sun_path - 1);
+		uhs_msg("invalid --gdb-socket '%s': longer than %zu bytes", path,
+			sizeof a.sun_path - 1);
 		return ST_USAGE;
 	}
 	memcpy(a.sun_path, path, strlen(path) + 1);
@@ -158,7 +162,8 @@ static int listen_unix(const char *path, struct listeners *l)
 	umask(old);
 	if (rc != 0) {
 		uhs_msg("cannot create --gdb-socket %s: %s", path,
-			e == EADDRINUSE ? "it exists (a stale socket? remove it first)" : strerror(e));
+			e == EADDRINUSE ? "it exists (a stale socket? remove it first)"
+					: strerror(e));
 		close(s);
 		return e == EADDRINUSE || e == EEXIST ? ST_CANTCREAT : ST_OSERR;
 	}
@@ -169,7 +174,8 @@ static int listen_unix(const char *path, struct listeners *l)
 		close_listeners(l);
 		return ST_OSERR;
 	}
-	uhs_msg("gdb: waiting for a debugger on %s (gdb -ex 'target remote %s' KERNEL)", path, path);
+	uhs_msg("gdb: waiting for a debugger on %s (gdb -ex 'target remote %s' KERNEL)", path,
+		path);
 	return 0;
 }
 
@@ -184,7 +190,8 @@ static bool peer_ok(int c, const struct listeners *l)
 	}
 	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 ||
 	    (cr.uid != geteuid() && cr.uid != 0)) {
-		uhs_msg("gdb: refused a connection from uid %d", len == sizeof cr ? (int)cr.uid : -1);
+		uhs_msg("gdb: refused a connection from uid %d",
+			len == sizeof cr ? (int)cr.uid : -1);
 		return false;
 	}
 	return true;
@@ -209,7 +216,8 @@ static int try_accept(const struct listeners *l, int i, int *fd)
 	struct sockaddr_storage a;
 	socklen_t len = sizeof a;
 	char peer[INET6_ADDRSTRLEN + 32];
-	int one = 1, c = accept4(l->fd[i], (struct sockaddr *)&a, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int one = 1,
+	    c = accept4(l->fd[i], (struct sockaddr *)&a, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (c < 0) {
 		return 0;
@@ -243,7 +251,8 @@ static int wait_conn(const struct listeners *l, int *fd)
 				      {.fd = l->n > 1 ? l->fd[1] : -1, .events = POLLIN}};
 		poll(p, 2, POLL_MS);
 		if ((sig = sigtimedwait(&stop, NULL, &zero)) > 0) {
-			uhs_msg("stopped by SIG%s while waiting for the debugger", sigabbrev_np(sig));
+			uhs_msg("stopped by SIG%s while waiting for the debugger",
+				sigabbrev_np(sig));
 			return ST_SIGNAL_BASE + sig;
 		}
 		for (int i = 0; i < l->n; i++) {

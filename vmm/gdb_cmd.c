@@ -57,7 +57,8 @@ static bool take_lit(struct cur *c, const char *lit)
 }
 
 /* ---- replies ---- */
-static void reply(struct gdb_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply(struct gdb_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void reply(struct gdb_session *s, const char *fmt, ...)
 {
@@ -199,7 +200,8 @@ static enum gdb_verdict cmd_p(struct gdb_session *s, struct cur *c)
 	const struct gdb_reg *r;
 	int rc;
 
-	if (!take_hex(c, &n) || !at_end(c) || (r = gdb_reg(n < GDB_NREGS ? (unsigned)n : GDB_NREGS)) == NULL) {
+	if (!take_hex(c, &n) || !at_end(c) ||
+	    (r = gdb_reg(n < GDB_NREGS ? (unsigned)n : GDB_NREGS)) == NULL) {
 		return err(s, E_INVAL);
 	}
 	rc = s->ops->get_regs(s->ctx, s->gcpu, s->regs);
@@ -289,8 +291,8 @@ static enum gdb_verdict cmd_Z(struct gdb_session *s, struct cur *c, bool insert)
 	uint64_t type, addr, kind;
 	int rc;
 
-	if (!take_hex(c, &type) || !take(c, ',') || !take_addr_len(c, &addr, &kind) ||
-	    !at_end(c) || type > GDB_WP_ACCESS) {
+	if (!take_hex(c, &type) || !take(c, ',') || !take_addr_len(c, &addr, &kind) || !at_end(c) ||
+	    type > GDB_WP_ACCESS) {
 		return err(s, E_INVAL);
 	}
 	rc = s->ops->breakpoint(s->ctx, s->gcpu, insert, (enum gdb_bp_type)type, addr, kind);
@@ -445,8 +447,9 @@ static enum gdb_verdict q_extra(struct gdb_session *s, struct cur *c)
 static enum gdb_verdict cmd_q(struct gdb_session *s, struct cur *c)
 {
 	if (take_lit(c, "Supported")) {
-		reply(s, "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;QStartNoAckMode+;"
-			 "vContSupported+",
+		reply(s,
+		      "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;QStartNoAckMode+;"
+		      "vContSupported+",
 		      GDB_PKT_MAX);
 		return GDB_V_REPLY;
 	}

@@ -15,17 +15,17 @@
 
 #include "gdb.h"
 
-#define P_MEM	  (2u << 20)
-#define P_PML4	  0x1000
-#define P_PDPT	  0x2000
-#define P_PD	  0x3000
-#define P_GDT	  0x500
-#define P_CODE	  0x10000
-#define P_DATA	  0x20000
-#define P_STEPS	  64
-#define DR6_BS	  0x4000ull
-#define DR7_G0	  0x2ull
-#define DR7_GE	  0x200ull
+#define P_MEM	(2u << 20)
+#define P_PML4	0x1000
+#define P_PDPT	0x2000
+#define P_PD	0x3000
+#define P_GDT	0x500
+#define P_CODE	0x10000
+#define P_DATA	0x20000
+#define P_STEPS 64
+#define DR6_BS	0x4000ull
+#define DR7_G0	0x2ull
+#define DR7_GE	0x200ull
 
 struct probe_vm {
 	int vm, cpu;
@@ -36,8 +36,14 @@ struct probe_vm {
 
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
 {
-	*s = (struct kvm_segment){.limit = 0xffffffff, .selector = sel, .type = type,
-				  .present = 1, .s = 1, .l = code, .db = !code, .g = 1};
+	*s = (struct kvm_segment){.limit = 0xffffffff,
+				  .selector = sel,
+				  .type = type,
+				  .present = 1,
+				  .s = 1,
+				  .l = code,
+				  .db = !code,
+				  .g = 1};
 }
 
 static int set_state(struct probe_vm *p, const uint8_t *code, size_t n)
@@ -60,7 +66,7 @@ static int set_state(struct probe_vm *p, const uint8_t *code, size_t n)
 	s.cr4 = 0x20;
 	s.efer = 0xd00;
 	return ioctl(p->cpu, KVM_SET_SREGS, &s) < 0 || ioctl(p->cpu, KVM_SET_REGS, &r) < 0 ||
-			   ioctl(p->cpu, KVM_SET_GUEST_DEBUG, &off) < 0
+		       ioctl(p->cpu, KVM_SET_GUEST_DEBUG, &off) < 0
 		   ? -1
 		   : 0;
 }
@@ -177,7 +183,8 @@ void gdb_probe(int kvm_fd, struct gdb_probe *r)
 	rc = run_with(&p, int3 + 2, 1, hw, P_CODE, DR7_G0 | DR7_GE); /* hlt, breakpoint on it */
 	r->hw_exec = debug_exit(&p, rc, 1, 1);
 	/* a write watchpoint, 8 bytes (RW0 = 01, LEN0 = 10) */
-	rc = run_with(&p, store, sizeof store, hw, P_DATA, DR7_G0 | DR7_GE | (1u << 16) | (2u << 18));
+	rc = run_with(&p, store, sizeof store, hw, P_DATA,
+		      DR7_G0 | DR7_GE | (1u << 16) | (2u << 18));
 	r->hw_data = debug_exit(&p, rc, 1, 1);
 	close_vm(&p);
 }

@@ -17,13 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GDB_PKT_MAX	 8192 /* PacketSize we announce: the largest packet either way */
-#define GDB_MEM_MAX	 4000 /* bytes per memory read or write (fits GDB_PKT_MAX in hex) */
-#define GDB_MAX_CPUS	 256
-#define GDB_SIGINT	 2
-#define GDB_SIGTRAP	 5
-#define GDB_REGS_BYTES	 592 /* the 'g' packet's register file, see gdb_regs.c */
-#define GDB_NREGS	 64
+#define GDB_PKT_MAX    8192 /* PacketSize we announce: the largest packet either way */
+#define GDB_MEM_MAX    4000 /* bytes per memory read or write (fits GDB_PKT_MAX in hex) */
+#define GDB_MAX_CPUS   256
+#define GDB_SIGINT     2
+#define GDB_SIGTRAP    5
+#define GDB_REGS_BYTES 592 /* the 'g' packet's register file, see gdb_regs.c */
+#define GDB_NREGS      64
 
 /* ---- framing (gdb_proto.c) ---- */
 enum gdb_rx_event {
@@ -90,8 +90,13 @@ enum gdb_bp_type { GDB_BP_SW = 0, GDB_BP_HW, GDB_WP_WRITE, GDB_WP_READ, GDB_WP_A
 enum gdb_run { GDB_RUN_STOP = 0, GDB_RUN_CONT, GDB_RUN_STEP };
 
 /* Why the machine stopped (a stop reply), or how it ended. */
-enum gdb_why { GDB_WHY_SIGNAL = 0, GDB_WHY_SWBREAK, GDB_WHY_HWBREAK, GDB_WHY_WATCH,
-	       GDB_WHY_AWATCH };
+enum gdb_why {
+	GDB_WHY_SIGNAL = 0,
+	GDB_WHY_SWBREAK,
+	GDB_WHY_HWBREAK,
+	GDB_WHY_WATCH,
+	GDB_WHY_AWATCH
+};
 struct gdb_stop {
 	enum gdb_why why;
 	int sig; /* GDB_SIGTRAP, GDB_SIGINT */
@@ -137,8 +142,7 @@ struct gdb_session {
 	uint8_t mem[GDB_MEM_MAX];
 };
 
-void gdb_session_init(struct gdb_session *s, const struct gdb_ops *ops, void *ctx,
-		      unsigned ncpu);
+void gdb_session_init(struct gdb_session *s, const struct gdb_ops *ops, void *ctx, unsigned ncpu);
 /* Handles one packet (pkt[0..len), as gdb_rx delivered it). */
 enum gdb_verdict gdb_dispatch(struct gdb_session *s, const uint8_t *pkt, size_t len);
 /* Writes the stop reply for *st into s->reply and remembers it for '?'. */

@@ -21,32 +21,52 @@
 #define FX_XMM0	 160
 #define XSAVE_BV 512
 
-#define R(n, o, s)  {n, o, s, false}
-#define RO(n, o, s) {n, o, s, true}
+#define R(n, o, s)                                                                                 \
+	{                                                                                          \
+		n, o, s, false                                                                     \
+	}
+#define RO(n, o, s)                                                                                \
+	{                                                                                          \
+		n, o, s, true                                                                      \
+	}
 
 static const struct gdb_reg regs[GDB_NREGS] = {
-    R("rax", 0, 8),	R("rbx", 8, 8),		R("rcx", 16, 8),	R("rdx", 24, 8),
-    R("rsi", 32, 8),	R("rdi", 40, 8),	R("rbp", 48, 8),	R("rsp", 56, 8),
-    R("r8", 64, 8),	R("r9", 72, 8),		R("r10", 80, 8),	R("r11", 88, 8),
-    R("r12", 96, 8),	R("r13", 104, 8),	R("r14", 112, 8),	R("r15", 120, 8),
-    R("rip", 128, 8),	R("eflags", 136, 4),	RO("cs", 140, 4),	RO("ss", 144, 4),
-    RO("ds", 148, 4),	RO("es", 152, 4),	RO("fs", 156, 4),	RO("gs", 160, 4),
-    R("st0", 164, 10),	R("st1", 174, 10),	R("st2", 184, 10),	R("st3", 194, 10),
-    R("st4", 204, 10),	R("st5", 214, 10),	R("st6", 224, 10),	R("st7", 234, 10),
-    R("fctrl", 244, 4), R("fstat", 248, 4),	R("ftag", 252, 4),	R("fiseg", 256, 4),
-    R("fioff", 260, 4), R("foseg", 264, 4),	R("fooff", 268, 4),	R("fop", 272, 4),
-    R("xmm0", 276, 16), R("xmm1", 292, 16),	R("xmm2", 308, 16),	R("xmm3", 324, 16),
-    R("xmm4", 340, 16), R("xmm5", 356, 16),	R("xmm6", 372, 16),	R("xmm7", 388, 16),
-    R("xmm8", 404, 16), R("xmm9", 420, 16),	R("xmm10", 436, 16),	R("xmm11", 452, 16),
-    R("xmm12", 468, 16), R("xmm13", 484, 16),	R("xmm14", 500, 16),	R("xmm15", 516, 16),
-    R("mxcsr", 532, 4), RO("fs_base", 536, 8), RO("gs_base", 544, 8), RO("cr0", 552, 8),
-    RO("cr2", 560, 8),	RO("cr3", 568, 8),	RO("cr4", 576, 8),	RO("efer", 584, 8),
+    R("rax", 0, 8),	 R("rbx", 8, 8),	R("rcx", 16, 8),       R("rdx", 24, 8),
+    R("rsi", 32, 8),	 R("rdi", 40, 8),	R("rbp", 48, 8),       R("rsp", 56, 8),
+    R("r8", 64, 8),	 R("r9", 72, 8),	R("r10", 80, 8),       R("r11", 88, 8),
+    R("r12", 96, 8),	 R("r13", 104, 8),	R("r14", 112, 8),      R("r15", 120, 8),
+    R("rip", 128, 8),	 R("eflags", 136, 4),	RO("cs", 140, 4),      RO("ss", 144, 4),
+    RO("ds", 148, 4),	 RO("es", 152, 4),	RO("fs", 156, 4),      RO("gs", 160, 4),
+    R("st0", 164, 10),	 R("st1", 174, 10),	R("st2", 184, 10),     R("st3", 194, 10),
+    R("st4", 204, 10),	 R("st5", 214, 10),	R("st6", 224, 10),     R("st7", 234, 10),
+    R("fctrl", 244, 4),	 R("fstat", 248, 4),	R("ftag", 252, 4),     R("fiseg", 256, 4),
+    R("fioff", 260, 4),	 R("foseg", 264, 4),	R("fooff", 268, 4),    R("fop", 272, 4),
+    R("xmm0", 276, 16),	 R("xmm1", 292, 16),	R("xmm2", 308, 16),    R("xmm3", 324, 16),
+    R("xmm4", 340, 16),	 R("xmm5", 356, 16),	R("xmm6", 372, 16),    R("xmm7", 388, 16),
+    R("xmm8", 404, 16),	 R("xmm9", 420, 16),	R("xmm10", 436, 16),   R("xmm11", 452, 16),
+    R("xmm12", 468, 16), R("xmm13", 484, 16),	R("xmm14", 500, 16),   R("xmm15", 516, 16),
+    R("mxcsr", 532, 4),	 RO("fs_base", 536, 8), RO("gs_base", 544, 8), RO("cr0", 552, 8),
+    RO("cr2", 560, 8),	 RO("cr3", 568, 8),	RO("cr4", 576, 8),     RO("efer", 584, 8),
 };
 
 _Static_assert(GDB_REGS_BYTES == 592, "register file size");
 
-enum { REG_RIP = 16, REG_EFLAGS, REG_CS, REG_ST0 = 24, REG_FCTRL = 32, REG_XMM0 = 40,
-       REG_MXCSR = 56, REG_FS_BASE, REG_GS_BASE, REG_CR0, REG_CR2, REG_CR3, REG_CR4, REG_EFER };
+enum {
+	REG_RIP = 16,
+	REG_EFLAGS,
+	REG_CS,
+	REG_ST0 = 24,
+	REG_FCTRL = 32,
+	REG_XMM0 = 40,
+	REG_MXCSR = 56,
+	REG_FS_BASE,
+	REG_GS_BASE,
+	REG_CR0,
+	REG_CR2,
+	REG_CR3,
+	REG_CR4,
+	REG_EFER
+};
 
 const struct gdb_reg *gdb_reg(unsigned n)
 {
@@ -244,8 +264,8 @@ void gdb_regs_from_kvm(const struct kvm_regs *r, const struct kvm_sregs *s,
 {
 	const uint64_t gp[16] = {r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi, r->rbp, r->rsp,
 				 r->r8,	 r->r9,	 r->r10, r->r11, r->r12, r->r13, r->r14, r->r15};
-	const uint64_t sys[] = {s->cs.selector, s->ss.selector, s->ds.selector, s->es.selector,
-				s->fs.selector, s->gs.selector};
+	const uint64_t sys[] = {s->cs.selector, s->ss.selector, s->ds.selector,
+				s->es.selector, s->fs.selector, s->gs.selector};
 
 	memset(out, 0, GDB_REGS_BYTES);
 	memcpy(out, gp, sizeof gp);

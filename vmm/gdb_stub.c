@@ -42,8 +42,8 @@ static int send_bytes(struct gdb *g, const uint8_t *b, size_t n)
 			off += (size_t)w;
 		} else if (w < 0 && errno == EAGAIN) {
 			struct pollfd p = {.fd = g->fd, .events = POLLOUT};
-			if (poll(&p, 1, SEND_POLL_MS) == 0 && (waited += SEND_POLL_MS) >= SEND_GIVEUP_MS &&
-			    ended(g)) {
+			if (poll(&p, 1, SEND_POLL_MS) == 0 &&
+			    (waited += SEND_POLL_MS) >= SEND_GIVEUP_MS && ended(g)) {
 				return -1;
 			}
 		} else if (w < 0 && errno != EINTR) {
@@ -277,7 +277,9 @@ static void print_probe(const struct gdb_probe *p)
 	uhs_msg("gdb: this KVM: single step %s (%.1f us), execution breakpoints %s, software "
 		"breakpoints %s, data watchpoints %s",
 		p->step ? "yes" : "no", (double)p->step_ns / 1e3, p->hw_exec ? "yes" : "no",
-		p->sw_exit ? "trap" : p->sw_emul_fail ? "seen as emulation failures" : "no",
+		p->sw_exit	  ? "trap"
+		: p->sw_emul_fail ? "seen as emulation failures"
+				  : "no",
 		p->hw_data ? "in the debug registers"
 		: p->step  ? "emulated (write only: compared after every instruction)"
 			   : "no");
@@ -289,7 +291,8 @@ int gdb_init(struct vm *vm)
 	pthread_condattr_t ca;
 
 	if (g == NULL || pipe2(g->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-		uhs_msg("gdb: cannot set up the debugger: %s", g ? strerror(errno) : "out of memory");
+		uhs_msg("gdb: cannot set up the debugger: %s",
+			g ? strerror(errno) : "out of memory");
 		free(g);
 		return ST_OSERR;
 	}

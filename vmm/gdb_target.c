@@ -167,7 +167,8 @@ static int sw_insert(struct gdb *g, unsigned cpu, uint64_t addr)
 	if (b == NULL) {
 		return -ENOSPC;
 	}
-	if (cr3_of(g, cpu, &cr3) != 0 || gmem_gva_to_gpa(&g->vm->mem, cr3, gva(addr), &pa, NULL) != 0 ||
+	if (cr3_of(g, cpu, &cr3) != 0 ||
+	    gmem_gva_to_gpa(&g->vm->mem, cr3, gva(addr), &pa, NULL) != 0 ||
 	    gmem_copy_from(&g->vm->mem, &b->orig, pa, 1) != 0 ||
 	    gmem_copy_to(&g->vm->mem, pa, &int3, 1) != 0) {
 		return -EFAULT;
@@ -306,7 +307,8 @@ bool gdb_debugregs(const struct gdb *g, __u64 dr[8])
 			continue;
 		}
 		dr[i] = h->addr;
-		dr[7] |= (2ull << (2 * i)) | (rw << (16 + 4 * i)) | (len_bits[h->len] << (18 + 4 * i));
+		dr[7] |=
+		    (2ull << (2 * i)) | (rw << (16 + 4 * i)) | (len_bits[h->len] << (18 + 4 * i));
 		any = true;
 	}
 	if (any) {

@@ -293,7 +293,8 @@ static bool emulation_break(struct gdb *g, struct vcpu *v)
 	const struct kvm_run *r = v->run;
 	struct gdb_stop ev = {.sig = GDB_SIGTRAP, .cpu = v->id};
 	uint64_t rip = cur_rip(v);
-	bool bytes = r->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+	bool bytes =
+	    r->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
 
 	if (gdb_is_swbp(g, rip) && (!bytes || r->emulation_failure.insn_bytes[0] == 0xcc)) {
 		ev.why = GDB_WHY_SWBREAK;
@@ -319,7 +320,8 @@ bool gdb_vcpu_exit(struct vcpu *v)
 		debug_exit(g, v);
 		return true;
 	case KVM_EXIT_INTERNAL_ERROR:
-		return r->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && emulation_break(g, v);
+		return r->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+		       emulation_break(g, v);
 	default:
 		return false;
 	}
@@ -350,13 +352,14 @@ void gdb_vcpu_assisted(struct vcpu *v)
 
 void gdb_print_sandbox(FILE *f)
 {
-	fprintf(f, "\nDebugger (only with -s/--gdb-port or --gdb-socket):\n"
-		   "  launcher: before any confinement, listens on 127.0.0.1 and ::1 (or a new "
-		   "Unix socket, mode 0600, own user and root only), accepts one connection, "
-		   "closes the listeners and hands the connected socket to the VMM\n"
-		   "  VMM: serves the GDB protocol on that socket with read, write, poll and close "
-		   "(already on its allowlist for the fds it holds; no socket, bind, listen, accept "
-		   "or connect); ioctl on the vCPU fds also accepts");
+	fprintf(f,
+		"\nDebugger (only with -s/--gdb-port or --gdb-socket):\n"
+		"  launcher: before any confinement, listens on 127.0.0.1 and ::1 (or a new "
+		"Unix socket, mode 0600, own user and root only), accepts one connection, "
+		"closes the listeners and hands the connected socket to the VMM\n"
+		"  VMM: serves the GDB protocol on that socket with read, write, poll and close "
+		"(already on its allowlist for the fds it holds; no socket, bind, listen, accept "
+		"or connect); ioctl on the vCPU fds also accepts");
 	for (size_t i = 0; i < sizeof gdb_ioctls / sizeof gdb_ioctls[0]; i++) {
 		static const char *const names[] = {"KVM_SET_GUEST_DEBUG", "KVM_SET_REGS",
 						    "KVM_GET_XSAVE", "KVM_SET_XSAVE"};

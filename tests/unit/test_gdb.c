@@ -80,7 +80,10 @@ static void test_frame_escapes(void **state)
 	(void)state;
 	n = gdb_frame(data, sizeof data, out, sizeof out);
 	assert_int_equal(n, 1 + 4 * 2 + 2 + 3);
-	assert_memory_equal(out, "$}\x04}\x03}]}\x0a" "a", 10);
+	assert_memory_equal(out,
+			    "$}\x04}\x03}]}\x0a"
+			    "a",
+			    10);
 	gdb_rx_init(&rx);
 	for (size_t i = 0; i < n; i++) {
 		if (i + 1 < n) {
