@@ -64,12 +64,19 @@ void cli_usage(FILE *f)
 	      "                          confinement at all, for debugging only (loudly warned)\n"
 	      "      --print-sandbox     print the confinement of both processes (syscall\n"
 	      "                          allowlists with reasons, Landlock rules) and exit\n"
+	      "\n"
+	      "Debugging (with the sandbox on; README \"DEBUGGING\"):\n"
+	      "  -s, --gdb-port[=PORT]   wait for gdb on 127.0.0.1 and ::1, TCP port PORT\n"
+	      "                          (default 6677; 0: any free port, printed) before the\n"
+	      "                          guest's first instruction\n"
+	      "      --gdb-socket PATH   the same on a new Unix socket PATH (mode 0600)\n"
+	      "\n"
 	      "  -h, --help              show this help and exit\n"
 	      "  -V, --version           show the version and exit\n"
 	      "\n"
 	      "Environment: HERMIT_CPUS (or HERMIT_CPU_COUNT), HERMIT_MEM (or\n"
-	      "HERMIT_MEMORY_SIZE) and HERMIT_VERBOSE (0/1) set the defaults that -c, -m and -v\n"
-	      "override.\n"
+	      "HERMIT_MEMORY_SIZE), HERMIT_VERBOSE (0/1) and HERMIT_GDB_PORT set the defaults\n"
+	      "that -c, -m, -v and -s override.\n"
 	      "\n"
 	      "Exit status: the guest's exit code (0-255), or: 64 usage error, 65 kernel image\n"
 	      "rejected, 66 kernel unreadable, 68 --net failed (TAP missing, busy or unusable,\n"
@@ -77,7 +84,8 @@ void cli_usage(FILE *f)
 	      "resource error, 73 output file not creatable, 74 file broker failed,\n"
 	      "75 sandbox not available, 76 guest protocol violation, 78 invalid policy or mount,\n"
 	      "80 guest triple fault, 81 KVM internal error, 82 KVM entry failure, 83 guest\n"
-	      "panic, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM).\n",
+	      "panic, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM; 137: killed from\n"
+	      "gdb).\n",
 	      f);
 }
 
@@ -311,6 +319,42 @@ static int parse_env(struct vmm_config *cfg, char *const envp[])
 	return 0;
 }
 
+/* -s/--gdb-port[=PORT]: uhyve also takes "-s PORT"; a separate word is the port when it is a
+ * number and a KERNEL word still follows it. */
+static int set_gdb_port(struct launch_config *lc, const char *arg, int argc, char *const argv[])
+{
+	const char *w = optind < argc - 1 ? argv[optind] : NULL;
+
+	if (arg == NULL && w != NULL && w[0] != '\0' && strspn(w, "0123456789") == strlen(w)) {
+		arg = w;
+		optind++;
+	}
+	if (arg == NULL) {
+		lc->gdb_port = GDB_DEFAULT_PORT;
+		return 0;
+	}
+	return gdb_parse_port(arg, "--gdb-port", &lc->gdb_port);
+}
+
+/* HERMIT_GDB_PORT applies when neither -s nor --gdb-socket is given. */
+static int finish_gdb(struct launch_config *lc, char *const envp[])
+{
+	const char *v = getenv_from(envp, "HERMIT_GDB_PORT");
+	int port = -1;
+
+	if (lc->gdb_socket != NULL && lc->gdb_port >= 0) {
+		uhs_msg("--gdb-port and --gdb-socket exclude each other");
+		return -1;
+	}
+	if (v != NULL && gdb_parse_port(v, "HERMIT_GDB_PORT", &port) != 0) {
+		return -1;
+	}
+	if (lc->gdb_socket == NULL && lc->gdb_port < 0) {
+		lc->gdb_port = port;
+	}
+	return 0;
+}
+
 enum {
 	OPT_OUTPUT = 256,
 	OPT_STATS,
@@ -325,7 +369,8 @@ enum {
 	OPT_SANDBOX,
 	OPT_PRINT_SANDBOX,
 	OPT_ARGV0,
-	OPT_STATUS_FD
+	OPT_STATUS_FD,
+	OPT_GDB_SOCKET
 };
 
 static const struct option long_opts[] = {
@@ -349,6 +394,8 @@ static const struct option long_opts[] = {
     {"print-sandbox", no_argument, NULL, OPT_PRINT_SANDBOX},
     {"argv0", required_argument, NULL, OPT_ARGV0},
     {"status-fd", required_argument, NULL, OPT_STATUS_FD},
+    {"gdb-port", optional_argument, NULL, 's'},
+    {"gdb-socket", required_argument, NULL, OPT_GDB_SOCKET},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -399,6 +446,9 @@ static int parse_opt(struct launch_config *lc, int opt, const char *arg)
 		return 0;
 	case OPT_STATUS_FD:
 		return set_status_fd(lc, arg);
+	case OPT_GDB_SOCKET:
+		lc->gdb_socket = arg;
+		return 0;
 	case OPT_ASSIST:
 		if (strcmp(arg, "auto") != 0 && strcmp(arg, "off") != 0) {
 			uhs_msg("invalid --assist '%s': expected 'auto' or 'off'", arg);
@@ -446,6 +496,8 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_co
 	cfg->assist = true;
 	cfg->sandbox = true;
 	lc->status_fd = -1;
+	lc->gdb_port = -1;
+	cfg->gdb_fd = -1;
 	if (parse_env(cfg, envp) != 0) {
 		return -1;
 	}
@@ -453,15 +505,19 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_co
 	opterr = 0;
 	/* '+': stop at the first non-option (KERNEL), so guest arguments may start with '-'.
 	 * ':': report a missing value as ':' so we can word the error ourselves. */
-	while ((opt = getopt_long(argc, argv, "+:m:c:e:n:vhV", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:m:c:e:n:vhVs::", long_opts, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			uhs_msg("%s option '%s' (try 'uhyve-sec --help')",
 				opt == '?' ? "unknown" : "missing value for", argv[optind - 1]);
 			return -1;
 		}
-		if ((rc = parse_opt(lc, opt, optarg)) != 0) {
+		rc = opt == 's' ? set_gdb_port(lc, optarg, argc, argv) : parse_opt(lc, opt, optarg);
+		if (rc != 0) {
 			return rc;
 		}
+	}
+	if (finish_gdb(lc, envp) != 0) {
+		return -1;
 	}
 	if (optind >= argc && (lc->check_policy != NULL || lc->print_sandbox)) {
 		return 0; /* --check-policy and --print-sandbox need no kernel */

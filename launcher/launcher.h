@@ -37,6 +37,8 @@ struct launch_config {
 	const char *audit_log; /* --audit-log FILE (default stderr) */
 	bool audit_all; /* --audit=all: also log allowed operations */
 	int status_fd; /* --status-fd N: end record written there; -1 without */
+	int gdb_port; /* -s/--gdb-port, HERMIT_GDB_PORT: 0-65535 (0: any free port); -1: none */
+	const char *gdb_socket; /* --gdb-socket PATH: a 0600 Unix socket instead */
 };
 
 /* ---- cli.c ---- */
@@ -47,6 +49,17 @@ void cli_free(struct launch_config *lc);
 /* Parses "512M", "8G", "64MiB", "1048576"...; returns 0 or -1. */
 int cli_parse_size(const char *s, uint64_t *out);
 void cli_usage(FILE *f);
+
+/* ---- gdb_listen.c: the debugger's connection (issue 15) ---- */
+#define GDB_DEFAULT_PORT 6677 /* uhyve's -s without a value */
+/* A port value of -s/--gdb-port or HERMIT_GDB_PORT ("what" names it in the message).  Returns
+ * 0, or -1 after a message. */
+int gdb_parse_port(const char *s, const char *what, int *port);
+/* Listens on 127.0.0.1 and ::1 at `port` (path NULL) or on a new Unix socket at `path` (mode
+ * 0600, must not exist; removed again), waits for one connection (a stop signal ends the
+ * wait with 128+N; call after vmm_block_signals), and returns 0 with the connected socket
+ * (non-blocking, close-on-exec) in *fd, or an exit status after a message. */
+int gdb_listen_accept(int port, const char *path, int *fd);
 
 /* ---- policy_file.c: the host side of the policy ---- */
 /* Reads a JSON policy file (regular, at most 1 MiB) and parses it with policy_load_buffer,

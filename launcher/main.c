@@ -25,6 +25,7 @@
 #include "sbx.h"
 #include "uhs_msg.h"
 #include "uhs_status.h"
+#include "vmm_gdb.h"
 #include "vmm_sandbox.h"
 #ifdef UHS_HAVE_ASSIST
 #include "assist_sandbox.h"
@@ -91,6 +92,7 @@ static int print_sandbox(const struct launch_config *lc)
 #ifdef UHS_HAVE_ASSIST
 		assist_print_process_sandbox(stdout);
 #endif
+		gdb_print_sandbox(stdout);
 	}
 	policy_free(&pol);
 	return rc;
@@ -165,6 +167,10 @@ static int run(const struct launch_config *lc)
 	}
 	vmm_block_signals();
 	rc = build_policy(lc, lc->policy_path, &pol);
+	if (rc == 0 && (lc->gdb_port >= 0 || lc->gdb_socket != NULL)) {
+		/* the debugger connects before anything runs; the VMM gets the connected socket */
+		rc = gdb_listen_accept(lc->gdb_port, lc->gdb_socket, &cfg.gdb_fd);
+	}
 	if (rc == 0 && (pol.nmounts > 0 || pol.scratch)) {
 		rc = start_files(lc, &pol, &files, &mounts);
 	}
@@ -174,7 +180,9 @@ static int run(const struct launch_config *lc)
 		cfg.net = &net;
 	}
 	if (rc == 0) {
-		rc = vmm_run(&cfg, &files);
+		rc = vmm_run(&cfg, &files); /* closes cfg.gdb_fd */
+	} else if (cfg.gdb_fd >= 0) {
+		close(cfg.gdb_fd);
 	}
 	net_close(&net);
 	if (files.ctx != NULL) {

@@ -61,6 +61,7 @@ struct vm {
 	int guest_code;
 	bool guest_exit;
 	void *assist; /* per-VM state of the instruction assist (assist_vmm.h) */
+	void *dbg; /* the debugger (gdb.h), NULL without -s/--gdb-port or --gdb-socket */
 	/* pio_ring.c: KVM's coalesced port-write ring (NULL without KVM_CAP_COALESCED_PIO) */
 	struct kvm_coalesced_mmio_ring *ring;
 	size_t ring_off; /* its offset in a vCPU mmap; 0 = KVM cannot batch port writes */

@@ -43,6 +43,7 @@
 
 #include "assist.h"
 #include "net.h"
+#include "gdb.h"
 #include "vm.h"
 #include "vmm_sandbox.h"
 
@@ -128,6 +129,9 @@ static int acquire(struct vm *vm)
 		}
 	}
 	if ((rc = kvm_cpuid_join(vm)) != 0) { /* confinement needs a single thread */
+		return rc;
+	}
+	if (vm->cfg->gdb_fd > 2 && (rc = gdb_init(vm)) != 0) { /* probes KVM: needs /dev/kvm */
 		return rc;
 	}
 	return cfg_assist(vm) ? assist_init(vm) : 0;
@@ -272,6 +276,7 @@ static int load_guest(struct vm *vm, const struct kernel_file *k)
 		uhs_msg("%s", err);
 		return ST_BAD_IMAGE;
 	}
+	gdb_loaded(vm, vm->lay.load_addr - img.first_vaddr); /* qOffsets */
 	if ((rc = write_boot_structures(vm, &img)) != 0) {
 		return rc;
 	}
@@ -363,6 +368,9 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 	pthread_mutex_init(&vm.res_mu, NULL);
 	rc = setup(&vm, &k);
 	if (rc == 0) {
+		rc = gdb_start(&vm);
+	}
+	if (rc == 0) {
 		rc = vm_run(&vm);
 		net_stop(&vm);
 		if (cfg->stats) {
@@ -373,6 +381,7 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 			}
 		}
 	}
+	gdb_finish(&vm, rc); /* the exit status as a W packet; closes cfg->gdb_fd */
 	if (cfg_assist(&vm)) {
 		assist_fini(&vm);
 	}

@@ -53,6 +53,8 @@ struct vmm_config {
 	bool assist; /* --assist=auto (default): complete rejected instructions */
 	bool sandbox; /* --sandbox=strict (default); false: --sandbox=off */
 	const struct vmm_net *net; /* --net: a virtio-net NIC; NULL: none */
+	int gdb_fd; /* a debugger's connected socket (launcher/gdb_listen.c), -1: none; vmm_run
+		     * owns it and closes it */
 };
 
 /* ---- file operations seen by hypercalls (fs_none.c now, the broker later) ----
