@@ -17,9 +17,29 @@
 #include "policy.h"
 #include "vmm.h"
 
+/* Settings that the command line, the environment and uhyve.toml may each set: every layer
+ * fills only what no earlier one set (command line, then HERMIT_* environment, then the file,
+ * then the default).  lc->given holds one bit per setting. */
+enum lc_given {
+	G_MEM = 1u << 0,
+	G_CPUS = 1u << 1,
+	G_OUTPUT = 1u << 2,
+	G_STATS = 1u << 3,
+	G_NO_ASLR = 1u << 4,
+	G_AFFINITY = 1u << 5,
+};
+
 struct launch_config {
 	struct vmm_config vm;
+	unsigned given; /* enum lc_given */
+	bool verbose; /* -v / HERMIT_VERBOSE: accepted, no effect (the kernel log is shown) */
 	bool print_sandbox; /* --print-sandbox: print the confinement and exit */
+	/* the guest's environment: -e as given (pointers into argv), merged in cli_finish */
+	const char **cli_env;
+	int ncli_env;
+	/* guest arguments after KERNEL (pointers into argv; owned array) */
+	char **args;
+	int nargs;
 	/* file-system policy (interpreted by policy/, never by the VMM) */
 	const char **mount_specs; /* --mount / --file-mapping values, in order (owned array) */
 	int nmount_specs;
@@ -35,9 +55,30 @@ struct launch_config {
  * was handled (exit 0), or -1 after printing a one-line error (exit ST_USAGE). */
 int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_config *lc);
 void cli_free(struct launch_config *lc);
-/* Parses "512M", "8G", "64MiB", "1048576"...; returns 0 or -1. */
-int cli_parse_size(const char *s, uint64_t *out);
 void cli_usage(FILE *f);
+
+/* ---- cli_values.c: values shared by the command line, the environment and uhyve.toml;
+ * each prints one line naming `what` and returns -1 when the value is invalid ---- */
+/* A guest memory size: uhyve's syntax with binary prefixes ("64M", "4GiB", "1.5 G"),
+ * 16 MiB to 64 GiB, a multiple of 2 MiB. */
+int lc_set_mem(struct vmm_config *cfg, const char *s, const char *what);
+int lc_check_mem(struct vmm_config *cfg, uint64_t bytes, const char *what);
+/* A vCPU count: uhyve's syntax (digits, an optional '+'), 1 to CFG_MAX_CPUS. */
+int lc_set_cpus(struct vmm_config *cfg, const char *s, const char *what);
+int lc_check_cpus(struct vmm_config *cfg, uint64_t n, const char *what);
+/* A host CPU list ("0-1,2", "0 1 2"): every CPU must be one this process may run on. */
+int lc_set_affinity(struct vmm_config *cfg, const char *s, const char *what);
+int lc_check_affinity(struct vmm_config *cfg, const uint32_t *cpus, size_t n, const char *what);
+/* 1/0, true/false, yes/no, on/off (any case) or empty (false). */
+int lc_set_bool(bool *b, const char *s, const char *what);
+/* Adds "NAME=VALUE" to the guest environment; an entry with the same NAME is replaced. */
+int lc_env_put(struct vmm_config *cfg, const char *kv);
+/* An -e value: "NAME=VALUE" with a non-empty NAME, or "host". */
+int lc_check_env(const char *kv, const char *what);
+
+/* ---- cli_env.c ---- */
+/* The HERMIT_* variables of envp fill what the command line left unset. */
+int cli_env_apply(struct launch_config *lc, char *const envp[]);
 
 /* ---- policy_file.c: the host side of the policy ---- */
 /* Reads a JSON policy file (regular, at most 1 MiB) and parses it with policy_load_buffer,

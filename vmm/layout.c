@@ -285,15 +285,18 @@ char *layout_bootargs(const struct vmm_config *cfg)
 	}
 	for (int i = 0; i < cfg->nenv; i++) {
 		const char *eq = strchr(cfg->env[i], '=');
-		char key[256];
-		size_t kl = (size_t)(eq - cfg->env[i]);
+		char *key = eq != NULL ? strndup(cfg->env[i], (size_t)(eq - cfg->env[i])) : NULL;
 
-		snprintf(key, sizeof key, "%.*s", (int)(kl < sizeof key ? kl : sizeof key - 1),
-			 cfg->env[i]);
+		if (key == NULL) { /* the launcher passes only NAME=VALUE */
+			fclose(f);
+			free(out);
+			return NULL;
+		}
 		fputs(first ? "env=" : " env=", f);
-		quote_word(f, key);
+		quote_word(f, key); /* whole: a long NAME is never cut */
 		fputc('=', f);
 		quote_word(f, eq + 1);
+		free(key);
 		first = false;
 	}
 	if (cfg->nargs > 0) {

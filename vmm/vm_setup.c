@@ -100,7 +100,8 @@ static int acquire(struct vm *vm)
 		uhs_msg("%s", err);
 		return ST_CANTCREAT;
 	}
-	vm->out.show_serial = vm->cfg->verbose;
+	/* The kernel log (serial port) goes to the output, as in uhyve since Nov 2024. */
+	vm->out.show_serial = true;
 	if ((rc = gmem_init(&vm->mem, 0, vm->cfg->mem_size)) != 0) {
 		uhs_msg("cannot allocate %llu MiB of guest RAM: %s",
 			(unsigned long long)(vm->cfg->mem_size >> 20), strerror(-rc));
@@ -192,6 +193,13 @@ static int parse_and_place(struct vm *vm, const struct kernel_file *k, struct el
 	if (cfg->aslr && img->is_pie && getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) {
 		uhs_msg("getrandom: %s", strerror(errno));
 		return ST_OSERR;
+	}
+	if (img->uhyve_if == 1 &&
+	    (cfg->nargs + 1 > UH_MAX_ARGC_ENVC || cfg->nenv > UH_MAX_ARGC_ENVC)) {
+		uhs_msg("a uhyve interface v1 kernel takes at most %d arguments and %d environment "
+			"variables (Cmdsize); %d and %d given",
+			UH_MAX_ARGC_ENVC - 1, UH_MAX_ARGC_ENVC, cfg->nargs, cfg->nenv);
+		return ST_USAGE;
 	}
 	if (layout_choose(img, cfg->mem_size, cfg->aslr, rnd, &vm->lay, err, sizeof err) != 0) {
 		uhs_msg("%s", err);

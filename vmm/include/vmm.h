@@ -30,7 +30,6 @@ struct vmm_config {
 	int nenv;
 	uint64_t mem_size;
 	unsigned cpus;
-	bool verbose; /* show the kernel log (serial port output) */
 	bool stats;
 	bool aslr;
 	const char *output; /* NULL: stdout; "none"; or a file to create */
