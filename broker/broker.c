@@ -276,8 +276,8 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 	if (rc == 0 && pol->scratch) {
 		rc = scratch_make(&br.scratch, br.tmpdir);
 	}
-	br.roots =
-	    (struct resolve_roots){.pol = pol, .dirfds = br.dirfds, .scratch_fd = br.scratch.fd};
+	br.roots = (struct resolve_roots){
+	    .pol = pol, .dirfds = br.dirfds, .scratch_fd = br.scratch.fd, .io_flags = o->io_flags};
 	if (rc == 0 && o->confine) {
 		rc = confine(&br, sock);
 	}

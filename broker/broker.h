@@ -14,6 +14,7 @@ struct broker_opts {
 	bool audit_all; /* log allowed operations too */
 	bool confine; /* --sandbox=strict: seccomp, Landlock, no capabilities */
 	const char *tmpdir; /* where a scratch directory is made (absolute) */
+	int io_flags; /* --io-direct, --io-sync: O_DIRECT, O_SYNC on every host file it opens */
 };
 
 /* Set by the SIGTERM handler: the serve loop ends at its next wake-up. */

@@ -79,6 +79,8 @@ static int parse_args(int argc, char **argv, struct broker_opts *o)
 					     {"audit-fd", no_argument, NULL, 'f'},
 					     {"no-confine", no_argument, NULL, 'n'},
 					     {"tmpdir", required_argument, NULL, 't'},
+					     {"io-direct", no_argument, NULL, 'd'},
+					     {"io-sync", no_argument, NULL, 's'},
 					     {NULL, 0, NULL, 0}};
 	int c;
 
@@ -98,6 +100,12 @@ static int parse_args(int argc, char **argv, struct broker_opts *o)
 		case 't':
 			o->tmpdir = optarg;
 			break;
+		case 'd':
+			o->io_flags |= O_DIRECT;
+			break;
+		case 's':
+			o->io_flags |= O_SYNC;
+			break;
 		default:
 			return -1;
 		}
@@ -113,8 +121,10 @@ int main(int argc, char **argv)
 
 	setup_signals();
 	if (parse_args(argc, argv, &o) != 0 || !is_socket(BRK_FD_SOCK)) {
-		fprintf(stderr, "usage: uhyve-sec-broker [--audit-all] [--audit-fd] [--no-confine] "
-				"[--tmpdir DIR] (started by uhyve-sec with its fds 3-5)\n");
+		fprintf(stderr,
+			"usage: uhyve-sec-broker [--audit-all] [--audit-fd] [--no-confine] "
+			"[--tmpdir DIR] [--io-direct] [--io-sync] (started by uhyve-sec with its "
+			"fds 3-5)\n");
 		return ST_USAGE;
 	}
 	if (read_policy(&pol) != 0) {

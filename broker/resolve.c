@@ -54,6 +54,7 @@ struct target {
 	int dirfd;
 	bool writable, create, remove, mkdir, hardlinks, within;
 	bool scratch; /* the private scratch directory, not a mount */
+	int io_flags; /* --io-mode: O_DIRECT/O_SYNC, added to opens without O_DIRECTORY */
 	char *rest; /* "" = the directory itself, else "a/b"; points into norm */
 	char norm[POL_PATH_MAX];
 };
@@ -157,6 +158,7 @@ static int resolve_target(const struct resolve_roots *r, const char *guest_path,
 	if (rc < 0) {
 		return fail(v, -EACCES, R_PATH_ESCAPE);
 	}
+	t->io_flags = r->io_flags;
 	idx = policy_match(r->pol, t->norm, &rest);
 	if (idx >= 0 && (size_t)idx < r->pol->nmounts && rest != NULL && r->dirfds != NULL &&
 	    r->dirfds[idx] >= 0) {
@@ -293,6 +295,10 @@ static int precheck(struct target *t, const char *path, int flags, struct resolv
 static int kernel_flags(const struct target *t, int flags)
 {
 	int k = (flags & ~(O_TRUNC | O_EXCL)) | O_NONBLOCK;
+
+	if (!(flags & O_DIRECTORY)) {
+		k |= t->io_flags & (O_DIRECT | O_SYNC);
+	}
 
 	if ((flags & O_CREAT) && t->create) {
 		return k | (flags & O_EXCL);

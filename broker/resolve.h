@@ -13,11 +13,12 @@
 #include "policy.h"
 
 /* The broker's open roots: dirfds[i] belongs to p->mounts[i] (O_PATH|O_DIRECTORY|O_CLOEXEC),
- * scratch_fd to the scratch directory or -1. */
+ * scratch_fd to the scratch directory or -1; io_flags the operator's --io-mode. */
 struct resolve_roots {
 	const struct policy *pol;
 	const int *dirfds;
 	int scratch_fd;
+	int io_flags; /* O_DIRECT and/or O_SYNC (--io-mode) for every open without O_DIRECTORY */
 };
 
 /* The reason given when the policy allowed the operation but the host refused it (ENOENT,

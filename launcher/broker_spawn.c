@@ -87,8 +87,9 @@ static void exec_broker(const char *path, const struct broker_launch *o, const i
 			pid_t parent)
 {
 	char tmpdir[PATH_MAX + 16], name[] = BROKER_HELPER_NAME, all[] = "--audit-all",
-				    afd[] = "--audit-fd", off[] = "--no-confine";
-	char *argv[8], *envp[16];
+				    afd[] = "--audit-fd", off[] = "--no-confine",
+				    direct[] = "--io-direct", sync[] = "--io-sync";
+	char *argv[10], *envp[16];
 	int a = 0, null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	setpgid(0, 0);
@@ -121,6 +122,12 @@ static void exec_broker(const char *path, const struct broker_launch *o, const i
 	}
 	if (!o->confine) {
 		argv[a++] = off;
+	}
+	if (o->io_direct) {
+		argv[a++] = direct;
+	}
+	if (o->io_sync) {
+		argv[a++] = sync;
 	}
 	argv[a++] = tmpdir;
 	argv[a] = NULL;

@@ -14,7 +14,7 @@
 #include "launcher.h"
 #include "uhs_msg.h"
 
-void cli_usage(FILE *f)
+static void usage_uhyve(FILE *f)
 {
 	fputs("Usage: uhyve-sec [OPTIONS] KERNEL [ARGS]...\n"
 	      "Run the Hermit unikernel KERNEL under KVM; ARGS are passed to the guest.\n"
@@ -43,7 +43,32 @@ void cli_usage(FILE *f)
 	      "                          map host directory HOST at guest path GUEST (default\n"
 	      "                          rw: read, write, create, delete, mkdir); repeatable;\n"
 	      "                          --mount is the same\n"
-	      "\n"
+	      "      --tempdir DIR       files the guest creates outside every mapping go to a\n"
+	      "                          private scratch directory in DIR, removed at the end\n"
+	      "                          (without it such a create is refused)\n"
+	      "      --io-mode MODE      default, host=direct, host=sync or host=direct,sync:\n"
+	      "                          O_DIRECT / O_SYNC on the host files the guest opens\n"
+	      "      --file-isolation none|normal|strict\n"
+	      "                          accepted; every value means uhyve-sec's strict sandbox\n"
+	      "                          (it is never weaker than asked)\n"
+	      "      --hermit-image-mode external|internal\n"
+	      "                          for Hermit images (an ELF kernel ignores it)\n"
+	      "      --thp               advise transparent huge pages for guest RAM\n"
+	      "      --ksm               let the host merge identical guest pages (KSM; needs\n"
+	      "                          --assist=off)\n"
+	      "      --pit               give the guest an i8254 PIT (in-kernel irqchip)\n"
+	      "      --cpu-pm            the guest's HLT, PAUSE, MWAIT and C-states keep its\n"
+	      "                          host CPU (no exits)\n"
+	      "      --config FILE       read uhyve.toml settings from FILE (default:\n"
+	      "                          $HERMIT_CONFIG, ./uhyve.toml, then\n"
+	      "                          $XDG_CONFIG_HOME/uhyve/uhyve.toml); the command line\n"
+	      "                          and HERMIT_* win over the file\n",
+	      f);
+}
+
+static void usage_own(FILE *f)
+{
+	fputs("\n"
 	      "uhyve-sec's own options:\n"
 	      "  -v, --verbose           accepted for old command lines; does nothing (the\n"
 	      "                          kernel log always goes to the output, as in uhyve)\n"
@@ -71,16 +96,22 @@ void cli_usage(FILE *f)
 	      "  -V, --version           show the version and exit\n"
 	      "\n"
 	      "Environment: HERMIT_MEMORY_SIZE (or HERMIT_MEM) and HERMIT_CPU_COUNT (or\n"
-	      "HERMIT_CPUS) set what -m and -c do not; HERMIT_VERBOSE is accepted (a boolean)\n"
-	      "and does nothing, like -v.\n"
+	      "HERMIT_CPUS) set what -m and -c do not; HERMIT_CONFIG names uhyve.toml;\n"
+	      "HERMIT_VERBOSE is accepted (a boolean) and does nothing, like -v.\n"
 	      "\n"
 	      "Exit status: the guest's exit code (0-255), or: 64 usage error, 65 kernel image\n"
 	      "rejected, 66 kernel unreadable, 69 KVM unavailable, 70 internal error, 71 host\n"
-	      "resource error, 73 output file not creatable, 74 file broker failed,\n"
-	      "75 sandbox not available, 76 guest protocol violation, 78 invalid policy or mount,\n"
-	      "80 guest triple fault, 81 KVM internal error, 82 KVM entry failure, 83 guest\n"
-	      "panic, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM).\n",
+	      "resource error, 73 output file not creatable, 74 file broker failed, 75 sandbox\n"
+	      "not available, 76 guest protocol violation, 78 invalid policy, mount or\n"
+	      "uhyve.toml, 80 guest triple fault, 81 KVM internal error, 82 KVM entry failure,\n"
+	      "83 guest panic, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM).\n",
 	      f);
+}
+
+void cli_usage(FILE *f)
+{
+	usage_uhyve(f);
+	usage_own(f);
 }
 
 /* --status-fd N: an open descriptor above stderr; it is not passed on to helpers. */
@@ -161,6 +192,15 @@ static int add_positional(struct launch_config *lc, char *word)
 
 enum {
 	OPT_STATS = 256,
+	OPT_CONFIG,
+	OPT_TEMPDIR,
+	OPT_IMAGE_MODE,
+	OPT_ISOLATION,
+	OPT_IO_MODE,
+	OPT_THP,
+	OPT_KSM,
+	OPT_PIT,
+	OPT_CPU_PM,
 	OPT_NO_ASLR,
 	OPT_MOUNT,
 	OPT_POLICY,
@@ -184,6 +224,15 @@ static const struct option long_opts[] = {
     {"output", required_argument, NULL, 'o'},
     {"verbose", no_argument, NULL, 'v'},
     {"stats", no_argument, NULL, OPT_STATS},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"tempdir", required_argument, NULL, OPT_TEMPDIR},
+    {"hermit-image-mode", required_argument, NULL, OPT_IMAGE_MODE},
+    {"file-isolation", required_argument, NULL, OPT_ISOLATION},
+    {"io-mode", required_argument, NULL, OPT_IO_MODE},
+    {"thp", no_argument, NULL, OPT_THP},
+    {"ksm", no_argument, NULL, OPT_KSM},
+    {"pit", no_argument, NULL, OPT_PIT},
+    {"cpu-pm", no_argument, NULL, OPT_CPU_PM},
     {"no-aslr", no_argument, NULL, OPT_NO_ASLR},
     {"mount", required_argument, NULL, OPT_MOUNT},
     {"file-mapping", required_argument, NULL, OPT_MOUNT},
@@ -209,6 +258,60 @@ static int choice(const char *arg, const char *what, const char *a, const char *
 	}
 	*is_a = strcmp(arg, a) == 0;
 	return 0;
+}
+
+/* One of uhyve's values through config/'s parser: 0, or -1 after "invalid OPT 'v': why". */
+static int value(int rc, const char *opt, const char *arg, const char *why)
+{
+	if (rc != 0) {
+		uhs_msg("invalid %s '%s': %s", opt, arg, why);
+	}
+	return rc;
+}
+
+static int set_flag(struct launch_config *lc, bool *b, unsigned bit)
+{
+	lc->given |= bit;
+	*b = true;
+	return 0;
+}
+
+/* uhyve's options that set a layered setting but are not about memory or vCPUs. */
+static int parse_uhyve(struct launch_config *lc, int opt, const char *arg)
+{
+	struct vmm_config *cfg = &lc->vm;
+	char why[200];
+
+	switch (opt) {
+	case OPT_TEMPDIR:
+		lc->given |= G_TEMPDIR;
+		lc->tempdir_scratch = true;
+		free(lc->tempdir);
+		lc->tempdir = strdup(arg);
+		return lc->tempdir != NULL ? 0 : value(-1, "--tempdir", arg, "out of memory");
+	case OPT_IMAGE_MODE:
+		lc->given |= G_IMAGE_MODE;
+		return value(uhc_parse_image_mode(arg, &lc->image_mode, why, sizeof why),
+			     "--hermit-image-mode", arg, why);
+	case OPT_ISOLATION:
+		lc->given |= G_ISOLATION;
+		return value(uhc_parse_isolation(arg, &lc->isolation, why, sizeof why),
+			     "--file-isolation", arg, why);
+	case OPT_IO_MODE:
+		lc->given |= G_IO_MODE;
+		return value(uhc_parse_io_mode(arg, &lc->io_mode, why, sizeof why), "--io-mode",
+			     arg, why);
+	case OPT_THP:
+		return set_flag(lc, &cfg->thp, G_THP);
+	case OPT_KSM:
+		return set_flag(lc, &cfg->ksm, G_KSM);
+	case OPT_PIT:
+		return set_flag(lc, &cfg->pit, G_PIT);
+	case OPT_CPU_PM:
+		return set_flag(lc, &cfg->cpu_pm, G_CPU_PM);
+	default:
+		return 2; /* not one of these */
+	}
 }
 
 /* Options that set one of the layered settings (enum lc_given). */
@@ -239,7 +342,7 @@ static int parse_layered(struct launch_config *lc, int opt, const char *arg)
 		cfg->aslr = false;
 		return 0;
 	default:
-		return 2; /* not one of these */
+		return parse_uhyve(lc, opt, arg);
 	}
 }
 
@@ -248,6 +351,9 @@ static int parse_files(struct launch_config *lc, int opt, const char *arg)
 	switch (opt) {
 	case OPT_MOUNT:
 		return add_mount(lc, arg);
+	case OPT_CONFIG:
+		lc->config_file = arg;
+		return 0;
 	case OPT_POLICY:
 		lc->policy_path = arg;
 		return 0;
@@ -376,16 +482,25 @@ static int host_env(struct launch_config *lc, char *const envp[])
 	}
 	uhs_msg("warning: -e host passes all %d variables of uhyve-sec's environment into the "
 		"guest%s",
-		n, lc->ncli_env > 1 ? "; the other -e values are discarded" : "");
+		n,
+		lc->ncli_env > 1 || lc->nfile_env > 0
+		    ? "; the other -e values and uhyve.toml's env_vars are discarded"
+		    : "");
 	return 0;
 }
 
-/* The guest environment: -e in order (a repeated NAME: the last one wins), or -e host. */
+/* The guest environment: uhyve.toml's env_vars, then -e over them (a repeated NAME: the last
+ * one wins, so the command line beats the file); or, with -e host, the host's. */
 static int build_env(struct launch_config *lc, char *const envp[])
 {
 	for (int i = 0; i < lc->ncli_env; i++) {
 		if (strcmp(lc->cli_env[i], "host") == 0) {
 			return host_env(lc, envp);
+		}
+	}
+	for (size_t i = 0; i < lc->nfile_env; i++) {
+		if (lc_env_put(&lc->vm, lc->file_env[i]) != 0) {
+			return -1;
 		}
 	}
 	for (int i = 0; i < lc->ncli_env; i++) {
@@ -408,6 +523,7 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_co
 	cfg->assist = true;
 	cfg->sandbox = true;
 	lc->status_fd = -1;
+	lc->isolation = UHC_ISOLATION_NORMAL;
 	if ((rc = parse_argv(argc, argv, lc)) != 0 || (rc = cli_env_apply(lc, envp)) != 0) {
 		return rc;
 	}
@@ -417,6 +533,16 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_co
 	if (cfg->kernel_path == NULL) {
 		uhs_msg("missing KERNEL argument (try 'uhyve-sec --help')");
 		return -1;
+	}
+	return 0;
+}
+
+int cli_finish(struct launch_config *lc, char *const envp[])
+{
+	struct vmm_config *cfg = &lc->vm;
+
+	if (lc->owned_output != NULL) {
+		cfg->output = lc->owned_output;
 	}
 	if (cfg->argv0 == NULL) {
 		cfg->argv0 = cfg->kernel_path;
@@ -433,14 +559,23 @@ void cli_free(struct launch_config *lc)
 	for (int i = 0; i < cfg->nenv; i++) {
 		free(cfg->env[i]);
 	}
+	for (size_t i = 0; i < lc->nfile_env; i++) {
+		free(lc->file_env[i]);
+	}
 	free(cfg->env);
-	cfg->env = NULL;
-	cfg->nenv = 0;
+	free(lc->file_env);
 	free(lc->cli_env);
 	free(lc->args);
 	free(lc->mount_specs);
+	free(lc->owned_output);
+	free(lc->tempdir);
+	cfg->env = NULL;
+	cfg->nenv = 0;
+	lc->file_env = NULL;
+	lc->nfile_env = 0;
 	lc->cli_env = NULL;
 	lc->args = NULL;
 	lc->mount_specs = NULL;
+	lc->owned_output = lc->tempdir = NULL;
 	lc->ncli_env = lc->nargs = lc->nmount_specs = 0;
 }

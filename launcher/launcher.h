@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "policy.h"
+#include "uhyve_toml.h"
 #include "vmm.h"
 
 /* Settings that the command line, the environment and uhyve.toml may each set: every layer
@@ -27,6 +28,14 @@ enum lc_given {
 	G_STATS = 1u << 3,
 	G_NO_ASLR = 1u << 4,
 	G_AFFINITY = 1u << 5,
+	G_TEMPDIR = 1u << 6,
+	G_IMAGE_MODE = 1u << 7,
+	G_ISOLATION = 1u << 8,
+	G_IO_MODE = 1u << 9,
+	G_THP = 1u << 10,
+	G_KSM = 1u << 11,
+	G_CPU_PM = 1u << 12,
+	G_PIT = 1u << 13,
 };
 
 struct launch_config {
@@ -34,9 +43,19 @@ struct launch_config {
 	unsigned given; /* enum lc_given */
 	bool verbose; /* -v / HERMIT_VERBOSE: accepted, no effect (the kernel log is shown) */
 	bool print_sandbox; /* --print-sandbox: print the confinement and exit */
-	/* the guest's environment: -e as given (pointers into argv), merged in cli_finish */
+	const char *config_file; /* --config FILE (uhyve.toml), or NULL */
+	char *owned_output; /* uhyve.toml's output (vm.output points here) */
+	char *tempdir; /* --tempdir / uhyve.toml tempdir: where a scratch directory goes */
+	bool tempdir_scratch; /* --tempdir on the command line: unmapped creates go there */
+	enum uhc_image_mode image_mode; /* --hermit-image-mode */
+	enum uhc_isolation isolation; /* --file-isolation (every value: the strict sandbox) */
+	struct uhc_io_mode io_mode; /* --io-mode: O_DIRECT / O_SYNC on host files */
+	/* the guest's environment: -e as given (pointers into argv) and uhyve.toml's env_vars,
+	 * merged in cli_finish */
 	const char **cli_env;
 	int ncli_env;
+	char **file_env; /* owned */
+	size_t nfile_env;
 	/* guest arguments after KERNEL (pointers into argv; owned array) */
 	char **args;
 	int nargs;
@@ -54,6 +73,9 @@ struct launch_config {
 /* Parses argv and the HERMIT_* environment.  Returns 0 to run, 1 when --help or --version
  * was handled (exit 0), or -1 after printing a one-line error (exit ST_USAGE). */
 int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_config *lc);
+/* After config_apply (and the image): the guest's environment (image, then uhyve.toml, then
+ * -e on top; or -e host), argv[0] and the arguments.  0, or -1 after a message (ST_USAGE). */
+int cli_finish(struct launch_config *lc, char *const envp[]);
 void cli_free(struct launch_config *lc);
 void cli_usage(FILE *f);
 
@@ -76,6 +98,13 @@ int lc_env_put(struct vmm_config *cfg, const char *kv);
 /* An -e value: "NAME=VALUE" with a non-empty NAME, or "host". */
 int lc_check_env(const char *kv, const char *what);
 
+/* ---- config.c ---- */
+/* Finds uhyve.toml in uhyve's order (--config, HERMIT_CONFIG, ./uhyve.toml,
+ * $XDG_CONFIG_HOME/uhyve/uhyve.toml), reads it and fills what the command line and the
+ * environment left unset.  Returns 0 (also without a file), or ST_POLICY after a one-line
+ * "FILE:LINE:COLUMN: ..." message. */
+int config_apply(struct launch_config *lc, char *const envp[]);
+
 /* ---- cli_env.c ---- */
 /* The HERMIT_* variables of envp fill what the command line left unset. */
 int cli_env_apply(struct launch_config *lc, char *const envp[]);
@@ -97,6 +126,7 @@ struct broker_launch {
 	int cpu; /* >= 0: run the broker on this host CPU (next to vCPU 0) */
 	bool confine; /* --sandbox=strict */
 	const char *tmpdir; /* absolute: where a scratch directory goes */
+	bool io_direct, io_sync; /* --io-mode host=direct / host=sync: O_DIRECT / O_SYNC */
 };
 
 /* Forks and execs the broker with its end of a SOCK_SEQPACKET socketpair and the packed

@@ -2,7 +2,8 @@
 /* main.c - uhyve-sec: parse the command line and policy, start the file broker, run the VMM.
  *
  * Start-up order (acquire, then drop; docs/threat-model.md section 3):
- *   1. close every inherited fd but stdio; parse the command line and environment;
+ *   1. close every inherited fd but stdio; parse the command line and environment, then
+ *      uhyve.toml (config.c) under them;
  *   2. build and validate the policy (operator input);
  *   3. block the stop signals (before any child or thread);
  *   4. with a mount: fork and exec the broker (uhyve-sec-broker) with the packed policy; it
@@ -13,9 +14,11 @@
  * If the VMM dies the broker gets SIGTERM (parent-death signal) or EOF; if the broker dies
  * the VMM gets SIGCHLD or EOF and ends the run with status 74.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker_sandbox.h"
@@ -104,26 +107,48 @@ static char **guest_mounts(const struct policy *pol)
 	return m;
 }
 
-static const char *tmpdir(void)
+/* Where a scratch directory goes: --tempdir / uhyve.toml's tempdir (made absolute), else
+ * $TMPDIR (if absolute), else /tmp.  NULL after a message if --tempdir is no directory. */
+static const char *tmpdir(const struct launch_config *lc, char *buf, size_t cap)
 {
-	const char *t = getenv("TMPDIR");
+	const char *t = getenv("TMPDIR"), *cwd = launcher_cwd();
+	struct stat st;
 
-	return t != NULL && t[0] == '/' ? t : "/tmp";
+	if (lc->tempdir == NULL) {
+		return t != NULL && t[0] == '/' ? t : "/tmp";
+	}
+	if (lc->tempdir[0] == '/') {
+		snprintf(buf, cap, "%s", lc->tempdir);
+	} else if (cwd == NULL || snprintf(buf, cap, "%s/%s", cwd, lc->tempdir) >= (int)cap) {
+		uhs_msg("tempdir '%s': cannot make it an absolute path", lc->tempdir);
+		return NULL;
+	}
+	if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		uhs_msg("tempdir '%s': not a directory", lc->tempdir);
+		return NULL;
+	}
+	return buf;
 }
 
 /* Step 4: the broker and the VMM's view of it.  Returns 0 or an exit status. */
 static int start_files(const struct launch_config *lc, const struct policy *pol,
 		       struct vmm_files *files, char ***mounts)
 {
+	char tmp[PATH_MAX];
 	struct broker_launch bl = {.audit_log = lc->audit_log,
 				   .audit_all = lc->audit_all,
 				   .cpu = lc->vm.naffinity > 0 ? lc->vm.affinity[0] : -1,
 				   .confine = lc->vm.sandbox,
-				   .tmpdir = tmpdir()};
+				   .tmpdir = tmpdir(lc, tmp, sizeof tmp),
+				   .io_direct = lc->io_mode.direct,
+				   .io_sync = lc->io_mode.sync};
 	struct fs_broker *fsb;
 	pid_t pid;
 	int rc, sock;
 
+	if (bl.tmpdir == NULL) {
+		return ST_USAGE;
+	}
 	if ((rc = broker_start(pol, &bl, &sock, &pid)) != 0) {
 		return rc;
 	}
@@ -158,6 +183,7 @@ static int run(const struct launch_config *lc)
 	}
 	vmm_block_signals();
 	rc = build_policy(lc, lc->policy_path, &pol);
+	pol.scratch |= lc->tempdir_scratch; /* --tempdir: unmapped creates go there, as in uhyve */
 	if (rc == 0 && (pol.nmounts > 0 || pol.scratch)) {
 		rc = start_files(lc, &pol, &files, &mounts);
 	}
@@ -210,8 +236,8 @@ int main(int argc, char *argv[])
 		rc = check_policy(&lc);
 	} else if (lc.print_sandbox) {
 		rc = print_sandbox(&lc);
-	} else {
-		rc = run(&lc);
+	} else if ((rc = config_apply(&lc, environ)) == 0) {
+		rc = cli_finish(&lc, environ) != 0 ? ST_USAGE : run(&lc);
 	}
 	/* the end of every run: the --status-fd record, then the process status */
 	fflush(stdout);

@@ -104,7 +104,8 @@ static int create_irqchip(struct vm *vm)
 {
 	struct kvm_enable_cap split = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {24}};
 
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP) > 0 &&
+	/* --pit: KVM's PIT needs its PIC, i.e. the full in-kernel irqchip (ENOENT on a split) */
+	if (!vm->cfg->pit && ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP) > 0 &&
 	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &split) == 0) {
 		vm->split_irqchip = true;
 		return 0;
@@ -250,7 +251,7 @@ int kvm_vm_create(struct vm *vm)
 		uhs_msg("in-kernel irqchip / x2APIC API: %s", strerror(errno));
 		return ST_NOKVM;
 	}
-	return 0;
+	return kvm_vm_options(vm);
 }
 
 int kvm_vcpu_create(struct vm *vm, struct vcpu *v)

@@ -102,10 +102,8 @@ static int acquire(struct vm *vm)
 	}
 	/* The kernel log (serial port) goes to the output, as in uhyve since Nov 2024. */
 	vm->out.show_serial = true;
-	if ((rc = gmem_init(&vm->mem, 0, vm->cfg->mem_size)) != 0) {
-		uhs_msg("cannot allocate %llu MiB of guest RAM: %s",
-			(unsigned long long)(vm->cfg->mem_size >> 20), strerror(-rc));
-		return ST_OSERR;
+	if ((rc = ram_create(vm, cfg_assist(vm))) != 0) {
+		return rc;
 	}
 	vm->vcpus = calloc(vm->ncpu, sizeof *vm->vcpus);
 	if (vm->vcpus == NULL) {

@@ -17,7 +17,7 @@ static int parse(struct launch_config *lc, char *const envp[], ...)
 {
 	static char name[] = "uhyve-sec";
 	char *argv[64] = {name};
-	int argc = 1;
+	int argc = 1, rc;
 	va_list ap;
 
 	va_start(ap, envp);
@@ -25,7 +25,11 @@ static int parse(struct launch_config *lc, char *const envp[], ...)
 		argc++;
 	}
 	va_end(ap);
-	return cli_parse(argc, argv, envp, lc);
+	rc = cli_parse(argc, argv, envp, lc);
+	if (rc == 0 && lc->vm.kernel_path != NULL) {
+		rc = cli_finish(lc, envp);
+	}
+	return rc;
 }
 
 static void test_defaults(void **state)
@@ -173,6 +177,7 @@ static void test_many_env(void **state)
 	}
 	argv[argc++] = kern;
 	assert_int_equal(cli_parse(argc, argv, NULL, &lc), 0);
+	assert_int_equal(cli_finish(&lc, NULL), 0);
 	assert_int_equal(lc.vm.nenv, 300); /* the old cap of 128 is gone */
 	assert_string_equal(lc.vm.env[299], "V299=299");
 	cli_free(&lc);
@@ -221,6 +226,38 @@ static void test_files_options(void **state)
 	cli_free(&lc);
 }
 
+static void test_uhyve_options(void **state)
+{
+	struct launch_config lc;
+
+	(void)state;
+	assert_int_equal(parse(&lc, NULL, "--tempdir", "/t", "--io-mode", "host=direct,sync",
+			       "--file-isolation", "None", "--hermit-image-mode", "INTERNAL",
+			       "--thp", "--ksm", "--pit", "--cpu-pm", "--config", "u.toml", "k",
+			       NULL),
+			 0);
+	assert_string_equal(lc.tempdir, "/t");
+	assert_true(lc.tempdir_scratch);
+	assert_true(lc.io_mode.direct && lc.io_mode.sync);
+	assert_int_equal(lc.isolation, UHC_ISOLATION_NONE);
+	assert_int_equal(lc.image_mode, UHC_IMAGE_INTERNAL);
+	assert_true(lc.vm.thp && lc.vm.ksm && lc.vm.pit && lc.vm.cpu_pm);
+	assert_string_equal(lc.config_file, "u.toml");
+	assert_int_equal(lc.given, G_TEMPDIR | G_IO_MODE | G_ISOLATION | G_IMAGE_MODE | G_THP |
+				       G_KSM | G_PIT | G_CPU_PM);
+	cli_free(&lc);
+	assert_int_equal(parse(&lc, NULL, "k", NULL), 0);
+	assert_int_equal(lc.isolation, UHC_ISOLATION_NORMAL); /* uhyve's default */
+	assert_false(lc.vm.thp || lc.vm.ksm || lc.vm.pit || lc.vm.cpu_pm || lc.tempdir_scratch);
+	cli_free(&lc);
+	assert_int_equal(parse(&lc, NULL, "--io-mode", "direct", "k", NULL), -1);
+	cli_free(&lc);
+	assert_int_equal(parse(&lc, NULL, "--file-isolation", "loose", "k", NULL), -1);
+	cli_free(&lc);
+	assert_int_equal(parse(&lc, NULL, "--hermit-image-mode", "inside", "k", NULL), -1);
+	cli_free(&lc);
+}
+
 static void test_rejected(void **state)
 {
 	static const char *const cases[][3] = {
@@ -250,11 +287,11 @@ static void test_rejected(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),  cmocka_unit_test(test_grammar),
-	    cmocka_unit_test(test_sizes),     cmocka_unit_test(test_env_and_precedence),
-	    cmocka_unit_test(test_guest_env), cmocka_unit_test(test_many_env),
-	    cmocka_unit_test(test_affinity),  cmocka_unit_test(test_files_options),
-	    cmocka_unit_test(test_rejected),
+	    cmocka_unit_test(test_defaults),	  cmocka_unit_test(test_grammar),
+	    cmocka_unit_test(test_sizes),	  cmocka_unit_test(test_env_and_precedence),
+	    cmocka_unit_test(test_guest_env),	  cmocka_unit_test(test_many_env),
+	    cmocka_unit_test(test_affinity),	  cmocka_unit_test(test_files_options),
+	    cmocka_unit_test(test_uhyve_options), cmocka_unit_test(test_rejected),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,6 +37,10 @@ struct vmm_config {
 	int naffinity; /* 0: no pinning */
 	bool assist; /* --assist=auto (default): complete rejected instructions */
 	bool sandbox; /* --sandbox=strict (default); false: --sandbox=off */
+	bool thp; /* --thp: transparent huge pages for guest RAM (MADV_HUGEPAGE) */
+	bool ksm; /* --ksm: same-page merging of guest RAM (MADV_MERGEABLE) */
+	bool pit; /* --pit: an in-kernel i8254 PIT (needs the full in-kernel irqchip) */
+	bool cpu_pm; /* --cpu-pm: the guest's HLT/PAUSE/MWAIT/C-states do not exit */
 };
 
 /* ---- file operations seen by hypercalls (fs_none.c now, the broker later) ----

@@ -36,7 +36,8 @@ VMM=${UHYVE_SEC:-$here/../../../build/uhyve-sec}
 GUEST_DIR=${GUEST_DIR:-$here/../../../build/tests/guests}
 EXPECT_DIR=${EXPECT_DIR:-$here/expected}
 SCENARIOS="ops-v1 ops-v2 attacks-v1 attacks-v2 ro-identical symlinks-within open-limit \
-write-limit scratch audit kill-broker kill-vmm broker-start-failure meta dirlist"
+write-limit scratch audit kill-broker kill-vmm broker-start-failure meta dirlist tempdir \
+io-mode"
 
 if [ $# -ne 1 ]; then
 	echo "usage: $0 SCENARIO (or --list)" >&2
@@ -445,6 +446,7 @@ data_names() { # the names in T/data (one level), sorted, for before/after compa
 long=$(printf 'a%.0s' $(seq 5000)) # a 5000-byte path component
 # shellcheck source=host-view.sh
 . "$here/host-view.sh" # the scenarios meta and dirlist, write_limit_spend
+. "$here/uhyve-opts.sh" # the scenarios tempdir and io-mode
 etc_sum=$(sha256sum /etc/passwd)
 
 # ---- scenarios ----
@@ -847,6 +849,8 @@ kill-vmm) sc_kill_vmm ;;
 broker-start-failure) sc_broker_start_failure ;;
 meta) sc_meta ;;
 dirlist) sc_dirlist ;;
+tempdir) sc_tempdir ;;
+io-mode) sc_io_mode ;;
 esac
 
 snap_after=$(snapshot)
@@ -856,7 +860,7 @@ if [ "$snap_before" != "$snap_after" ]; then
 fi
 [ "$(sha256sum /etc/passwd)" = "$etc_sum" ] || fail "/etc/passwd changed"
 case "$scenario" in
-ops-* | attacks-* | symlinks-within | write-limit | scratch | audit | meta | dirlist) ;;
+ops-* | attacks-* | symlinks-within | write-limit | scratch | audit | meta | dirlist | tempdir) ;;
 *)
 	[ "$(data_names)" = "$data_before" ] || fail "T/data changed: $(diff <(echo "$data_before") <(data_names) | grep '^[<>]' | tr '\n' ' ')"
 	;;
