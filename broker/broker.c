@@ -41,7 +41,9 @@
 
 struct broker {
 	const struct policy *pol;
-	int dirfds[POL_MAX_MOUNTS];
+	int dirfds[POL_MAX_MOUNTS]; /* a file mapping's: its directory (O_PATH) */
+	int filefds[POL_MAX_MOUNTS]; /* a file mapping's: the file itself (O_PATH); else -1 */
+	char *filepaths[POL_MAX_MOUNTS]; /* a file mapping's resolved host path; else NULL */
 	struct scratch scratch;
 	const char *tmpdir; /* where the scratch directory is made */
 	struct audit audit;
@@ -160,6 +162,17 @@ static int open_roots(struct broker *br)
 	int probe = -1;
 
 	for (size_t i = 0; i < pol->nmounts; i++) {
+		if (pol->mounts[i].file) {
+			int rc = file_map_open_root(&pol->mounts[i], &br->dirfds[i],
+						    &br->filefds[i], &br->filepaths[i]);
+			if (rc != 0) {
+				bmsg("mapping %s: cannot open host file %s: %s",
+				     pol->mounts[i].guest, pol->mounts[i].host,
+				     rc == -EINVAL ? "not a regular file" : strerror(-rc));
+				return ST_POLICY;
+			}
+			continue;
+		}
 		br->dirfds[i] = open(pol->mounts[i].host, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (br->dirfds[i] < 0) {
 			bmsg("mount %s: cannot open host directory %s: %s", pol->mounts[i].guest,
@@ -243,6 +256,7 @@ static int confine(struct broker *br, int sock)
 {
 	struct broker_confinement b = {.pol = br->pol,
 				       .dirfds = br->dirfds,
+				       .filefds = br->filefds,
 				       .scratch_fd = br->scratch.fd,
 				       .scratch_parent_fd = br->scratch.parent_fd,
 				       .sock = sock};
@@ -266,7 +280,7 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 	int rc;
 
 	for (size_t i = 0; i < POL_MAX_MOUNTS; i++) {
-		br.dirfds[i] = -1;
+		br.dirfds[i] = br.filefds[i] = -1;
 	}
 	rc = open_roots(&br);
 	if (rc == 0 && (rc = meta_key_init(&br.key)) != 0) {
@@ -276,8 +290,12 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 	if (rc == 0 && pol->scratch) {
 		rc = scratch_make(&br.scratch, br.tmpdir);
 	}
-	br.roots = (struct resolve_roots){
-	    .pol = pol, .dirfds = br.dirfds, .scratch_fd = br.scratch.fd, .io_flags = o->io_flags};
+	br.roots = (struct resolve_roots){.pol = pol,
+					  .dirfds = br.dirfds,
+					  .scratch_fd = br.scratch.fd,
+					  .io_flags = o->io_flags,
+					  .filefds = br.filefds,
+					  .filepaths = br.filepaths};
 	if (rc == 0 && o->confine) {
 		rc = confine(&br, sock);
 	}
@@ -293,6 +311,10 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 		if (br.dirfds[i] >= 0) {
 			close(br.dirfds[i]);
 		}
+		if (br.filefds[i] >= 0) {
+			close(br.filefds[i]);
+		}
+		free(br.filepaths[i]);
 	}
 	return rc;
 }

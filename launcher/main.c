@@ -94,13 +94,43 @@ static int print_sandbox(const struct launch_config *lc)
 	return rc;
 }
 
-/* Copies the guest mount points (the only part of the policy the VMM keeps). */
+static void free_list(char **m)
+{
+	for (size_t i = 0; m != NULL && m[i] != NULL; i++) {
+		free(m[i]);
+	}
+	free(m);
+}
+
+/* Adds dir to the NULL-terminated list m of n entries unless it is "/" or already there.
+ * Returns 0 or -1 (out of memory). */
+static int add_mount_dir(char **m, size_t *n, const char *dir, size_t len)
+{
+	if (len == 0 || (len == 1 && dir[0] == '/')) {
+		return 0; /* a kernel cannot mount "/" (uhyve leaves it out too) */
+	}
+	for (size_t i = 0; i < *n; i++) {
+		if (strlen(m[i]) == len && memcmp(m[i], dir, len) == 0) {
+			return 0;
+		}
+	}
+	return (m[(*n)++] = strndup(dir, len)) != NULL ? 0 : -1;
+}
+
+/* The guest directories a newer kernel mounts from the FDT (/uhyve,mounts), as uhyve lists
+ * them: a directory mapping's guest path, a file mapping's guest directory; never "/".  The
+ * only part of the policy the VMM keeps. */
 static char **guest_mounts(const struct policy *pol)
 {
 	char **m = calloc(pol->nmounts + 1, sizeof *m);
+	size_t n = 0;
 
 	for (size_t i = 0; m != NULL && i < pol->nmounts; i++) {
-		if ((m[i] = strdup(pol->mounts[i].guest)) == NULL) {
+		const char *g = pol->mounts[i].guest;
+		size_t len = pol->mounts[i].file ? (size_t)(strrchr(g, '/') - g) : strlen(g);
+
+		if (add_mount_dir(m, &n, g, len) != 0) {
+			free_list(m);
 			return NULL;
 		}
 	}
@@ -157,13 +187,16 @@ static int start_files(const struct launch_config *lc, const struct policy *pol,
 	*files = (struct vmm_files){.ops = &fs_broker_ops,
 				    .ctx = fsb,
 				    .mounts = *mounts,
-				    .nmounts = (int)pol->nmounts,
+				    .nmounts = 0,
 				    .broker_pid = pid,
 				    .broker_sock = sock,
 				    .broker_ready = broker_wait_ready};
 	if (fsb == NULL || *mounts == NULL) {
 		uhs_msg("out of memory");
 		return ST_OSERR;
+	}
+	while ((*mounts)[files->nmounts] != NULL) {
+		files->nmounts++;
 	}
 	return 0;
 }
@@ -199,10 +232,7 @@ static int run(const struct launch_config *lc)
 	if (files.broker_pid > 0) {
 		broker_reap(files.broker_pid);
 	}
-	for (int i = 0; mounts != NULL && mounts[i] != NULL; i++) {
-		free(mounts[i]);
-	}
-	free(mounts);
+	free_list(mounts);
 	return rc;
 }
 

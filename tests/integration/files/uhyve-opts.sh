@@ -4,7 +4,9 @@
 #                scratch directory in DIR (uhyve's tempdir), gone after the run; without it such
 #                a create is refused; a DIR that is no directory is a usage error;
 #   io-mode      --io-mode host=sync / host=direct: the host files the guest opens carry O_SYNC /
-#                O_DIRECT (seen in /proc/PID/fdinfo of the VMM while the guest holds them).
+#                O_DIRECT (seen in /proc/PID/fdinfo of the VMM while the guest holds them);
+#   file-mapping --file-mapping FILE:GUEST: exactly that file at exactly GUEST (read, with rw
+#                written and truncated; never created, removed, listed; nothing next to it).
 # Uses run-files.sh's helpers (vmm, bg_start, fail, ...) and its variables T, W.
 
 sc_tempdir() {
@@ -72,4 +74,24 @@ sc_io_mode() {
 	io_mode_run io-direct-sync HOST=Sync,Direct 4050000 1
 	vmm -e io-bad 64 -- --io-mode direct @fsops-v2 cat:/data/a.txt
 	stderr_is io-bad "uhyve-sec: invalid --io-mode 'direct': *"
+}
+
+sc_file_mapping() {
+	local -a fm=(--file-mapping "$T/data/a.txt:/guest.txt" --file-mapping "$T/ro/r.txt:/r.txt:ro"
+		--file-mapping "$T/data/inlink:etc/l.txt")
+	vmm fm-v2 0 -- "${fm[@]}" --audit-log "$W/fm.log" @fsops-v2 cat:/guest.txt stat:/guest.txt lstat:/guest.txt \
+		fstat:/guest.txt cat:/etc/l.txt cat:/r.txt put:/r.txt:no cat:/guest.txt/x \
+		open:/guest.txt:0200000 open:/guest.txt:0300 unlink:/guest.txt mkdir:/guest.txt \
+		ls:/ cat:/data/a.txt cat:/a.txt put:/guest.txt:rewritten cat:/guest.txt \
+		append:/guest.txt:+more cat:/guest.txt
+	vmm fm-v1 0 -- "${fm[@]}" --audit-log "$W/fm.log" @fsops cat:guest.txt cat:/guest.txt cat:/etc/l.txt unlink:/r.txt
+	want_content data/a.txt "rewritten+more"
+	printf 'hello host' >"$T/data/a.txt"
+	vmm -e fm-fifo 78 -- --file-mapping "$T/data/fifo:/f" @fsops-v2 cat:/f
+	stderr_is fm-fifo "uhyve-sec: mount /f (--mount #1): host path @T@/data/fifo is neither a directory nor a regular file"
+	vmm -e fm-root 78 -- --file-mapping "$T/data/a.txt:/" @fsops-v2 cat:/
+	stderr_is fm-root "uhyve-sec: mount / (--mount #1): the file @T@/data/a.txt cannot be mounted at /"
+	show_audit "$W/fm.log" "audit log"
+	printf '{"version": 1}\n' >"$W/empty.json"
+	vmm fm-check 0 -- --check-policy "$W/empty.json" --file-mapping "$T/data/a.txt:g.txt:ro"
 }
