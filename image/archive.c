@@ -466,20 +466,3 @@ int hi_parse(const void *buf, size_t len, const struct hi_limits *lim, struct he
 	}
 	return rc;
 }
-
-void hi_free(struct hermit_image *img)
-{
-	if (!img->borrowed) {
-		for (size_t i = 0; i < img->n_entries; i++) {
-			free_const(img->entries[i].name);
-			free_const(img->entries[i].data);
-		}
-		hi_config_free(&img->cfg);
-	} else {
-		free_const(img->cfg.kernel_args);
-		free_const(img->cfg.app_args);
-		free_const(img->cfg.env_vars);
-	}
-	free(img->entries);
-	memset(img, 0, sizeof *img);
-}

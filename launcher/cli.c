@@ -483,19 +483,25 @@ static int host_env(struct launch_config *lc, char *const envp[])
 	uhs_msg("warning: -e host passes all %d variables of uhyve-sec's environment into the "
 		"guest%s",
 		n,
-		lc->ncli_env > 1 || lc->nfile_env > 0
-		    ? "; the other -e values and uhyve.toml's env_vars are discarded"
+		lc->ncli_env > 1 || lc->nfile_env > 0 || lc->nimage_env > 0
+		    ? "; the other -e values, uhyve.toml's and the image's env_vars are discarded"
 		    : "");
 	return 0;
 }
 
-/* The guest environment: uhyve.toml's env_vars, then -e over them (a repeated NAME: the last
- * one wins, so the command line beats the file); or, with -e host, the host's. */
+/* The guest environment: a Hermit image's env_vars, uhyve.toml's over them, then -e over both
+ * (a repeated NAME: the last one wins, so the command line beats the file and the file the
+ * image); or, with -e host, the host's alone. */
 static int build_env(struct launch_config *lc, char *const envp[])
 {
 	for (int i = 0; i < lc->ncli_env; i++) {
 		if (strcmp(lc->cli_env[i], "host") == 0) {
 			return host_env(lc, envp);
+		}
+	}
+	for (size_t i = 0; i < lc->nimage_env; i++) {
+		if (lc_env_put(&lc->vm, lc->image_env[i]) != 0) {
+			return -1;
 		}
 	}
 	for (size_t i = 0; i < lc->nfile_env; i++) {

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "hermit_image.h"
 #include "policy.h"
 #include "uhyve_toml.h"
 #include "vmm.h"
@@ -56,6 +57,9 @@ struct launch_config {
 	int ncli_env;
 	char **file_env; /* owned */
 	size_t nfile_env;
+	/* a Hermit image's [input] env_vars (pointers into its blob), under everything else */
+	const char *const *image_env;
+	size_t nimage_env;
 	/* guest arguments after KERNEL (pointers into argv; owned array) */
 	char **args;
 	int nargs;
@@ -105,6 +109,36 @@ int lc_check_env(const char *kv, const char *what);
  * "FILE:LINE:COLUMN: ..." message. */
 int config_apply(struct launch_config *lc, char *const envp[]);
 
+/* ---- image_parse.c: Hermit images ---- */
+struct launch_image {
+	bool is_image; /* KERNEL is a gzip'd Hermit image */
+	bool loaded; /* img is valid (borrowed from blob) */
+	int blob_fd; /* the sealed memfd of the validated blob (for the broker), or -1 */
+	const uint8_t *blob; /* its read-only mapping */
+	size_t blob_len;
+	int tar_fd; /* --hermit-image-mode internal: the sealed memfd of the tar, or -1 */
+	const uint8_t *tar;
+	size_t tar_len;
+	struct hermit_image img;
+};
+/* If the file at path is a Hermit image (gzip), parses it in a confined child (confine:
+ * --sandbox=strict) into li; internal: also the decompressed tar.  Returns 0 (also for an
+ * ELF or unreadable file: li->is_image false, the VMM deals with it), or an exit status after
+ * a one-line message (65 for a refused image). */
+int image_load(const char *path, bool internal, bool confine, struct launch_image *li);
+void image_free(struct launch_image *li);
+/* --print-sandbox: the parser child's confinement. */
+void image_print_sandbox(FILE *f);
+/* image_apply.c: what a loaded image means for the run: its [requirements] against -m and -c
+ * (a shortfall is an error, status 64), its kernel_args (and -- app_args) when the command
+ * line gives no guest arguments, its env_vars under everything else (not with -e host), the
+ * kernel bytes, the tar for internal mode.  Returns 0 or an exit status after a message. */
+int image_apply(struct launch_config *lc, const struct launch_image *li);
+/* The guest directories of an external image a newer kernel mounts (/uhyve,mounts): every
+ * directory that directly holds a file, never "/", appended to the NULL-terminated list m of
+ * *n entries (room for img.n_entries more).  0 or -1 (out of memory). */
+int image_mount_dirs(const struct launch_image *li, char **m, size_t *n);
+
 /* ---- cli_env.c ---- */
 /* The HERMIT_* variables of envp fill what the command line left unset. */
 int cli_env_apply(struct launch_config *lc, char *const envp[]);
@@ -127,6 +161,7 @@ struct broker_launch {
 	bool confine; /* --sandbox=strict */
 	const char *tmpdir; /* absolute: where a scratch directory goes */
 	bool io_direct, io_sync; /* --io-mode host=direct / host=sync: O_DIRECT / O_SYNC */
+	int image_fd; /* a Hermit image's sealed blob memfd to serve at / (external), or -1 */
 };
 
 /* Forks and execs the broker with its end of a SOCK_SEQPACKET socketpair and the packed

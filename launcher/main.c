@@ -4,7 +4,9 @@
  * Start-up order (acquire, then drop; docs/threat-model.md section 3):
  *   1. close every inherited fd but stdio; parse the command line and environment, then
  *      uhyve.toml (config.c) under them;
- *   2. build and validate the policy (operator input);
+ *   2. a Hermit image (.hermit): parsed by a confined child into a sealed, re-checked blob
+ *      (image_parse.c), its hermit.toml applied (image_apply.c); build and validate the
+ *      policy (operator input);
  *   3. block the stop signals (before any child or thread);
  *   4. with a mount: fork and exec the broker (uhyve-sec-broker) with the packed policy; it
  *      opens its roots and confines itself while the VMM sets up;
@@ -86,6 +88,7 @@ static int print_sandbox(const struct launch_config *lc)
 		vmm_print_sandbox(stdout);
 		broker_print_sandbox(stdout, &pol);
 		assist_print_sandbox(stdout);
+		image_print_sandbox(stdout);
 #ifdef UHS_HAVE_ASSIST
 		assist_print_process_sandbox(stdout);
 #endif
@@ -120,10 +123,10 @@ static int add_mount_dir(char **m, size_t *n, const char *dir, size_t len)
 /* The guest directories a newer kernel mounts from the FDT (/uhyve,mounts), as uhyve lists
  * them: a directory mapping's guest path, a file mapping's guest directory; never "/".  The
  * only part of the policy the VMM keeps. */
-static char **guest_mounts(const struct policy *pol)
+static char **guest_mounts(const struct policy *pol, const struct launch_image *li)
 {
-	char **m = calloc(pol->nmounts + 1, sizeof *m);
-	size_t n = 0;
+	size_t n = 0, cap = pol->nmounts + (li->loaded ? li->img.n_entries : 0);
+	char **m = calloc(cap + 1, sizeof *m);
 
 	for (size_t i = 0; m != NULL && i < pol->nmounts; i++) {
 		const char *g = pol->mounts[i].guest;
@@ -134,7 +137,17 @@ static char **guest_mounts(const struct policy *pol)
 			return NULL;
 		}
 	}
+	if (m != NULL && image_mount_dirs(li, m, &n) != 0) {
+		free_list(m);
+		return NULL;
+	}
 	return m;
+}
+
+/* Run with a Hermit image in external mode: the broker serves its files at / (read-only). */
+static bool external_image(const struct launch_config *lc, const struct launch_image *li)
+{
+	return li->loaded && lc->image_mode == UHC_IMAGE_EXTERNAL;
 }
 
 /* Where a scratch directory goes: --tempdir / uhyve.toml's tempdir (made absolute), else
@@ -161,8 +174,8 @@ static const char *tmpdir(const struct launch_config *lc, char *buf, size_t cap)
 }
 
 /* Step 4: the broker and the VMM's view of it.  Returns 0 or an exit status. */
-static int start_files(const struct launch_config *lc, const struct policy *pol,
-		       struct vmm_files *files, char ***mounts)
+static int start_files(const struct launch_config *lc, const struct launch_image *li,
+		       const struct policy *pol, struct vmm_files *files, char ***mounts)
 {
 	char tmp[PATH_MAX];
 	struct broker_launch bl = {.audit_log = lc->audit_log,
@@ -171,7 +184,8 @@ static int start_files(const struct launch_config *lc, const struct policy *pol,
 				   .confine = lc->vm.sandbox,
 				   .tmpdir = tmpdir(lc, tmp, sizeof tmp),
 				   .io_direct = lc->io_mode.direct,
-				   .io_sync = lc->io_mode.sync};
+				   .io_sync = lc->io_mode.sync,
+				   .image_fd = external_image(lc, li) ? li->blob_fd : -1};
 	struct fs_broker *fsb;
 	pid_t pid;
 	int rc, sock;
@@ -183,7 +197,7 @@ static int start_files(const struct launch_config *lc, const struct policy *pol,
 		return rc;
 	}
 	fsb = fs_broker_new(sock, pol->max_open_files, pol->max_write_bytes);
-	*mounts = guest_mounts(pol);
+	*mounts = guest_mounts(pol, external_image(lc, li) ? li : &(struct launch_image){0});
 	*files = (struct vmm_files){.ops = &fs_broker_ops,
 				    .ctx = fsb,
 				    .mounts = *mounts,
@@ -201,7 +215,7 @@ static int start_files(const struct launch_config *lc, const struct policy *pol,
 	return 0;
 }
 
-static int run(const struct launch_config *lc)
+static int run(const struct launch_config *lc, const struct launch_image *li)
 {
 	struct vmm_files files = {.ops = &fs_none_ops, .broker_sock = -1};
 	struct policy pol;
@@ -217,8 +231,8 @@ static int run(const struct launch_config *lc)
 	vmm_block_signals();
 	rc = build_policy(lc, lc->policy_path, &pol);
 	pol.scratch |= lc->tempdir_scratch; /* --tempdir: unmapped creates go there, as in uhyve */
-	if (rc == 0 && (pol.nmounts > 0 || pol.scratch)) {
-		rc = start_files(lc, &pol, &files, &mounts);
+	if (rc == 0 && (pol.nmounts > 0 || pol.scratch || external_image(lc, li))) {
+		rc = start_files(lc, li, &pol, &files, &mounts);
 	}
 	policy_free(&pol); /* the VMM never needs a host path again */
 	if (rc == 0) {
@@ -233,6 +247,29 @@ static int run(const struct launch_config *lc)
 		broker_reap(files.broker_pid);
 	}
 	free_list(mounts);
+	return rc;
+}
+
+/* uhyve.toml, the image (parsed confined), the guest's arguments and environment, the run. */
+static int prepare_and_run(struct launch_config *lc, char *const envp[])
+{
+	struct launch_image li;
+	int rc = config_apply(lc, envp);
+
+	if (rc == 0) {
+		rc = image_load(lc->vm.kernel_path, lc->image_mode == UHC_IMAGE_INTERNAL,
+				lc->vm.sandbox, &li);
+	} else {
+		memset(&li, 0, sizeof li);
+		li.blob_fd = li.tar_fd = -1;
+	}
+	if (rc == 0) {
+		rc = image_apply(lc, &li);
+	}
+	if (rc == 0) {
+		rc = cli_finish(lc, envp) != 0 ? ST_USAGE : run(lc, &li);
+	}
+	image_free(&li);
 	return rc;
 }
 
@@ -266,8 +303,8 @@ int main(int argc, char *argv[])
 		rc = check_policy(&lc);
 	} else if (lc.print_sandbox) {
 		rc = print_sandbox(&lc);
-	} else if ((rc = config_apply(&lc, environ)) == 0) {
-		rc = cli_finish(&lc, environ) != 0 ? ST_USAGE : run(&lc);
+	} else {
+		rc = prepare_and_run(&lc, environ);
 	}
 	/* the end of every run: the --status-fd record, then the process status */
 	fflush(stdout);

@@ -35,6 +35,7 @@
 #define BRK_FD_SOCK   3
 #define BRK_FD_AUDIT  4
 #define BRK_FD_POLICY 5
+#define BRK_FD_IMAGE  6 /* with --image: a Hermit image's sealed blob (image/), served at / */
 #define BRK_PATH_MAX  4096
 
 enum brk_op {
