@@ -34,6 +34,7 @@
 #include "broker.h"
 #include "broker_proto.h"
 #include "broker_sandbox.h"
+#include "image_fs.h"
 #include "listing.h"
 #include "meta.h"
 #include "scratch.h"
@@ -49,6 +50,7 @@ struct broker {
 	struct audit audit;
 	struct resolve_roots roots;
 	struct meta_key key; /* of the inode numbers the guest sees; never leaves the broker */
+	const struct image_fs *image; /* a Hermit image's files at / (--image), or NULL */
 };
 
 volatile sig_atomic_t broker_terminate;
@@ -114,6 +116,12 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 
 	memset(rep, 0, sizeof *rep);
 	rep->h = (struct brk_hdr){.version = BRK_VERSION, .op = req->h.op, .seq = req->h.seq};
+	if (br->image != NULL &&
+	    image_fs_handle(br->image,
+			    &(struct image_req){br->pol, &br->key, br->scratch.fd >= 0}, req, &rc,
+			    &fd, &rep->st, &v)) {
+		goto reply;
+	}
 	switch ((enum brk_op)req->h.op) {
 	case BRK_OP_OPEN:
 		rc = resolve_open_counted(&br->roots, req->path, req->flags, req->mode,
@@ -140,6 +148,7 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	default:
 		break; /* brk_req_check admits none of these */
 	}
+reply:
 	if (rc > 0 || rc < -4095) {
 		rc = -EIO; /* never put something that is not an errno on the wire */
 	}
@@ -275,6 +284,7 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 	struct broker br = {.pol = pol,
 			    .scratch = {.fd = -1, .parent_fd = -1},
 			    .tmpdir = o->tmpdir,
+			    .image = o->image,
 			    .audit = {.fd = o->audit_fd, .all = o->audit_all, .pol = pol}};
 	struct brk_reply ready = {.h = {.version = BRK_VERSION, .op = BRK_OP_READY, .seq = 0}};
 	int rc;

@@ -35,11 +35,13 @@ static int requirements(const struct launch_config *lc, const struct hi_config *
 	return 0;
 }
 
-/* The guest words from the image: kernel_args, then "--" and app_args if there are any. */
+/* The guest words from the image, as the command line `KERNEL kernel_args -- app_args` gives
+ * them today: every word after KERNEL is the application's (the first "--" only ends the
+ * options).  MERGE (issue 11 item 7, branch kargs): once words before "--" go to the kernel
+ * command line, kernel_args go there and app_args after it, exactly as uhyve does. */
 static int image_args(struct launch_config *lc, const struct hi_config *c)
 {
-	static char dashes[] = "--";
-	size_t n = c->n_kernel_args + (c->n_app_args > 0 ? 1 + c->n_app_args : 0), k = 0;
+	size_t n = c->n_kernel_args + c->n_app_args, k = 0;
 	char **a = calloc(n + 1, sizeof *a);
 
 	if (a == NULL) {
@@ -49,11 +51,8 @@ static int image_args(struct launch_config *lc, const struct hi_config *c)
 	for (size_t i = 0; i < c->n_kernel_args; i++) {
 		a[k++] = (char *)(uintptr_t)c->kernel_args[i];
 	}
-	if (c->n_app_args > 0) {
-		a[k++] = dashes;
-		for (size_t i = 0; i < c->n_app_args; i++) {
-			a[k++] = (char *)(uintptr_t)c->app_args[i];
-		}
+	for (size_t i = 0; i < c->n_app_args; i++) {
+		a[k++] = (char *)(uintptr_t)c->app_args[i];
 	}
 	free(lc->args);
 	lc->args = a;

@@ -96,6 +96,10 @@ void kvm_vm_destroy(struct vm *vm);
 int ram_create(struct vm *vm, bool assist);
 int ram_advise(struct vm *vm);
 
+/* initrd.c: --hermit-image-mode internal: the image's tar in RAM after the kernel (sets
+ * lay.initrd_start/end).  Returns 0 (also without one), or an exit status after a message. */
+int initrd_place(struct vm *vm);
+
 /* vcpu.c: runs all vCPUs until one of them ends the VM or a signal arrives; returns the
  * process exit status. */
 int vm_run(struct vm *vm);

@@ -48,14 +48,22 @@
 struct kernel_file {
 	uint8_t *data;
 	size_t len;
+	bool borrowed; /* a Hermit image's kernel: the launcher's mapping (vmm_config) */
 };
 
-static int map_kernel(const char *path, struct kernel_file *k)
+static int map_kernel(const struct vmm_config *cfg, struct kernel_file *k)
 {
+	const char *path = cfg->kernel_path;
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 	void *p;
 
+	if (cfg->kernel_data != NULL) {
+		*k = (struct kernel_file){(uint8_t *)(uintptr_t)cfg->kernel_data, cfg->kernel_len,
+					  true};
+		return 0;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		uhs_msg("cannot open kernel %s: %s", path, strerror(errno));
 		return ST_NOINPUT;
@@ -268,6 +276,9 @@ static int load_guest(struct vm *vm, const struct kernel_file *k)
 		uhs_msg("%s", err);
 		return ST_BAD_IMAGE;
 	}
+	if ((rc = initrd_place(vm)) != 0) {
+		return rc;
+	}
 	if ((rc = write_boot_structures(vm, &img)) != 0) {
 		return rc;
 	}
@@ -285,7 +296,9 @@ static int load_guest(struct vm *vm, const struct kernel_file *k)
  * nothing else). */
 static void drop_setup_handles(struct vm *vm, struct kernel_file *k)
 {
-	munmap(k->data, k->len);
+	if (!k->borrowed) {
+		munmap(k->data, k->len);
+	}
 	k->data = NULL;
 	if (vm->vm_fd >= 0 && vm->ring == NULL) {
 		close(vm->vm_fd); /* kept only for pio_ring_register() (one ioctl request) */
@@ -297,7 +310,7 @@ static void drop_setup_handles(struct vm *vm, struct kernel_file *k)
 static int setup(struct vm *vm, struct kernel_file *k)
 {
 	const struct vmm_files *files = vm->files;
-	int rc = map_kernel(vm->cfg->kernel_path, k);
+	int rc = map_kernel(vm->cfg, k);
 
 	if (rc == 0) {
 		rc = acquire(vm);
@@ -372,7 +385,7 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 	kvm_vm_destroy(&vm);
 	free(vm.vcpus);
 	gmem_free(&vm.mem);
-	if (k.data != NULL) {
+	if (k.data != NULL && !k.borrowed) {
 		munmap(k.data, k.len);
 	}
 	return rc;
