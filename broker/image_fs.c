@@ -149,27 +149,28 @@ static int open_dir(const struct image_fs *ifs, const struct meta_key *key, long
 	return listing_build_from(dir_next, &d, &ids, BRK_LISTING_MAX, fd);
 }
 
-/* A sealed memfd with a copy of the file's bytes (the VMM reads it like a host file). */
+/* A sealed memfd with a copy of the file's bytes (the VMM reads it like a host file): sized
+ * with ftruncate and filled through a shared mapping, so its offset stays 0. */
 static int open_file(const struct hi_entry *e, int *fd)
 {
-	int m = memfd_create("uhyve-sec-image-file", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	uint64_t done = 0;
-	int rc = 0;
+	int m = memfd_create("uhyve-sec-image-file", MFD_CLOEXEC | MFD_ALLOW_SEALING), rc = 0;
+	void *p = MAP_FAILED;
 
 	if (m < 0) {
 		return -errno;
 	}
-	while (rc == 0 && done < e->size) {
-		uint64_t left = e->size - done;
-		ssize_t n = write(m, e->data + done, left > (1U << 30) ? 1U << 30 : (size_t)left);
-		if (n < 0 && errno == EINTR) {
-			continue;
+	if (ftruncate(m, (off_t)e->size) != 0) {
+		rc = -errno;
+	} else if (e->size > 0) {
+		p = mmap(NULL, (size_t)e->size, PROT_READ | PROT_WRITE, MAP_SHARED, m, 0);
+		if (p == MAP_FAILED) {
+			rc = -errno;
+		} else {
+			memcpy(p, e->data, (size_t)e->size);
+			munmap(p, (size_t)e->size);
 		}
-		rc = n > 0 ? 0 : (n < 0 ? -errno : -EIO);
-		done += n > 0 ? (uint64_t)n : 0;
 	}
-	if (rc == 0 && (lseek(m, 0, SEEK_SET) != 0 || fchmod(m, e->mode & 0555) != 0 ||
-			fcntl(m, F_ADD_SEALS, FILE_SEALS) != 0)) {
+	if (rc == 0 && (fchmod(m, e->mode & 0555) != 0 || fcntl(m, F_ADD_SEALS, FILE_SEALS) != 0)) {
 		rc = -errno;
 	}
 	if (rc != 0) {
