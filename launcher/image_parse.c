@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -127,6 +128,19 @@ static void child_confine(const struct out_fds *o, bool confine)
 	}
 }
 
+#ifdef UHS_TEST_HOOKS
+/* Test builds only (-Dtest_hooks=true): with UHS_TEST_IMAGE_PROBE=open the confined child
+ * tries to open "/": the seccomp filter must kill it (tests/integration/images). */
+static void test_probe(void)
+{
+	const char *p = getenv("UHS_TEST_IMAGE_PROBE");
+
+	if (p != NULL && strcmp(p, "open") == 0) {
+		(void)syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+}
+#endif
+
 /* The child: confine, parse, write.  Never returns. */
 static void child(const uint8_t *file, size_t len, const struct out_fds *o, bool confine)
 {
@@ -136,6 +150,9 @@ static void child(const uint8_t *file, size_t len, const struct out_fds *o, bool
 	size_t size, tar_len;
 
 	child_confine(o, confine);
+#ifdef UHS_TEST_HOOKS
+	test_probe();
+#endif
 	if (hi_parse(file, len, NULL, &img, err, sizeof err) != 0) {
 		write_all(o->blob, err, strnlen(err, sizeof err));
 		_exit(ST_PARSE_FAIL);
