@@ -117,9 +117,8 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	memset(rep, 0, sizeof *rep);
 	rep->h = (struct brk_hdr){.version = BRK_VERSION, .op = req->h.op, .seq = req->h.seq};
 	if (br->image != NULL &&
-	    image_fs_handle(br->image,
-			    &(struct image_req){br->pol, &br->key, br->scratch.fd >= 0}, req, &rc,
-			    &fd, &rep->st, &v)) {
+	    image_fs_handle(br->image, &(struct image_req){br->pol, &br->key, br->scratch.fd >= 0},
+			    req, &rc, &fd, &rep->st, &v)) {
 		goto reply;
 	}
 	switch ((enum brk_op)req->h.op) {

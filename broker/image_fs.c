@@ -181,8 +181,8 @@ static int open_file(const struct hi_entry *e, int *fd)
 	return 0;
 }
 
-static int do_open(const struct image_fs *ifs, const struct image_req *ir, long idx,
-		   uint32_t flags, int *fd, struct resolve_verdict *v)
+static int do_open(const struct image_fs *ifs, const struct image_req *ir, long idx, uint32_t flags,
+		   int *fd, struct resolve_verdict *v)
 {
 	bool dir = idx == ROOT || ifs->img.entries[idx].type == HI_DIR;
 

@@ -168,8 +168,8 @@ int listing_build(int dirfd, const struct listing_ids *ids, uint64_t cap, int *o
 	return build(dirfd, NULL, NULL, ids, cap, out);
 }
 
-int listing_build_from(listing_next_fn next, void *ctx, const struct listing_ids *ids,
-		       uint64_t cap, int *out)
+int listing_build_from(listing_next_fn next, void *ctx, const struct listing_ids *ids, uint64_t cap,
+		       int *out)
 {
 	return build(-1, next, ctx, ids, cap, out);
 }

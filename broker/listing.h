@@ -34,7 +34,7 @@ struct listing_item {
 typedef bool (*listing_next_fn)(void *ctx, struct listing_item *it);
 
 /* The same listing memfd from the entries next() gives. */
-int listing_build_from(listing_next_fn next, void *ctx, const struct listing_ids *ids,
-		       uint64_t cap, int *out);
+int listing_build_from(listing_next_fn next, void *ctx, const struct listing_ids *ids, uint64_t cap,
+		       int *out);
 
 #endif

@@ -79,14 +79,11 @@ static bool want_image;
 
 static int parse_args(int argc, char **argv, struct broker_opts *o)
 {
-	static const struct option opts[] = {{"audit-all", no_argument, NULL, 'a'},
-					     {"audit-fd", no_argument, NULL, 'f'},
-					     {"no-confine", no_argument, NULL, 'n'},
-					     {"tmpdir", required_argument, NULL, 't'},
-					     {"io-direct", no_argument, NULL, 'd'},
-					     {"io-sync", no_argument, NULL, 's'},
-					     {"image", no_argument, NULL, 'i'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"audit-all", no_argument, NULL, 'a'},  {"audit-fd", no_argument, NULL, 'f'},
+	    {"no-confine", no_argument, NULL, 'n'}, {"tmpdir", required_argument, NULL, 't'},
+	    {"io-direct", no_argument, NULL, 'd'},  {"io-sync", no_argument, NULL, 's'},
+	    {"image", no_argument, NULL, 'i'},	    {NULL, 0, NULL, 0}};
 	int c;
 
 	*o = (struct broker_opts){.audit_fd = STDERR_FILENO, .confine = true, .tmpdir = "/tmp"};

@@ -88,7 +88,8 @@ static void exec_broker(const char *path, const struct broker_launch *o, const i
 {
 	char tmpdir[PATH_MAX + 16], name[] = BROKER_HELPER_NAME, all[] = "--audit-all",
 				    afd[] = "--audit-fd", off[] = "--no-confine",
-				    direct[] = "--io-direct", sync[] = "--io-sync", image[] = "--image";
+				    direct[] = "--io-direct", sync[] = "--io-sync",
+				    image[] = "--image";
 	char *argv[12], *envp[16];
 	int a = 0, null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -174,9 +175,8 @@ int broker_start(const struct policy *pol, const struct broker_launch *o, int *s
 	src[2] = fcntl(mem, F_DUPFD_CLOEXEC, FD_FLOOR);
 	src[3] = o->image_fd >= 0 ? fcntl(o->image_fd, F_DUPFD_CLOEXEC, FD_FLOOR) : -1;
 	close_all((int[]){sv[1], audit, mem}, 3);
-	*pid = src[0] < 0 || src[1] < 0 || src[2] < 0 || (o->image_fd >= 0 && src[3] < 0)
-		   ? -1
-		   : fork();
+	*pid = src[0] < 0 || src[1] < 0 || src[2] < 0 || (o->image_fd >= 0 && src[3] < 0) ? -1
+											  : fork();
 	if (*pid == 0) {
 		exec_broker(path, o, src, parent);
 	}

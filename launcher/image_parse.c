@@ -141,13 +141,34 @@ static void test_probe(void)
 }
 #endif
 
+/* For internal mode: the decompressed tar into its memfd (before the blob, so that a refusal
+ * is the only thing in the blob memfd).  Never returns on failure. */
+static void child_tar(const uint8_t *file, size_t len, const struct out_fds *o)
+{
+	char err[MSG_MAX];
+	uint8_t *buf = NULL;
+	size_t tar_len;
+
+	/* the bound hi_parse inflates under with its default caps */
+	if (hi_gunzip(file, len,
+		      HI_DEFAULT_MAX_TOTAL_SIZE + (8ULL << 10) * HI_DEFAULT_MAX_ENTRIES + (1U << 20),
+		      &buf, &tar_len, err, sizeof err) != 0) {
+		write_all(o->blob, err, strnlen(err, sizeof err));
+		_exit(ST_PARSE_FAIL);
+	}
+	if (write_all(o->tar, buf, tar_len) != 0) {
+		_exit(ST_OSERR);
+	}
+	free(buf);
+}
+
 /* The child: confine, parse, write.  Never returns. */
 static void child(const uint8_t *file, size_t len, const struct out_fds *o, bool confine)
 {
 	struct hermit_image img;
 	char err[MSG_MAX];
 	uint8_t *buf = NULL;
-	size_t size, tar_len;
+	size_t size;
 
 	child_confine(o, confine);
 #ifdef UHS_TEST_HOOKS
@@ -157,19 +178,13 @@ static void child(const uint8_t *file, size_t len, const struct out_fds *o, bool
 		write_all(o->blob, err, strnlen(err, sizeof err));
 		_exit(ST_PARSE_FAIL);
 	}
+	if (o->tar >= 0) {
+		child_tar(file, len, o);
+	}
 	size = hi_blob_size(&img);
 	if (size == 0 || (buf = malloc(size)) == NULL || hi_blob_write(&img, buf, size) != size ||
 	    write_all(o->blob, buf, size) != 0) {
 		_exit(ST_OSERR);
-	}
-	if (o->tar >= 0) {
-		free(buf);
-		if (hi_gunzip(file, len,
-			      img.total_size + (8ULL << 10) * (img.n_entries + 2) + (1U << 20),
-			      &buf, &tar_len, err, sizeof err) != 0 ||
-		    write_all(o->tar, buf, tar_len) != 0) {
-			_exit(ST_OSERR);
-		}
 	}
 	_exit(0);
 }
@@ -335,6 +350,17 @@ int image_load(const char *path, bool internal, bool confine, struct launch_imag
 	rc = parse_confined(path, file, len, internal, confine, li);
 	munmap((void *)(uintptr_t)file, len);
 	return rc;
+}
+
+void image_close_fds(struct launch_image *li)
+{
+	if (li->blob_fd >= 0) {
+		close(li->blob_fd);
+	}
+	if (li->tar_fd >= 0) {
+		close(li->tar_fd);
+	}
+	li->blob_fd = li->tar_fd = -1;
 }
 
 void image_free(struct launch_image *li)

@@ -127,6 +127,8 @@ struct launch_image {
  * a one-line message (65 for a refused image). */
 int image_load(const char *path, bool internal, bool confine, struct launch_image *li);
 void image_free(struct launch_image *li);
+/* Closes the two memfds (their read-only mappings stay). */
+void image_close_fds(struct launch_image *li);
 /* --print-sandbox: the parser child's confinement. */
 void image_print_sandbox(FILE *f);
 /* image_apply.c: what a loaded image means for the run: its [requirements] against -m and -c

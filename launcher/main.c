@@ -215,7 +215,7 @@ static int start_files(const struct launch_config *lc, const struct launch_image
 	return 0;
 }
 
-static int run(const struct launch_config *lc, const struct launch_image *li)
+static int run(const struct launch_config *lc, struct launch_image *li)
 {
 	struct vmm_files files = {.ops = &fs_none_ops, .broker_sock = -1};
 	struct policy pol;
@@ -235,6 +235,7 @@ static int run(const struct launch_config *lc, const struct launch_image *li)
 		rc = start_files(lc, li, &pol, &files, &mounts);
 	}
 	policy_free(&pol); /* the VMM never needs a host path again */
+	image_close_fds(li); /* the broker has its copy; the VMM keeps only read-only mappings */
 	if (rc == 0) {
 		rc = vmm_run(&lc->vm, &files);
 	}

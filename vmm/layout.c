@@ -106,8 +106,8 @@ int layout_write_tables(struct gmem *m, const struct vm_layout *lay)
 {
 	static const uint64_t gdt[3] = {0, 0x00AF9B000000FFFFull, 0x00CF93000000FFFFull};
 	uint64_t base = lay->guest_address, pml4 = base + UH_PML4_OFFSET;
-	uint64_t self = pml4 | 0x3, last = lay->initrd_end > lay->image_end ? lay->initrd_end
-									    : lay->image_end;
+	uint64_t self = pml4 | 0x3,
+		 last = lay->initrd_end > lay->image_end ? lay->initrd_end : lay->image_end;
 	struct pt_alloc a = {m, base + UH_PAGETABLES_OFFSET, lay->load_addr - UH_KERNEL_STACK_SIZE};
 	int rc;
 
@@ -221,11 +221,11 @@ int layout_build_fdt(void *buf, size_t cap, const struct vm_layout *lay,
 	int rc;
 
 	if ((rc = fdt_create(buf, (int)cap)) ||
-	    (lay->initrd_end != 0 && (rc = fdt_add_reservemap_entry(
-					  buf, lay->initrd_start,
-					  (lay->initrd_end - lay->initrd_start + 4095) & ~4095ull))) ||
-	    (rc = fdt_finish_reservemap(buf)) ||
-	    (rc = fdt_begin_node(buf, "")) ||
+	    (lay->initrd_end != 0 &&
+	     (rc = fdt_add_reservemap_entry(buf, lay->initrd_start,
+					    (lay->initrd_end - lay->initrd_start + 4095) &
+						~4095ull))) ||
+	    (rc = fdt_finish_reservemap(buf)) || (rc = fdt_begin_node(buf, "")) ||
 	    (rc = fdt_property_string(buf, "compatible", "hermit,uhyve")) ||
 	    (rc = fdt_property_u32(buf, "#address-cells", 2)) ||
 	    (rc = fdt_property_u32(buf, "#size-cells", 2)) ||

@@ -34,7 +34,8 @@ static int name_is(uint32_t nameoff, const char *want)
 	uint32_t i = 0;
 
 	for (; want[i] != '\0'; i++) {
-		if (nameoff + i >= size_strings || fdt[off_strings + nameoff + i] != (uint8_t)want[i]) {
+		if (nameoff + i >= size_strings ||
+		    fdt[off_strings + nameoff + i] != (uint8_t)want[i]) {
 			return 0;
 		}
 	}
@@ -127,8 +128,8 @@ int guest_main(const struct uh_boot_info *bi, unsigned cpu)
 	}
 	first[100] = '\0';
 	rt_printf("initrd len=%lu after_kernel=%d reserved=%d mapped=%d ustar=%d first=%s\n",
-		  (unsigned long)(end - start),
-		  start == ((bi->kernel_image_end + 4095) & ~4095ull), reserved(start, end - start),
+		  (unsigned long)(end - start), start == ((bi->kernel_image_end + 4095) & ~4095ull),
+		  reserved(start, end - start),
 		  rt_is_mapped(bi, start) && rt_is_mapped(bi, end - 1),
 		  end - start > 262 && t[257] == 'u' && t[258] == 's' && t[259] == 't' &&
 		      t[260] == 'a' && t[261] == 'r',
