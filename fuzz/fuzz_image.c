@@ -17,8 +17,9 @@
  * are NAME=VALUE); its blob, written into a guarded buffer of exactly hi_blob_size bytes,
  * passes hi_blob_load, describes the same image, and writes back to the same bytes.  A blob
  * that hi_blob_load accepts is canonical: writing the loaded image gives the input again.
- * hi_gunzip (cap 3 MiB, over what hi_parse inflates under its caps): a refusal is one line and leaves nothing; a result is at most the
- * cap; an image hi_parse accepted always inflates (the same single member).
+ * hi_gunzip (cap 3 MiB, over what hi_parse inflates under its caps): a refusal is one line and
+ * leaves nothing; a result is at most the cap; an image hi_parse accepted always inflates (the same
+ * single member).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -15,15 +15,27 @@
 #include "uhs_msg.h"
 #include "uhs_status.h"
 
+/* "N MiB" when whole, else "N bytes". */
+static const char *size_text(uint64_t v, char *buf, size_t cap)
+{
+	if (v % (1ULL << 20) == 0) {
+		snprintf(buf, cap, "%llu MiB", (unsigned long long)(v >> 20));
+	} else {
+		snprintf(buf, cap, "%llu bytes", (unsigned long long)v);
+	}
+	return buf;
+}
+
 static int requirements(const struct launch_config *lc, const struct hi_config *c)
 {
 	const struct vmm_config *vm = &lc->vm;
+	char want[32], got[32];
 
 	if (c->memory_set && vm->mem_size < c->memory) {
-		uhs_msg("%s: the image requires at least %llu bytes of guest memory (hermit.toml "
-			"[requirements] memory), %llu MiB given (-m)",
-			vm->kernel_path, (unsigned long long)c->memory,
-			(unsigned long long)(vm->mem_size >> 20));
+		uhs_msg("%s: the image requires at least %s of guest memory (hermit.toml "
+			"[requirements] memory), %s given (-m)",
+			vm->kernel_path, size_text(c->memory, want, sizeof want),
+			size_text(vm->mem_size, got, sizeof got));
 		return ST_USAGE;
 	}
 	if (c->cpus > vm->cpus) {

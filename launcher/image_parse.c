@@ -151,7 +151,8 @@ static void child_tar(const uint8_t *file, size_t len, const struct out_fds *o)
 
 	/* the bound hi_parse inflates under with its default caps */
 	if (hi_gunzip(file, len,
-		      HI_DEFAULT_MAX_TOTAL_SIZE + (8ULL << 10) * HI_DEFAULT_MAX_ENTRIES + (1U << 20),
+		      HI_DEFAULT_MAX_TOTAL_SIZE + (8ULL << 10) * HI_DEFAULT_MAX_ENTRIES +
+			  (1U << 20),
 		      &buf, &tar_len, err, sizeof err) != 0) {
 		write_all(o->blob, err, strnlen(err, sizeof err));
 		_exit(ST_PARSE_FAIL);
