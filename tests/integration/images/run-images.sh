@@ -28,7 +28,7 @@ VMM=${UHYVE_SEC:-$here/../../../build/uhyve-sec}
 GUEST_DIR=${GUEST_DIR:-$here/../../../build/tests/guests}
 EXPECT_DIR=${EXPECT_DIR:-$here/expected}
 SCENARIOS="hostile external-files external-mounts internal args-env requirements \
-internal-too-small compat-hello parser-confined"
+internal-too-small compat-hello parser-confined running"
 
 if [ $# -ne 1 ]; then
 	echo "usage: $0 SCENARIO (or --list)" >&2
@@ -255,7 +255,43 @@ sc_parser_confined() {
 	run "no probe" probe.hermit
 }
 
+# While a guest of an external image runs: the VMM and the broker are confined (Seccomp 2,
+# NoNewPrivs 1), neither holds an image memfd (the VMM closed both once the broker had its
+# copy; the broker closed fd 6 after mapping it), the broker maps the blob read-only and
+# shared, and the guest's open directory of the image is a listing memfd in the VMM.
+sc_running() {
+	local pid broker out=$W/tmp/console i
+	if "$VMM" --print-sandbox | grep -q "not installed in this sanitizer build"; then
+		echo "SKIP: sanitizer build (no sandbox)"
+		exit 77
+	fi
+	files_fixture
+	pack run "$GUEST_DIR/fsops-v2" "$(fs_toml '"hold:/data"')" data/a.txt
+	(cd "$W" && exec "$VMM" --output "$out" run.hermit </dev/null >/dev/null 2>"$W/tmp/err") &
+	pid=$!
+	for i in $(seq 1 100); do
+		grep -q "^hold /data = fd" "$out" 2>/dev/null && break
+		sleep 0.05
+	done
+	broker=$(pgrep -x -P "$pid" uhyve-sec-broke)
+	{
+		echo "### running"
+		grep -o "^hold /data = fd [0-9]*" "$out"
+		for p in "$pid" "$broker"; do
+			grep -E "^(Seccomp|NoNewPrivs):" "/proc/$p/status" | tr '\t' ' '
+			echo "image memfds held: $(ls -l "/proc/$p/fd" | grep -c "memfd:uhyve-sec-image")"
+		done
+		echo "VMM listing memfds: $(ls -l "/proc/$pid/fd" | grep -c "memfd:uhyve-sec-dir")"
+		echo "broker blob mappings: $(awk '/memfd:uhyve-sec-image /{print $2}' "/proc/$broker/maps" | sort -u)"
+	} >>"$OUT"
+	kill -TERM "$pid"
+	wait "$pid"
+	echo "stopped: $?" >>"$OUT"
+	rm -f "$out" "$W/tmp/err"
+}
+
 case $scenario in
+running) sc_running ;;
 hostile) sc_hostile ;;
 external-files) sc_external_files ;;
 external-mounts) sc_external_mounts ;;
