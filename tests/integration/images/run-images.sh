@@ -255,12 +255,21 @@ sc_parser_confined() {
 	run "no probe" probe.hermit
 }
 
+# fd_count PID TEXT: the fds of PID whose target holds TEXT
+fd_count() {
+	local f n=0
+	for f in /proc/"$1"/fd/*; do
+		[[ "$(readlink "$f")" == *"$2"* ]] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
 # While a guest of an external image runs: the VMM and the broker are confined (Seccomp 2,
 # NoNewPrivs 1), neither holds an image memfd (the VMM closed both once the broker had its
 # copy; the broker closed fd 6 after mapping it), the broker maps the blob read-only and
 # shared, and the guest's open directory of the image is a listing memfd in the VMM.
 sc_running() {
-	local pid broker out=$W/tmp/console i
+	local pid broker out=$W/tmp/console
 	if "$VMM" --print-sandbox | grep -q "not installed in this sanitizer build"; then
 		echo "SKIP: sanitizer build (no sandbox)"
 		exit 77
@@ -269,7 +278,7 @@ sc_running() {
 	pack run "$GUEST_DIR/fsops-v2" "$(fs_toml '"hold:/data"')" data/a.txt
 	(cd "$W" && exec "$VMM" --output "$out" run.hermit </dev/null >/dev/null 2>"$W/tmp/err") &
 	pid=$!
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		grep -q "^hold /data = fd" "$out" 2>/dev/null && break
 		sleep 0.05
 	done
@@ -279,9 +288,9 @@ sc_running() {
 		grep -o "^hold /data = fd [0-9]*" "$out"
 		for p in "$pid" "$broker"; do
 			grep -E "^(Seccomp|NoNewPrivs):" "/proc/$p/status" | tr '\t' ' '
-			echo "image memfds held: $(ls -l "/proc/$p/fd" | grep -c "memfd:uhyve-sec-image")"
+			echo "image memfds held: $(fd_count "$p" "memfd:uhyve-sec-image")"
 		done
-		echo "VMM listing memfds: $(ls -l "/proc/$pid/fd" | grep -c "memfd:uhyve-sec-dir")"
+		echo "VMM listing memfds: $(fd_count "$pid" "memfd:uhyve-sec-dir")"
 		echo "broker blob mappings: $(awk '/memfd:uhyve-sec-image /{print $2}' "/proc/$broker/maps" | sort -u)"
 	} >>"$OUT"
 	kill -TERM "$pid"
