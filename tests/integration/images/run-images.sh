@@ -175,6 +175,11 @@ sc_internal() {
 	run "internal" --hermit-image-mode internal initrd.hermit
 	run "internal, no ASLR, 2 vCPUs" --hermit-image-mode=internal --no-aslr -c 2 initrd.hermit
 	run "external: no initrd" initrd.hermit
+	printf '[uhyve]\nhermit_image_mode = "internal"\n' >"$W/uhyve.toml"
+	run "uhyve.toml: hermit_image_mode = internal" initrd.hermit
+	run "the command line beats uhyve.toml" --hermit-image-mode external initrd.hermit
+	rm -f "$W/uhyve.toml"
+	RUN_ENV=HERMIT_IMAGE_MODE=internal run "HERMIT_IMAGE_MODE is not uhyve's: no effect" initrd.hermit
 	sed -i "s/len=$len /len=LEN /" "$OUT"
 }
 
