@@ -286,7 +286,7 @@ static int make_plan(struct job *j, char *err, size_t errlen)
 	}
 	for (j->kernel_arg = 0; j->plan.argv[j->kernel_arg] != NULL; j->kernel_arg++) {
 		if (strcmp(j->plan.argv[j->kernel_arg], "--argv0") == 0) {
-			j->kernel_arg += 2; /* --argv0 NAME KERNEL */
+			j->kernel_arg += 3; /* --argv0 NAME -- KERNEL */
 			break;
 		}
 	}

@@ -6,7 +6,8 @@
  * paths) come from rootfs.c.  Pure apart from the callbacks in struct oci_facts (a stat of
  * bind sources, debug lines), so the unit tests and the fuzz target drive it with fakes.
  *
- *   args[0]          --argv0 args[0] (as written), KERNEL = its resolved host path
+ *   args[0]          --argv0 args[0] (as written), then '--' (options end: guest words may
+ *                    start with '-') and KERNEL = its resolved host path
  *   args[1..]        guest arguments after KERNEL (at most 127)
  *   env              one -e per entry (KEY=VALUE, at most 128)
  *   root.path        policy mount "/" read-only, symlinks followed only inside it
@@ -516,7 +517,8 @@ static void build_argv(const struct oci_spec *s, const struct oci_facts *f, stru
 	}
 	add(b, "--argv0");
 	add(b, s->args[0]);
-	add(b, f->kernel_host); /* options end here: the rest belongs to the guest */
+	add(b, "--"); /* options end here: KERNEL and the rest belong to the guest */
+	add(b, f->kernel_host);
 	for (size_t i = 1; i < s->nargs; i++) {
 		add(b, s->args[i]);
 	}
