@@ -8,8 +8,10 @@
  *
  *   args[0]          --argv0 args[0] (as written), then '--' (options end: guest words may
  *                    start with '-') and KERNEL = its resolved host path
- *   args[1..]        guest arguments after KERNEL (at most 127)
- *   env              one -e per entry (KEY=VALUE, at most 128)
+ *   args[1..]        after a second '--': the application's arguments (words before it
+ *                    would be the kernel's command line, as in uhyve); no count limit here
+ *                    (an interface v1 kernel takes 127: uhyve-sec says so)
+ *   env              one -e per entry (KEY=VALUE; no count limit, v1 kernels: 128)
  *   root.path        policy mount "/" read-only, symlinks followed only inside it
  *   bind mounts      policy mounts, "ro" honoured; proc/sys/dev, non-bind and single-file
  *                    mounts skipped with a debug line
@@ -444,20 +446,11 @@ static int build_policy(const struct oci_spec *s, const struct oci_facts *f, str
 
 static int check_env(const struct oci_spec *s, char *err, size_t errlen)
 {
-	if (s->nenv > OCI_GUEST_ENV_MAX) {
-		return fail(err, errlen,
-			    "too many environment variables (%zu; uhyve-sec passes at most %d)",
-			    s->nenv, OCI_GUEST_ENV_MAX);
-	}
 	for (size_t i = 0; i < s->nenv; i++) {
 		const char *eq = strchr(s->env[i], '=');
 		if (eq == NULL || eq == s->env[i]) {
 			return fail(err, errlen, "process.env[%zu] is not KEY=VALUE", i);
 		}
-	}
-	if (s->nargs - 1 > OCI_GUEST_ARG_MAX) {
-		return fail(err, errlen, "too many arguments (%zu; uhyve-sec passes at most %d)",
-			    s->nargs - 1, OCI_GUEST_ARG_MAX);
 	}
 	return 0;
 }
@@ -485,6 +478,9 @@ static void build_argv(const struct oci_spec *s, const struct oci_facts *f, stru
 	add(b, s->args[0]);
 	add(b, "--"); /* options end here: KERNEL and the rest belong to the guest */
 	add(b, f->kernel_host);
+	if (s->nargs > 1) {
+		add(b, "--"); /* the application's words: none for the kernel's command line */
+	}
 	for (size_t i = 1; i < s->nargs; i++) {
 		add(b, s->args[i]);
 	}
