@@ -79,6 +79,11 @@ int cli_finish(struct launch_config *lc, char *const envp[]);
 void cli_free(struct launch_config *lc);
 void cli_usage(FILE *f);
 
+/* ---- stdio_guard.c ---- */
+/* Opens /dev/null on whichever of fds 0-2 is closed (so no later open takes the number a
+ * guest reads or writes as stdio).  Returns 0, or -1 if that failed. */
+int lc_stdio_guard(void);
+
 /* ---- guest_words.c ---- */
 /* A Hermit image's hermit.toml [input] kernel_args and app_args as the guest's words, as
  * uhyve uses them: only when the command line gave no words after KERNEL, and then as

@@ -258,6 +258,10 @@ int main(int argc, char *argv[])
 	/* Whatever the parent left open (a shell's pipes, a leaked directory fd) must not
 	 * reach the guest-facing process: only stdio and the --status-fd survive
 	 * (CVE-2024-21626 class).  Parsing opens nothing. */
+	if (lc_stdio_guard() != 0) {
+		uhs_msg("cannot open /dev/null for a closed standard stream");
+		return ST_OSERR;
+	}
 	rc = cli_parse(argc, argv, environ, &lc);
 	close_fds_but(lc.status_fd);
 	if (rc != 0) {

@@ -312,7 +312,8 @@ static int load_guest(struct vm *vm, const struct kernel_file *k)
 				.nargs = g.ncmdval,
 				.env = vm->cfg->env,
 				.nenv = vm->cfg->nenv,
-				.iface = vm->lay.iface};
+				.iface = vm->lay.iface,
+				.stopping = &vm->stopping};
 	if (elf_load(&img, k->data, k->len, &vm->mem, vm->lay.load_addr, err, sizeof err) != 0) {
 		uhs_msg("%s", err);
 		return ST_BAD_IMAGE;

@@ -127,6 +127,7 @@ struct hc_vm {
 	char *const *env;
 	int nenv;
 	uint32_t iface;
+	const atomic_int *stopping; /* the VM is ending: a stdin read gives up (stdin.c) */
 	uint32_t pci_addr; /* last value written to 0xCF8 (racy by design, like real hardware) */
 	uint8_t pic[2][2]; /* 8259 register file (split irqchip): [master/slave][cmd/data] */
 };
@@ -155,6 +156,11 @@ enum hc_action hc_violation(struct hc_call *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The little-endian value of a 1-, 2- or 4-byte port access. */
 uint32_t hc_le_value(const uint8_t *data, uint8_t size);
+
+/* ---- guest fd 0 (stdin.c) ---- */
+/* Reads uhyve-sec's stdin into the first non-empty piece of iov: the bytes read (0 at its
+ * end), -EINTR once *stopping is set, or -errno.  Waits in steps of 50 ms. */
+ssize_t stdin_readv(const atomic_int *stopping, const struct iovec *iov, int iovcnt);
 
 /* ---- the legacy platform (platform.c): PIC registers, PCI configuration space, MP-table
  * probes ---- */
