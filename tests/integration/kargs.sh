@@ -97,6 +97,16 @@ printf 'argc=2\nargv[0]=./args\nargv[1]=%s\n' "$big3" >"$T/want"
 check "big v1 cmdval" 0 ./args -- -- "$big3"
 printf 'Hello from uhyve-sec!\n' >"$T/want"
 check "big fixed-address" 0 ./hello-exec -- -- "$big3" "$big3"
+# a real Hermit 0.6.9 kernel (when UHYVE_SEC_COMPAT_DIR has the samples) boots moved up by
+# 2 MiB for a tree below it, and a fixed-address one with the tree under its image
+if [ -n "${UHYVE_SEC_COMPAT_DIR:-}" ] && [ -f "$UHYVE_SEC_COMPAT_DIR/hello_world" ]; then
+	for k in hello_world hello_c; do
+		"$vmm" -e "BIG=$big" "$UHYVE_SEC_COMPAT_DIR/$k" -- -- "$big3" >"$T/out" 2>"$T/err"
+		st=$?
+		{ [ $st = 0 ] && grep -q '^Hello,* [wW]orld!' "$T/out" && [ ! -s "$T/err" ]; } ||
+			{ echo "FAIL: real $k with a big tree: status $st: $(head -c 300 "$T/err")"; fail=1; }
+	done
+fi
 # (RAM is then the only limit: tests/unit/test_layout.c fdt_room shows the refusal)
 
 # 5. a v1 kernel's real limit: Cmdsize's 128 entries, counted on what Cmdval carries
