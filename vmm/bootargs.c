@@ -20,6 +20,9 @@
 #include "vmm_internal.h"
 
 #define MIB2 (2ull << 20)
+/* Room for what is added to the tree after it is placed (a Hermit image's initrd properties
+ * and memory reservation), so that a tree just under a limit still fits when written. */
+#define FDT_SLACK 256u
 
 void guest_words_split(char *const *w, int n, struct guest_words *g)
 {
@@ -163,10 +166,10 @@ int layout_fdt_room(struct vm_layout *lay, const struct elf_image *img, uint64_t
 
 	lay->fdt_addr = lay->guest_address + UH_FDT_OFFSET;
 	lay->fdt_cap = UH_FDT_SIZE;
-	if (size <= UH_FDT_SIZE) {
+	if (size + FDT_SLACK <= UH_FDT_SIZE) {
 		return 0; /* where uhyve puts it */
 	}
-	size = align_up(size, 0x1000);
+	size = align_up(size + FDT_SLACK, 0x1000);
 	if (!img->is_pie) {
 		/* a fixed-address kernel: between the page tables and its boot stack, if room */
 		if (size > lay->load_addr - UH_KERNEL_STACK_SIZE - at) {

@@ -72,7 +72,8 @@ char *layout_bootargs(const struct vmm_config *cfg);
 /* The size of the FDT that layout_build_fdt makes for bp.  Returns 0 or -1. */
 int layout_fdt_size(const struct vm_layout *lay, const struct boot_params *bp, uint64_t *size)
     __attribute__((warn_unused_result));
-/* Sets lay->fdt_addr/fdt_cap for an FDT of `size` bytes: uhyve's 16 KiB slot when it fits;
+/* Sets lay->fdt_addr/fdt_cap for an FDT of `size` bytes (plus 256 bytes of slack for what is
+ * added after placement): uhyve's 16 KiB slot when it fits;
  * otherwise the room above the page tables (a relocatable kernel moves up by whole 2 MiB pages
  * to make it).  Call after layout_choose, before the kernel is loaded.  Returns 0, or -1 with
  * a one-line reason. */

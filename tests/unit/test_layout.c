@@ -303,8 +303,12 @@ static void fdt_room(void **state)
 	memset(big, 'x', n);
 	big[n] = '\0';
 	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), 0);
-	assert_int_equal(layout_fdt_room(&lay, &img, UH_FDT_SIZE, err, sizeof err), 0);
+	assert_int_equal(layout_fdt_room(&lay, &img, UH_FDT_SIZE - 256, err, sizeof err), 0);
 	assert_true(lay.fdt_addr == 0x1000 && lay.load_addr == 0x40000); /* as uhyve */
+	assert_int_equal(layout_fdt_room(&lay, &img, UH_FDT_SIZE - 255, err, sizeof err), 0);
+	assert_true(lay.fdt_addr == 0x40000 && lay.fdt_cap == 0x5000 &&
+		    lay.load_addr == 0x40000 + 2 * MIB);
+	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), 0);
 	assert_int_equal(layout_fdt_size(&lay, &bp, &size), 0);
 	assert_true(size > n && size < n + 2048);
 	assert_int_equal(layout_fdt_room(&lay, &img, size, err, sizeof err), 0);
