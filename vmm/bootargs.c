@@ -172,7 +172,8 @@ int layout_fdt_room(struct vm_layout *lay, const struct elf_image *img, uint64_t
 	size = align_up(size + FDT_SLACK, 0x1000);
 	if (!img->is_pie) {
 		/* a fixed-address kernel: between the page tables and its boot stack, if room */
-		if (size > lay->load_addr - UH_KERNEL_STACK_SIZE - at) {
+		if (lay->load_addr < at + UH_KERNEL_STACK_SIZE ||
+		    size > lay->load_addr - UH_KERNEL_STACK_SIZE - at) {
 			snprintf(err, errlen,
 				 "the guest arguments and environment need a %llu KiB device tree, "
 				 "more than fits below this fixed-address kernel at 0x%llx",

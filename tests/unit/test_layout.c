@@ -345,6 +345,10 @@ static void fdt_room(void **state)
 	assert_int_equal(layout_fdt_room(&lay, &img, size, err, sizeof err), -1);
 	assert_string_equal(err, "the guest arguments and environment need a 100 KiB device tree, "
 				 "more than fits below this fixed-address kernel at 0x60000");
+	img.first_vaddr = 0x40000; /* no room at all (the unsigned difference must not wrap) */
+	img.entry = 0x40000;
+	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), 0);
+	assert_int_equal(layout_fdt_room(&lay, &img, size, err, sizeof err), -1);
 	free(big);
 }
 
