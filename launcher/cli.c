@@ -17,9 +17,13 @@
 static void usage_uhyve(FILE *f)
 {
 	fputs("Usage: uhyve-sec [OPTIONS] KERNEL [ARGS]...\n"
-	      "Run the Hermit unikernel KERNEL under KVM; ARGS are passed to the guest.\n"
-	      "Options may also follow KERNEL; a '--' ends them (it is not passed on), so\n"
-	      "guest words that start with '-' go after it: uhyve-sec KERNEL -- -x.\n"
+	      "Run the Hermit unikernel KERNEL under KVM.  Options may also follow KERNEL; the\n"
+	      "first '--' ends them (it is not passed on).  As in uhyve, the guest words before\n"
+	      "a further '--' go to the kernel's command line (-ip, -gateway, -mask, -freq,\n"
+	      "env=NAME=VALUE), the words after it to the application:\n"
+	      "  uhyve-sec KERNEL -- -ip 10.0.5.3 -- APP-ARGS...\n"
+	      "  uhyve-sec KERNEL -- -- APP-ARGS...\n"
+	      "The guest's stdin is uhyve-sec's stdin.\n"
 	      "\n"
 	      "Options (uhyve's names):\n"
 	      "  -m, --memory-size SIZE  guest RAM, e.g. 64M, 512MiB, 4GiB, 1.5G: K, M, G are\n"

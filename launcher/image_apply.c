@@ -47,31 +47,6 @@ static int requirements(const struct launch_config *lc, const struct hi_config *
 	return 0;
 }
 
-/* The guest words from the image, as the command line `KERNEL kernel_args -- app_args` gives
- * them today: every word after KERNEL is the application's (the first "--" only ends the
- * options).  MERGE (issue 11 item 7, branch kargs): once words before "--" go to the kernel
- * command line, kernel_args go there and app_args after it, exactly as uhyve does. */
-static int image_args(struct launch_config *lc, const struct hi_config *c)
-{
-	size_t n = c->n_kernel_args + c->n_app_args, k = 0;
-	char **a = calloc(n + 1, sizeof *a);
-
-	if (a == NULL) {
-		uhs_msg("out of memory");
-		return ST_OSERR;
-	}
-	for (size_t i = 0; i < c->n_kernel_args; i++) {
-		a[k++] = (char *)(uintptr_t)c->kernel_args[i];
-	}
-	for (size_t i = 0; i < c->n_app_args; i++) {
-		a[k++] = (char *)(uintptr_t)c->app_args[i];
-	}
-	free(lc->args);
-	lc->args = a;
-	lc->nargs = (int)k;
-	return 0;
-}
-
 int image_apply(struct launch_config *lc, const struct launch_image *li)
 {
 	const struct hermit_image *img = &li->img;
@@ -84,8 +59,11 @@ int image_apply(struct launch_config *lc, const struct launch_image *li)
 	if ((rc = requirements(lc, &img->cfg)) != 0) {
 		return rc;
 	}
-	if (lc->nargs == 0 && (rc = image_args(lc, &img->cfg)) != 0) {
-		return rc;
+	/* kernel_args to the kernel's command line, app_args (after a "--") to the application,
+	 * only when the command line gave no guest words (guest_words.c) */
+	if (lc_image_words(lc, img->cfg.kernel_args, img->cfg.n_kernel_args, img->cfg.app_args,
+			   img->cfg.n_app_args) != 0) {
+		return ST_OSERR;
 	}
 	lc->image_env = img->cfg.env_vars;
 	lc->nimage_env = img->cfg.n_env_vars;

@@ -104,6 +104,22 @@ int gdb_parse_port(const char *s, const char *what, int *port);
  * wait with 128+N; call after vmm_block_signals), and returns 0 with the connected socket
  * (non-blocking, close-on-exec) in *fd, or an exit status after a message. */
 int gdb_listen_accept(int port, const char *path, int *fd);
+
+/* ---- stdio_guard.c ---- */
+/* Opens /dev/null on whichever of fds 0-2 is closed (so no later open takes the number a
+ * guest reads or writes as stdio).  Returns 0, or -1 if that failed. */
+int lc_stdio_guard(void);
+
+/* ---- guest_words.c ---- */
+/* A Hermit image's hermit.toml [input] kernel_args and app_args as the guest's words, as
+ * uhyve uses them: only when the command line gave no words after KERNEL, and then as
+ * "KERNEL_ARGS -- APP_ARGS" (the "--" only with app_args), which the VMM splits into the
+ * kernel's command line and the application's arguments.  The strings are borrowed (they
+ * must outlive the run); the array is lc->args (freed by cli_free).  Call before cli_finish.
+ * Returns 0, or -1 after a message (out of memory). */
+int lc_image_words(struct launch_config *lc, const char *const *kernel_args, size_t nkernel,
+		   const char *const *app_args, size_t napp);
+
 /* ---- cli_values.c: values shared by the command line, the environment and uhyve.toml;
  * each prints one line naming `what` and returns -1 when the value is invalid ---- */
 /* A guest memory size: uhyve's syntax with binary prefixes ("64M", "4GiB", "1.5 G"),

@@ -322,6 +322,10 @@ int main(int argc, char *argv[])
 	 * reach the guest-facing process: only stdio, the --status-fd and the TAP an
 	 * orchestrator handed over with --net fd:N survive (CVE-2024-21626 class).  Parsing
 	 * opens nothing. */
+	if (lc_stdio_guard() != 0) {
+		uhs_msg("cannot open /dev/null for a closed standard stream");
+		return ST_OSERR;
+	}
 	rc = cli_parse(argc, argv, environ, &lc);
 	close_fds_but(lc.status_fd, lc.has_net ? lc.net.fd : -1);
 	if (rc != 0) {

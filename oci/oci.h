@@ -22,15 +22,13 @@
 #include <sys/types.h>
 
 /* ---- limits on config.json (spec.c) ---- */
-#define OCI_CONFIG_MAX	  (4u << 20) /* bytes */
-#define OCI_DEPTH_MAX	  32 /* nesting of objects and arrays */
-#define OCI_ARRAY_MAX	  4096 /* elements of any array we read */
-#define OCI_STRING_MAX	  65536 /* bytes of any string we read */
-#define OCI_PATH_MAX	  4095
-#define OCI_MOUNTS_MAX	  1024 /* mounts in config.json */
-#define OCI_GUEST_ENV_MAX 128 /* uhyve-sec -e values (its UH_MAX_ARGC_ENVC) */
-#define OCI_GUEST_ARG_MAX 127 /* guest arguments after argv[0] */
-#define OCI_BINDS_MAX	  63 /* policy mounts besides the rootfs (policy: 64 in all) */
+#define OCI_CONFIG_MAX (4u << 20) /* bytes */
+#define OCI_DEPTH_MAX  32 /* nesting of objects and arrays */
+#define OCI_ARRAY_MAX  4096 /* elements of any array we read */
+#define OCI_STRING_MAX 65536 /* bytes of any string we read */
+#define OCI_PATH_MAX   4095
+#define OCI_MOUNTS_MAX 1024 /* mounts in config.json */
+#define OCI_BINDS_MAX  63 /* policy mounts besides the rootfs (policy: 64 in all) */
 
 /* Guest RAM the VMM needs besides the guest's own, inside a memory limit: the VMM, the file
  * broker and the instruction assist (Unicorn's code cache), plus the kernel image's page

@@ -8,8 +8,10 @@
  *
  *   args[0]          --argv0 args[0] (as written), then '--' (options end: guest words may
  *                    start with '-') and KERNEL = its resolved host path
- *   args[1..]        guest arguments after KERNEL (at most 127)
- *   env              one -e per entry (KEY=VALUE, at most 128)
+ *   args[1..]        after a second '--': the application's arguments (words before it
+ *                    would be the kernel's command line, as in uhyve); no count limit here
+ *                    (an interface v1 kernel takes 127: uhyve-sec says so)
+ *   env              one -e per entry (KEY=VALUE; no count limit, v1 kernels: 128)
  *   root.path        policy mount "/" read-only, symlinks followed only inside it
  *   bind mounts      policy mounts, "ro" honoured; proc/sys/dev, non-bind and single-file
  *                    mounts skipped with a debug line
@@ -457,26 +459,15 @@ static bool net_key(const struct oci_facts *f, const char *kv)
 	return false;
 }
 
-static int check_env(const struct oci_spec *s, const struct oci_facts *f, char *err, size_t errlen)
+/* Every entry is KEY=VALUE; there is no count limit (interface v2 kernels read the device
+ * tree, which grows to fit; uhyve-sec refuses more than a v1 kernel takes). */
+static int check_env(const struct oci_spec *s, char *err, size_t errlen)
 {
-	size_t n = f->net_env != NULL ? 3 : 0;
-
 	for (size_t i = 0; i < s->nenv; i++) {
 		const char *eq = strchr(s->env[i], '=');
 		if (eq == NULL || eq == s->env[i]) {
 			return fail(err, errlen, "process.env[%zu] is not KEY=VALUE", i);
 		}
-		n += net_key(f, s->env[i]) ? 0 : 1;
-	}
-	if (n > OCI_GUEST_ENV_MAX) {
-		return fail(err, errlen,
-			    "too many environment variables (%zu%s; uhyve-sec passes at most %d)",
-			    n, f->net_env != NULL ? " with the network's 3" : "",
-			    OCI_GUEST_ENV_MAX);
-	}
-	if (s->nargs - 1 > OCI_GUEST_ARG_MAX) {
-		return fail(err, errlen, "too many arguments (%zu; uhyve-sec passes at most %d)",
-			    s->nargs - 1, OCI_GUEST_ARG_MAX);
 	}
 	return 0;
 }
@@ -519,6 +510,9 @@ static void build_argv(const struct oci_spec *s, const struct oci_facts *f, stru
 	add(b, s->args[0]);
 	add(b, "--"); /* options end here: KERNEL and the rest belong to the guest */
 	add(b, f->kernel_host);
+	if (s->nargs > 1) {
+		add(b, "--"); /* the application's words: none for the kernel's command line */
+	}
 	for (size_t i = 1; i < s->nargs; i++) {
 		add(b, s->args[i]);
 	}
@@ -530,7 +524,7 @@ int translate(const struct oci_spec *s, const struct oci_facts *f, struct oci_pl
 	struct argv_b b = {0};
 
 	memset(p, 0, sizeof *p);
-	if (check_env(s, f, err, errlen) != 0 ||
+	if (check_env(s, err, errlen) != 0 ||
 	    guest_memory(s, f, &p->guest_mem, err, errlen) != 0 ||
 	    guest_cpus(s, p, err, errlen) != 0 || build_policy(s, f, p, err, errlen) != 0) {
 		plan_free(p);

@@ -230,10 +230,15 @@ static enum hc_action hc_unsupported(struct hc_call *c, union hc_params *p)
 
 /* ---- file data ---- */
 
-/* Writes or reads `b` on guest fd `fd`; fds 1 and 2 are the console. */
+/* Writes or reads `b` on guest fd `fd`; fds 1 and 2 are the console, reads of fd 0 are
+ * uhyve-sec's stdin (as in uhyve). */
 static ssize_t file_io(struct hc_call *c, int fd, bool write, const struct gbuf *b)
 {
 	size_t total = 0;
+
+	if (!write && fd == 0) {
+		return stdin_readv(c->vm->stopping, b->iov, b->n);
+	}
 
 	if (write && (fd == 1 || fd == 2)) {
 		out_iov(c, b, false);

@@ -61,6 +61,8 @@ int layout_choose(const struct elf_image *img, uint64_t mem_size, bool aslr, uin
 	}
 	lay->entry = img->entry - img->first_vaddr + lay->load_addr;
 	lay->image_end = lay->load_addr + img->span;
+	lay->fdt_addr = lay->guest_address + UH_FDT_OFFSET; /* moved by layout_fdt_room */
+	lay->fdt_cap = UH_FDT_SIZE;
 	return 0;
 }
 
@@ -120,6 +122,9 @@ int layout_write_tables(struct gmem *m, const struct vm_layout *lay)
 		uint64_t region_last = align_down(lay->load_addr, GIB1) + GIB1 - MIB2;
 		last = region_last > last ? region_last : last;
 	}
+	if (lay->fdt_addr != base + UH_FDT_OFFSET && lay->fdt_addr < a.limit) {
+		a.limit = lay->fdt_addr; /* a big device tree lies above the page tables */
+	}
 	for (uint64_t p = align_down(base, MIB2); p <= last; p += MIB2) {
 		if ((rc = map_2m(&a, pml4, p)) != 0) {
 			return rc;
@@ -133,10 +138,12 @@ int layout_write_boot_info(struct gmem *m, const struct vm_layout *lay, const st
 {
 	struct uh_boot_info bi;
 	__int128 t = bp->boot_time_ns;
-	uint8_t fdt[UH_FDT_SIZE];
+	uint8_t *fdt = calloc(1, lay->fdt_cap);
+	int rc = fdt == NULL || layout_build_fdt(fdt, lay->fdt_cap, lay, bp) != 0 ||
+		 gmem_copy_to(m, gpa(lay->fdt_addr), fdt, lay->fdt_cap) != 0;
 
-	if (layout_build_fdt(fdt, sizeof fdt, lay, bp) != 0 ||
-	    gmem_copy_to(m, gpa(lay->guest_address + UH_FDT_OFFSET), fdt, sizeof fdt) != 0) {
+	free(fdt);
+	if (rc != 0) {
 		return -1;
 	}
 	memset(&bi, 0, sizeof bi);
@@ -145,7 +152,7 @@ int layout_write_boot_info(struct gmem *m, const struct vm_layout *lay, const st
 	/* Always advertised: Hermit 0.6.x deadlocks in its console lock without a serial
 	 * port.  Whether the kernel log is shown is the VMM's business (--verbose). */
 	bi.serial_port_base = lay->iface == 1 ? UH_V1_UART : UH_V2_SERIAL_WRITE_BUFFER;
-	bi.device_tree = lay->guest_address + UH_FDT_OFFSET;
+	bi.device_tree = lay->fdt_addr;
 	bi.kernel_image_start = lay->load_addr;
 	bi.kernel_image_end = lay->image_end;
 	if (img->tls_memsz > 0) {
@@ -215,8 +222,8 @@ static int fdt_mounts(void *fdt, const struct boot_params *bp)
 	return 0;
 }
 
-int layout_build_fdt(void *buf, size_t cap, const struct vm_layout *lay,
-		     const struct boot_params *bp)
+int layout_fdt_make(void *buf, size_t cap, const struct vm_layout *lay,
+		    const struct boot_params *bp)
 {
 	int rc;
 
@@ -250,73 +257,17 @@ int layout_build_fdt(void *buf, size_t cap, const struct vm_layout *lay,
 	}
 	return 0;
 fail:
-	uhs_msg("device tree: %s", fdt_strerror(rc));
-	return -1;
+	return rc;
 }
 
-/* Appends s to the buffer, single-quoted for a shell-word splitter when needed. */
-static void quote_word(FILE *f, const char *s)
+int layout_build_fdt(void *buf, size_t cap, const struct vm_layout *lay,
+		     const struct boot_params *bp)
 {
-	bool plain = *s != '\0';
+	int rc = layout_fdt_make(buf, cap, lay, bp);
 
-	for (const char *p = s; *p; p++) {
-		if (!strchr(
-			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:/@+%=",
-			*p)) {
-			plain = false;
-		}
+	if (rc != 0) {
+		uhs_msg("device tree: %s", fdt_strerror(rc));
+		return -1;
 	}
-	if (plain) {
-		fputs(s, f);
-		return;
-	}
-	fputc('\'', f);
-	for (const char *p = s; *p; p++) {
-		if (*p == '\'') {
-			fputs("'\\''", f);
-		} else {
-			fputc(*p, f);
-		}
-	}
-	fputc('\'', f);
-}
-
-char *layout_bootargs(const struct vmm_config *cfg)
-{
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	bool first = true;
-
-	if (f == NULL) {
-		return NULL;
-	}
-	for (int i = 0; i < cfg->nenv; i++) {
-		const char *eq = strchr(cfg->env[i], '=');
-		char *key = eq != NULL ? strndup(cfg->env[i], (size_t)(eq - cfg->env[i])) : NULL;
-
-		if (key == NULL) { /* the launcher passes only NAME=VALUE */
-			fclose(f);
-			free(out);
-			return NULL;
-		}
-		fputs(first ? "env=" : " env=", f);
-		quote_word(f, key); /* whole: a long NAME is never cut */
-		fputc('=', f);
-		quote_word(f, eq + 1);
-		free(key);
-		first = false;
-	}
-	if (cfg->nargs > 0) {
-		fputs(first ? "--" : " --", f);
-		for (int i = 0; i < cfg->nargs; i++) {
-			fputc(' ', f);
-			quote_word(f, cfg->args[i]);
-		}
-	}
-	if (fclose(f) != 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
+	return 0;
 }

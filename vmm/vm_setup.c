@@ -190,6 +190,67 @@ static void parse_probe(const struct vm *vm)
 }
 #endif
 
+/* Interface v1 (kernel 0.6.x) takes argv and the environment through Cmdsize, whose arrays
+ * hold 128 entries each (argv[0] included): its real limit, with a one-line reason. */
+static int check_v1_words(const struct vmm_config *cfg, const struct elf_image *img)
+{
+	struct guest_words g;
+
+	guest_words_split(cfg->args, cfg->nargs, &g);
+	if (img->uhyve_if == 1 &&
+	    (g.ncmdval + 1 > UH_MAX_ARGC_ENVC || cfg->nenv > UH_MAX_ARGC_ENVC)) {
+		uhs_msg("a uhyve interface v1 kernel takes at most %d arguments and %d environment "
+			"variables (Cmdsize); %d and %d given",
+			UH_MAX_ARGC_ENVC - 1, UH_MAX_ARGC_ENVC, g.ncmdval, cfg->nenv);
+		return ST_USAGE;
+	}
+	return 0;
+}
+
+/* What the boot info and device tree say; *bootargs (bp->bootargs) is malloc'd: free it. */
+static int boot_params(struct vm *vm, struct boot_params *bp, char **bootargs)
+{
+	int tsc = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+
+	*bootargs = layout_bootargs(vm->cfg);
+	*bp = (struct boot_params){.cpus = vm->ncpu,
+				   .tsc_khz = tsc > 0 ? (uint32_t)tsc : 0,
+				   .boot_time_ns = realtime_ns(),
+				   .bootargs = *bootargs,
+				   .mounts = vm->files->mounts,
+				   .nmounts = vm->files->nmounts};
+	if (*bootargs == NULL) {
+		uhs_msg("out of memory");
+		return ST_OSERR;
+	}
+	return 0;
+}
+
+/* Where the device tree goes: uhyve's 16 KiB slot, or (long arguments or environment) room
+ * made below the kernel.  Before the kernel is loaded. */
+static int place_fdt(struct vm *vm, const struct elf_image *img)
+{
+	struct boot_params bp;
+	uint64_t size = 0;
+	char err[256], *bootargs;
+	int rc = boot_params(vm, &bp, &bootargs);
+
+	if (rc != 0) {
+		return rc;
+	}
+	if (layout_fdt_size(&vm->lay, &bp, &size) != 0) {
+		uhs_msg("device tree: cannot build it (%zu bytes of guest arguments and "
+			"environment)",
+			strlen(bootargs));
+		rc = ST_USAGE;
+	} else if (layout_fdt_room(&vm->lay, img, size, err, sizeof err) != 0) {
+		uhs_msg("%s", err);
+		rc = ST_USAGE;
+	}
+	free(bootargs);
+	return rc;
+}
+
 /* Step 8, first half: the hostile image, parsed confined, decides where RAM goes. */
 static int parse_and_place(struct vm *vm, const struct kernel_file *k, struct elf_image *img)
 {
@@ -212,16 +273,15 @@ static int parse_and_place(struct vm *vm, const struct kernel_file *k, struct el
 		uhs_msg("getrandom: %s", strerror(errno));
 		return ST_OSERR;
 	}
-	if (img->uhyve_if == 1 &&
-	    (cfg->nargs + 1 > UH_MAX_ARGC_ENVC || cfg->nenv > UH_MAX_ARGC_ENVC)) {
-		uhs_msg("a uhyve interface v1 kernel takes at most %d arguments and %d environment "
-			"variables (Cmdsize); %d and %d given",
-			UH_MAX_ARGC_ENVC - 1, UH_MAX_ARGC_ENVC, cfg->nargs, cfg->nenv);
-		return ST_USAGE;
+	if ((rc = check_v1_words(cfg, img)) != 0) {
+		return rc;
 	}
 	if (layout_choose(img, cfg->mem_size, cfg->aslr, rnd, &vm->lay, err, sizeof err) != 0) {
 		uhs_msg("%s", err);
 		return ST_USAGE;
+	}
+	if ((rc = place_fdt(vm, img)) != 0) {
+		return rc;
 	}
 	gmem_place(&vm->mem, vm->lay.guest_address);
 	if ((rc = kvm_vm_map_ram(vm)) != 0) {
@@ -232,25 +292,12 @@ static int parse_and_place(struct vm *vm, const struct kernel_file *k, struct el
 
 static int write_boot_structures(struct vm *vm, const struct elf_image *img)
 {
-	struct boot_params bp = {.cpus = vm->ncpu,
-				 .boot_time_ns = realtime_ns(),
-				 .mounts = vm->files->mounts,
-				 .nmounts = vm->files->nmounts};
-	char *bootargs = layout_bootargs(vm->cfg);
-	int rc, tsc = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	struct boot_params bp;
+	char *bootargs;
+	int rc = boot_params(vm, &bp, &bootargs);
 
-	bp.tsc_khz = tsc > 0 ? (uint32_t)tsc : 0;
-	bp.bootargs = bootargs;
-	if (bootargs == NULL) {
-		uhs_msg("out of memory");
-		return ST_OSERR;
-	}
-	if (strlen(bootargs) > UH_FDT_SIZE - 2048) {
-		uhs_msg("guest arguments and environment are too long (%zu bytes; the device tree "
-			"holds about %u)",
-			strlen(bootargs), UH_FDT_SIZE - 2048);
-		free(bootargs);
-		return ST_USAGE;
+	if (rc != 0) {
+		return rc;
 	}
 	rc = layout_write_tables(&vm->mem, &vm->lay);
 	if (rc == 0) {
@@ -268,12 +315,14 @@ static int write_boot_structures(struct vm *vm, const struct elf_image *img)
 static int load_guest(struct vm *vm, const struct kernel_file *k)
 {
 	struct elf_image img;
+	struct guest_words g;
 	char err[256];
 	int rc;
 
 	if ((rc = parse_and_place(vm, k, &img)) != 0) {
 		return rc;
 	}
+	guest_words_split(vm->cfg->args, vm->cfg->nargs, &g);
 	vm->hc = (struct hc_vm){.mem = &vm->mem,
 				.pci = &vm->pci,
 				.ioapic = &vm->ioapic,
@@ -281,11 +330,12 @@ static int load_guest(struct vm *vm, const struct kernel_file *k)
 				.fs_ctx = vm->files->ctx,
 				.out = &vm->out,
 				.argv0 = vm->cfg->argv0,
-				.args = vm->cfg->args,
-				.nargs = vm->cfg->nargs,
+				.args = g.cmdval,
+				.nargs = g.ncmdval,
 				.env = vm->cfg->env,
 				.nenv = vm->cfg->nenv,
-				.iface = vm->lay.iface};
+				.iface = vm->lay.iface,
+				.stopping = &vm->stopping};
 	if (elf_load(&img, k->data, k->len, &vm->mem, vm->lay.load_addr, err, sizeof err) != 0) {
 		uhs_msg("%s", err);
 		return ST_BAD_IMAGE;

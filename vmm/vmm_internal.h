@@ -21,6 +21,7 @@ struct vm_layout {
 	int legacy_mapping; /* map the whole first 1 GiB region (hermit-abi.md b.3) */
 	uint64_t guest_address; /* GPA of the start of RAM */
 	uint64_t mem_size;
+	uint64_t fdt_addr, fdt_cap; /* GPA of the device tree and its room (layout_fdt_room) */
 	uint64_t load_addr; /* GPA of the first PT_LOAD */
 	uint64_t entry; /* guest RIP */
 	uint64_t image_end; /* load_addr + span */
@@ -46,11 +47,39 @@ struct boot_params {
 };
 int layout_write_boot_info(struct gmem *m, const struct vm_layout *lay, const struct elf_image *img,
 			   const struct boot_params *bp) __attribute__((warn_unused_result));
-/* Builds the FDT with libfdt into buf (cap bytes).  Returns 0 or -1. */
+/* Builds the FDT with libfdt into buf (cap bytes).  Returns 0 or -1 after a message. */
 int layout_build_fdt(void *buf, size_t cap, const struct vm_layout *lay,
 		     const struct boot_params *bp) __attribute__((warn_unused_result));
-/* Builds "[env=K=V ...] -- [args...]" (shell-quoted words) into a malloc'd string. */
+/* The same without a message: 0 or libfdt's negative error (-FDT_ERR_NOSPACE: too small). */
+int layout_fdt_make(void *buf, size_t cap, const struct vm_layout *lay,
+		    const struct boot_params *bp) __attribute__((warn_unused_result));
+
+/* ---- the guest's words and the device tree's room (bootargs.c) ---- */
+/* The words after KERNEL split as uhyve splits them, pointers into the original array. */
+struct guest_words {
+	char *const *kernel; /* before the first "--": the kernel's command line */
+	int nkernel;
+	char *const *app; /* after it: the application's */
+	int napp;
+	bool sep; /* there was a "--" */
+	char *const *cmdval; /* what Cmdval hands a v1 kernel after argv[0] */
+	int ncmdval;
+};
+void guest_words_split(char *const *w, int n, struct guest_words *g);
+/* FDT /chosen/bootargs as uhyve builds it: "KERNEL-WORDS env=K=V... -- APP-WORDS" (each word
+ * shell-quoted where needed; "--" only before application words), malloc'd; NULL when out of
+ * memory. */
 char *layout_bootargs(const struct vmm_config *cfg);
+/* The size of the FDT that layout_build_fdt makes for bp.  Returns 0 or -1. */
+int layout_fdt_size(const struct vm_layout *lay, const struct boot_params *bp, uint64_t *size)
+    __attribute__((warn_unused_result));
+/* Sets lay->fdt_addr/fdt_cap for an FDT of `size` bytes (plus 256 bytes of slack for what is
+ * added after placement): uhyve's 16 KiB slot when it fits;
+ * otherwise the room above the page tables (a relocatable kernel moves up by whole 2 MiB pages
+ * to make it).  Call after layout_choose, before the kernel is loaded.  Returns 0, or -1 with
+ * a one-line reason. */
+int layout_fdt_room(struct vm_layout *lay, const struct elf_image *img, uint64_t size, char *err,
+		    size_t errlen) __attribute__((warn_unused_result));
 
 /* ---- output sink (output.c): serial bytes and guest writes to fd 1/2 ---- */
 struct output {
@@ -102,6 +131,7 @@ struct hc_vm {
 	char *const *env;
 	int nenv;
 	uint32_t iface;
+	const atomic_int *stopping; /* the VM is ending: a stdin read gives up (stdin.c) */
 	uint32_t pci_addr; /* last value written to 0xCF8 (racy by design, like real hardware) */
 	uint8_t pic[2][2]; /* 8259 register file (split irqchip): [master/slave][cmd/data] */
 	struct pci_bus *pci; /* devices behind the configuration ports and their BARs; NULL: none */
@@ -132,6 +162,11 @@ enum hc_action hc_violation(struct hc_call *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The little-endian value of a 1-, 2- or 4-byte port access. */
 uint32_t hc_le_value(const uint8_t *data, uint8_t size);
+
+/* ---- guest fd 0 (stdin.c) ---- */
+/* Reads uhyve-sec's stdin into the first non-empty piece of iov: the bytes read (0 at its
+ * end), -EINTR once *stopping is set, or -errno.  Waits in steps of 50 ms. */
+ssize_t stdin_readv(const atomic_int *stopping, const struct iovec *iov, int iovcnt);
 
 /* ---- the legacy platform (platform.c): PIC registers, PCI configuration space, MP-table
  * probes ---- */

@@ -44,12 +44,13 @@ static const struct sbx_rule vmm_rules[] = {
      "vCPU run loop: KVM_RUN and register reads, on the vCPU fds only; batching of the "
      "console port once a guest prints a lot (vmm/pio_ring.c)"},
     {SCMP_SYS(read), "read", SBX_ARG_ANY,
-     "guest file reads and directory listings, on fds the broker handed over"},
+     "guest file reads and directory listings, on fds the broker handed over; the "
+     "guest's stdin (fd 0)"},
     {SCMP_SYS(write), "write", SBX_ARG_ANY,
      "console output; guest file writes on fds the broker handed over"},
     {SCMP_SYS(poll), "poll", SBX_ARG_ANY,
-     "console output waits for its reader at most 50 ms at a time, so a stop always ends "
-     "the run"},
+     "console output waits for its reader, a stdin read for input, at most 50 ms at a "
+     "time, so a stop always ends the run"},
     {SCMP_SYS(lseek), "lseek", SBX_ARG_ANY, "guest lseek on handed-over fds"},
     {SCMP_SYS(fstat), "fstat", SBX_ARG_ANY,
      "guest fstat on handed-over fds (fstat(2) only: no path stat)"},

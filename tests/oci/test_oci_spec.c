@@ -257,7 +257,7 @@ static void translate_basic(void **state)
 	assert_int_equal(tr("", "", &p), 0);
 	assert_string_equal(joined(&p), "uhyve-sec|--status-fd=3|--cpu-count=1|--policy|/run/x/"
 					"policy.json|--env|A=1|--argv0|/hello|--|/var/"
-					"rootfs/hello|a b");
+					"rootfs/hello|--|a b");
 	assert_string_equal(p.policy_json,
 			    "{\n  \"version\": 1,\n  \"mounts\": [\n    {\n"
 			    "      \"host\": \"/var/rootfs\",\n      \"guest\": \"/\",\n"
@@ -423,8 +423,10 @@ static void translate_limits(void **state)
 				     "\"process\":{\"args\":[\"/a\"]%s}}",
 				     env) > 0);
 		assert_int_equal(parse(c, &s), 0);
-		assert_int_not_equal(translate(&s, &facts, &p, err, sizeof err), 0);
-		assert_non_null(strstr(err, "too many environment variables (129"));
+		/* no cap of its own (issue 11 item 8): a v1 kernel's 128 is uhyve-sec's to say */
+		assert_int_equal(translate(&s, &facts, &p, err, sizeof err), 0);
+		assert_int_equal(p.argc, 9 + 2 * 129);
+		plan_free(&p);
 		spec_free(&s);
 		free(c);
 		n = (size_t)sprintf(args, "\"/a\"");
@@ -436,8 +438,10 @@ static void translate_limits(void **state)
 				     "\"process\":{\"args\":[%s]}}",
 				     args) > 0);
 		assert_int_equal(parse(c, &s), 0);
-		assert_int_not_equal(translate(&s, &facts, &p, err, sizeof err), 0);
-		assert_non_null(strstr(err, "too many arguments (128"));
+		assert_int_equal(translate(&s, &facts, &p, err, sizeof err), 0);
+		assert_int_equal(p.argc, 10 + 128); /* ...|--|KERNEL|--|x|x|... */
+		assert_string_equal(p.argv[p.argc - 129], "--");
+		plan_free(&p);
 		spec_free(&s);
 		free(c);
 		assert_true(asprintf(&c, "{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},"

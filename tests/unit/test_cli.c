@@ -297,6 +297,38 @@ static void test_rejected(void **state)
 	cli_free(&lc);
 }
 
+/* hermit.toml's kernel_args and app_args (launcher/guest_words.c): used only without words on
+ * the command line, as "KERNEL_ARGS -- APP_ARGS". */
+static void test_image_words(void **state)
+{
+	static const char *const kargs[] = {"-ip", "10.0.5.3"}, *const app[] = {"a b", "--"};
+	struct launch_config lc;
+
+	(void)state;
+	assert_int_equal(parse(&lc, NULL, "kernel", NULL), 0);
+	assert_int_equal(lc_image_words(&lc, kargs, 2, app, 2), 0);
+	assert_int_equal(lc.nargs, 5);
+	assert_string_equal(lc.args[1], "10.0.5.3");
+	assert_string_equal(lc.args[2], "--");
+	assert_string_equal(lc.args[3], "a b");
+	assert_string_equal(lc.args[4], "--");
+	cli_free(&lc);
+	assert_int_equal(parse(&lc, NULL, "kernel", NULL), 0); /* no app_args: no "--" */
+	assert_int_equal(lc_image_words(&lc, kargs, 2, NULL, 0), 0);
+	assert_int_equal(lc.nargs, 2);
+	cli_free(&lc);
+	assert_int_equal(parse(&lc, NULL, "kernel", NULL), 0); /* app_args only */
+	assert_int_equal(lc_image_words(&lc, NULL, 0, app, 1), 0);
+	assert_int_equal(lc.nargs, 2);
+	assert_string_equal(lc.args[0], "--");
+	cli_free(&lc);
+	assert_int_equal(parse(&lc, NULL, "kernel", "x", NULL), 0); /* the command line wins */
+	assert_int_equal(lc_image_words(&lc, kargs, 2, app, 2), 0);
+	assert_int_equal(lc.nargs, 1);
+	assert_string_equal(lc.args[0], "x");
+	cli_free(&lc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +337,7 @@ int main(void)
 	    cmocka_unit_test(test_guest_env),	  cmocka_unit_test(test_many_env),
 	    cmocka_unit_test(test_affinity),	  cmocka_unit_test(test_files_options),
 	    cmocka_unit_test(test_uhyve_options), cmocka_unit_test(test_rejected),
+	    cmocka_unit_test(test_image_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -80,9 +80,11 @@ static void applies_everything(void **state)
 
 	v->lc.image_mode = UHC_IMAGE_INTERNAL;
 	assert_int_equal(image_apply(&v->lc, &v->li), 0);
-	assert_int_equal(v->lc.nargs, 3);
+	/* kernel_args, then "--" and app_args, as uhyve passes them (guest_words.c) */
+	assert_int_equal(v->lc.nargs, 4);
 	assert_string_equal(v->lc.args[0], "-freq");
-	assert_string_equal(v->lc.args[2], "hello");
+	assert_string_equal(v->lc.args[2], "--");
+	assert_string_equal(v->lc.args[3], "hello");
 	assert_int_equal(v->lc.nimage_env, 1);
 	assert_string_equal(v->lc.image_env[0], "A=1");
 	assert_int_equal(v->lc.vm.kernel_len, sizeof elf);

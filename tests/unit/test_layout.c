@@ -237,13 +237,119 @@ static void bootargs_quoting(void **state)
 	char *s = layout_bootargs(&cfg);
 
 	(void)state;
-	assert_string_equal(s, "env=A=1 env=B='x y' -- plain 'two words' 'it'\\''s' ''");
+	/* no "--": every word is the kernel's (uhyve's src/vm.rs), env= words follow them */
+	assert_string_equal(s, "plain 'two words' 'it'\\''s' '' env=A=1 env=B='x y'");
 	free(s);
 	cfg.nargs = 0;
 	cfg.nenv = 0;
 	s = layout_bootargs(&cfg);
 	assert_string_equal(s, "");
 	free(s);
+}
+
+/* Kernel words before the first "--", the application's after it; "--" written only before
+ * application words; a second "--" is an application word. */
+static void bootargs_split(void **state)
+{
+	char *w[] = {(char[]){"-freq"}, (char[]){"2000"}, (char[]){"--"}, (char[]){"a b"},
+		     (char[]){"--"}};
+	char *env[] = {(char[]){"A=1"}};
+	struct vmm_config cfg = {.args = w, .nargs = 5, .env = env, .nenv = 1};
+	struct guest_words g;
+	char *s = layout_bootargs(&cfg);
+
+	(void)state;
+	assert_string_equal(s, "-freq 2000 env=A=1 -- 'a b' --");
+	free(s);
+	guest_words_split(w, 5, &g);
+	assert_true(g.sep && g.nkernel == 2 && g.napp == 2 && g.app == w + 3);
+	assert_true(g.cmdval == w + 3 && g.ncmdval == 2); /* v1 argv: the application's words */
+	cfg.args = w + 2; /* "--" first: application words only */
+	cfg.nargs = 3;
+	cfg.nenv = 0;
+	s = layout_bootargs(&cfg);
+	assert_string_equal(s, "-- 'a b' --");
+	free(s);
+	cfg.nargs = 1; /* a lone "--": nothing at all */
+	s = layout_bootargs(&cfg);
+	assert_string_equal(s, "");
+	free(s);
+	cfg.args = w; /* kernel words and "--" without application words */
+	cfg.nargs = 3;
+	cfg.nenv = 1;
+	s = layout_bootargs(&cfg);
+	assert_string_equal(s, "-freq 2000 env=A=1");
+	free(s);
+	guest_words_split(w, 2, &g); /* no "--": Cmdval gets every word, as from uhyve */
+	assert_true(!g.sep && g.nkernel == 2 && g.napp == 0 && g.cmdval == w && g.ncmdval == 2);
+}
+
+/* A device tree over uhyve's 16 KiB slot goes above the page tables: a relocatable kernel
+ * moves up by whole 2 MiB pages, a fixed-address one must leave room below itself. */
+static void fdt_room(void **state)
+{
+	struct arena *a = *state;
+	struct elf_image img = pie(0x300000, 1, 1);
+	size_t n = 100000;
+	char *big = malloc(n + 1);
+	struct boot_params bp = {.cpus = 1, .bootargs = big};
+	struct uh_boot_info bi;
+	struct vm_layout lay;
+	uint64_t size = 0;
+	const void *fdt;
+	char err[200];
+	int len;
+
+	memset(big, 'x', n);
+	big[n] = '\0';
+	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), 0);
+	assert_int_equal(layout_fdt_room(&lay, &img, UH_FDT_SIZE - 256, err, sizeof err), 0);
+	assert_true(lay.fdt_addr == 0x1000 && lay.load_addr == 0x40000); /* as uhyve */
+	assert_int_equal(layout_fdt_room(&lay, &img, UH_FDT_SIZE - 255, err, sizeof err), 0);
+	assert_true(lay.fdt_addr == 0x40000 && lay.fdt_cap == 0x5000 &&
+		    lay.load_addr == 0x40000 + 2 * MIB);
+	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), 0);
+	assert_int_equal(layout_fdt_size(&lay, &bp, &size), 0);
+	assert_true(size > n && size < n + 2048);
+	assert_int_equal(layout_fdt_room(&lay, &img, size, err, sizeof err), 0);
+	assert_true(lay.fdt_addr == 0x40000 && lay.fdt_cap >= size && lay.fdt_cap % 4096 == 0);
+	assert_true(lay.load_addr == 0x40000 + 2 * MIB && lay.entry == 0x41234 + 2 * MIB);
+	assert_true(lay.image_end == lay.load_addr + 0x300000);
+	assert_int_equal(layout_write_tables(&a->m, &lay), 0);
+	assert_int_equal(layout_write_boot_info(&a->m, &lay, &img, &bp), 0);
+	assert_int_equal(gmem_copy_from(&a->m, &bi, gpa(0x5000), sizeof bi), 0);
+	assert_true(bi.device_tree == 0x40000 && bi.kernel_image_start == 0x40000 + 2 * MIB);
+	fdt = gmem_ptr(&a->m, gpa(0x40000), lay.fdt_cap);
+	assert_int_equal(fdt_check_header(fdt), 0);
+	assert_int_equal(
+	    strlen(fdt_getprop(fdt, fdt_path_offset(fdt, "/chosen"), "bootargs", &len)), n);
+	/* the page tables stayed below it; everything from RAM start to the image is mapped */
+	assert_true(rd64(&a->m, 0x10000) == (0x11000 | 3));
+	/* no room: RAM too small for the tree and the kernel */
+	img.span = 62 * MIB;
+	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), 0);
+	assert_int_equal(layout_fdt_room(&lay, &img, size, err, sizeof err), -1);
+	assert_string_equal(err, "the guest arguments and environment need a 100 KiB device tree, "
+				 "which does not fit in 64 MiB of RAM with the kernel");
+	/* a fixed-address kernel at 8 MiB has the room below it; at 0x60000 it has not */
+	img = pie(0x147480, 1, 0);
+	img.is_pie = 0;
+	img.first_vaddr = 0x800000;
+	img.entry = 0x8422a0;
+	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), 0);
+	assert_int_equal(layout_fdt_room(&lay, &img, size, err, sizeof err), 0);
+	assert_true(lay.fdt_addr == 0x40000 && lay.load_addr == 0x800000);
+	img.first_vaddr = 0x60000;
+	img.entry = 0x60000;
+	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), 0);
+	assert_int_equal(layout_fdt_room(&lay, &img, size, err, sizeof err), -1);
+	assert_string_equal(err, "the guest arguments and environment need a 100 KiB device tree, "
+				 "more than fits below this fixed-address kernel at 0x60000");
+	img.first_vaddr = 0x40000; /* no room at all (the unsigned difference must not wrap) */
+	img.entry = 0x40000;
+	assert_int_equal(layout_choose(&img, 64 * MIB, false, 0, &lay, err, sizeof err), 0);
+	assert_int_equal(layout_fdt_room(&lay, &img, size, err, sizeof err), -1);
+	free(big);
 }
 
 int main(void)
@@ -255,6 +361,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(tables_non_legacy, arena_setup, arena_teardown),
 	    cmocka_unit_test_setup_teardown(boot_info_and_fdt, arena_setup, arena_teardown),
 	    cmocka_unit_test(bootargs_quoting),
+	    cmocka_unit_test(bootargs_split),
+	    cmocka_unit_test_setup_teardown(fdt_room, arena_setup, arena_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
