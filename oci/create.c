@@ -170,7 +170,7 @@ static int open_kernel(struct job *j, char *why, size_t whylen, char *err, size_
 		snprintf(err, errlen, "args[0] '%.256s': cannot tell its host path", a0);
 		return -1;
 	}
-	return hermit_fd_check(fd, why, whylen) ? 0 : 1;
+	return hermit_fd_check(fd, &j->kernel_image, why, whylen) ? 0 : 1;
 }
 
 static int fail_msg(char *err, size_t errlen, const char *msg)
@@ -280,6 +280,7 @@ static int make_plan(struct job *j, char *err, size_t errlen)
 		return -1;
 	}
 	f.kernel_size = (uint64_t)st.st_size;
+	f.kernel_image = j->kernel_image;
 	snprintf(policy, sizeof policy, "%s/%s/policy.json", root, j->id);
 	if (translate(&j->spec, &f, &j->plan, err, errlen) != 0) {
 		return -1;

@@ -17,6 +17,7 @@ struct job {
 	char rootfs[4096]; /* canonical host path */
 	char kernel[4096]; /* canonical host path of args[0] */
 	int rootfd, kfd; /* rootfs directory, args[0] (O_RDONLY) */
+	bool kernel_image; /* args[0] is a Hermit image (.hermit), not an ELF kernel */
 	int dirfd; /* <root>/<id> */
 	char **cgroups; /* NULL-terminated, or NULL */
 	int pty_slave; /* -1 without a terminal */

@@ -98,7 +98,12 @@ bool hermit_elf_check(const uint8_t *buf, size_t len, char *why, size_t whylen)
 		    "(a Linux program?)");
 }
 
-bool hermit_fd_check(int fd, char *why, size_t whylen)
+bool hermit_image_magic(const uint8_t *buf, size_t len)
+{
+	return len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b;
+}
+
+bool hermit_fd_check(int fd, bool *is_image, char *why, size_t whylen)
 {
 	uint8_t *buf = malloc(READ_MAX);
 	size_t len = 0;
@@ -117,7 +122,8 @@ bool hermit_fd_check(int fd, char *why, size_t whylen)
 		}
 		len += (size_t)n;
 	}
-	ok = hermit_elf_check(buf, len, why, whylen);
+	*is_image = hermit_image_magic(buf, len);
+	ok = *is_image || hermit_elf_check(buf, len, why, whylen);
 	free(buf);
 	return ok;
 }

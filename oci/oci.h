@@ -98,6 +98,9 @@ enum src_kind { SRC_DIR, SRC_FILE, SRC_MISSING };
 
 struct oci_facts {
 	const char *kernel_host; /* resolved host path of args[0] */
+	/* args[0] is a Hermit image: its files are the guest's "/" (uhyve-sec serves them from
+	 * memory), so the root file system is not mapped there; binds still are */
+	bool kernel_image;
 	uint64_t kernel_size;
 	const char *rootfs_host; /* canonical host path of root.path */
 	const char *bundle; /* absolute bundle directory (relative bind sources) */
@@ -138,8 +141,13 @@ int parse_size(const char *s, uint64_t *out);
  * x86_64 ELF executable with OSABI 0xff (standalone) or a HERMIT entry-version note in a
  * PT_NOTE segment?  why gets a short reason when it is not. */
 bool hermit_elf_check(const uint8_t *buf, size_t len, char *why, size_t whylen);
-/* The same on an open file (reads at most the first 1 MiB). */
-bool hermit_fd_check(int fd, char *why, size_t whylen);
+/* Is it a Hermit image (.hermit: a gzip'd tar with hermit.toml)?  Only the gzip magic is
+ * looked at: uhyve-sec parses the archive itself, in a confined child (README "HERMIT
+ * IMAGES"), and refuses a bad one with status 65, which reaches --log. */
+bool hermit_image_magic(const uint8_t *buf, size_t len);
+/* hermit_elf_check or hermit_image_magic on an open file (reads at most the first 1 MiB);
+ * *is_image says which one held. */
+bool hermit_fd_check(int fd, bool *is_image, char *why, size_t whylen);
 
 /* ---- uhyve-sec's end record (endrec.c; README "--status-fd") ---- */
 enum endrec_kind { END_NONE, END_GUEST, END_DONE, END_ERROR, END_BAD };

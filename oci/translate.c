@@ -421,11 +421,14 @@ static int one_mount(const struct oci_facts *f, const struct oci_mount *m, json_
 static int build_policy(const struct oci_spec *s, const struct oci_facts *f, struct oci_plan *p,
 			char *err, size_t errlen)
 {
-	json_t *pol, *mounts = json_array(), *rootm;
+	json_t *pol, *mounts = json_array(), *rootm = NULL;
 
-	rootm = json_pack("{s:s, s:s, s:s, s:s}", "host", f->rootfs_host, "guest", "/", "access",
-			  "ro", "symlinks", "within");
-	if (mounts == NULL || rootm == NULL || json_array_append_new(mounts, rootm) != 0) {
+	if (!f->kernel_image) { /* an image's own files are its "/" (oci.h) */
+		rootm = json_pack("{s:s, s:s, s:s, s:s}", "host", f->rootfs_host, "guest", "/",
+				  "access", "ro", "symlinks", "within");
+	}
+	if (mounts == NULL || (!f->kernel_image && rootm == NULL) ||
+	    (rootm != NULL && json_array_append_new(mounts, rootm) != 0)) {
 		json_decref(mounts);
 		return fail(err, errlen, "out of memory");
 	}

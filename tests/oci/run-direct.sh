@@ -13,6 +13,9 @@
 #   vmm-error    uhyve-sec's own failure reaches --log as an error with its message
 #   commands     exec/pause/resume/update/checkpoint/restore refused, features, --version
 #   console      --console-socket: the pty master arrives and carries the guest's output
+#   image        args[0] a Hermit image (.hermit): its hermit.toml's arguments, its files at /
+#                (not the root file system's), a bind mount beside them; a corrupt image's
+#                refusal reaches --log
 # Exits 77 (skip) without /dev/kvm for the scenarios that boot a guest.
 set -u
 here=$(dirname "$(readlink -f "$0")")
@@ -226,6 +229,34 @@ vmm-error)
 	[[ $(last_error) == "uhyve-sec: /proc/"*"/fd/"*": ELF: "*"(exit status 65, image)" ]] ||
 		bad "log: $(cat "$LOG")"
 	rt delete v1 || bad "delete"
+	;;
+image)
+	# app.hermit: the fsops-v2 guest as its kernel, hermit.toml's app_args, one data file
+	mkdir -p "$T/img/data" "$T/vol" && cp "$guests/fsops-v2" "$T/img/kern" &&
+		printf 'from the image' >"$T/img/data/a.txt" && printf 'from the bind' >"$T/vol/v.txt" &&
+		printf 'version = "1"\nkernel = "/kern"\n[input]\nkernel_args = []\napp_args = ["cat:/data/a.txt", "cat:/etc/motd", "cat:/vol/v.txt"]\n' >"$T/img/hermit.toml" ||
+		exit 99
+	bundle "$T/b" '["/app.hermit"]' ',"mounts":[{"destination":"/vol","type":"bind","source":"'"$T/vol"'","options":["ro"]}]'
+	(cd "$T/img" && tar -cf - . | gzip -n >"$T/b/rootfs/app.hermit") || exit 99
+	rt create --bundle "$T/b" i1 >"$T/stdout" 2>"$T/stderr" && rt start i1 ||
+		bad "create/start: $(last_error)"
+	wait_status i1 stopped || bad "not stopped"
+	sleep 0.3
+	[ -z "$(last_error)" ] || bad "log: $(cat "$LOG")"
+	# the image's file, the rootfs's /etc/motd unreachable (ENOENT), the bind's file
+	[ "$(cat "$T/stdout")" = "cat /data/a.txt = 14 'from the image'
+cat /etc/motd = -2
+cat /vol/v.txt = 13 'from the bind'" ] || bad "guest output: $(cat "$T/stdout")"
+	rt delete i1 || bad "delete"
+	# a corrupt image passes the runtime (gzip magic) and is refused by uhyve-sec: 65
+	printf '\x1f\x8b\x08\x00garbage' >"$T/b/rootfs/app.hermit"
+	: >"$LOG"
+	rt create --bundle "$T/b" i2 >/dev/null 2>"$T/stderr" && rt start i2 ||
+		bad "create/start corrupt: $(last_error)"
+	wait_status i2 stopped || bad "corrupt: not stopped"
+	sleep 0.3
+	[[ $(last_error) == "uhyve-sec: "*"(exit status 65, image)" ]] || bad "corrupt log: $(cat "$LOG")"
+	rt delete i2 || bad "delete i2"
 	;;
 commands)
 	for c in exec pause resume update checkpoint restore; do

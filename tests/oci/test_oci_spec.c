@@ -211,7 +211,7 @@ static enum src_kind kind_cb(const char *path, void *ctx)
 	return strstr(path, "file") != NULL ? SRC_FILE : SRC_DIR;
 }
 
-static const struct oci_facts facts = {.kernel_host = "/var/rootfs/hello",
+static struct oci_facts facts = {.kernel_host = "/var/rootfs/hello",
 				       .kernel_size = 3u << 20,
 				       .rootfs_host = "/var/rootfs",
 				       .bundle = "/b",
@@ -263,6 +263,12 @@ static void translate_basic(void **state)
 			    "      \"host\": \"/var/rootfs\",\n      \"guest\": \"/\",\n"
 			    "      \"access\": \"ro\",\n      \"symlinks\": "
 			    "\"within\"\n    }\n  ]\n}");
+	plan_free(&p);
+	/* a Hermit image's files are its "/": the root file system is not mapped */
+	facts.kernel_image = true;
+	assert_int_equal(tr("", "", &p), 0);
+	facts.kernel_image = false;
+	assert_string_equal(p.policy_json, "{\n  \"version\": 1,\n  \"mounts\": []\n}");
 	plan_free(&p);
 }
 
@@ -526,6 +532,9 @@ static void hermit_check(void **state)
 	n = build_elf(buf, 0, false, 7);
 	assert_false(hermit_elf_check(buf, n, why, sizeof why));
 	assert_non_null(strstr(why, "Linux program"));
+	assert_false(hermit_image_magic(buf, n));
+	assert_true(hermit_image_magic((const uint8_t *)"\x1f\x8b", 2));
+	assert_false(hermit_image_magic((const uint8_t *)"\x1f", 1));
 	n = build_elf(buf, 0, true, 0xfffffff0u); /* namesz runs past the segment */
 	assert_false(hermit_elf_check(buf, n, why, sizeof why));
 	n = build_elf(buf, 0, true, 7);
