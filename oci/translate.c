@@ -527,8 +527,7 @@ int translate(const struct oci_spec *s, const struct oci_facts *f, struct oci_pl
 	struct argv_b b = {0};
 
 	memset(p, 0, sizeof *p);
-	if (check_env(s, err, errlen) != 0 ||
-	    guest_memory(s, f, &p->guest_mem, err, errlen) != 0 ||
+	if (check_env(s, err, errlen) != 0 || guest_memory(s, f, &p->guest_mem, err, errlen) != 0 ||
 	    guest_cpus(s, p, err, errlen) != 0 || build_policy(s, f, p, err, errlen) != 0) {
 		plan_free(p);
 		return -1;

@@ -212,13 +212,13 @@ static enum src_kind kind_cb(const char *path, void *ctx)
 }
 
 static struct oci_facts facts = {.kernel_host = "/var/rootfs/hello",
-				       .kernel_size = 3u << 20,
-				       .rootfs_host = "/var/rootfs",
-				       .bundle = "/b",
-				       .policy_path = "/run/x/policy.json",
-				       .status_fd = 3,
-				       .source_kind = kind_cb,
-				       .debug = debug_cb};
+				 .kernel_size = 3u << 20,
+				 .rootfs_host = "/var/rootfs",
+				 .bundle = "/b",
+				 .policy_path = "/run/x/policy.json",
+				 .status_fd = 3,
+				 .source_kind = kind_cb,
+				 .debug = debug_cb};
 
 static char *joined(const struct oci_plan *p)
 {
