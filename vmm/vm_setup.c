@@ -42,8 +42,8 @@
 #include <unistd.h>
 
 #include "assist.h"
-#include "net.h"
 #include "gdb.h"
+#include "net.h"
 #include "vm.h"
 #include "vmm_sandbox.h"
 

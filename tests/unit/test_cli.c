@@ -293,7 +293,8 @@ static void test_rejected(void **state)
 	assert_int_equal(parse(&lc, NULL, "-s", "1234", "kernel", NULL), 0);
 	assert_int_equal(lc.gdb_port, 1234);
 	cli_free(&lc);
-	assert_int_equal(parse(&lc, NULL, "--gdb-port=1", "--gdb-socket", "/x", "kernel", NULL), -1);
+	assert_int_equal(parse(&lc, NULL, "--gdb-port=1", "--gdb-socket", "/x", "kernel", NULL),
+			 -1);
 	cli_free(&lc);
 }
 
