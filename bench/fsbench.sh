@@ -27,9 +27,9 @@ cat "$dir/big" >/dev/null
 big=$(( n / 8 > 50 ? n / 8 : 50 ))
 declare -A f g
 while IFS='=' read -r k v; do f[$k]=$v; done < <("$floor" "$dir" "$cpu" "$n")
+# shellcheck disable=SC2086 # VMM_ARGS: extra options, e.g. --sandbox=off for a comparison
 while read -r what bs _ med _; do
 	g["$what.${bs#bs=}"]=${med#median_ns=}
-# shellcheck disable=SC2086 # VMM_ARGS: extra options, e.g. --sandbox=off for a comparison
 done < <("$vmm" ${VMM_ARGS:-} --affinity "$cpu" -m 128M --mount "$dir:/b" "$guest" \
 	noop:4096:"$n" noop:1048576:"$big" openclose:/b/small:"$n" \
 	pread:/b/big:4096:"$n" pread:/b/big:1048576:"$big" \
