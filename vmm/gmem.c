@@ -162,6 +162,7 @@ int gmem_gva_to_gpa(const struct gmem *m, uint64_t cr3, gva_t va, gpa_t *out, ui
  * the previous run already read its entry (pw_step) and found it not contiguous. */
 struct gva_walk {
 	uint64_t cr3;
+	bool step; /* false: one walk per page, each after the previous piece was used */
 	struct pw_leaf next;
 	bool have_next;
 };
@@ -208,7 +209,7 @@ static int gva_run(const struct gmem *m, struct gva_walk *w, uint64_t va, uint64
 	}
 	last = first;
 	*n = want < first.contig ? want : first.contig;
-	while (*n < want && (step = last, pw_step(read_entry, m, &step))) {
+	while (w->step && *n < want && (step = last, pw_step(read_entry, m, &step))) {
 		if (step.pa != last.pa + last.contig) {
 			w->next = step; /* maps va + *n: every page before was taken whole */
 			w->have_next = true;
@@ -229,11 +230,14 @@ static int gva_run(const struct gmem *m, struct gva_walk *w, uint64_t va, uint64
  * order; stops early when piece returns false (*done then counts the bytes given).  The one
  * loop behind every guest-virtual range accessor. */
 typedef bool (*gva_piece_fn)(void *ctx, uint8_t *host, size_t len);
+static bool copy_to_piece(void *ctx, uint8_t *host, size_t len);
 
 static int gva_pieces(const struct gmem *m, uint64_t cr3, gva_t va, uint64_t len,
 		      gva_piece_fn piece, void *ctx, uint64_t *done, struct gva_fault *f)
 {
-	struct gva_walk w = {.cr3 = cr3};
+	/* A copy into guest memory may rewrite the guest's own tables as it goes: it walks
+	 * each page after writing the previous one, as before runs existed. */
+	struct gva_walk w = {.cr3 = cr3, .step = piece != copy_to_piece};
 	uint64_t off = 0, n;
 	uint8_t *host;
 	int rc = 0;
@@ -297,36 +301,36 @@ int gmem_gva_check(const struct gmem *m, uint64_t cr3, gva_t va, uint64_t len, s
 	return gva_pieces(m, cr3, va, len, no_piece, NULL, NULL, f);
 }
 
-struct copy_cursor {
-	uint8_t *buf;
-	bool to_guest;
-};
-
-static bool copy_piece(void *ctx, uint8_t *host, size_t len)
+static bool copy_from_piece(void *ctx, uint8_t *host, size_t len)
 {
-	struct copy_cursor *c = ctx;
+	uint8_t **buf = ctx;
 
-	if (c->to_guest) {
-		memcpy(host, c->buf, len);
-	} else {
-		memcpy(c->buf, host, len);
-	}
-	c->buf += len;
+	memcpy(*buf, host, len);
+	*buf += len;
+	return true;
+}
+
+static bool copy_to_piece(void *ctx, uint8_t *host, size_t len)
+{
+	const uint8_t **buf = ctx;
+
+	memcpy(host, *buf, len);
+	*buf += len;
 	return true;
 }
 
 int gmem_gva_copy_from(const struct gmem *m, uint64_t cr3, void *dst, gva_t src, size_t len,
 		       struct gva_fault *f)
 {
-	struct copy_cursor c = {.buf = dst, .to_guest = false};
+	uint8_t *buf = dst;
 
-	return gva_pieces(m, cr3, src, len, copy_piece, &c, NULL, f);
+	return gva_pieces(m, cr3, src, len, copy_from_piece, &buf, NULL, f);
 }
 
 int gmem_gva_copy_to(const struct gmem *m, uint64_t cr3, gva_t dst, const void *src, size_t len,
 		     struct gva_fault *f)
 {
-	struct copy_cursor c = {.buf = (uint8_t *)(uintptr_t)src, .to_guest = true};
+	const uint8_t *buf = src;
 
-	return gva_pieces(m, cr3, dst, len, copy_piece, &c, NULL, f);
+	return gva_pieces(m, cr3, dst, len, copy_to_piece, &buf, NULL, f);
 }
