@@ -3,6 +3,7 @@
  * state, then screen, run and complete instructions until the cap, a stop point, a fault or
  * an instruction that is not ours; the reply says why it ended.  The request comes from the
  * VMM (trusted for its shape), its contents from the guest. */
+#include <stdint.h>
 #include <string.h>
 
 #include "assist_internal.h"
@@ -146,13 +147,25 @@ static void load_context(struct worker *w)
 	}
 }
 
+/* ASSIST_F_ONE_INSN: Unicorn's own instruction counter ends the run after one instruction.
+ * Once used it stays installed (a count that is never reached): removing it makes Unicorn
+ * 2.0.1 flush its whole translation cache, about 5 s here. */
+static size_t insn_count(struct worker *w)
+{
+	if (w->one) {
+		w->counting = true;
+		return 1;
+	}
+	return w->counting ? SIZE_MAX : 0;
+}
+
 /* One uc_emu_start from rip; returns false when the burst is over. */
 static bool run_once(struct worker *w, uint64_t *rip)
 {
 	uc_err e;
 
 	w->why = W_NONE;
-	e = uc_emu_start(w->uc, *rip, 0, 0, 0);
+	e = uc_emu_start(w->uc, *rip, 0, 0, insn_count(w));
 	w->out.counts.runs++;
 	uc_reg_read(w->uc, UC_X86_REG_RIP, rip);
 	if (w->why == W_CAP || w->why == W_RESTART || w->why == W_NX) {
@@ -186,6 +199,11 @@ static bool run_once(struct worker *w, uint64_t *rip)
 		set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
 		return false;
 	}
+	if (w->one && e == UC_ERR_OK) {
+		w->insns = 1; /* the counter stopped it after the one instruction */
+		set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE);
+		return false;
+	}
 	if (e == UC_ERR_INSN_INVALID) {
 		w->tainted = true;
 		set_stop(w, ASSIST_STOP_KVM, ASSIST_C_OTHER); /* KVM may know it; if not: #UD */
@@ -214,6 +232,10 @@ static uint64_t burst_loop(struct worker *w)
 			if (s == SCR_STOP) {
 				break;
 			}
+			if (s == SCR_DONE && w->one) {
+				set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE); /* that was the one */
+				break;
+			}
 			if (s == SCR_DONE) {
 				continue;
 			}
@@ -240,7 +262,8 @@ void burst(struct worker *w)
 	o->magic = ASSIST_PROTO_MAGIC;
 	o->regs = q->regs;
 	w->insns = 0;
-	w->cap = q->max_insns;
+	w->one = (q->flags & ASSIST_F_ONE_INSN) != 0;
+	w->cap = w->one ? 1 : q->max_insns;
 	if (!mode_ok(&q->regs, &q->sregs)) {
 		set_stop(w, ASSIST_STOP_UNSUPPORTED, ASSIST_C_OTHER);
 		return;

@@ -145,6 +145,8 @@ struct worker {
 	uint8_t scratch[BLOCK_MAX + 16];
 	/* the burst in progress */
 	uint64_t cap, insns;
+	bool one; /* ASSIST_F_ONE_INSN: exactly one instruction */
+	bool counting; /* Unicorn's instruction counter is installed (assist_burst.c) */
 	uint64_t block_rip; /* address of the block the block hook last saw */
 	enum why why;
 	uint32_t vector;

@@ -34,6 +34,7 @@
 #include "broker.h"
 #include "broker_proto.h"
 #include "broker_sandbox.h"
+#include "image_fs.h"
 #include "listing.h"
 #include "meta.h"
 #include "scratch.h"
@@ -41,12 +42,15 @@
 
 struct broker {
 	const struct policy *pol;
-	int dirfds[POL_MAX_MOUNTS];
+	int dirfds[POL_MAX_MOUNTS]; /* a file mapping's: its directory (O_PATH) */
+	int filefds[POL_MAX_MOUNTS]; /* a file mapping's: the file itself (O_PATH); else -1 */
+	char *filepaths[POL_MAX_MOUNTS]; /* a file mapping's resolved host path; else NULL */
 	struct scratch scratch;
 	const char *tmpdir; /* where the scratch directory is made */
 	struct audit audit;
 	struct resolve_roots roots;
 	struct meta_key key; /* of the inode numbers the guest sees; never leaves the broker */
+	const struct image_fs *image; /* a Hermit image's files at / (--image), or NULL */
 };
 
 volatile sig_atomic_t broker_terminate;
@@ -112,6 +116,11 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 
 	memset(rep, 0, sizeof *rep);
 	rep->h = (struct brk_hdr){.version = BRK_VERSION, .op = req->h.op, .seq = req->h.seq};
+	if (br->image != NULL &&
+	    image_fs_handle(br->image, &(struct image_req){br->pol, &br->key, br->scratch.fd >= 0},
+			    req, &rc, &fd, &rep->st, &v)) {
+		goto reply;
+	}
 	switch ((enum brk_op)req->h.op) {
 	case BRK_OP_OPEN:
 		rc = resolve_open_counted(&br->roots, req->path, req->flags, req->mode,
@@ -138,6 +147,7 @@ static int handle(struct broker *br, const struct brk_req *req, struct brk_reply
 	default:
 		break; /* brk_req_check admits none of these */
 	}
+reply:
 	if (rc > 0 || rc < -4095) {
 		rc = -EIO; /* never put something that is not an errno on the wire */
 	}
@@ -160,6 +170,17 @@ static int open_roots(struct broker *br)
 	int probe = -1;
 
 	for (size_t i = 0; i < pol->nmounts; i++) {
+		if (pol->mounts[i].file) {
+			int rc = file_map_open_root(&pol->mounts[i], &br->dirfds[i],
+						    &br->filefds[i], &br->filepaths[i]);
+			if (rc != 0) {
+				bmsg("mapping %s: cannot open host file %s: %s",
+				     pol->mounts[i].guest, pol->mounts[i].host,
+				     rc == -EINVAL ? "not a regular file" : strerror(-rc));
+				return ST_POLICY;
+			}
+			continue;
+		}
 		br->dirfds[i] = open(pol->mounts[i].host, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (br->dirfds[i] < 0) {
 			bmsg("mount %s: cannot open host directory %s: %s", pol->mounts[i].guest,
@@ -243,6 +264,7 @@ static int confine(struct broker *br, int sock)
 {
 	struct broker_confinement b = {.pol = br->pol,
 				       .dirfds = br->dirfds,
+				       .filefds = br->filefds,
 				       .scratch_fd = br->scratch.fd,
 				       .scratch_parent_fd = br->scratch.parent_fd,
 				       .sock = sock};
@@ -261,12 +283,13 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 	struct broker br = {.pol = pol,
 			    .scratch = {.fd = -1, .parent_fd = -1},
 			    .tmpdir = o->tmpdir,
+			    .image = o->image,
 			    .audit = {.fd = o->audit_fd, .all = o->audit_all, .pol = pol}};
 	struct brk_reply ready = {.h = {.version = BRK_VERSION, .op = BRK_OP_READY, .seq = 0}};
 	int rc;
 
 	for (size_t i = 0; i < POL_MAX_MOUNTS; i++) {
-		br.dirfds[i] = -1;
+		br.dirfds[i] = br.filefds[i] = -1;
 	}
 	rc = open_roots(&br);
 	if (rc == 0 && (rc = meta_key_init(&br.key)) != 0) {
@@ -276,8 +299,12 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 	if (rc == 0 && pol->scratch) {
 		rc = scratch_make(&br.scratch, br.tmpdir);
 	}
-	br.roots =
-	    (struct resolve_roots){.pol = pol, .dirfds = br.dirfds, .scratch_fd = br.scratch.fd};
+	br.roots = (struct resolve_roots){.pol = pol,
+					  .dirfds = br.dirfds,
+					  .scratch_fd = br.scratch.fd,
+					  .io_flags = o->io_flags,
+					  .filefds = br.filefds,
+					  .filepaths = br.filepaths};
 	if (rc == 0 && o->confine) {
 		rc = confine(&br, sock);
 	}
@@ -293,6 +320,10 @@ int broker_serve(int sock, const struct policy *pol, const struct broker_opts *o
 		if (br.dirfds[i] >= 0) {
 			close(br.dirfds[i]);
 		}
+		if (br.filefds[i] >= 0) {
+			close(br.filefds[i]);
+		}
+		free(br.filepaths[i]);
 	}
 	return rc;
 }

@@ -9,11 +9,15 @@
 
 #include "policy.h"
 
+struct image_fs;
+
 struct broker_opts {
 	int audit_fd; /* the audit log; stderr by default */
 	bool audit_all; /* log allowed operations too */
 	bool confine; /* --sandbox=strict: seccomp, Landlock, no capabilities */
 	const char *tmpdir; /* where a scratch directory is made (absolute) */
+	int io_flags; /* --io-direct, --io-sync: O_DIRECT, O_SYNC on every host file it opens */
+	const struct image_fs *image; /* --image: a Hermit image's files at / (fd 6), or NULL */
 };
 
 /* Set by the SIGTERM handler: the serve loop ends at its next wake-up. */

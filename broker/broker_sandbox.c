@@ -92,10 +92,18 @@ static int add_broker_rule(scmp_filter_ctx ctx, const struct sbx_rule *r, const 
 	}
 }
 
-/* Landlock rights per mount, exactly what the policy grants. */
+/* Landlock rights per mount, exactly what the policy grants; a file mapping's go on the file
+ * itself (file rights only: Landlock refuses directory rights on a file). */
 static uint64_t mount_rights(const struct pol_mount *m, int abi)
 {
 	uint64_t r = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+
+	if (m->file) {
+		return LANDLOCK_ACCESS_FS_READ_FILE |
+		       (m->writable ? LANDLOCK_ACCESS_FS_WRITE_FILE |
+					  (abi >= 3 ? LANDLOCK_ACCESS_FS_TRUNCATE : 0)
+				    : 0);
+	}
 
 	if (m->writable) {
 		r |= LANDLOCK_ACCESS_FS_WRITE_FILE | (abi >= 3 ? LANDLOCK_ACCESS_FS_TRUNCATE : 0);
@@ -119,7 +127,9 @@ static int landlock_rules(const struct broker_confinement *b, int rs, int abi)
 	int rc = 0;
 
 	for (size_t i = 0; i < b->pol->nmounts && rc == 0; i++) {
-		rc = sbx_landlock_allow(rs, b->dirfds[i], mount_rights(&b->pol->mounts[i], abi));
+		const struct pol_mount *m = &b->pol->mounts[i];
+		rc = sbx_landlock_allow(rs, m->file ? b->filefds[i] : b->dirfds[i],
+					mount_rights(m, abi));
 	}
 	if (rc == 0 && b->scratch_fd >= 0) {
 		rc = sbx_landlock_allow(rs, b->scratch_fd, scratch_rights(abi));

@@ -123,7 +123,24 @@ static int fill_listing(int dirfd, const struct listing_ids *ids, uint64_t cap, 
 	}
 }
 
-int listing_build(int dirfd, const struct listing_ids *ids, uint64_t cap, int *out)
+static int fill_from(listing_next_fn next, void *ctx, const struct listing_ids *ids, uint64_t cap,
+		     int memfd)
+{
+	struct listing_out o = {.fd = memfd, .ids = ids, .cap = cap, .fill = 0, .total = 0};
+	struct listing_item it;
+	int rc;
+
+	while (next(ctx, &it)) {
+		if ((rc = put_entry(&o, it.ino, it.type, it.name, it.len)) < 0) {
+			return rc;
+		}
+	}
+	return flush_out(&o);
+}
+
+/* The memfd for either source, sealed.  dirfd < 0: from next(ctx). */
+static int build(int dirfd, listing_next_fn next, void *ctx, const struct listing_ids *ids,
+		 uint64_t cap, int *out)
 {
 	int memfd = memfd_create("uhyve-sec-dir", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	int rc;
@@ -132,7 +149,9 @@ int listing_build(int dirfd, const struct listing_ids *ids, uint64_t cap, int *o
 	if (memfd < 0) {
 		return -errno;
 	}
-	rc = fill_listing(dirfd, ids, cap > BRK_LISTING_MAX ? BRK_LISTING_MAX : cap, memfd);
+	cap = cap > BRK_LISTING_MAX ? BRK_LISTING_MAX : cap;
+	rc = dirfd >= 0 ? fill_listing(dirfd, ids, cap, memfd)
+			: fill_from(next, ctx, ids, cap, memfd);
 	if (rc == 0 && fcntl(memfd, F_ADD_SEALS, LISTING_SEALS) < 0) {
 		rc = -errno;
 	}
@@ -142,4 +161,15 @@ int listing_build(int dirfd, const struct listing_ids *ids, uint64_t cap, int *o
 	}
 	*out = memfd;
 	return 0;
+}
+
+int listing_build(int dirfd, const struct listing_ids *ids, uint64_t cap, int *out)
+{
+	return build(dirfd, NULL, NULL, ids, cap, out);
+}
+
+int listing_build_from(listing_next_fn next, void *ctx, const struct listing_ids *ids, uint64_t cap,
+		       int *out)
+{
+	return build(-1, next, ctx, ids, cap, out);
 }

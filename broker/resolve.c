@@ -42,6 +42,7 @@ static const char R_NOCREATE[] = "creation not allowed";
 static const char R_NODELETE[] = "delete not allowed";
 static const char R_NOMKDIR[] = "mkdir not allowed";
 static const char R_ROOT[] = "mount root";
+static const char R_FILE_MAP[] = "file mapping";
 static const char R_TRUNC_RO[] = "O_TRUNC needs write access";
 static const char R_NOSYS[] = "openat2 unavailable";
 static const char R_RACE[] = "resolution kept racing";
@@ -54,6 +55,8 @@ struct target {
 	int dirfd;
 	bool writable, create, remove, mkdir, hardlinks, within;
 	bool scratch; /* the private scratch directory, not a mount */
+	int file; /* a single-file mapping: its mount index (file_map.c); else -1 */
+	int io_flags; /* --io-mode: O_DIRECT/O_SYNC, added to opens without O_DIRECTORY */
 	char *rest; /* "" = the directory itself, else "a/b"; points into norm */
 	char norm[POL_PATH_MAX];
 };
@@ -157,6 +160,7 @@ static int resolve_target(const struct resolve_roots *r, const char *guest_path,
 	if (rc < 0) {
 		return fail(v, -EACCES, R_PATH_ESCAPE);
 	}
+	t->io_flags = r->io_flags;
 	idx = policy_match(r->pol, t->norm, &rest);
 	if (idx >= 0 && (size_t)idx < r->pol->nmounts && rest != NULL && r->dirfds != NULL &&
 	    r->dirfds[idx] >= 0) {
@@ -171,7 +175,11 @@ static int resolve_target(const struct resolve_roots *r, const char *guest_path,
 		t->within = m->symlinks == POL_SYMLINKS_WITHIN;
 		t->scratch = false;
 		t->rest = t->norm + (rest - t->norm);
-		return 0;
+		t->file = m->file ? idx : -1;
+		if (m->file && (r->filefds == NULL || r->filepaths == NULL)) {
+			return fail(v, -EACCES, R_NO_MOUNT);
+		}
+		return m->file && t->rest[0] != '\0' ? file_map_below(v) : 0;
 	}
 	if (idx >= 0 || r->scratch_fd < 0) {
 		return fail(v, -EACCES, R_NO_MOUNT);
@@ -183,6 +191,7 @@ static int resolve_target(const struct resolve_roots *r, const char *guest_path,
 	t->hardlinks = false;
 	t->within = false;
 	t->scratch = true;
+	t->file = -1;
 	t->rest = t->norm + 1; /* norm is "/" or "/a/b" */
 	return 0;
 }
@@ -294,6 +303,10 @@ static int kernel_flags(const struct target *t, int flags)
 {
 	int k = (flags & ~(O_TRUNC | O_EXCL)) | O_NONBLOCK;
 
+	if (!(flags & O_DIRECTORY)) {
+		k |= t->io_flags & (O_DIRECT | O_SYNC);
+	}
+
 	if ((flags & O_CREAT) && t->create) {
 		return k | (flags & O_EXCL);
 	}
@@ -302,7 +315,7 @@ static int kernel_flags(const struct target *t, int flags)
 
 /* On the opened, checked fd: blocking again, O_TRUNC, no set-id bits behind a write.
  * Returns 0 or -errno. */
-static int finish_open(int fd, const struct stat *st, int flags)
+int resolve_finish_open(int fd, const struct stat *st, int flags)
 {
 	int fl = fcntl(fd, F_GETFL);
 
@@ -383,7 +396,7 @@ static int open_checked(struct target *t, const char *path, int flags, uint32_t 
 	if (fstat(fd, &st) < 0) {
 		rc = fail(v, -errno, R_HOST);
 	} else if ((rc = check_object(t, &st, flags, false, v)) >= 0 &&
-		   (rc = finish_open(fd, &st, flags)) < 0) {
+		   (rc = resolve_finish_open(fd, &st, flags)) < 0) {
 		rc = fail(v, rc, R_HOST);
 	}
 	if (rc < 0) {
@@ -473,6 +486,9 @@ int resolve_open_counted(const struct resolve_roots *r, const char *guest_path, 
 	if ((flags & O_TRUNC) && acc == O_RDONLY) {
 		return fail(v, -EINVAL, R_TRUNC_RO);
 	}
+	if (t.file >= 0) {
+		return resolve_file_open(r, t.file, flags, fd, v);
+	}
 	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) && !t.create) {
 		return fail(v, -EACCES, R_NOCREATE);
 	}
@@ -497,6 +513,9 @@ static int name_op_begin(const struct resolve_roots *r, const char *guest_path, 
 	rc = resolve_target(r, guest_path, t, v);
 	if (rc < 0) {
 		return rc;
+	}
+	if (t->file >= 0) { /* the mapped file itself: never removed, never a directory */
+		return fail(v, is_mkdir ? -EEXIST : -EBUSY, R_FILE_MAP);
 	}
 	if (!t->writable) {
 		return fail(v, -EROFS, R_RO);
@@ -589,6 +608,9 @@ int resolve_stat(const struct resolve_roots *r, const char *guest_path, bool nof
 	rc = resolve_target(r, guest_path, &t, v);
 	if (rc < 0) {
 		return rc;
+	}
+	if (t.file >= 0) {
+		return resolve_file_stat(r, t.file, st, v);
 	}
 	if (t.rest[0] == '\0') {
 		return fstat(t.dirfd, st) < 0 ? fail(v, -errno, R_HOST) : 0;

@@ -13,11 +13,16 @@
 #include "policy.h"
 
 /* The broker's open roots: dirfds[i] belongs to p->mounts[i] (O_PATH|O_DIRECTORY|O_CLOEXEC),
- * scratch_fd to the scratch directory or -1. */
+ * scratch_fd to the scratch directory or -1; io_flags the operator's --io-mode. */
 struct resolve_roots {
 	const struct policy *pol;
-	const int *dirfds;
+	const int *dirfds; /* a file mapping's: the O_PATH fd of the file's directory */
 	int scratch_fd;
+	int io_flags; /* O_DIRECT and/or O_SYNC (--io-mode) for every open without O_DIRECTORY */
+	/* single-file mappings (m->file): the held O_PATH fd of the file and its resolved path
+	 * (file_map.c); NULL when the policy has none */
+	const int *filefds;
+	char *const *filepaths;
 };
 
 /* The reason given when the policy allowed the operation but the host refused it (ENOENT,
@@ -55,5 +60,25 @@ int resolve_mkdir(const struct resolve_roots *r, const char *guest_path, uint32_
 /* stat (nofollow = false) or lstat (true). */
 int resolve_stat(const struct resolve_roots *r, const char *guest_path, bool nofollow,
 		 struct stat *st, struct resolve_verdict *v);
+
+/* The checked fd of an open: blocking again, O_TRUNC applied, set-id bits stripped behind a
+ * write.  Returns 0 or -errno. */
+int resolve_finish_open(int fd, const struct stat *st, int flags);
+
+/* ---- file_map.c: single-file mappings ---- */
+/* At start: realpath of the host file (malloc'd in *path), its directory (O_PATH) and the
+ * file itself (O_PATH, never through a symlink), which must be a regular file (-EINVAL
+ * otherwise).  Returns 0 or -errno; the caller closes and frees what was set. */
+int file_map_open_root(const struct pol_mount *m, int *dirfd, int *filefd, char **path);
+/* The last component of a file_map_open_root path. */
+const char *file_map_name(const char *path);
+/* Opens mapping i (the guest path is exactly its guest path) with guest flags; the caller has
+ * checked the write rights.  0 with *out, or -errno with the verdict. */
+int resolve_file_open(const struct resolve_roots *r, int i, int flags, int *out,
+		      struct resolve_verdict *v);
+int resolve_file_stat(const struct resolve_roots *r, int i, struct stat *st,
+		      struct resolve_verdict *v);
+/* A path below a file mapping: -ENOTDIR with the verdict. */
+int file_map_below(struct resolve_verdict *v);
 
 #endif

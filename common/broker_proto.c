@@ -196,7 +196,7 @@ static int check_stat(const struct brk_reply *p, const char **why)
 			return reject(why, "open of neither a regular file nor a directory");
 		}
 		/* Host identities never reach the VMM (broker/meta.c). */
-		if (p->st.dev == 0 || p->st.dev > BRK_DEV_SCRATCH) {
+		if (p->st.dev == 0 || p->st.dev > BRK_DEV_IMAGE) {
 			return reject(why, "stat dev is not a mount's");
 		}
 		if (p->st.uid != 0 || p->st.gid != 0 || p->st.rdev != 0) {

@@ -130,13 +130,14 @@ static bool is_bit_suffix(const char *s, size_t n)
 }
 
 /* Parses the unit u[0..n): *bits_per = bits per unit (8 for a byte).  Returns NULL or a
- * reason.  Mirrors byte-unit's read_xib with ignore_case = false, prefer_byte = true. */
-static const char *read_unit(const char *u, size_t n, unsigned __int128 *bits_per)
+ * reason.  Mirrors byte-unit's read_xib with ignore_case = false, prefer_byte = true; with
+ * `binary` every prefix means its power of 1024 ("M" = "Mi"). */
+static const char *read_unit(const char *u, size_t n, bool binary, unsigned __int128 *bits_per)
 {
 	static const char prefixes[] = "KMGTPE";
 	const char *p;
 	unsigned k;
-	bool bin = false, byte = true;
+	bool bin = binary, byte = true;
 
 	*bits_per = 8;
 	if (n == 0) {
@@ -234,7 +235,8 @@ static bool scale_value(const struct num *v, unsigned __int128 bits_per, uint64_
 	return true;
 }
 
-int uhs_parse_size(const char *s, size_t n, uint64_t *bytes, char *err, size_t errlen)
+static int parse_size(const char *s, size_t n, bool binary, uint64_t *bytes, char *err,
+		      size_t errlen)
 {
 	struct num v = {0, 0, false};
 	unsigned __int128 bits_per;
@@ -245,7 +247,7 @@ int uhs_parse_size(const char *s, size_t n, uint64_t *bytes, char *err, size_t e
 	trim(&s, &n);
 	why = read_number(s, n, &i, &v);
 	if (why == NULL) {
-		why = read_unit(s + i, n - i, &bits_per);
+		why = read_unit(s + i, n - i, binary, &bits_per);
 	}
 	if (why == NULL && !scale_value(&v, bits_per, bytes)) {
 		why = "more than 2^64-1 bytes";
@@ -263,6 +265,16 @@ int uhs_parse_size(const char *s, size_t n, uint64_t *bytes, char *err, size_t e
 		snprintf(err, errlen, "invalid size \"%s\": %s", q, why);
 	}
 	return -1;
+}
+
+int uhs_parse_size(const char *s, size_t n, uint64_t *bytes, char *err, size_t errlen)
+{
+	return parse_size(s, n, false, bytes, err, errlen);
+}
+
+int uhs_parse_size_binary(const char *s, size_t n, uint64_t *bytes, char *err, size_t errlen)
+{
+	return parse_size(s, n, true, bytes, err, errlen);
 }
 
 static void human(char *dst, size_t cap, uint64_t b)

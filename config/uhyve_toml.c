@@ -174,7 +174,7 @@ static int set_size(const struct ctx *c, const struct uhs_toml_node *v, const st
 	if (want_string(c, v, k, false) != 0) {
 		return -1;
 	}
-	if (uhs_parse_size(v->str, v->str_len, dst, why, sizeof why) != 0 ||
+	if (uhs_parse_size_binary(v->str, v->str_len, dst, why, sizeof why) != 0 ||
 	    uhs_check_memory_size(*dst, why, sizeof why) != 0) {
 		return fail(c, v->pos, k, "%s", why);
 	}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_image.c - the Hermit image reader (image/archive.c, names.c, hermit_toml.c, with
  * libarchive's tar reader, zlib and toml++ under it) and the image blob writer and checker
- * (image/blob.c, blob_load.c).
+ * (image/blob.c, blob_load.c), and the gzip reader of --hermit-image-mode internal
+ * (image/gunzip.c, hi_gunzip).
  *
  * Input: the whole input, in a guarded buffer of exactly its size, goes both to hi_parse (as
  * an image, with small caps so that bombs are cheap: 64 entries, 1 MiB per file, 1 MiB in
@@ -16,6 +17,9 @@
  * are NAME=VALUE); its blob, written into a guarded buffer of exactly hi_blob_size bytes,
  * passes hi_blob_load, describes the same image, and writes back to the same bytes.  A blob
  * that hi_blob_load accepts is canonical: writing the loaded image gives the input again.
+ * hi_gunzip (cap 3 MiB, over what hi_parse inflates under its caps): a refusal is one line and
+ * leaves nothing; a result is at most the cap; an image hi_parse accepted always inflates (the same
+ * single member).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,8 +199,35 @@ static void as_blob(const uint8_t *in, size_t size)
 	hi_free(&img);
 }
 
+static void as_gzip(const uint8_t *in, size_t size, bool accepted)
+{
+	uint8_t *out = (uint8_t *)1;
+	size_t n = 1;
+	char err[1024];
+
+	if (hi_gunzip(in, size, 2U << 20, &out, &n, err, sizeof err) != 0) {
+		one_line(err, "hi_gunzip");
+		if (out != NULL || n != 0) {
+			FUZZ_BUG("a refused gzip stream left output behind");
+		}
+		if (accepted) {
+			FUZZ_BUG("hi_parse accepted an image hi_gunzip refuses: %s", err);
+		}
+		return;
+	}
+	if (n > (3U << 20)) {
+		FUZZ_BUG("hi_gunzip gave %zu bytes, over its cap", n);
+	}
+	if (n > 0) {
+		out[n - 1] ^= 1; /* the whole buffer is writable memory */
+	}
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	bool accepted = false;
+
 	struct hermit_image img;
 	char err[1024];
 	uint8_t *in;
@@ -215,6 +246,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_image(&img, &g_lim);
 		round_trip(&img);
 		hi_free(&img);
+		accepted = true;
 	} else {
 		one_line(err, "hi_parse");
 		if (img.entries != NULL || img.n_entries != 0) {
@@ -222,6 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	as_blob(in, size);
+	as_gzip(in, size, accepted);
 	garena_check(&g_in, "hi_parse");
 	return 0;
 }

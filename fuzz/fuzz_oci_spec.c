@@ -54,13 +54,15 @@ static void check_argv(const struct oci_spec *s, const struct oci_plan *p)
 			env++;
 		}
 	}
-	if (env > OCI_GUEST_ENV_MAX || i + 2 >= p->argc || strcmp(p->argv[i + 1], s->args[0]) ||
-	    strcmp(p->argv[i + 2], "/host/rootfs/kernel") != 0 ||
-	    p->argc - (i + 3) != s->nargs - 1) {
+	/* --argv0 NAME -- KERNEL ARGS... */
+	if (env > OCI_GUEST_ENV_MAX || i + 3 >= p->argc || strcmp(p->argv[i + 1], s->args[0]) ||
+	    strcmp(p->argv[i + 2], "--") != 0 ||
+	    strcmp(p->argv[i + 3], "/host/rootfs/kernel") != 0 ||
+	    p->argc - (i + 4) != s->nargs - 1) {
 		FUZZ_BUG("argv tail");
 	}
 	for (size_t k = 1; k < s->nargs; k++) {
-		if (strcmp(p->argv[i + 2 + k], s->args[k]) != 0) {
+		if (strcmp(p->argv[i + 3 + k], s->args[k]) != 0) {
 			FUZZ_BUG("guest argument %zu changed", k);
 		}
 	}

@@ -110,28 +110,56 @@ static void check_mounts(const struct policy *p)
 }
 
 /* policy_validate must refuse exactly when the parser could not know better: a guest path
- * mounted twice, or a host path that is not an existing directory (everything else it checks
- * is checked by check_mounts on what the parser produced). */
-static void validate(const struct policy *p)
+ * mounted twice, or a host path that is neither an existing directory nor a regular file, or
+ * a regular file at "/" (everything else it checks is checked by check_mounts on what the
+ * parser produced).  An accepted regular file is a file mapping without create, remove or
+ * mkdir rights. */
+static bool host_bad(const struct pol_mount *m)
+{
+	struct stat st;
+
+	if (stat(m->host, &st) != 0) {
+		return true;
+	}
+	return S_ISREG(st.st_mode) ? strcmp(m->guest, "/") == 0 : !S_ISDIR(st.st_mode);
+}
+
+static void check_files(const struct policy *p)
+{
+	for (size_t j = 0; j < p->nmounts; j++) {
+		const struct pol_mount *m = &p->mounts[j];
+		struct stat st;
+
+		if (stat(m->host, &st) != 0 || m->file != S_ISREG(st.st_mode) ||
+		    (m->file && (m->create || m->remove || m->mkdir))) {
+			FUZZ_BUG("mount %zu: file=%d, host mode 0%o, rights %d%d%d", j, m->file,
+				 (unsigned)st.st_mode, m->create, m->remove, m->mkdir);
+		}
+	}
+}
+
+static void validate(struct policy *p)
 {
 	char err[1024] = "";
 	bool bad = false;
-	int rc = policy_validate(p, stat, err, sizeof err);
+	int rc;
 
 	for (size_t j = 0; j < p->nmounts && !bad; j++) {
-		struct stat st;
-
-		bad = stat(p->mounts[j].host, &st) != 0 || !S_ISDIR(st.st_mode);
+		bad = host_bad(&p->mounts[j]);
 		for (size_t i = 0; i < j && !bad; i++) {
 			bad = strcmp(p->mounts[i].guest, p->mounts[j].guest) == 0;
 		}
 	}
+	rc = policy_validate(p, stat, err, sizeof err);
 	if (rc != 0) {
 		check_err(err, sizeof err, "policy_validate");
 	}
 	if ((rc != 0) != bad) {
 		FUZZ_BUG("policy_validate %s, but the reference says %s: %s",
 			 rc != 0 ? "refuses" : "accepts", bad ? "bad" : "good", err);
+	}
+	if (rc == 0) {
+		check_files(p);
 	}
 }
 

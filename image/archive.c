@@ -139,48 +139,6 @@ static int entry_fail(struct reader *r, const char *raw, const char *why)
 	return -1;
 }
 
-static int table_add(struct hi_table *t, const struct hi_entry *e)
-{
-	if (t->n == t->cap) {
-		size_t cap = t->cap == 0 ? 64 : t->cap * 2;
-		struct hi_entry *ne = realloc(t->e, cap * sizeof *ne);
-
-		if (ne == NULL) {
-			return -1;
-		}
-		t->e = ne;
-		t->cap = cap;
-	}
-	t->e[t->n++] = *e;
-	return 0;
-}
-
-int hi_table_add_dir(struct hi_table *t, const char *name, size_t len, uint32_t max_entries,
-		     char *err, size_t errlen)
-{
-	struct hi_entry e = {.type = HI_DIR, .mode = 0755, .name_len = len};
-	char *n;
-
-	if (t->n >= max_entries) {
-		snprintf(err, errlen, "more than %u entries (directories included)", max_entries);
-		return -1;
-	}
-	n = malloc(len + 1);
-	if (n == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	memcpy(n, name, len);
-	n[len] = '\0';
-	e.name = n;
-	if (table_add(t, &e) != 0) {
-		free(n);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
 /* Reads the entry's data: exactly size bytes. */
 static int read_data(struct reader *r, const char *raw, uint64_t size, uint8_t **out)
 {
@@ -267,7 +225,7 @@ static int one_entry(struct reader *r, struct archive_entry *ae)
 	}
 	e.name_len = strlen(name);
 	e.name = strdup(name);
-	if (e.name == NULL || table_add(&r->t, &e) != 0) {
+	if (e.name == NULL || hi_table_add(&r->t, &e) != 0) {
 		free_const(e.name);
 		free(data);
 		snprintf(r->err, r->errlen, "out of memory");
@@ -465,21 +423,4 @@ int hi_parse(const void *buf, size_t len, const struct hi_limits *lim, struct he
 		memset(img, 0, sizeof *img);
 	}
 	return rc;
-}
-
-void hi_free(struct hermit_image *img)
-{
-	if (!img->borrowed) {
-		for (size_t i = 0; i < img->n_entries; i++) {
-			free_const(img->entries[i].name);
-			free_const(img->entries[i].data);
-		}
-		hi_config_free(&img->cfg);
-	} else {
-		free_const(img->cfg.kernel_args);
-		free_const(img->cfg.app_args);
-		free_const(img->cfg.env_vars);
-	}
-	free(img->entries);
-	memset(img, 0, sizeof *img);
 }

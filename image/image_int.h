@@ -25,6 +25,8 @@ int hi_normalise(const char *raw, bool allow_absolute, char *out, size_t outcap,
 /* Binary search in sorted entries. */
 long hi_find_in(const struct hi_entry *e, size_t n, const char *name, size_t len);
 
+/* Appends *e (names.c; the table grows).  0 or -1 (out of memory). */
+int hi_table_add(struct hi_table *t, const struct hi_entry *e);
 /* Adds a directory name[0..len) (copied). */
 int hi_table_add_dir(struct hi_table *t, const char *name, size_t len, uint32_t max_entries,
 		     char *err, size_t errlen);

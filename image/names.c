@@ -165,6 +165,48 @@ static void quote_name(char *q, size_t cap, const char *s, size_t n)
 	uhs_toml_escape(q, cap, s, n, 120);
 }
 
+int hi_table_add(struct hi_table *t, const struct hi_entry *e)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap == 0 ? 64 : t->cap * 2;
+		struct hi_entry *ne = realloc(t->e, cap * sizeof *ne);
+
+		if (ne == NULL) {
+			return -1;
+		}
+		t->e = ne;
+		t->cap = cap;
+	}
+	t->e[t->n++] = *e;
+	return 0;
+}
+
+int hi_table_add_dir(struct hi_table *t, const char *name, size_t len, uint32_t max_entries,
+		     char *err, size_t errlen)
+{
+	struct hi_entry e = {.type = HI_DIR, .mode = 0755, .name_len = len};
+	char *n;
+
+	if (t->n >= max_entries) {
+		snprintf(err, errlen, "more than %u entries (directories included)", max_entries);
+		return -1;
+	}
+	n = malloc(len + 1);
+	if (n == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(n, name, len);
+	n[len] = '\0';
+	e.name = n;
+	if (hi_table_add(t, &e) != 0) {
+		free(n);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* Directory entries for the parents the archive did not list (t sorted, no duplicates);
  * fails on a file that has entries below it. */
 static int add_parents(struct hi_table *t, uint32_t max_entries, char *err, size_t errlen)

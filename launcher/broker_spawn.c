@@ -28,7 +28,7 @@
 #include "uhs_msg.h"
 #include "uhs_status.h"
 
-#define FD_FLOOR 16 /* sources are moved above the target numbers 3-5 first */
+#define FD_FLOOR 16 /* sources are moved above the target numbers 3-6 first */
 
 static int open_audit(const struct broker_launch *o)
 {
@@ -82,13 +82,15 @@ static void test_env(char **envp, size_t cap)
 	envp[n] = NULL;
 }
 
-/* In the child: fds 3-5, stdio, CPU, then exec.  Never returns. */
-static void exec_broker(const char *path, const struct broker_launch *o, const int src[3],
+/* In the child: fds 3-6, stdio, CPU, then exec.  Never returns. */
+static void exec_broker(const char *path, const struct broker_launch *o, const int src[4],
 			pid_t parent)
 {
 	char tmpdir[PATH_MAX + 16], name[] = BROKER_HELPER_NAME, all[] = "--audit-all",
-				    afd[] = "--audit-fd", off[] = "--no-confine";
-	char *argv[8], *envp[16];
+				    afd[] = "--audit-fd", off[] = "--no-confine",
+				    direct[] = "--io-direct", sync[] = "--io-sync",
+				    image[] = "--image";
+	char *argv[12], *envp[16];
 	int a = 0, null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	setpgid(0, 0);
@@ -96,7 +98,7 @@ static void exec_broker(const char *path, const struct broker_launch *o, const i
 	if (getppid() != parent || null < 0 || dup2(null, STDIN_FILENO) < 0 ||
 	    dup2(null, STDOUT_FILENO) < 0 || dup2(src[0], BRK_FD_SOCK) < 0 ||
 	    (src[1] != STDERR_FILENO && dup2(src[1], BRK_FD_AUDIT) < 0) ||
-	    dup2(src[2], BRK_FD_POLICY) < 0) {
+	    dup2(src[2], BRK_FD_POLICY) < 0 || (src[3] >= 0 && dup2(src[3], BRK_FD_IMAGE) < 0)) {
 		_exit(ST_BROKER);
 	}
 	if (o->cpu >= 0) {
@@ -110,7 +112,7 @@ static void exec_broker(const char *path, const struct broker_launch *o, const i
 			_exit(ST_USAGE);
 		}
 	}
-	close_range(BRK_FD_POLICY + 1, ~0u, 0);
+	close_range(src[3] >= 0 ? BRK_FD_IMAGE + 1 : BRK_FD_POLICY + 1, ~0u, 0);
 	snprintf(tmpdir, sizeof tmpdir, "--tmpdir=%s", o->tmpdir);
 	argv[a++] = name;
 	if (o->audit_all) {
@@ -121,6 +123,15 @@ static void exec_broker(const char *path, const struct broker_launch *o, const i
 	}
 	if (!o->confine) {
 		argv[a++] = off;
+	}
+	if (o->io_direct) {
+		argv[a++] = direct;
+	}
+	if (o->io_sync) {
+		argv[a++] = sync;
+	}
+	if (src[3] >= 0) {
+		argv[a++] = image;
 	}
 	argv[a++] = tmpdir;
 	argv[a] = NULL;
@@ -142,7 +153,7 @@ static void close_all(const int *fds, size_t n)
 int broker_start(const struct policy *pol, const struct broker_launch *o, int *sock, pid_t *pid)
 {
 	char path[PATH_MAX];
-	int sv[2] = {-1, -1}, src[3] = {-1, -1, -1}, audit, mem;
+	int sv[2] = {-1, -1}, src[4] = {-1, -1, -1, -1}, audit, mem;
 	pid_t parent = getpid();
 
 	if (helper_path(BROKER_HELPER_NAME, "broker", path, sizeof path) != 0) {
@@ -162,12 +173,14 @@ int broker_start(const struct policy *pol, const struct broker_launch *o, int *s
 	src[0] = fcntl(sv[1], F_DUPFD_CLOEXEC, FD_FLOOR);
 	src[1] = audit == STDERR_FILENO ? audit : fcntl(audit, F_DUPFD_CLOEXEC, FD_FLOOR);
 	src[2] = fcntl(mem, F_DUPFD_CLOEXEC, FD_FLOOR);
+	src[3] = o->image_fd >= 0 ? fcntl(o->image_fd, F_DUPFD_CLOEXEC, FD_FLOOR) : -1;
 	close_all((int[]){sv[1], audit, mem}, 3);
-	*pid = src[0] < 0 || src[1] < 0 || src[2] < 0 ? -1 : fork();
+	*pid = src[0] < 0 || src[1] < 0 || src[2] < 0 || (o->image_fd >= 0 && src[3] < 0) ? -1
+											  : fork();
 	if (*pid == 0) {
 		exec_broker(path, o, src, parent);
 	}
-	close_all(src, 3);
+	close_all(src, 4);
 	if (*pid < 0) {
 		uhs_msg("cannot start the file broker: %s", strerror(errno));
 		close(sv[0]);

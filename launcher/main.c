@@ -2,9 +2,11 @@
 /* main.c - uhyve-sec: parse the command line and policy, start the file broker, run the VMM.
  *
  * Start-up order (acquire, then drop; docs/threat-model.md section 3):
- *   1. parse the command line and environment; close every inherited fd but stdio (and the
- *      TAP fd named by --net fd:N);
- *   2. build and validate the policy (operator input);
+ *   1. close every inherited fd but stdio (and the TAP fd named by --net fd:N); parse the
+ *      command line and environment, then uhyve.toml (config.c) under them;
+ *   2. a Hermit image (.hermit): parsed by a confined child into a sealed, re-checked blob
+ *      (image_parse.c), its hermit.toml applied (image_apply.c); build and validate the
+ *      policy (operator input);
  *   3. block the stop signals (before any child or thread);
  *   4. with a mount: fork and exec the broker (uhyve-sec-broker) with the packed policy; it
  *      opens its roots and confines itself while the VMM sets up;
@@ -15,9 +17,11 @@
  * If the VMM dies the broker gets SIGTERM (parent-death signal) or EOF; if the broker dies
  * the VMM gets SIGCHLD or EOF and ends the run with status 74.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker_sandbox.h"
@@ -25,6 +29,7 @@
 #include "sbx.h"
 #include "uhs_msg.h"
 #include "uhs_status.h"
+#include "vmm_gdb.h"
 #include "vmm_sandbox.h"
 #ifdef UHS_HAVE_ASSIST
 #include "assist_sandbox.h"
@@ -88,56 +93,121 @@ static int print_sandbox(const struct launch_config *lc)
 		}
 		broker_print_sandbox(stdout, &pol);
 		assist_print_sandbox(stdout);
+		image_print_sandbox(stdout);
 #ifdef UHS_HAVE_ASSIST
 		assist_print_process_sandbox(stdout);
 #endif
+		gdb_print_sandbox(stdout);
 	}
 	policy_free(&pol);
 	return rc;
 }
 
-/* Copies the guest mount points (the only part of the policy the VMM keeps). */
-static char **guest_mounts(const struct policy *pol)
+static void free_list(char **m)
 {
-	char **m = calloc(pol->nmounts + 1, sizeof *m);
+	for (size_t i = 0; m != NULL && m[i] != NULL; i++) {
+		free(m[i]);
+	}
+	free(m);
+}
+
+/* Adds dir to the NULL-terminated list m of n entries unless it is "/" or already there.
+ * Returns 0 or -1 (out of memory). */
+static int add_mount_dir(char **m, size_t *n, const char *dir, size_t len)
+{
+	if (len == 0 || (len == 1 && dir[0] == '/')) {
+		return 0; /* a kernel cannot mount "/" (uhyve leaves it out too) */
+	}
+	for (size_t i = 0; i < *n; i++) {
+		if (strlen(m[i]) == len && memcmp(m[i], dir, len) == 0) {
+			return 0;
+		}
+	}
+	return (m[(*n)++] = strndup(dir, len)) != NULL ? 0 : -1;
+}
+
+/* The guest directories a newer kernel mounts from the FDT (/uhyve,mounts), as uhyve lists
+ * them: a directory mapping's guest path, a file mapping's guest directory; never "/".  The
+ * only part of the policy the VMM keeps. */
+static char **guest_mounts(const struct policy *pol, const struct launch_image *li)
+{
+	size_t n = 0, cap = pol->nmounts + (li->loaded ? li->img.n_entries : 0);
+	char **m = calloc(cap + 1, sizeof *m);
 
 	for (size_t i = 0; m != NULL && i < pol->nmounts; i++) {
-		if ((m[i] = strdup(pol->mounts[i].guest)) == NULL) {
+		const char *g = pol->mounts[i].guest;
+		size_t len = pol->mounts[i].file ? (size_t)(strrchr(g, '/') - g) : strlen(g);
+
+		if (add_mount_dir(m, &n, g, len) != 0) {
+			free_list(m);
 			return NULL;
 		}
+	}
+	if (m != NULL && image_mount_dirs(li, m, &n) != 0) {
+		free_list(m);
+		return NULL;
 	}
 	return m;
 }
 
-static const char *tmpdir(void)
+/* Run with a Hermit image in external mode: the broker serves its files at / (read-only). */
+static bool external_image(const struct launch_config *lc, const struct launch_image *li)
 {
-	const char *t = getenv("TMPDIR");
+	return li->loaded && lc->image_mode == UHC_IMAGE_EXTERNAL;
+}
 
-	return t != NULL && t[0] == '/' ? t : "/tmp";
+/* Where a scratch directory goes: --tempdir / uhyve.toml's tempdir (made absolute), else
+ * $TMPDIR (if absolute), else /tmp.  NULL after a message if --tempdir is no directory. */
+static const char *tmpdir(const struct launch_config *lc, char *buf, size_t cap)
+{
+	const char *t = getenv("TMPDIR"), *cwd = launcher_cwd();
+	struct stat st;
+
+	if (lc->tempdir == NULL) {
+		return t != NULL && t[0] == '/' ? t : "/tmp";
+	}
+	if (lc->tempdir[0] == '/') {
+		snprintf(buf, cap, "%s", lc->tempdir);
+	} else if (cwd == NULL || snprintf(buf, cap, "%s/%s", cwd, lc->tempdir) >= (int)cap) {
+		uhs_msg("tempdir '%s': cannot make it an absolute path", lc->tempdir);
+		return NULL;
+	}
+	if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		uhs_msg("tempdir '%s': not a directory", lc->tempdir);
+		return NULL;
+	}
+	return buf;
 }
 
 /* Step 4: the broker and the VMM's view of it.  Returns 0 or an exit status. */
-static int start_files(const struct launch_config *lc, const struct policy *pol,
-		       struct vmm_files *files, char ***mounts)
+static int start_files(const struct launch_config *lc, const struct launch_image *li,
+		       const struct policy *pol, struct vmm_files *files, char ***mounts)
 {
+	char tmp[PATH_MAX];
 	struct broker_launch bl = {.audit_log = lc->audit_log,
 				   .audit_all = lc->audit_all,
 				   .cpu = lc->vm.naffinity > 0 ? lc->vm.affinity[0] : -1,
 				   .confine = lc->vm.sandbox,
-				   .tmpdir = tmpdir()};
+				   .tmpdir = tmpdir(lc, tmp, sizeof tmp),
+				   .io_direct = lc->io_mode.direct,
+				   .io_sync = lc->io_mode.sync,
+				   .image_fd = external_image(lc, li) ? li->blob_fd : -1};
 	struct fs_broker *fsb;
 	pid_t pid;
 	int rc, sock;
 
+	if (bl.tmpdir == NULL) {
+		return ST_USAGE;
+	}
 	if ((rc = broker_start(pol, &bl, &sock, &pid)) != 0) {
 		return rc;
 	}
 	fsb = fs_broker_new(sock, pol->max_open_files, pol->max_write_bytes);
-	*mounts = guest_mounts(pol);
+	*mounts = guest_mounts(pol, external_image(lc, li) ? li : &(struct launch_image){0});
 	*files = (struct vmm_files){.ops = &fs_broker_ops,
 				    .ctx = fsb,
 				    .mounts = *mounts,
-				    .nmounts = (int)pol->nmounts,
+				    .nmounts = 0,
 				    .broker_pid = pid,
 				    .broker_sock = sock,
 				    .broker_ready = broker_wait_ready};
@@ -145,10 +215,13 @@ static int start_files(const struct launch_config *lc, const struct policy *pol,
 		uhs_msg("out of memory");
 		return ST_OSERR;
 	}
+	while ((*mounts)[files->nmounts] != NULL) {
+		files->nmounts++;
+	}
 	return 0;
 }
 
-static int run(const struct launch_config *lc)
+static int run(const struct launch_config *lc, struct launch_image *li)
 {
 	struct vmm_files files = {.ops = &fs_none_ops, .broker_sock = -1};
 	struct vmm_config cfg = lc->vm;
@@ -165,16 +238,24 @@ static int run(const struct launch_config *lc)
 	}
 	vmm_block_signals();
 	rc = build_policy(lc, lc->policy_path, &pol);
-	if (rc == 0 && (pol.nmounts > 0 || pol.scratch)) {
-		rc = start_files(lc, &pol, &files, &mounts);
+	if (rc == 0 && (lc->gdb_port >= 0 || lc->gdb_socket != NULL)) {
+		/* the debugger connects before anything runs; the VMM gets the connected socket */
+		rc = gdb_listen_accept(lc->gdb_port, lc->gdb_socket, &cfg.gdb_fd);
+	}
+	pol.scratch |= lc->tempdir_scratch; /* --tempdir: unmapped creates go there, as in uhyve */
+	if (rc == 0 && (pol.nmounts > 0 || pol.scratch || external_image(lc, li))) {
+		rc = start_files(lc, li, &pol, &files, &mounts);
 	}
 	policy_free(&pol); /* the VMM never needs a host path again */
+	image_close_fds(li); /* the broker has its copy; the VMM keeps only read-only mappings */
 	if (rc == 0 && lc->has_net) {
 		rc = net_open(&lc->net, &net);
 		cfg.net = &net;
 	}
 	if (rc == 0) {
-		rc = vmm_run(&cfg, &files);
+		rc = vmm_run(&cfg, &files); /* closes cfg.gdb_fd */
+	} else if (cfg.gdb_fd >= 0) {
+		close(cfg.gdb_fd);
 	}
 	net_close(&net);
 	if (files.ctx != NULL) {
@@ -185,10 +266,30 @@ static int run(const struct launch_config *lc)
 	if (files.broker_pid > 0) {
 		broker_reap(files.broker_pid);
 	}
-	for (int i = 0; mounts != NULL && mounts[i] != NULL; i++) {
-		free(mounts[i]);
+	free_list(mounts);
+	return rc;
+}
+
+/* uhyve.toml, the image (parsed confined), the guest's arguments and environment, the run. */
+static int prepare_and_run(struct launch_config *lc, char *const envp[])
+{
+	struct launch_image li;
+	int rc = config_apply(lc, envp);
+
+	if (rc == 0) {
+		rc = image_load(lc->vm.kernel_path, lc->image_mode == UHC_IMAGE_INTERNAL,
+				lc->vm.sandbox, &li);
+	} else {
+		memset(&li, 0, sizeof li);
+		li.blob_fd = li.tar_fd = -1;
 	}
-	free(mounts);
+	if (rc == 0) {
+		rc = image_apply(lc, &li);
+	}
+	if (rc == 0) {
+		rc = cli_finish(lc, envp) != 0 ? ST_USAGE : run(lc, &li);
+	}
+	image_free(&li);
 	return rc;
 }
 
@@ -230,7 +331,7 @@ int main(int argc, char *argv[])
 	} else if (lc.print_sandbox) {
 		rc = print_sandbox(&lc);
 	} else {
-		rc = run(&lc);
+		rc = prepare_and_run(&lc, environ);
 	}
 	/* the end of every run: the --status-fd record, then the process status */
 	fflush(stdout);

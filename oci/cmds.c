@@ -9,6 +9,9 @@
  * or without --all: the broker, assist and monitor are parts of it (a SIGTERM to the broker
  * would end the run with "broker died", status 74, instead of the VMM's 143).
  *
+ * delete also gives the container's network namespace back its interface's address and
+ * routes (netns.c) once every process is gone.
+ *
  * Trust: the state directory is ours; the container ID is checked.
  */
 #include <errno.h>
@@ -23,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "oci.h"
 
 struct loaded {
@@ -246,6 +250,48 @@ static bool reap_all(const struct loaded *l, unsigned grace, unsigned ms)
 	}
 }
 
+/* Gives the container interface back to its network namespace (net.json, netns.c): the
+ * guest's TAP went with uhyve-sec.  A namespace or interface already gone is fine; a
+ * failure is logged and does not stop the delete (the engine could never delete it). */
+static void restore_net(const struct loaded *l, const char *id)
+{
+	char text[16384], err[512];
+	int fd = openat(l->dirfd, "net.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
+	ssize_t n;
+
+	if (fd < 0) {
+		if (errno != ENOENT) {
+			log_warn("container %.256s: cannot open net.json: %s", id, strerror(errno));
+		}
+		return;
+	}
+	n = read(fd, text, sizeof text);
+	close(fd);
+	rc = n < 0 || (size_t)n == sizeof text ? -1 : net_restore(text, (size_t)n, err, sizeof err);
+	if (rc < 0) {
+		log_warn("container %.256s: cannot restore its network namespace: %s", id,
+			 n < 0 || (size_t)n == sizeof text ? "net.json unreadable" : err);
+	} else {
+		log_debug("container %.256s: network namespace %s", id,
+			  rc == 0 ? "restored" : "or its interface is gone: nothing to restore");
+	}
+}
+
+/* What is left of a container whose processes are gone: its network, cgroups and state. */
+static int remove_all(const struct oci_ctx *c, const struct loaded *l, const char *id)
+{
+	restore_net(l, id);
+	if (l->st.cgroups != NULL && cg_remove(l->st.cgroups, 2000) != 0) {
+		log_error("container %.256s: cannot remove its cgroups", id);
+		return 1;
+	}
+	if (state_remove(c, id) != 0) {
+		log_error("container %.256s: cannot remove its state: %s", id, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 int cmd_delete(struct oci_ctx *c, int argc, char **argv)
 {
 	static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
@@ -272,12 +318,8 @@ int cmd_delete(struct oci_ctx *c, int argc, char **argv)
 			  state_status_name(l.status));
 	} else if (!reap_all(&l, l.status == ST_STOPPED ? 500 : 0, 5000)) {
 		log_error("container %.256s: processes are still running after SIGKILL", id);
-	} else if (l.st.cgroups != NULL && cg_remove(l.st.cgroups, 2000) != 0) {
-		log_error("container %.256s: cannot remove its cgroups", id);
-	} else if (state_remove(c, id) != 0) {
-		log_error("container %.256s: cannot remove its state: %s", id, strerror(errno));
 	} else {
-		rc = 0;
+		rc = remove_all(c, &l, id);
 	}
 	unload(&l);
 	return rc;

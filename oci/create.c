@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* create.c - `uhyve-sec-oci create --bundle DIR --pid-file FILE [--console-socket SOCK] ID`.
  *
- * Checks the bundle, translates it (translate.c), validates the generated policy with the
+ * Checks the bundle, gives the guest the network of the container's network namespace when
+ * config.json names one (netns.c; net.json records it for delete), translates it
+ * (translate.c), validates the generated policy with the
  * same code uhyve-sec uses, makes the cgroups and the exec FIFO, forks the container's init
  * process (init.c) and returns once it is ready, with the pid file written.  A container
  * whose args[0] is not a Hermit kernel is an error, or, for a pod sandbox (Kubernetes' pause
@@ -171,6 +173,12 @@ static int open_kernel(struct job *j, char *why, size_t whylen, char *err, size_
 	return hermit_fd_check(fd, why, whylen) ? 0 : 1;
 }
 
+static int fail_msg(char *err, size_t errlen, const char *msg)
+{
+	snprintf(err, errlen, "%s", msg);
+	return -1;
+}
+
 static enum src_kind source_kind(const char *path, void *ctx)
 {
 	struct stat st;
@@ -219,9 +227,43 @@ static int write_policy(struct job *j, const char *path, char *err, size_t errle
 	return rc;
 }
 
+/* The guest's network: the namespace is set up (netns.c) and recorded in net.json. */
+static int make_net(struct job *j, char *err, size_t errlen)
+{
+	char *text;
+	size_t n;
+	int fd, rc;
+
+	if (j->net.ns_fd < 0) {
+		return 0;
+	}
+	if ((rc = net_setup(&j->net, err, errlen)) != 0) {
+		if (rc == 1) {
+			log_debug(
+			    "network namespace %s has no interface but loopback: the guest has "
+			    "no network",
+			    j->spec.netns_path);
+		}
+		return rc < 0 ? -1 : 0;
+	}
+	net_guest_env(&j->net.cfg, j->net_env);
+	log_debug("network: %s (MTU %u) given to the guest through " NET_TAP_NAME ": %s %s %s",
+		  j->net.cfg.ifname, j->net.cfg.mtu, j->net_env[0], j->net_env[1], j->net_env[2]);
+	text = net_save(&j->net.cfg);
+	fd = openat(j->dirfd, "net.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	n = text != NULL ? strlen(text) : 0;
+	rc = text != NULL && fd >= 0 && write(fd, text, n) == (ssize_t)n ? 0 : -1;
+	if (fd >= 0) {
+		close(fd);
+	}
+	free(text);
+	return rc == 0 ? 0 : fail_msg(err, errlen, "cannot write net.json");
+}
+
 static int make_plan(struct job *j, char *err, size_t errlen)
 {
 	char policy[4200], root[4096];
+	const char *net_env[3] = {j->net_env[0], j->net_env[1], j->net_env[2]};
 	struct stat st;
 	struct oci_facts f = {.kernel_host = j->kernel,
 			      .rootfs_host = j->rootfs,
@@ -229,7 +271,9 @@ static int make_plan(struct job *j, char *err, size_t errlen)
 			      .policy_path = policy,
 			      .status_fd = 3,
 			      .source_kind = source_kind,
-			      .debug = debug_line};
+			      .debug = debug_line,
+			      .net_env = j->net.tap_fd >= 0 ? net_env : NULL,
+			      .net_fd = NET_TAP_FD};
 
 	if (fstat(j->kfd, &st) != 0 || fd_path(j->ctx->rootfd, root, sizeof root) != 0) {
 		snprintf(err, errlen, "cannot stat args[0] or --root");
@@ -242,7 +286,7 @@ static int make_plan(struct job *j, char *err, size_t errlen)
 	}
 	for (j->kernel_arg = 0; j->plan.argv[j->kernel_arg] != NULL; j->kernel_arg++) {
 		if (strcmp(j->plan.argv[j->kernel_arg], "--argv0") == 0) {
-			j->kernel_arg += 2; /* --argv0 NAME KERNEL */
+			j->kernel_arg += 3; /* --argv0 NAME -- KERNEL */
 			break;
 		}
 	}
@@ -307,6 +351,10 @@ static int save_state(struct job *j, pid_t pid)
 
 static void job_free(struct job *j, bool failed)
 {
+	if (failed) {
+		net_undo(&j->net); /* the init process, which held the TAP too, is gone */
+	}
+	net_job_free(&j->net);
 	if (failed && j->cgroups != NULL) {
 		cg_remove(j->cgroups, 0);
 	}
@@ -354,6 +402,14 @@ static int prepare(struct job *j, const struct create_opts *o, char *err, size_t
 		snprintf(err, errlen, "uhyve-sec is not installed next to uhyve-sec-oci");
 		return -1;
 	}
+	if (j->spec.netns_path != NULL) {
+		if (net_open_ns(j->spec.netns_path, &j->net, err, errlen) != 0) {
+			return -1;
+		}
+	} else {
+		log_debug("%s: the guest has no network",
+			  j->spec.has_netns ? "a new network namespace" : "no network namespace");
+	}
 	if (mkdirat(j->ctx->rootfd, o->id, 0700) != 0) {
 		int e = errno;
 		snprintf(err, errlen, "container %.256s: %s", o->id,
@@ -361,8 +417,8 @@ static int prepare(struct job *j, const struct create_opts *o, char *err, size_t
 		return -1;
 	}
 	j->made_dir = true;
-	if ((j->dirfd = state_dir(j->ctx, o->id)) < 0 || make_plan(j, err, errlen) != 0 ||
-	    make_cgroups(j, err, errlen) != 0) {
+	if ((j->dirfd = state_dir(j->ctx, o->id)) < 0 || make_net(j, err, errlen) != 0 ||
+	    make_plan(j, err, errlen) != 0 || make_cgroups(j, err, errlen) != 0) {
 		return -1;
 	}
 	if (mkfifoat(j->dirfd, "exec.fifo", 0600) != 0) {
@@ -381,7 +437,12 @@ static int prepare(struct job *j, const struct create_opts *o, char *err, size_t
 int cmd_create(struct oci_ctx *c, int argc, char **argv)
 {
 	struct create_opts o;
-	struct job j = {.ctx = c, .rootfd = -1, .kfd = -1, .dirfd = -1, .pty_slave = -1};
+	struct job j = {.ctx = c,
+			.rootfd = -1,
+			.kfd = -1,
+			.dirfd = -1,
+			.pty_slave = -1,
+			.net = {.ns_fd = -1, .tap_fd = -1}};
 	char err[1024] = "";
 	pid_t pid;
 	int rc;

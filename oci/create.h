@@ -3,6 +3,7 @@
 #ifndef UHS_OCI_CREATE_H
 #define UHS_OCI_CREATE_H
 
+#include "net.h"
 #include "oci.h"
 
 struct job {
@@ -20,11 +21,14 @@ struct job {
 	char **cgroups; /* NULL-terminated, or NULL */
 	int pty_slave; /* -1 without a terminal */
 	bool made_dir;
+	struct net_job net; /* the guest's network (net.h); net.tap_fd -1 without one */
+	char net_env[3][40]; /* HERMIT_IP=, HERMIT_GATEWAY=, HERMIT_MASK= */
 };
 
-/* Forks the init process: it joins the cgroups, takes the terminal, applies the rlimits,
- * reports through the pipe, waits on exec.fifo for `start`, forks the monitor and becomes
- * uhyve-sec.  Returns its pid, or -1 with err (then nothing is left running). */
+/* Forks the init process: it joins the container's network namespace and the cgroups, takes the
+ * terminal, applies the rlimits, reports through the pipe, waits on exec.fifo for `start`, forks
+ * the monitor and becomes uhyve-sec.  Returns its pid, or -1 with err (then nothing is left
+ * running). */
 pid_t init_spawn(struct job *j, char *err, size_t errlen);
 /* Creates the pty for process.terminal and sends its master to the engine's console socket.
  * Returns 0 (j->pty_slave set) or -1 with err. */

@@ -2,7 +2,9 @@
 /* init.c - the container's processes (docs/oci.md, "Process model").
  *
  *   create ──fork──> init: new session, the terminal (pty slave) or the engine's stdio, the
- *                     cgroups, the rlimits; tells create it is ready; blocks opening
+ *                     container's network namespace (when config.json names one: uhyve-sec
+ *                     then finds its TAP there by name), the cgroups, the rlimits; tells
+ *                     create it is ready; blocks opening
  *                     exec.fifo for writing until `start` opens it for reading; then
  *                     ──fork──> monitor: holds the kernel fd and the read end of
  *                     uhyve-sec's --status-fd pipe, stdio on /dev/null, stop signals blocked;
@@ -10,13 +12,15 @@
  *                     --log as an error, and exits
  *                     and execs uhyve-sec (same pid: the pid file, the engine's waitpid and
  *                     its signals reach the VMM), with KERNEL = /proc/MONITOR/fd/N: the file
- *                     create resolved inside the rootfs, never a path looked up again.
+ *                     create resolved inside the rootfs, never a path looked up again, the
+ *                     status pipe on fd 3 and the guest's TAP (netns.c) on fd NET_TAP_FD.
  *
  * Trust: runs the engine's and the runtime's code only; what it reads back from uhyve-sec
  * (the end record, endrec.c) is untrusted.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +165,25 @@ __attribute__((noreturn)) static void monitor_main(int rfd, int kfd)
 	_exit(0);
 }
 
+/* Puts fd at number to, inherited across exec.  fd must not be a number below 5 that another
+ * of ours will take: callers first move theirs above 4 (place_fds). */
+static int place_fd(int fd, int to)
+{
+	return fd == to ? fcntl(fd, F_SETFD, 0) : dup2(fd, to);
+}
+
+/* The status pipe at 3 and the TAP (if any) at NET_TAP_FD, without O_CLOEXEC. */
+static int place_fds(int status, int tap)
+{
+	int s = fcntl(status, F_DUPFD_CLOEXEC, 5),
+	    t = tap >= 0 ? fcntl(tap, F_DUPFD_CLOEXEC, 5) : -1;
+
+	if (s < 0 || (tap >= 0 && t < 0)) {
+		return -1;
+	}
+	return place_fd(s, 3) < 0 || (t >= 0 && place_fd(t, NET_TAP_FD) < 0) ? -1 : 0;
+}
+
 /* Forks the monitor and execs uhyve-sec; returns only to fail. */
 __attribute__((noreturn)) static void exec_vmm(struct job *j)
 {
@@ -181,9 +204,9 @@ __attribute__((noreturn)) static void exec_vmm(struct job *j)
 	close(sp[0]);
 	snprintf(kpath, sizeof kpath, "/proc/%d/fd/%d", (int)m, j->kfd);
 	free(j->plan.argv[j->kernel_arg]);
-	/* --status-fd=3, without O_CLOEXEC */
+	/* --status-fd=3 and --net fd:NET_TAP_FD, without O_CLOEXEC */
 	if ((j->plan.argv[j->kernel_arg] = strdup(kpath)) == NULL ||
-	    (sp[1] == 3 ? fcntl(3, F_SETFD, 0) : dup2(sp[1], 3)) < 0) {
+	    place_fds(sp[1], j->net.tap_fd) != 0) {
 		init_fail(-1, "cannot set up uhyve-sec's arguments");
 	}
 	execve(j->vmm, j->plan.argv, envp);
@@ -216,6 +239,9 @@ __attribute__((noreturn)) static void init_main(struct job *j, int w)
 	    (ioctl(j->pty_slave, TIOCSCTTY, 0) != 0 || dup2(j->pty_slave, 0) != 0 ||
 	     dup2(j->pty_slave, 1) != 1 || dup2(j->pty_slave, 2) != 2)) {
 		init_fail(w, "cannot make the pty the container's terminal: %s", strerror(errno));
+	}
+	if (j->net.ns_fd >= 0 && setns(j->net.ns_fd, CLONE_NEWNET) != 0) {
+		init_fail(w, "cannot join the network namespace: %s", strerror(errno));
 	}
 	if (j->cgroups != NULL && cg_join(j->cgroups, err, sizeof err) != 0) {
 		init_fail(w, "%s", err);

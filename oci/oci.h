@@ -83,7 +83,7 @@ struct oci_spec {
 	bool pod_sandbox; /* CRI annotations mark a pod sandbox (pause) container */
 	char *annotations_json; /* the annotations object re-serialised ("{}" if none) */
 	bool has_netns; /* linux.namespaces has "network" */
-	char *netns_path; /* its path, NULL for a new namespace */
+	char *netns_path; /* its path (absolute), NULL for a new namespace */
 };
 
 /* Parses config.json text (len bytes).  Returns 0, or -1 with a one-line reason in err.
@@ -105,6 +105,10 @@ struct oci_facts {
 	const char *bundle; /* absolute bundle directory (relative bind sources) */
 	const char *policy_path; /* where the policy will be written */
 	int status_fd; /* --status-fd number */
+	/* The guest's network (net.h): NULL, or HERMIT_IP=, HERMIT_GATEWAY=, HERMIT_MASK= values
+	 * that replace the spec's and go with --net fd:net_fd. */
+	const char *const *net_env;
+	int net_fd;
 	/* What a bind source is (follows symlinks, as mount(2) would).  */
 	enum src_kind (*source_kind)(const char *path, void *ctx);
 	void *source_ctx;

@@ -387,14 +387,23 @@ static int parse_namespaces(struct pctx *p, const json_t *lin, struct oci_spec *
 		if (!json_is_object(e) || !json_is_string(t)) {
 			return fail(p, "config.json: linux.namespaces[%zu] needs a string type", i);
 		}
-		if (strcmp(json_string_value(t), "network") == 0) {
-			s->has_netns = true;
-			free(s->netns_path);
+		if (strcmp(json_string_value(t), "network") != 0) {
+			continue;
+		}
+		if (s->has_netns) {
+			return fail(p, "config.json: linux.namespaces has two network entries");
+		}
+		s->has_netns = true;
+		if (get_str(p, e, "path", "linux.namespaces[].", OCI_PATH_MAX, false,
+			    &s->netns_path) != 0) {
+			return -1;
+		}
+		if (s->netns_path != NULL && s->netns_path[0] == '\0') {
+			free(s->netns_path); /* "" is no path, as in runc */
 			s->netns_path = NULL;
-			if (get_str(p, e, "path", "linux.namespaces[].", OCI_PATH_MAX, false,
-				    &s->netns_path) != 0) {
-				return -1;
-			}
+		}
+		if (s->netns_path != NULL && s->netns_path[0] != '/') {
+			return fail(p, "config.json: the network namespace path must be absolute");
 		}
 	}
 	return 0;

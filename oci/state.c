@@ -265,7 +265,7 @@ const char *state_status_name(enum oci_status s)
 int state_remove(const struct oci_ctx *c, const char *id)
 {
 	static const char *const files[] = {"state.json", "state.json.tmp", "policy.json",
-					    "exec.fifo"};
+					    "exec.fifo", "net.json"};
 	int dfd = state_dir(c, id);
 
 	if (dfd < 0) {

@@ -6,7 +6,8 @@
  * paths) come from rootfs.c.  Pure apart from the callbacks in struct oci_facts (a stat of
  * bind sources, debug lines), so the unit tests and the fuzz target drive it with fakes.
  *
- *   args[0]          --argv0 args[0] (as written), KERNEL = its resolved host path
+ *   args[0]          --argv0 args[0] (as written), then '--' (options end: guest words may
+ *                    start with '-') and KERNEL = its resolved host path
  *   args[1..]        guest arguments after KERNEL (at most 127)
  *   env              one -e per entry (KEY=VALUE, at most 128)
  *   root.path        policy mount "/" read-only, symlinks followed only inside it
@@ -15,6 +16,8 @@
  *   memory.limit     -m = limit - OCI_VMM_OVERHEAD - kernel size, 2 MiB aligned
  *   cpu quota/cpus   -c = ceil(quota / period), at most the cpuset's size; --affinity cpus
  *   annotations      OCI_ANN_MEMORY (-m), OCI_ANN_CPUS (-c) override
+ *   network          (a namespace path, set up by netns.c) --net fd:N and the namespace's
+ *                    HERMIT_IP/GATEWAY/MASK, which replace any the spec's env has
  */
 #include <ctype.h>
 #include <errno.h>
@@ -441,18 +444,35 @@ static int build_policy(const struct oci_spec *s, const struct oci_facts *f, str
 
 /* ---- the command line ---- */
 
-static int check_env(const struct oci_spec *s, char *err, size_t errlen)
+/* An entry the network set-up replaces: HERMIT_IP=, HERMIT_GATEWAY=, HERMIT_MASK=. */
+static bool net_key(const struct oci_facts *f, const char *kv)
 {
-	if (s->nenv > OCI_GUEST_ENV_MAX) {
-		return fail(err, errlen,
-			    "too many environment variables (%zu; uhyve-sec passes at most %d)",
-			    s->nenv, OCI_GUEST_ENV_MAX);
+	static const char *const keys[] = {"HERMIT_IP=", "HERMIT_GATEWAY=", "HERMIT_MASK="};
+
+	for (size_t i = 0; f->net_env != NULL && i < 3; i++) {
+		if (strncmp(kv, keys[i], strlen(keys[i])) == 0) {
+			return true;
+		}
 	}
+	return false;
+}
+
+static int check_env(const struct oci_spec *s, const struct oci_facts *f, char *err, size_t errlen)
+{
+	size_t n = f->net_env != NULL ? 3 : 0;
+
 	for (size_t i = 0; i < s->nenv; i++) {
 		const char *eq = strchr(s->env[i], '=');
 		if (eq == NULL || eq == s->env[i]) {
 			return fail(err, errlen, "process.env[%zu] is not KEY=VALUE", i);
 		}
+		n += net_key(f, s->env[i]) ? 0 : 1;
+	}
+	if (n > OCI_GUEST_ENV_MAX) {
+		return fail(err, errlen,
+			    "too many environment variables (%zu%s; uhyve-sec passes at most %d)",
+			    n, f->net_env != NULL ? " with the network's 3" : "",
+			    OCI_GUEST_ENV_MAX);
 	}
 	if (s->nargs - 1 > OCI_GUEST_ARG_MAX) {
 		return fail(err, errlen, "too many arguments (%zu; uhyve-sec passes at most %d)",
@@ -476,13 +496,29 @@ static void build_argv(const struct oci_spec *s, const struct oci_facts *f, stru
 	}
 	add(b, "--policy");
 	add(b, f->policy_path);
+	if (f->net_env != NULL) {
+		add(b, "--net");
+		addf(b, "fd:%d", f->net_fd);
+	}
 	for (size_t i = 0; i < s->nenv; i++) {
+		if (net_key(f, s->env[i])) {
+			debug(f,
+			      "process.env %.*s replaced: the guest takes the network namespace's "
+			      "address",
+			      (int)(strchr(s->env[i], '=') - s->env[i]), s->env[i]);
+			continue;
+		}
 		add(b, "--env");
 		add(b, s->env[i]);
 	}
+	for (size_t i = 0; f->net_env != NULL && i < 3; i++) {
+		add(b, "--env");
+		add(b, f->net_env[i]);
+	}
 	add(b, "--argv0");
 	add(b, s->args[0]);
-	add(b, f->kernel_host); /* options end here: the rest belongs to the guest */
+	add(b, "--"); /* options end here: KERNEL and the rest belong to the guest */
+	add(b, f->kernel_host);
 	for (size_t i = 1; i < s->nargs; i++) {
 		add(b, s->args[i]);
 	}
@@ -494,7 +530,8 @@ int translate(const struct oci_spec *s, const struct oci_facts *f, struct oci_pl
 	struct argv_b b = {0};
 
 	memset(p, 0, sizeof *p);
-	if (check_env(s, err, errlen) != 0 || guest_memory(s, f, &p->guest_mem, err, errlen) != 0 ||
+	if (check_env(s, f, err, errlen) != 0 ||
+	    guest_memory(s, f, &p->guest_mem, err, errlen) != 0 ||
 	    guest_cpus(s, p, err, errlen) != 0 || build_policy(s, f, p, err, errlen) != 0) {
 		plan_free(p);
 		return -1;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* cli_mount.c - command-line mounts: "HOST:GUEST[:ro|:rw]" (--mount, --file-mapping). */
+/* cli_mount.c - command-line mounts: "HOST:GUEST[:ro|:rw]" (--mount, --file-mapping).  A
+ * relative GUEST is relative to '/' (uhyve's "file.txt:guest_file.txt"). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -35,11 +36,6 @@ static int cli_split(const char *spec, int index, const char *q, const char **ge
 		pol_seterr(err, errlen,
 			   "--mount #%d: \"%s\": mode must be \"ro\" or \"rw\", got \"%s\"", index,
 			   q, pol_esc(qm, sizeof qm, *mode, true));
-		return -1;
-	}
-	if (c1[1] != '/') {
-		pol_seterr(err, errlen, "--mount #%d: \"%s\": GUEST must be an absolute path",
-			   index, q);
 		return -1;
 	}
 	*gend = c2 != NULL ? c2 : c1 + strlen(c1);

@@ -42,7 +42,8 @@ enum {
 	F_MKDIR = 8,
 	F_HARDLINKS = 16,
 	F_SYMLINKS_WITHIN = 32,
-	F_ALL = 63,
+	F_FILE = 64,
+	F_ALL = 127,
 };
 
 static uint32_t mount_flags(const struct pol_mount *m)
@@ -50,7 +51,8 @@ static uint32_t mount_flags(const struct pol_mount *m)
 	return (m->writable ? F_WRITABLE : 0) | (m->create ? F_CREATE : 0) |
 	       (m->remove ? F_REMOVE : 0) | (m->mkdir ? F_MKDIR : 0) |
 	       (m->hardlinks ? F_HARDLINKS : 0) |
-	       (m->symlinks == POL_SYMLINKS_WITHIN ? F_SYMLINKS_WITHIN : 0);
+	       (m->symlinks == POL_SYMLINKS_WITHIN ? F_SYMLINKS_WITHIN : 0) |
+	       (m->file ? F_FILE : 0);
 }
 
 static size_t put(uint8_t *b, size_t o, const void *src, size_t n)
@@ -120,8 +122,9 @@ static int unpack_mount(struct pol_mount *m, const uint8_t *b, size_t len, size_
 	guest = host == NULL ? NULL : take(b, len, o, pm.guest_len, POL_PATH_MAX);
 	origin = guest == NULL ? NULL : take(b, len, o, pm.origin_len, sizeof m->origin);
 	if (origin == NULL || (pm.flags & ~(uint32_t)F_ALL) != 0 || host[0] != '/' ||
-	    guest[0] != '/') {
-		return -1;
+	    guest[0] != '/' ||
+	    ((pm.flags & F_FILE) && (pm.flags & (F_CREATE | F_REMOVE | F_MKDIR)) != 0)) {
+		return -1; /* a file mapping never creates, removes or makes a directory */
 	}
 	*m = (struct pol_mount){.writable = pm.flags & F_WRITABLE,
 				.create = pm.flags & F_CREATE,
@@ -129,7 +132,8 @@ static int unpack_mount(struct pol_mount *m, const uint8_t *b, size_t len, size_
 				.mkdir = pm.flags & F_MKDIR,
 				.hardlinks = pm.flags & F_HARDLINKS,
 				.symlinks = (pm.flags & F_SYMLINKS_WITHIN) ? POL_SYMLINKS_WITHIN
-									   : POL_SYMLINKS_DENY};
+									   : POL_SYMLINKS_DENY,
+				.file = pm.flags & F_FILE};
 	memcpy(m->origin, origin, pm.origin_len);
 	m->host = strdup(host);
 	m->guest = strdup(guest);

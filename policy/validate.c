@@ -51,7 +51,40 @@ static int validate_mount(const struct pol_mount *m, char *err, size_t errlen)
 	return 0;
 }
 
-int policy_validate(const struct policy *p, policy_stat_fn host_stat, char *err, size_t errlen)
+/* The host side of a mount: an existing directory, or a regular file (a single-file
+ * mapping: exactly that file at exactly the guest path). */
+static int validate_host(struct pol_mount *m, policy_stat_fn host_stat, char *err, size_t errlen)
+{
+	char qg[MSG_MAX / 2], qh[MSG_MAX / 2];
+	struct stat st;
+
+	pol_esc(qg, sizeof qg, m->guest, false);
+	pol_esc(qh, sizeof qh, m->host, false);
+	if (host_stat(m->host, &st) != 0) {
+		pol_seterr(err, errlen, "mount %s (%.*s): host path %s: %s", qg, origin_len(m),
+			   m->origin, qh, strerror(errno));
+		return -1;
+	}
+	m->file = S_ISREG(st.st_mode);
+	if (!S_ISDIR(st.st_mode) && !m->file) {
+		pol_seterr(
+		    err, errlen,
+		    "mount %s (%.*s): host path %s is neither a directory nor a regular file", qg,
+		    origin_len(m), m->origin, qh);
+		return -1;
+	}
+	if (m->file && strcmp(m->guest, "/") == 0) {
+		pol_seterr(err, errlen, "mount %s (%.*s): the file %s cannot be mounted at /", qg,
+			   origin_len(m), m->origin, qh);
+		return -1;
+	}
+	if (m->file) {
+		m->create = m->remove = m->mkdir = false; /* nothing to create beneath a file */
+	}
+	return 0;
+}
+
+int policy_validate(struct policy *p, policy_stat_fn host_stat, char *err, size_t errlen)
 {
 	if (p == NULL || (p->nmounts > 0 && p->mounts == NULL)) {
 		pol_seterr(err, errlen, "no policy");
@@ -68,9 +101,8 @@ int policy_validate(const struct policy *p, policy_stat_fn host_stat, char *err,
 		return -1;
 	}
 	for (size_t j = 0; j < p->nmounts; j++) {
-		const struct pol_mount *m = &p->mounts[j];
-		char qg[MSG_MAX / 2], qh[MSG_MAX / 2];
-		struct stat st;
+		struct pol_mount *m = &p->mounts[j];
+		char qg[MSG_MAX / 2];
 
 		if (validate_mount(m, err, errlen) != 0) {
 			return -1;
@@ -85,19 +117,7 @@ int policy_validate(const struct policy *p, policy_stat_fn host_stat, char *err,
 				return -1;
 			}
 		}
-		if (host_stat == NULL) {
-			continue;
-		}
-		pol_esc(qh, sizeof qh, m->host, false);
-		if (host_stat(m->host, &st) != 0) {
-			pol_seterr(err, errlen, "mount %s (%.*s): host directory %s: %s", qg,
-				   origin_len(m), m->origin, qh, strerror(errno));
-			return -1;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			pol_seterr(err, errlen,
-				   "mount %s (%.*s): host directory %s is not a directory", qg,
-				   origin_len(m), m->origin, qh);
+		if (host_stat != NULL && validate_host(m, host_stat, err, errlen) != 0) {
 			return -1;
 		}
 	}
@@ -114,10 +134,15 @@ static void print_mount(const struct pol_mount *m, FILE *f)
 	pol_fput_esc(f, m->guest);
 	fputs(" -> ", f);
 	pol_fput_esc(f, m->host);
-	fprintf(f, " (%s%s%s%s, symlinks=%s, hardlinks=%s) [from ", m->writable ? "rw" : "ro",
-		m->create ? ", create" : "", m->remove ? ", delete" : "", m->mkdir ? ", mkdir" : "",
-		m->symlinks == POL_SYMLINKS_WITHIN ? "within" : "deny",
-		m->hardlinks ? "allow" : "deny");
+	if (m->file) {
+		fprintf(f, " (file, %s) [from ", m->writable ? "rw" : "ro");
+	} else {
+		fprintf(f, " (%s%s%s%s, symlinks=%s, hardlinks=%s) [from ",
+			m->writable ? "rw" : "ro", m->create ? ", create" : "",
+			m->remove ? ", delete" : "", m->mkdir ? ", mkdir" : "",
+			m->symlinks == POL_SYMLINKS_WITHIN ? "within" : "deny",
+			m->hardlinks ? "allow" : "deny");
+	}
 	fputs(pol_esc_n(origin, sizeof origin, m->origin, (size_t)origin_len(m), sizeof m->origin,
 			ESC_BACKSLASH),
 	      f);

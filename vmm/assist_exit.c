@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "assist_vmm.h"
+#include "gdb.h"
 #include "pagewalk.h"
 
 static uint64_t now_ns(void)
@@ -286,14 +287,14 @@ static bool lost(struct vcpu *v, const struct assist_cpu *c, const char *why)
 static bool run_bursts(struct vcpu *v, struct assist_cpu *c)
 {
 	uint64_t budget = ASSIST_DEFAULT_CAP;
-	bool ok = false, first = true;
+	bool ok = false, first = true, one = gdb_assist_one_insn(v); /* a debugger checks */
 	const char *why = NULL;
 
 	for (unsigned round = 0; round < MAX_ROUNDS; round++) {
 		uint64_t t = now_ns();
 		int rc;
-		c->req.flags = first ? ASSIST_F_FIRST_FAILED : 0;
-		c->req.max_insns = (uint32_t)budget;
+		c->req.flags = (first ? ASSIST_F_FIRST_FAILED : 0) | (one ? ASSIST_F_ONE_INSN : 0);
+		c->req.max_insns = one ? 1 : (uint32_t)budget;
 		rc = roundtrip(v, c, &why);
 		c->st.burst_ns += now_ns() - t;
 		if (rc == -2) {
@@ -307,8 +308,8 @@ static bool run_bursts(struct vcpu *v, struct assist_cpu *c)
 		bool stuck =
 		    first && c->resp.regs.rip == c->req.regs.rip && c->resp.counts.completed == 0;
 		take_reply(c);
-		if (!after_reply(v, c, stuck, &budget, &ok)) {
-			return ok;
+		if (!after_reply(v, c, stuck, &budget, &ok) || one) {
+			return ok; /* one instruction: the debugger looks before the next */
 		}
 		first = false;
 	}

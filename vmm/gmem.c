@@ -35,6 +35,22 @@ int gmem_init(struct gmem *m, uint64_t start, uint64_t size)
 	return 0;
 }
 
+int gmem_init_anon(struct gmem *m, uint64_t start, uint64_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED) {
+		return -errno;
+	}
+	m->fd = -1;
+	m->base = p;
+	m->start = start;
+	m->size = size;
+	m->zeroed = true;
+	return 0;
+}
+
 void gmem_place(struct gmem *m, uint64_t start)
 {
 	m->start = start;

@@ -36,12 +36,16 @@ struct gmem {
 	uint64_t start; /* GPA of the first byte of RAM */
 	uint64_t size; /* bytes of RAM */
 	bool zeroed; /* all of RAM is still zero (fresh mapping, nothing loaded) */
-	int fd; /* the memfd behind RAM (gmem_init), or -1 (arena) */
+	int fd; /* the memfd behind RAM (gmem_init), or -1 (anonymous, arena) */
 };
 
 /* Maps `size` bytes of zeroed memory (a sealed memfd, MAP_SHARED) for guest RAM at GPA `start`.
  * Returns 0 or -errno. */
 int gmem_init(struct gmem *m, uint64_t start, uint64_t size) __attribute__((warn_unused_result));
+/* The same as private anonymous memory, without a memfd (no other process can map it: only
+ * without the instruction assist); --ksm needs it, KSM never merges shared memory. */
+int gmem_init_anon(struct gmem *m, uint64_t start, uint64_t size)
+    __attribute__((warn_unused_result));
 /* Sets the GPA of RAM's first byte once the layout is chosen (RAM is created before the
  * kernel image is parsed: vm_setup.c). */
 void gmem_place(struct gmem *m, uint64_t start);

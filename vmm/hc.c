@@ -500,7 +500,16 @@ static const char *arg_str(const struct hc_vm *vm, int i)
  * entries, padding with empty strings, which the guest's libstd skips. */
 static int env_count(const struct hc_vm *vm)
 {
-	return vm->nenv < CFG_ENV_PAD_MIN ? CFG_ENV_PAD_MIN : vm->nenv;
+	int n = vm->nenv < CFG_ENV_PAD_MIN ? CFG_ENV_PAD_MIN : vm->nenv;
+
+	return n < UH_MAX_ARGC_ENVC ? n : UH_MAX_ARGC_ENVC; /* vm_setup.c refuses more */
+}
+
+static int arg_count(const struct hc_vm *vm)
+{
+	int n = 1 + vm->nargs;
+
+	return n < UH_MAX_ARGC_ENVC ? n : UH_MAX_ARGC_ENVC; /* vm_setup.c refuses more */
 }
 
 static const char *env_str(const struct hc_vm *vm, int i)
@@ -514,7 +523,7 @@ static enum hc_action hc_cmdsize(struct hc_call *c, union hc_params *p)
 	const struct hc_vm *vm = c->vm;
 
 	memset(s, 0, sizeof *s);
-	s->argc = 1 + vm->nargs;
+	s->argc = arg_count(vm);
 	for (int i = 0; i < s->argc; i++) {
 		s->argsz[i] = (int32_t)strlen(arg_str(vm, i)) + 1;
 	}
@@ -547,7 +556,7 @@ static enum hc_action fill_strings(struct hc_call *c, const char *what, uint64_t
 
 static enum hc_action hc_cmdval(struct hc_call *c, union hc_params *p)
 {
-	if (fill_strings(c, "argv", p->v1_cmdval.argv, 1 + c->vm->nargs, arg_str) != HC_CONTINUE) {
+	if (fill_strings(c, "argv", p->v1_cmdval.argv, arg_count(c->vm), arg_str) != HC_CONTINUE) {
 		return HC_VIOLATION;
 	}
 	return fill_strings(c, "envp", p->v1_cmdval.envp, env_count(c->vm), env_str);

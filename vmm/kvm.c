@@ -7,12 +7,52 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vm.h"
 
 #define CPUID_MAX_ENTRIES    256
 #define MSR_IA32_MISC_ENABLE 0x1a0
+
+/* The name of group gid from /etc/group ("?" if none): no NSS, which a static binary would
+ * have to load at run time. */
+static void group_name(gid_t gid, char *out, size_t cap)
+{
+	FILE *f = fopen("/etc/group", "re");
+	char line[512];
+
+	snprintf(out, cap, "%u", (unsigned)gid);
+	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+		if (c2 != NULL && strtoul(c2 + 1, NULL, 10) == gid && c2[1] >= '0' &&
+		    c2[1] <= '9') {
+			snprintf(out, cap, "%.*s", (int)(c1 - line), line);
+			break;
+		}
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+}
+
+/* Why /dev/kvm cannot be opened; for a permission error, how to get access (issue 16 item 14):
+ * the device's group and mode, and the usual remedy. */
+static void kvm_open_failed(int err)
+{
+	struct stat st;
+	char grp[64];
+
+	if ((err != EACCES && err != EPERM) || stat("/dev/kvm", &st) != 0) {
+		uhs_msg("cannot open /dev/kvm: %s", strerror(err));
+		return;
+	}
+	group_name(st.st_gid, grp, sizeof grp);
+	uhs_msg("cannot open /dev/kvm: %s (mode %03o, group '%s'; give your user access, usually "
+		"by adding it to the group kvm: 'sudo usermod -aG kvm $USER', then log in again)",
+		strerror(err), (unsigned)(st.st_mode & 0777), grp);
+}
 
 static int need_cap(struct vm *vm, long cap, const char *name)
 {
@@ -66,7 +106,8 @@ static int create_irqchip(struct vm *vm)
 {
 	struct kvm_enable_cap split = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {24}};
 
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP) > 0 &&
+	/* --pit: KVM's PIT needs its PIC, i.e. the full in-kernel irqchip (ENOENT on a split) */
+	if (!vm->cfg->pit && ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP) > 0 &&
 	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &split) == 0) {
 		vm->split_irqchip = true;
 		return 0;
@@ -165,7 +206,7 @@ int kvm_vm_create(struct vm *vm)
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
-		uhs_msg("cannot open /dev/kvm: %s", strerror(errno));
+		kvm_open_failed(errno);
 		return ST_NOKVM;
 	}
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
@@ -212,7 +253,7 @@ int kvm_vm_create(struct vm *vm)
 		uhs_msg("in-kernel irqchip / x2APIC API: %s", strerror(errno));
 		return ST_NOKVM;
 	}
-	return 0;
+	return kvm_vm_options(vm);
 }
 
 int kvm_vcpu_create(struct vm *vm, struct vcpu *v)

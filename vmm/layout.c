@@ -106,7 +106,8 @@ int layout_write_tables(struct gmem *m, const struct vm_layout *lay)
 {
 	static const uint64_t gdt[3] = {0, 0x00AF9B000000FFFFull, 0x00CF93000000FFFFull};
 	uint64_t base = lay->guest_address, pml4 = base + UH_PML4_OFFSET;
-	uint64_t self = pml4 | 0x3, last = lay->image_end;
+	uint64_t self = pml4 | 0x3,
+		 last = lay->initrd_end > lay->image_end ? lay->initrd_end : lay->image_end;
 	struct pt_alloc a = {m, base + UH_PAGETABLES_OFFSET, lay->load_addr - UH_KERNEL_STACK_SIZE};
 	int rc;
 
@@ -219,8 +220,12 @@ int layout_build_fdt(void *buf, size_t cap, const struct vm_layout *lay,
 {
 	int rc;
 
-	if ((rc = fdt_create(buf, (int)cap)) || (rc = fdt_finish_reservemap(buf)) ||
-	    (rc = fdt_begin_node(buf, "")) ||
+	if ((rc = fdt_create(buf, (int)cap)) ||
+	    (lay->initrd_end != 0 &&
+	     (rc = fdt_add_reservemap_entry(buf, lay->initrd_start,
+					    (lay->initrd_end - lay->initrd_start + 4095) &
+						~4095ull))) ||
+	    (rc = fdt_finish_reservemap(buf)) || (rc = fdt_begin_node(buf, "")) ||
 	    (rc = fdt_property_string(buf, "compatible", "hermit,uhyve")) ||
 	    (rc = fdt_property_u32(buf, "#address-cells", 2)) ||
 	    (rc = fdt_property_u32(buf, "#size-cells", 2)) ||
@@ -237,6 +242,9 @@ int layout_build_fdt(void *buf, size_t cap, const struct vm_layout *lay,
 	}
 	if ((rc = fdt_begin_node(buf, "chosen")) ||
 	    (rc = fdt_property_string(buf, "bootargs", bp->bootargs ? bp->bootargs : "")) ||
+	    (lay->initrd_end != 0 &&
+	     ((rc = fdt_property_u64(buf, "linux,initrd-start", lay->initrd_start)) ||
+	      (rc = fdt_property_u64(buf, "linux,initrd-end", lay->initrd_end)))) ||
 	    (rc = fdt_end_node(buf)) || (rc = fdt_end_node(buf)) || (rc = fdt_finish(buf))) {
 		goto fail;
 	}
@@ -285,15 +293,18 @@ char *layout_bootargs(const struct vmm_config *cfg)
 	}
 	for (int i = 0; i < cfg->nenv; i++) {
 		const char *eq = strchr(cfg->env[i], '=');
-		char key[256];
-		size_t kl = (size_t)(eq - cfg->env[i]);
+		char *key = eq != NULL ? strndup(cfg->env[i], (size_t)(eq - cfg->env[i])) : NULL;
 
-		snprintf(key, sizeof key, "%.*s", (int)(kl < sizeof key ? kl : sizeof key - 1),
-			 cfg->env[i]);
+		if (key == NULL) { /* the launcher passes only NAME=VALUE */
+			fclose(f);
+			free(out);
+			return NULL;
+		}
 		fputs(first ? "env=" : " env=", f);
-		quote_word(f, key);
+		quote_word(f, key); /* whole: a long NAME is never cut */
 		fputc('=', f);
 		quote_word(f, eq + 1);
+		free(key);
 		first = false;
 	}
 	if (cfg->nargs > 0) {

@@ -27,6 +27,7 @@
 
 #include "assist.h"
 #include "net.h"
+#include "gdb.h"
 #include "vm.h"
 #include "vmm_sandbox.h"
 
@@ -272,6 +273,9 @@ static bool handle_exit(struct vcpu *v)
 	if (!pio_ring_drain(v->vm, v->id, &v->hcs)) {
 		return false;
 	}
+	if (v->vm->dbg != NULL && gdb_vcpu_exit(v)) {
+		return true; /* a breakpoint, a step or a watchpoint (gdb_vcpu.c) */
+	}
 	switch (r->exit_reason) {
 	case KVM_EXIT_IO:
 		return handle_io(v);
@@ -287,6 +291,9 @@ static bool handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTERNAL_ERROR:
 		if (r->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && v->vm->cfg->assist &&
 		    assist_emulation_failure(v)) {
+			if (v->vm->dbg != NULL) {
+				gdb_vcpu_assisted(v);
+			}
 			return true;
 		}
 		internal_error(v);
@@ -332,6 +339,9 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&v->vm->stopping)) {
+		if (v->vm->dbg != NULL && !gdb_vcpu_run(v)) {
+			break; /* parked while a debugger holds the machine, then stopping */
+		}
 		uint64_t t0 = uhs_now_ns();
 		int rc = ioctl(v->fd, KVM_RUN, 0);
 		v->guest_ns += uhs_now_ns() - t0;
@@ -380,6 +390,9 @@ static void confine_seccomp(struct vm *vm)
 		sv.net = true;
 		sv.net_vm_fd = vm->vm_fd;
 		sv.stats_fds = net_stats_fds(vm, &sv.nstats);
+	}
+	if (vm->dbg != NULL) {
+		sv.dbg_ioctls = gdb_vcpu_ioctls(&sv.ndbg_ioctls); /* only with a debugger */
 	}
 	if (vmm_confine_seccomp(&sv, err, sizeof err) != 0) {
 		vm_finish(vm, ST_SANDBOX, "sandbox: %s", err);
@@ -548,6 +561,7 @@ int vm_run(struct vm *vm)
 
 static const char *const exit_names[VM_EXIT_REASONS] = {
     [KVM_EXIT_IO] = "io",
+    [KVM_EXIT_DEBUG] = "debug",
     [KVM_EXIT_MMIO] = "mmio",
     [KVM_EXIT_HLT] = "hlt",
     [KVM_EXIT_SHUTDOWN] = "shutdown",

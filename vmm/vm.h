@@ -61,6 +61,7 @@ struct vm {
 	int guest_code;
 	bool guest_exit;
 	void *assist; /* per-VM state of the instruction assist (assist_vmm.h) */
+	void *dbg; /* the debugger (gdb.h), NULL without -s/--gdb-port or --gdb-socket */
 	/* pio_ring.c: KVM's coalesced port-write ring (NULL without KVM_CAP_COALESCED_PIO) */
 	struct kvm_coalesced_mmio_ring *ring;
 	size_t ring_off; /* its offset in a vCPU mmap; 0 = KVM cannot batch port writes */
@@ -77,6 +78,9 @@ struct vm {
  * place is chosen after the kernel image is parsed).  Returns 0, or an exit status after
  * printing the reason. */
 int kvm_vm_create(struct vm *vm);
+/* kvm_opts.c: uhyve's --pit and --cpu-pm on the new VM (before any vCPU).  Returns 0, or
+ * ST_NOKVM after a one-line reason when this host's KVM cannot do what was asked. */
+int kvm_vm_options(struct vm *vm);
 /* Adds guest RAM's memslot at vm->mem.start (and the BIOS-area slots); VM fd only. */
 int kvm_vm_map_ram(struct vm *vm);
 /* Creates vCPU `id` in the boot state of hermit-abi.md b.4-b.6. */
@@ -92,6 +96,15 @@ void pio_ring_saw_write(struct vm *vm, uint16_t port);
  * false (after vm_finish) if the VM must stop. */
 bool pio_ring_drain(struct vm *vm, unsigned vcpu, struct hc_stats *stats);
 void kvm_vm_destroy(struct vm *vm);
+
+/* ram_opts.c: guest RAM of the kind --thp/--ksm need (a sealed memfd unless they need private
+ * memory), with their advice.  Returns 0, or an exit status after printing why. */
+int ram_create(struct vm *vm, bool assist);
+int ram_advise(struct vm *vm);
+
+/* initrd.c: --hermit-image-mode internal: the image's tar in RAM after the kernel (sets
+ * lay.initrd_start/end).  Returns 0 (also without one), or an exit status after a message. */
+int initrd_place(struct vm *vm);
 
 /* vcpu.c: runs all vCPUs until one of them ends the VM or a signal arrives; returns the
  * process exit status. */

@@ -43,6 +43,7 @@
 
 #include "assist.h"
 #include "net.h"
+#include "gdb.h"
 #include "vm.h"
 #include "vmm_sandbox.h"
 
@@ -51,14 +52,22 @@
 struct kernel_file {
 	uint8_t *data;
 	size_t len;
+	bool borrowed; /* a Hermit image's kernel: the launcher's mapping (vmm_config) */
 };
 
-static int map_kernel(const char *path, struct kernel_file *k)
+static int map_kernel(const struct vmm_config *cfg, struct kernel_file *k)
 {
+	const char *path = cfg->kernel_path;
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 	void *p;
 
+	if (cfg->kernel_data != NULL) {
+		*k = (struct kernel_file){(uint8_t *)(uintptr_t)cfg->kernel_data, cfg->kernel_len,
+					  true};
+		return 0;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		uhs_msg("cannot open kernel %s: %s", path, strerror(errno));
 		return ST_NOINPUT;
@@ -103,11 +112,10 @@ static int acquire(struct vm *vm)
 		uhs_msg("%s", err);
 		return ST_CANTCREAT;
 	}
-	vm->out.show_serial = vm->cfg->verbose;
-	if ((rc = gmem_init(&vm->mem, 0, vm->cfg->mem_size)) != 0) {
-		uhs_msg("cannot allocate %llu MiB of guest RAM: %s",
-			(unsigned long long)(vm->cfg->mem_size >> 20), strerror(-rc));
-		return ST_OSERR;
+	/* The kernel log (serial port) goes to the output, as in uhyve since Nov 2024. */
+	vm->out.show_serial = true;
+	if ((rc = ram_create(vm, cfg_assist(vm))) != 0) {
+		return rc;
 	}
 	vm->vcpus = calloc(vm->ncpu, sizeof *vm->vcpus);
 	if (vm->vcpus == NULL) {
@@ -128,6 +136,9 @@ static int acquire(struct vm *vm)
 		}
 	}
 	if ((rc = kvm_cpuid_join(vm)) != 0) { /* confinement needs a single thread */
+		return rc;
+	}
+	if (vm->cfg->gdb_fd > 2 && (rc = gdb_init(vm)) != 0) { /* probes KVM: needs /dev/kvm */
 		return rc;
 	}
 	return cfg_assist(vm) ? assist_init(vm) : 0;
@@ -201,6 +212,13 @@ static int parse_and_place(struct vm *vm, const struct kernel_file *k, struct el
 		uhs_msg("getrandom: %s", strerror(errno));
 		return ST_OSERR;
 	}
+	if (img->uhyve_if == 1 &&
+	    (cfg->nargs + 1 > UH_MAX_ARGC_ENVC || cfg->nenv > UH_MAX_ARGC_ENVC)) {
+		uhs_msg("a uhyve interface v1 kernel takes at most %d arguments and %d environment "
+			"variables (Cmdsize); %d and %d given",
+			UH_MAX_ARGC_ENVC - 1, UH_MAX_ARGC_ENVC, cfg->nargs, cfg->nenv);
+		return ST_USAGE;
+	}
 	if (layout_choose(img, cfg->mem_size, cfg->aslr, rnd, &vm->lay, err, sizeof err) != 0) {
 		uhs_msg("%s", err);
 		return ST_USAGE;
@@ -272,6 +290,10 @@ static int load_guest(struct vm *vm, const struct kernel_file *k)
 		uhs_msg("%s", err);
 		return ST_BAD_IMAGE;
 	}
+	gdb_loaded(vm, vm->lay.load_addr - img.first_vaddr); /* qOffsets */
+	if ((rc = initrd_place(vm)) != 0) {
+		return rc;
+	}
 	if ((rc = write_boot_structures(vm, &img)) != 0) {
 		return rc;
 	}
@@ -289,7 +311,9 @@ static int load_guest(struct vm *vm, const struct kernel_file *k)
  * nothing else). */
 static void drop_setup_handles(struct vm *vm, struct kernel_file *k)
 {
-	munmap(k->data, k->len);
+	if (!k->borrowed) {
+		munmap(k->data, k->len);
+	}
 	k->data = NULL;
 	if (vm->vm_fd >= 0 && vm->ring == NULL && vm->net == NULL) {
 		/* kept only for pio_ring_register() and the NIC's interrupt route (one ioctl
@@ -303,7 +327,7 @@ static void drop_setup_handles(struct vm *vm, struct kernel_file *k)
 static int setup(struct vm *vm, struct kernel_file *k)
 {
 	const struct vmm_files *files = vm->files;
-	int rc = map_kernel(vm->cfg->kernel_path, k);
+	int rc = map_kernel(vm->cfg, k);
 
 	if (rc == 0) {
 		rc = acquire(vm);
@@ -363,6 +387,9 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 	pthread_mutex_init(&vm.res_mu, NULL);
 	rc = setup(&vm, &k);
 	if (rc == 0) {
+		rc = gdb_start(&vm);
+	}
+	if (rc == 0) {
 		rc = vm_run(&vm);
 		net_stop(&vm);
 		if (cfg->stats) {
@@ -373,6 +400,7 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 			}
 		}
 	}
+	gdb_finish(&vm, rc); /* the exit status as a W packet; closes cfg->gdb_fd */
 	if (cfg_assist(&vm)) {
 		assist_fini(&vm);
 	}
@@ -381,7 +409,7 @@ int vmm_run(const struct vmm_config *cfg, const struct vmm_files *files)
 	kvm_vm_destroy(&vm);
 	free(vm.vcpus);
 	gmem_free(&vm.mem);
-	if (k.data != NULL) {
+	if (k.data != NULL && !k.borrowed) {
 		munmap(k.data, k.len);
 	}
 	return rc;

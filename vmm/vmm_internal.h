@@ -24,6 +24,7 @@ struct vm_layout {
 	uint64_t load_addr; /* GPA of the first PT_LOAD */
 	uint64_t entry; /* guest RIP */
 	uint64_t image_end; /* load_addr + span */
+	uint64_t initrd_start, initrd_end; /* --hermit-image-mode internal's tar, or 0 (initrd.c) */
 };
 
 /* Chooses where RAM and the kernel go (hermit-abi.md a.2).  `rnd` is a random value used

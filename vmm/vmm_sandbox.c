@@ -125,6 +125,9 @@ static int add_ioctls(scmp_filter_ctx ctx, int nr, const struct vmm_confinement 
 		for (int i = 0; i < v->nioctls && rc == 0; i++) {
 			rc = allow_fd_req(ctx, nr, v->vcpu_fds[f], v->ioctls[i]);
 		}
+		for (int i = 0; i < v->ndbg_ioctls && rc == 0; i++) {
+			rc = allow_fd_req(ctx, nr, v->vcpu_fds[f], v->dbg_ioctls[i]);
+		}
 	}
 	if (rc == 0 && v->vm_fd >= 0) {
 		rc = allow_fd_req(ctx, nr, v->vm_fd, KVM_REGISTER_COALESCED_MMIO);

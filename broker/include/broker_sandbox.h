@@ -12,7 +12,8 @@ struct policy;
 
 struct broker_confinement {
 	const struct policy *pol;
-	const int *dirfds; /* one per mount */
+	const int *dirfds; /* one per mount (a file mapping: its directory, granted nothing) */
+	const int *filefds; /* a file mapping's file (its only rule), else -1 */
 	int scratch_fd; /* or -1 */
 	int scratch_parent_fd; /* O_PATH fd of the scratch directory's parent, or -1 */
 	int sock;

@@ -40,6 +40,10 @@
 
 /* Request flags. */
 #define ASSIST_F_FIRST_FAILED 1u /* KVM rejected the instruction at RIP (an emulation exit) */
+/* A debugger steps, or must check breakpoints and watchpoints between instructions
+ * (vmm/gdb_vcpu.c): the burst runs exactly one instruction (or none, stopping before it) and
+ * ends with ASSIST_STOP_CAP after it.  8, not 2: the JIT branch takes 2 and 4. */
+#define ASSIST_F_ONE_INSN 8u
 
 struct assist_req {
 	uint32_t magic;

@@ -35,6 +35,7 @@
 #define BRK_FD_SOCK   3
 #define BRK_FD_AUDIT  4
 #define BRK_FD_POLICY 5
+#define BRK_FD_IMAGE  6 /* with --image: a Hermit image's sealed blob (image/), served at / */
 #define BRK_PATH_MAX  4096
 
 enum brk_op {
@@ -74,8 +75,10 @@ struct brk_req {
 };
 
 /* Device numbers the guest sees (broker/meta.c): a mount's index + 1, BRK_DEV_SCRATCH for
- * the scratch directory.  Inode numbers are a keyed hash; uid, gid and rdev are always 0. */
+ * the scratch directory, BRK_DEV_IMAGE for a Hermit image's files (broker/image_fs.c).
+ * Inode numbers are a keyed hash; uid, gid and rdev are always 0. */
 #define BRK_DEV_SCRATCH 65u
+#define BRK_DEV_IMAGE	66u
 
 struct brk_stat { /* the fields of struct stat the guest ABI carries */
 	uint64_t dev, ino, nlink;
@@ -93,7 +96,7 @@ struct brk_reply {
 	uint16_t created; /* OPEN, MKDIR: entries made (<= the request's new_max; also on errors) */
 	/* STAT/LSTAT with err == 0: the object's metadata; OPEN with err == 0: the opened
 	 * object's (a regular file or a directory, as it was at open); otherwise zero.  Always
-	 * the guest's view: dev 1..BRK_DEV_SCRATCH, a synthetic ino, uid = gid = rdev = 0. */
+	 * the guest's view: dev 1..BRK_DEV_IMAGE, a synthetic ino, uid = gid = rdev = 0. */
 	struct brk_stat st;
 };
 

@@ -40,6 +40,15 @@
  * with a one-line reason in err ("invalid size \"4 GX\": unknown unit \"GX\" ..."). */
 int uhs_parse_size(const char *s, size_t n, uint64_t *bytes, char *err, size_t errlen);
 
+/* The same grammar with every prefix binary: "K", "KB", "Ki" and "KiB" all mean 1024 (bits
+ * likewise: "Mb" = "Mib").  uhyve-sec reads guest memory sizes this way (-m, uhyve.toml's
+ * memory_size, HERMIT_MEMORY_SIZE), as it always has: "-m 64M" is 64 MiB.  It agrees with
+ * uhyve on every size uhyve accepts except decimal spellings that happen to be whole 2 MiB
+ * pages (multiples of "32768M", "262144K" or "4096G"; uhyve reads "32768M" as 32,768,000,000
+ * bytes).  hermit.toml's [requirements] memory keeps uhyve's decimal reading (a lower bound
+ * written for uhyve). */
+int uhs_parse_size_binary(const char *s, size_t n, uint64_t *bytes, char *err, size_t errlen);
+
 /* uhyve's check of a guest memory size (-m): at least 16 MiB and a multiple of 2 MiB.
  * Returns 0, or -1 with a one-line reason in err. */
 int uhs_check_memory_size(uint64_t bytes, char *err, size_t errlen);

@@ -111,6 +111,14 @@ void hi_config_free(struct hi_config *cfg);
  * Returns 0, or -1 with the reason. */
 int hi_check_elf(const uint8_t *data, uint64_t size, char *err, size_t errlen);
 
+/* ---- the decompressed tar (image/gunzip.c), for --hermit-image-mode internal ---- */
+
+/* Inflates the gzip stream of len bytes at buf (one member, nothing after it) into a
+ * malloc'd buffer of at most cap bytes.  Returns 0 with *out and *outlen, or -1 with a reason
+ * (truncated, corrupt, trailing bytes, over cap, out of memory). */
+int hi_gunzip(const void *buf, size_t len, uint64_t cap, uint8_t **out, size_t *outlen, char *err,
+	      size_t errlen);
+
 /* ---- the flat blob (image/blob.c; layout in image/blob.h) ---- */
 
 /* Bytes hi_blob_write needs for img, or 0 if that would overflow. */

@@ -27,7 +27,7 @@ enum pol_symlinks {
 };
 
 struct pol_mount {
-	char *host; /* host directory, absolute (made absolute when parsed) */
+	char *host; /* host directory or file, absolute (made absolute when parsed) */
 	char *guest; /* normalised absolute guest path ("/data"; "/" allowed) */
 	bool writable; /* "rw"; otherwise every write is EROFS */
 	bool create; /* O_CREAT may create new files (needs writable) */
@@ -35,6 +35,8 @@ struct pol_mount {
 	bool mkdir; /* mkdir allowed (needs writable) */
 	bool hardlinks; /* regular files with st_nlink > 1 may be opened (default false) */
 	enum pol_symlinks symlinks;
+	bool file; /* set by policy_validate: host is a regular file, mapped at exactly GUEST
+		      (read, and with rw written; never created, removed or listed) */
 	char origin[96]; /* where it was declared: "policy.json:7:5" or "--mount #2" */
 };
 
@@ -71,9 +73,11 @@ int policy_add_cli_mount(struct policy *p, const char *spec, int index, const ch
 typedef int (*policy_stat_fn)(const char *path, struct stat *st);
 
 /* Checks the combined policy: no guest path mounted twice, rights consistent (create,
- * remove, mkdir need rw), and, with host_stat, host paths are existing directories.  Returns
- * 0 or -1 with the first error (prefixed by the mount's origin) in err. */
-int policy_validate(const struct policy *p, policy_stat_fn host_stat, char *err, size_t errlen);
+ * remove, mkdir need rw), and, with host_stat, host paths are existing directories or
+ * regular files: a regular file makes the mount a single-file mapping (m->file; its create,
+ * remove and mkdir rights are cleared, and it cannot be mounted at "/").  Returns 0 or -1
+ * with the first error (prefixed by the mount's origin) in err. */
+int policy_validate(struct policy *p, policy_stat_fn host_stat, char *err, size_t errlen);
 
 /* Prints the effective mapping, one mount per line, then limits and scratch, in the format
  * of `uhyve-sec --check-policy`. */

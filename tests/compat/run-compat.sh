@@ -10,7 +10,8 @@
 # KVM's instruction emulator, e.g. kvm_pvm, rejects SSE/XSAVE) and the build has no
 # instruction assist.  Every line of LINES_FILE is a bash pattern ([[ line == pattern ]]) that
 # must match a whole line of the guest's stdout, in that order (other lines may come in
-# between: the samples print timings); stderr must be empty.
+# between: the samples print timings), after the kernel log lines are taken out; the kernel
+# log must be there; stderr must be empty.
 set -u
 vmm=$1 name=$2 want_status=$3 lines=$4
 shift 4
@@ -44,8 +45,17 @@ if [ "$status" != "$want_status" ]; then
 	echo "FAIL: $name exited with $status, expected $want_status"
 	fail=1
 fi
+# The kernel log (serial port) goes to stdout too, as in uhyve: it must be there, and it is
+# taken out before the application's lines are matched (a log line may come in the middle of
+# an application line; each log line is written whole, so removing "[CPU][LEVEL] ...\n"
+# gives back the application's stream).
+if ! grep -qE '^\[0\]\[INFO\] ' "$tmp/out"; then
+	echo "FAIL: $name: no kernel log line ('[0][INFO] ...') on stdout"
+	fail=1
+fi
+perl -0pe 's/\[\d+\]\[(?:INFO|WARN|ERROR|DEBUG|TRACE)\] [^\n]*\n//g' "$tmp/out" >"$tmp/app"
 # the patterns, in order, each against the lines after the previous match
-mapfile -t got <"$tmp/out"
+mapfile -t got <"$tmp/app"
 i=0
 while IFS= read -r pat; do
 	while [ $i -lt ${#got[@]} ] && [[ ${got[$i]} != $pat ]]; do

@@ -19,6 +19,9 @@
  *               prints "bios zero" if all read 0, "bios in RAM" if RAM covers them.
  *   bios-write  the same mapping, then a 4-byte store to 0xf0000: outside RAM that must end
  *               the run as a protocol violation (status 76); prints "survived" otherwise.
+ *   pit         programs i8254 channel 0 (mode 2, count 0xffff), latches and reads the count
+ *               back twice: an in-kernel PIT (--pit) answers and "pit ok" is printed; without
+ *               a PIT the ports are unknown and the run ends with status 76.
  * Anything else prints "unknown mode" and exits 2. */
 #include "rt.h"
 
@@ -175,6 +178,30 @@ static int bios(const struct uh_boot_info *bi, int write)
 	return any == 0 ? 0 : 1;
 }
 
+static uint16_t pit_latch(void)
+{
+	uint16_t lo, hi;
+
+	outb(0x43, 0x00); /* latch channel 0 */
+	lo = inb(0x40);
+	hi = inb(0x40);
+	return (uint16_t)(lo | hi << 8);
+}
+
+static int pit(void)
+{
+	volatile uint16_t count;
+
+	outb(0x43, 0x34); /* channel 0, lobyte/hibyte, mode 2 */
+	outb(0x40, 0xff);
+	outb(0x40, 0xff);
+	count = pit_latch();
+	count = pit_latch();
+	(void)count;
+	rt_printf("pit ok\n");
+	return 0;
+}
+
 int guest_main(const struct uh_boot_info *bi, unsigned cpu)
 {
 	const char *mode;
@@ -199,6 +226,8 @@ int guest_main(const struct uh_boot_info *bi, unsigned cpu)
 		return bios(bi, 0);
 	} else if (rt_streq(mode, "bios-write")) {
 		return bios(bi, 1);
+	} else if (rt_streq(mode, "pit")) {
+		return pit();
 	}
 	rt_printf("unknown mode\n");
 	return 2;

@@ -38,6 +38,9 @@ for a in "$@"; do
 	@*) args+=("./${a#@}") ;;
 	%OUT%) args+=("$tmp/console") ;;
 	%LONG%) args+=("$(printf 'a%.0s' $(seq 17000))") ;;
+	%LONGKEY%) args+=("$(printf 'K%.0s' $(seq 300))=v") ;;
+	%ENV129%) for i in $(seq 129); do args+=(-e "V$i=$i"); done ;;
+	%ENV300%) for i in $(seq 300); do args+=(-e "V$i=$i"); done ;;
 	*) args+=("$a") ;;
 	esac
 done

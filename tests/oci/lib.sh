@@ -28,7 +28,9 @@
 #                                 runtime (runc too) fails with "operation not permitted"
 #   runtime_supports_json, _kvm, _nocgroup ("nocgroup", singular, is what podman 4.3 reads)
 #                                 list uhyve-sec-oci (the runtime's basename)
-#   --network none                no networking for Hermit containers yet
+#   --network none                the default (netns = "none"); the network tests
+#                                 (run-net.sh) name their own CNI network, whose configuration
+#                                 is in T (network_config_dir) like everything else
 #   crun                          fails on this hybrid hierarchy even with --cgroups=disabled:
 #                                 the runc floor of the benchmark names runc explicitly
 #   podman -v SRC:DST             cannot take a ':' in SRC: tests use --mount type=bind,...
@@ -65,10 +67,11 @@ oci_cleanup() {
 	done
 	exit $rc
 }
-# The image: a rootfs with the test guests (Hermit-shaped kernels) and a static Linux program.
+# The image: a rootfs with the test guests (Hermit-shaped kernels) and a static Linux program;
+# OCI_EXTRA_GUESTS names more guests (the network tests' net-echo).
 oci_rootfs() { # DIR GUEST_DIR LINUX_HELLO
 	mkdir -p "$1"
-	for g in hello args exitcode spin fsops-v2 demo panic; do
+	for g in hello args exitcode spin fsops-v2 demo panic ${OCI_EXTRA_GUESTS:-}; do
 		cp "$2/$g" "$1/$g" || return 1
 	done
 	cp "$3" "$1/linux-hello" || return 1
@@ -77,6 +80,7 @@ oci_rootfs() { # DIR GUEST_DIR LINUX_HELLO
 oci_podman_setup() { # GUEST_DIR LINUX_HELLO
 	command -v podman >/dev/null || oci_skip "podman is not installed (./dev build installs it)"
 	command -v conmon >/dev/null || oci_skip "conmon is not installed"
+	mkdir -p "$T/cni"
 	cat >"$T/storage.conf" <<EOC
 [storage]
 driver = "overlay"
@@ -87,6 +91,8 @@ EOC
 [containers]
 default_ulimits = []
 netns = "none"
+[network]
+network_config_dir = "$T/cni"
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"

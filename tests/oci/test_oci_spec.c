@@ -256,8 +256,8 @@ static void translate_basic(void **state)
 	(void)state;
 	assert_int_equal(tr("", "", &p), 0);
 	assert_string_equal(joined(&p), "uhyve-sec|--status-fd=3|--cpu-count=1|--policy|/run/x/"
-					"policy.json|--env|A=1|--argv0|/hello|/var/rootfs/"
-					"hello|a b");
+					"policy.json|--env|A=1|--argv0|/hello|--|/var/"
+					"rootfs/hello|a b");
 	assert_string_equal(p.policy_json,
 			    "{\n  \"version\": 1,\n  \"mounts\": [\n    {\n"
 			    "      \"host\": \"/var/rootfs\",\n      \"guest\": \"/\",\n"

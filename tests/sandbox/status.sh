@@ -7,6 +7,7 @@
 # build, which compiles the sandbox out.
 set -u
 vmm=$1 guests=$2
+shift 2 # the rest: options for uhyve-sec (e.g. --file-isolation=none: it must change nothing)
 { [ -c /dev/kvm ] && [ -w /dev/kvm ]; } || { echo "SKIP: /dev/kvm is not usable"; exit 77; }
 if "$vmm" --print-sandbox | grep -q "not installed in this sanitizer build"; then
 	echo "SKIP: sanitizer build (no sandbox)"
@@ -18,7 +19,7 @@ cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 mkdir -p "$T/data/sub"
 out="$T/console"
-"$vmm" --mount "$T/data:/data" --output "$out" "$guests/fsops-v2" hold:/data/sub </dev/null \
+"$vmm" "$@" --mount "$T/data:/data" --output "$out" "$guests/fsops-v2" hold:/data/sub </dev/null \
 	>/dev/null 2>"$T/err" &
 pid=$!
 for _ in $(seq 1 100); do

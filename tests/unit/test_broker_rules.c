@@ -2,7 +2,7 @@
 /* test_broker_rules.c - the rules issue 16 added to the VMM <-> broker protocol
  * (common/broker_proto.c), one test per rule, each between fd-leak checks:
  *   item 8: a successful OPEN describes a regular file or a directory;
- *   item 6: every stat payload is the guest's view (dev 1..BRK_DEV_SCRATCH, uid, gid and
+ *   item 6: every stat payload is the guest's view (dev 1..BRK_DEV_IMAGE, uid, gid and
  *           rdev 0);
  *   item 4: a request says how many entries the broker may create (new_max), a reply how
  *           many it did (created <= new_max);
@@ -150,7 +150,9 @@ static void stat_dev_is_a_mounts(void **state)
 		accepts(&p, &req);
 		p.st.dev = 0;
 		rejects(&p, &req, "stat dev is not a mount's");
-		p.st.dev = BRK_DEV_SCRATCH + 1;
+		p.st.dev = BRK_DEV_IMAGE;
+		accepts(&p, &req);
+		p.st.dev = BRK_DEV_IMAGE + 1;
 		rejects(&p, &req, "stat dev is not a mount's");
 		p.st.dev = 0x801; /* a host device number (8:1) */
 		rejects(&p, &req, "stat dev is not a mount's");

@@ -348,7 +348,7 @@ static void small_error_buffers(void **state)
 	assert_int_equal(policy_load_file(&p, "fail-access-rx.json", NULL, 0), -1);
 	assert_int_equal(policy_load_file(&p, "fail-access-rx.json", err, 0), -1);
 	assert_int_equal(policy_add_cli_mount(&p, "x", 1, test_cwd(), NULL, 0), -1);
-	assert_int_equal(policy_add_cli_mount(&p, "dirs/file.txt:/f", 1, test_cwd(), NULL, 0), 0);
+	assert_int_equal(policy_add_cli_mount(&p, "dirs/nope:/f", 1, test_cwd(), NULL, 0), 0);
 	assert_int_equal(policy_validate(&p, stat, NULL, 0), -1);
 	assert_int_equal(policy_validate(&p, stat, err, 1), -1);
 	assert_string_equal(err, "");
@@ -399,6 +399,17 @@ static void cli_good(void **state)
 	assert_int_equal(policy_add_cli_mount(&p, "dirs/ro:/y", 8, test_cwd(), err, sizeof err), 0);
 	assert_true(p.mounts[1].writable && p.mounts[1].create && p.mounts[1].remove &&
 		    p.mounts[1].mkdir && !p.mounts[1].hardlinks);
+	/* uhyve's relative GUEST ("file.txt:guest_file.txt") is relative to / */
+	assert_int_equal(
+	    policy_add_cli_mount(&p, "dirs/ro:rel/./d", 9, test_cwd(), err, sizeof err), 0);
+	assert_string_equal(p.mounts[2].guest, "/rel/d");
+	/* a regular file: a single-file mapping, without create, delete or mkdir */
+	assert_int_equal(
+	    policy_add_cli_mount(&p, "dirs/file.txt:f.txt", 10, test_cwd(), err, sizeof err), 0);
+	assert_int_equal(policy_validate(&p, stat, err, sizeof err), 0);
+	assert_true(p.mounts[3].file && p.mounts[3].writable);
+	assert_false(p.mounts[3].create || p.mounts[3].remove || p.mounts[3].mkdir);
+	assert_false(p.mounts[0].file || p.mounts[1].file || p.mounts[2].file);
 	policy_free(&p);
 }
 
@@ -425,16 +436,18 @@ static void cli_bad(void **state)
 	     "--mount #1: \"dirs/data:/data:RO\": mode must be \"ro\" or \"rw\", got \"RO\""},
 	    {"dirs/data:/data:",
 	     "--mount #1: \"dirs/data:/data:\": mode must be \"ro\" or \"rw\", got \"\""},
-	    {"dirs/data:data", "--mount #1: \"dirs/data:data\": GUEST must be an absolute path"},
 	    {"dirs/data:/..", "--mount #1: \"dirs/data:/..\": GUEST leaves /"},
 	    {"dirs/data:/a/../..:ro", "--mount #1: \"dirs/data:/a/../..:ro\": GUEST leaves /"},
 	    {"dirs/nope:/data",
-	     "mount /data (--mount #1): host directory <repo>/tests/policy/dirs/nope: No such file "
+	     "mount /data (--mount #1): host path <repo>/tests/policy/dirs/nope: No such file "
 	     "or directory"},
-	    {"dirs/file.txt:/data:ro",
-	     "mount /data (--mount #1): host directory <repo>/tests/policy/dirs/file.txt is not a "
-	     "directory"},
-	    {"dirs/data\n:/da\"ta", "mount /da\"ta (--mount #1): host directory "
+	    {"dirs/file.txt:/",
+	     "mount / (--mount #1): the file <repo>/tests/policy/dirs/file.txt cannot be mounted "
+	     "at /"},
+	    {"/dev/null:/null",
+	     "mount /null (--mount #1): host path /dev/null is neither a directory nor a regular "
+	     "file"},
+	    {"dirs/data\n:/da\"ta", "mount /da\"ta (--mount #1): host path "
 				    "<repo>/tests/policy/dirs/data\\x0a: No such "
 				    "file or directory"},
 	    {"dirs/data:/x\x1b[2J:q",

@@ -126,9 +126,14 @@ static void test_memory_table(void **state)
 	bad("[memory]\nmemory_size = 67108864\n",
 	    "u.toml:2:15: memory.memory_size: expected a size in a string such as \"64MiB\" or "
 	    "\"4 GiB\", got an integer");
-	bad("[memory]\nmemory_size = '64M'\n",
+	/* memory sizes read every prefix as binary, as uhyve-sec's -m does */
+	ok("[memory]\nmemory_size = '64M'\n");
+	assert_int_equal(cfg.memory_size, 64ULL << 20);
+	ok("[memory]\nmemory_size = '1.5GB'\n");
+	assert_int_equal(cfg.memory_size, 3ULL << 29);
+	bad("[memory]\nmemory_size = '33M'\n",
 	    "u.toml:2:15: memory.memory_size: guest memory must be a multiple of 2 MiB (is "
-	    "64000000 bytes)");
+	    "33 MiB)");
 	bad("[memory]\nmemory_size = '8MiB'\n",
 	    "u.toml:2:15: memory.memory_size: not enough guest memory: must be at least 16 MiB "
 	    "(is 8 MiB)");
@@ -292,6 +297,38 @@ static void test_sizes(void **state)
 	check_size("15EiB", 15ULL << 60);
 	check_size("18446744073709551615", UINT64_MAX);
 	check_size("0.0000000000000000000000000001EiB", 1);
+}
+
+static void check_binary(const char *s, uint64_t want)
+{
+	uint64_t got = 0;
+
+	if (uhs_parse_size_binary(s, strlen(s), &got, err, sizeof err) != 0) {
+		fail_msg("\"%s\": %s", s, err);
+	}
+	if (got != want) {
+		fail_msg("\"%s\": %llu, want %llu", s, (unsigned long long)got,
+			 (unsigned long long)want);
+	}
+}
+
+/* Memory sizes: every prefix is binary (byte_size.h). */
+static void test_sizes_binary(void **state)
+{
+	(void)state;
+	check_binary("64M", 64ULL << 20);
+	check_binary("64MB", 64ULL << 20);
+	check_binary("64MiB", 64ULL << 20);
+	check_binary("64mi", 64ULL << 20);
+	check_binary("4 GB", 4ULL << 30);
+	check_binary("1.5G", 3ULL << 29);
+	check_binary("2k", 2048);
+	check_binary("512Mb", 64ULL << 20); /* bits */
+	check_binary("1048576", 1ULL << 20);
+	check_binary("32768M", 32ULL << 30); /* uhyve: 32,768,000,000 bytes */
+	assert_int_equal(uhs_parse_size_binary("12Q", 3, &(uint64_t){0}, err, sizeof err), -1);
+	assert_string_equal(err, "invalid size \"12Q\": unknown unit (B, K, KB, KiB, M, MB, MiB, "
+				 "G, GB, GiB, T, P, E; lower-case b and bit mean bits)");
 }
 
 static void test_size_errors(void **state)
@@ -470,6 +507,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_unknown_and_refused, teardown),
 	    cmocka_unit_test_teardown(test_toml_errors, teardown),
 	    cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_sizes_binary),
 	    cmocka_unit_test(test_size_errors),
 	    cmocka_unit_test(test_lookup),
 	    cmocka_unit_test(test_read_file),

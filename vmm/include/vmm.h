@@ -44,7 +44,6 @@ struct vmm_config {
 	int nenv;
 	uint64_t mem_size;
 	unsigned cpus;
-	bool verbose; /* show the kernel log (serial port output) */
 	bool stats;
 	bool aslr;
 	const char *output; /* NULL: stdout; "none"; or a file to create */
@@ -53,6 +52,20 @@ struct vmm_config {
 	bool assist; /* --assist=auto (default): complete rejected instructions */
 	bool sandbox; /* --sandbox=strict (default); false: --sandbox=off */
 	const struct vmm_net *net; /* --net: a virtio-net NIC; NULL: none */
+	int gdb_fd; /* a debugger's connected socket (launcher/gdb_listen.c), -1: none; vmm_run
+		     * owns it and closes it */
+	bool thp; /* --thp: transparent huge pages for guest RAM (MADV_HUGEPAGE) */
+	bool ksm; /* --ksm: same-page merging of guest RAM (MADV_MERGEABLE) */
+	bool pit; /* --pit: an in-kernel i8254 PIT (needs the full in-kernel irqchip) */
+	bool cpu_pm; /* --cpu-pm: the guest's HLT/PAUSE/MWAIT/C-states do not exit */
+	/* A Hermit image: its kernel, from the launcher's checked blob (a read-only mapping that
+	 * outlives the run), or NULL: kernel_path is mapped and parsed */
+	const uint8_t *kernel_data;
+	size_t kernel_len;
+	/* --hermit-image-mode internal: the image's tar, placed in guest RAM after the kernel and
+	 * named in the FDT (/chosen linux,initrd-start/end, a memory reservation), or NULL */
+	const uint8_t *initrd;
+	size_t initrd_len;
 };
 
 /* ---- file operations seen by hypercalls (fs_none.c now, the broker later) ----

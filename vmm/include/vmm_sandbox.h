@@ -13,6 +13,8 @@ struct vmm_confinement {
 	int nvcpu;
 	const unsigned long *ioctls; /* extra vCPU ioctl requests (the assist), may be NULL */
 	int nioctls;
+	const unsigned long *dbg_ioctls; /* and the debugger's (vmm/gdb.h), may be NULL */
+	int ndbg_ioctls;
 	int vm_fd; /* KVM_REGISTER_COALESCED_MMIO only, on it; -1: the VM fd is closed */
 	int broker_sock; /* sendmsg/recvmsg/shutdown only here; -1: no broker */
 	pid_t broker_pid; /* wait4 only for it; -1: none */

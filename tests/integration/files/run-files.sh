@@ -36,7 +36,8 @@ VMM=${UHYVE_SEC:-$here/../../../build/uhyve-sec}
 GUEST_DIR=${GUEST_DIR:-$here/../../../build/tests/guests}
 EXPECT_DIR=${EXPECT_DIR:-$here/expected}
 SCENARIOS="ops-v1 ops-v2 attacks-v1 attacks-v2 ro-identical symlinks-within open-limit \
-write-limit scratch audit kill-broker kill-vmm broker-start-failure meta dirlist"
+write-limit scratch audit kill-broker kill-vmm broker-start-failure meta dirlist tempdir \
+io-mode file-mapping"
 
 if [ $# -ne 1 ]; then
 	echo "usage: $0 SCENARIO (or --list)" >&2
@@ -445,6 +446,7 @@ data_names() { # the names in T/data (one level), sorted, for before/after compa
 long=$(printf 'a%.0s' $(seq 5000)) # a 5000-byte path component
 # shellcheck source=host-view.sh
 . "$here/host-view.sh" # the scenarios meta and dirlist, write_limit_spend
+. "$here/uhyve-opts.sh" # the scenarios tempdir, io-mode and file-mapping
 etc_sum=$(sha256sum /etc/passwd)
 
 # ---- scenarios ----
@@ -789,9 +791,9 @@ sc_broker_start_failure() {
 		"$T/data" >"$W/good.json"
 	printf '{"version": 1, "scratch": true}\n' >"$W/scratch.json"
 	vmm -e nonexistent 78 -- --mount /nonexistent-uhyve-sec-test:/x "${c[@]}"
-	stderr_is nonexistent "uhyve-sec: mount /x (--mount #1): host directory /nonexistent-uhyve-sec-test: No such file or directory"
-	vmm -e not-a-dir 78 -- --mount "$T/data/a.txt:/x" "${c[@]}"
-	stderr_is not-a-dir "uhyve-sec: mount /x (--mount #1): host directory @T@/data/a.txt is not a directory"
+	stderr_is nonexistent "uhyve-sec: mount /x (--mount #1): host path /nonexistent-uhyve-sec-test: No such file or directory"
+	vmm -e not-a-dir 78 -- --mount "$T/data/sock:/x" "${c[@]}"
+	stderr_is not-a-dir "uhyve-sec: mount /x (--mount #1): host path @T@/data/sock is neither a directory nor a regular file"
 	vmm -e twice 78 -- --mount "$T/data:/x" --mount "$T/ro:/x/" "${c[@]}"
 	stderr_is twice "uhyve-sec: mount /x (--mount #2): guest path already mounted by --mount #1"
 	vmm -e bad-mode 78 -- --mount "$T/data:/x:rx" "${c[@]}"
@@ -823,7 +825,7 @@ sc_broker_start_failure() {
 	vmm -e check-bad 78 -- --check-policy "$W/syntax.json"
 	stderr_is check-bad "uhyve-sec: @W@/syntax.json:2:13: invalid JSON: unexpected token near '}'"
 	vmm -e check-bad-mount 78 -- --check-policy "$W/good.json" --mount "$T/nonexistent:/n"
-	stderr_is check-bad-mount "uhyve-sec: mount /n (--mount #1): host directory @T@/nonexistent: No such file or directory"
+	stderr_is check-bad-mount "uhyve-sec: mount /n (--mount #1): host path @T@/nonexistent: No such file or directory"
 }
 
 # ---- main ----
@@ -847,6 +849,9 @@ kill-vmm) sc_kill_vmm ;;
 broker-start-failure) sc_broker_start_failure ;;
 meta) sc_meta ;;
 dirlist) sc_dirlist ;;
+tempdir) sc_tempdir ;;
+io-mode) sc_io_mode ;;
+file-mapping) sc_file_mapping ;;
 esac
 
 snap_after=$(snapshot)
@@ -856,7 +861,8 @@ if [ "$snap_before" != "$snap_after" ]; then
 fi
 [ "$(sha256sum /etc/passwd)" = "$etc_sum" ] || fail "/etc/passwd changed"
 case "$scenario" in
-ops-* | attacks-* | symlinks-within | write-limit | scratch | audit | meta | dirlist) ;;
+ops-* | attacks-* | symlinks-within | write-limit | scratch | audit | meta | dirlist | tempdir | \
+	file-mapping) ;;
 *)
 	[ "$(data_names)" = "$data_before" ] || fail "T/data changed: $(diff <(echo "$data_before") <(data_names) | grep '^[<>]' | tr '\n' ' ')"
 	;;

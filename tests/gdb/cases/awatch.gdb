@@ -1,0 +1,4 @@
+awatch counter
+continue
+delete
+continue

@@ -1,0 +1,7 @@
+break add
+continue
+next
+print sum
+print a
+finish
+continue

@@ -1,0 +1,3 @@
+break add
+continue
+shell kill -9 $PPID

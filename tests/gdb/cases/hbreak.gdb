@@ -1,0 +1,5 @@
+hbreak add
+continue
+print a
+delete
+continue

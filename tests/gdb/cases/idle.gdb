@@ -1,0 +1,6 @@
+break add
+continue
+shell sleep 3
+next
+print sum
+continue

@@ -1,0 +1,3 @@
+continue
+info threads
+kill

@@ -1,0 +1,7 @@
+break add
+continue
+info threads
+thread 2
+print cpu
+thread 1
+continue

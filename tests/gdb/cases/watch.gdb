@@ -1,0 +1,4 @@
+watch counter
+continue
+print counter
+continue
