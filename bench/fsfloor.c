@@ -3,7 +3,11 @@
  *   rtt: a same-CPU request/reply over a SOCK_SEQPACKET socketpair where the peer resolves a
  *        file with openat2(RESOLVE_BENEATH|...) and passes the fd back with SCM_RIGHTS, the
  *        receiver closes it (what one broker open costs at the least);
- *   pread/pwrite of 4 KiB and 1 MiB on a page-cache-warm file (what the data costs).
+ *   pread/pwrite of 4 KiB and 1 MiB on a page-cache-warm file (what the data costs), in a hot
+ *        loop (the floor);
+ *   the same with a cold TLB (cold_ prefix; information, not a floor): before each timed
+ *        call one byte of each of 8192 other pages is read, as the guest's run between two
+ *        hypercalls evicts the VMM's translations on this host.
  * Usage: fsfloor DIR CPU N   (DIR holds "small" and a file "big" of >= 1 MiB)
  * Prints "name=median_ns" lines. */
 #include <errno.h>
@@ -143,7 +147,31 @@ static uint64_t rtt(const char *dir, int cpu, int n)
 	return r;
 }
 
-static uint64_t io(const char *dir, const char *name, size_t bs, int write, int n)
+/* Evicts the second-level TLB: one byte from each of 8192 pages (32 MiB, faulted in once). */
+static void evict_tlb(int cold)
+{
+	static volatile uint8_t *ev;
+	uint8_t sink = 0;
+
+	if (!cold) {
+		return;
+	}
+	if (ev == NULL) {
+		ev = calloc(8192, 4096);
+		if (ev == NULL) {
+			die("calloc");
+		}
+		for (size_t o = 0; o < 8192ul * 4096; o += 4096) {
+			ev[o] = 1;
+		}
+	}
+	for (size_t o = 0; o < 8192ul * 4096; o += 4096) {
+		sink ^= ev[o + ((o >> 12) & 63) * 64]; /* another cache set on each page */
+	}
+	(void)sink;
+}
+
+static uint64_t io(const char *dir, const char *name, size_t bs, int write, int cold, int n)
 {
 	char path[4096];
 	static char buf[1 << 20] __attribute__((aligned(4096)));
@@ -157,6 +185,7 @@ static uint64_t io(const char *dir, const char *name, size_t bs, int write, int 
 	}
 	memset(buf, 'f', sizeof buf);
 	for (int i = -20; i < n; i++) {
+		evict_tlb(cold);
 		uint64_t t0 = now_ns();
 		ssize_t k = write ? pwrite(fd, buf, bs, 0) : pread(fd, buf, bs, 0);
 		if (k != (ssize_t)bs) {
@@ -187,10 +216,16 @@ int main(int argc, char **argv)
 	}
 	pin(cpu);
 	printf("rtt=%llu\n", (unsigned long long)rtt(argv[1], cpu, n));
-	printf("pread_4096=%llu\n", (unsigned long long)io(argv[1], "big", 4096, 0, n));
-	printf("pread_1048576=%llu\n", (unsigned long long)io(argv[1], "big", 1 << 20, 0, n / 4));
-	printf("pwrite_4096=%llu\n", (unsigned long long)io(argv[1], "floor-out", 4096, 1, n));
-	printf("pwrite_1048576=%llu\n",
-	       (unsigned long long)io(argv[1], "floor-out", 1 << 20, 1, n / 4));
+	for (int cold = 0; cold <= 1; cold++) {
+		const char *pre = cold ? "cold_" : "";
+		printf("%spread_4096=%llu\n", pre,
+		       (unsigned long long)io(argv[1], "big", 4096, 0, cold, n));
+		printf("%spread_1048576=%llu\n", pre,
+		       (unsigned long long)io(argv[1], "big", 1 << 20, 0, cold, n / 4));
+		printf("%spwrite_4096=%llu\n", pre,
+		       (unsigned long long)io(argv[1], "floor-out", 4096, 1, cold, n));
+		printf("%spwrite_1048576=%llu\n", pre,
+		       (unsigned long long)io(argv[1], "floor-out", 1 << 20, 1, cold, n / 4));
+	}
 	return 0;
 }

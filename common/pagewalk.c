@@ -33,10 +33,27 @@ enum pw_status pw_walk(uint64_t cr3, uint64_t va, pw_read_fn read, const void *c
 						.contig = size - off,
 						.level = level,
 						.writable = writable,
-						.nx = nx};
+						.nx = nx,
+						.entry = table + ((va >> shift) & 511) * 8,
+						.entry_val = e};
 			return PW_OK;
 		}
 		table = e & PW_PTE_ADDR;
 	}
 	return PW_NOT_MAPPED; /* not reached: level 1 is always a leaf */
+}
+
+bool pw_step(pw_read_fn read, const void *ctx, struct pw_leaf *leaf)
+{
+	uint64_t size = 1ull << (12 + 9 * (leaf->level - 1)), e;
+
+	if ((leaf->entry & 0xfff) == 0xff8 || !read(ctx, leaf->entry + 8, &e) || !(e & PW_PTE_P) ||
+	    !is_leaf(e, leaf->level) || ((e ^ leaf->entry_val) & (PW_PTE_W | PW_PTE_NX)) != 0) {
+		return false;
+	}
+	leaf->pa = e & PW_PTE_ADDR & ~(size - 1);
+	leaf->contig = size;
+	leaf->entry += 8;
+	leaf->entry_val = e;
+	return true;
 }

@@ -190,6 +190,26 @@ static bool fuzz_read(const void *ctx, uint64_t pa, uint64_t *e)
 	return ref_entry(ctx, pa, e);
 }
 
+/* pw_step from the leaf of va: when it steps, the reference's walk of the next page must give
+ * the same page, level and permissions. */
+static void check_step(const struct ref *r, uint64_t cr3, uint64_t va, const struct pw_leaf *l)
+{
+	uint64_t size = 1ull << (12 + 9 * (l->level - 1)), next = (va & ~(size - 1)) + size;
+	struct pw_leaf s = *l;
+	struct ref_leaf rl;
+
+	if (!pw_step(fuzz_read, r, &s)) {
+		return;
+	}
+	if (ref_walk_leaf(r, cr3, next, &rl) != 0 || s.pa != rl.pa || s.contig != size ||
+	    (int)s.level != rl.level || s.writable != rl.w || s.nx != rl.nx) {
+		FUZZ_BUG("pw_step after va=0x%llx: page 0x%llx level %u, reference of 0x%llx "
+			 "differs",
+			 (unsigned long long)va, (unsigned long long)s.pa, s.level,
+			 (unsigned long long)next);
+	}
+}
+
 static void check_pw(const struct ref *r, uint64_t cr3, uint64_t va)
 {
 	struct pw_leaf l = {.pa = 0xdead};
@@ -209,6 +229,9 @@ static void check_pw(const struct ref *r, uint64_t cr3, uint64_t va)
 		    "%d %d",
 		    (unsigned long long)va, (unsigned long long)l.pa, l.level, l.writable, l.nx,
 		    (unsigned long long)rl.pa, rl.level, rl.w, rl.nx);
+	}
+	if (st == PW_OK && rrc == 0) {
+		check_step(r, cr3, va, &l);
 	}
 	if (pw_canonical(va) != (rrc != -EINVAL)) {
 		FUZZ_BUG("pw_canonical(0x%llx) disagrees with the reference",

@@ -174,48 +174,96 @@ int gmem_gva_to_gpa(const struct gmem *m, uint64_t cr3, gva_t va, gpa_t *out, ui
 
 /* ---- guest-virtual ranges ---- */
 
-/* The host memory behind the first page run of [va, va + want): *host and *n (at most want),
- * or -EFAULT with *f saying why. */
-static int gva_run(const struct gmem *m, uint64_t cr3, uint64_t va, uint64_t want, uint8_t **host,
-		   uint64_t *n, struct gva_fault *f)
-{
-	uint64_t contig;
-	gpa_t pa;
-	int rc = gmem_gva_to_gpa(m, cr3, gva(va), &pa, &contig);
+/* The walker's position between runs of one range: the leaf of the next virtual page, when
+ * the previous run already read its entry (pw_step) and found it not contiguous. */
+struct gva_walk {
+	uint64_t cr3;
+	bool step; /* false: one walk per page, each after the previous piece was used */
+	struct pw_leaf next;
+	bool have_next;
+};
 
-	if (rc != 0) {
-		*f = (struct gva_fault){.why = rc == -EINVAL ? GVA_NONCANONICAL : GVA_UNMAPPED,
-					.va = va};
-		return -EFAULT;
-	}
-	*n = want < contig ? want : contig;
-	if ((*host = gmem_ptr(m, pa, *n)) == NULL) {
-		*f = (struct gva_fault){.why = GVA_OUTSIDE_RAM, .va = va, .pa = pa.raw};
-		return -EFAULT;
-	}
-	return 0;
+static int walk_fault(struct gva_fault *f, enum gva_fail why, uint64_t va, uint64_t pa)
+{
+	*f = (struct gva_fault){.why = why, .va = va, .pa = pa};
+	return -EFAULT;
 }
 
-/* Calls piece(ctx, host, len) for each run of [va, va + len) that one page maps into RAM, in
+/* The leaf of va: the look-ahead leaf if there is one (it maps va: the run before ended at
+ * its page), else a full walk. */
+static int walk_leaf(const struct gmem *m, struct gva_walk *w, uint64_t va, struct pw_leaf *leaf,
+		     struct gva_fault *f)
+{
+	if (w->have_next) {
+		w->have_next = false;
+		*leaf = w->next;
+		return 0;
+	}
+	switch (pw_walk(w->cr3, va, read_entry, m, leaf)) {
+	case PW_OK:
+		return 0;
+	case PW_NONCANONICAL:
+		return walk_fault(f, GVA_NONCANONICAL, va, 0);
+	case PW_NOT_MAPPED:
+	default:
+		return walk_fault(f, GVA_UNMAPPED, va, 0);
+	}
+}
+
+/* The host memory behind the first run of [va, va + want) that maps to physically contiguous
+ * RAM: one walk, then pw_step over the following entries of the leaf's table (each entry read
+ * once; a present one that is not contiguous becomes the next run's leaf).  *host and *n (at
+ * most want), or -EFAULT with *f.  A run that leaves RAM is cut back to its first page, so
+ * that the fault names the first page outside RAM. */
+static int gva_run(const struct gmem *m, struct gva_walk *w, uint64_t va, uint64_t want,
+		   uint8_t **host, uint64_t *n, struct gva_fault *f)
+{
+	struct pw_leaf first, last, step;
+
+	if (walk_leaf(m, w, va, &first, f) != 0) {
+		return -EFAULT;
+	}
+	last = first;
+	*n = want < first.contig ? want : first.contig;
+	while (w->step && *n < want && (step = last, pw_step(read_entry, m, &step))) {
+		if (step.pa != last.pa + last.contig) {
+			w->next = step; /* maps va + *n: every page before was taken whole */
+			w->have_next = true;
+			break;
+		}
+		*n += want - *n < step.contig ? want - *n : step.contig;
+		last = step;
+	}
+	if ((*host = gmem_ptr(m, gpa(first.pa), *n)) == NULL && *n > first.contig) {
+		w->have_next = false;
+		*n = first.contig;
+		*host = gmem_ptr(m, gpa(first.pa), *n);
+	}
+	return *host != NULL ? 0 : walk_fault(f, GVA_OUTSIDE_RAM, va, first.pa);
+}
+
+/* Calls piece(ctx, host, len) for each run of [va, va + len) that maps to contiguous RAM, in
  * order; stops early when piece returns false (*done then counts the bytes given).  The one
- * page-by-page loop behind every guest-virtual range accessor. */
+ * loop behind every guest-virtual range accessor. */
 typedef bool (*gva_piece_fn)(void *ctx, uint8_t *host, size_t len);
+static bool copy_to_piece(void *ctx, uint8_t *host, size_t len);
 
 static int gva_pieces(const struct gmem *m, uint64_t cr3, gva_t va, uint64_t len,
 		      gva_piece_fn piece, void *ctx, uint64_t *done, struct gva_fault *f)
 {
+	/* A copy into guest memory may rewrite the guest's own tables as it goes: it walks
+	 * each page after writing the previous one, as before runs existed. */
+	struct gva_walk w = {.cr3 = cr3, .step = piece != copy_to_piece};
 	uint64_t off = 0, n;
 	uint8_t *host;
 	int rc = 0;
 
 	while (off < len) {
 		if (va.raw + off < va.raw) {
-			*f = (struct gva_fault){.why = GVA_UNMAPPED,
-						.va = va.raw + off}; /* wrapped */
-			rc = -EFAULT;
+			rc = walk_fault(f, GVA_UNMAPPED, va.raw + off, 0); /* wrapped */
 			break;
 		}
-		if ((rc = gva_run(m, cr3, va.raw + off, len - off, &host, &n, f)) != 0 ||
+		if ((rc = gva_run(m, &w, va.raw + off, len - off, &host, &n, f)) != 0 ||
 		    !piece(ctx, host, (size_t)n)) {
 			break;
 		}
@@ -269,36 +317,36 @@ int gmem_gva_check(const struct gmem *m, uint64_t cr3, gva_t va, uint64_t len, s
 	return gva_pieces(m, cr3, va, len, no_piece, NULL, NULL, f);
 }
 
-struct copy_cursor {
-	uint8_t *buf;
-	bool to_guest;
-};
-
-static bool copy_piece(void *ctx, uint8_t *host, size_t len)
+static bool copy_from_piece(void *ctx, uint8_t *host, size_t len)
 {
-	struct copy_cursor *c = ctx;
+	uint8_t **buf = ctx;
 
-	if (c->to_guest) {
-		memcpy(host, c->buf, len);
-	} else {
-		memcpy(c->buf, host, len);
-	}
-	c->buf += len;
+	memcpy(*buf, host, len);
+	*buf += len;
+	return true;
+}
+
+static bool copy_to_piece(void *ctx, uint8_t *host, size_t len)
+{
+	const uint8_t **buf = ctx;
+
+	memcpy(host, *buf, len);
+	*buf += len;
 	return true;
 }
 
 int gmem_gva_copy_from(const struct gmem *m, uint64_t cr3, void *dst, gva_t src, size_t len,
 		       struct gva_fault *f)
 {
-	struct copy_cursor c = {.buf = dst, .to_guest = false};
+	uint8_t *buf = dst;
 
-	return gva_pieces(m, cr3, src, len, copy_piece, &c, NULL, f);
+	return gva_pieces(m, cr3, src, len, copy_from_piece, &buf, NULL, f);
 }
 
 int gmem_gva_copy_to(const struct gmem *m, uint64_t cr3, gva_t dst, const void *src, size_t len,
 		     struct gva_fault *f)
 {
-	struct copy_cursor c = {.buf = (uint8_t *)(uintptr_t)src, .to_guest = true};
+	const uint8_t *buf = src;
 
-	return gva_pieces(m, cr3, dst, len, copy_piece, &c, NULL, f);
+	return gva_pieces(m, cr3, dst, len, copy_to_piece, &buf, NULL, f);
 }

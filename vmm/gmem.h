@@ -82,9 +82,11 @@ long gmem_strcpy_from(const struct gmem *m, char *dst, size_t cap, gpa_t src)
 int gmem_gva_to_gpa(const struct gmem *m, uint64_t cr3, gva_t va, gpa_t *out, uint64_t *contig)
     __attribute__((warn_unused_result));
 
-/* ---- guest-virtual ranges: [va, va + len) walked page by page (gmem_gva_to_gpa), every piece
- * checked against RAM.  One loop for the hypercalls' buffers and the instructions the VMM
- * completes for the assist. ---- */
+/* ---- guest-virtual ranges: [va, va + len) walked run by run (one pw_walk per physically
+ * contiguous run of pages, pw_step over the following entries of the leaf's table; copies into
+ * the guest: one walk per page, after the previous page was written), every run checked
+ * against RAM.  One loop for the hypercalls' buffers and the instructions the VMM completes
+ * for the assist. ---- */
 enum gva_fail {
 	GVA_NONCANONICAL = 1, /* a byte's address is not canonical (#GP on hardware) */
 	GVA_UNMAPPED, /* not present (#PF), or the range wraps around the address space */

@@ -33,6 +33,8 @@ struct pw_leaf {
 	unsigned level; /* of the leaf: 1 (4 KiB), 2 (2 MiB) or 3 (1 GiB) */
 	bool writable; /* R/W set at every level */
 	bool nx; /* XD set at some level */
+	uint64_t entry; /* physical address of the leaf's own table entry (pw_step) */
+	uint64_t entry_val; /* and its value, as read */
 };
 
 /* Reads the 8-byte table entry at physical address `pa` (8-byte aligned, inside the table at
@@ -51,5 +53,14 @@ static inline bool pw_canonical(uint64_t va)
  * address).  Fills *out only with PW_OK. */
 enum pw_status pw_walk(uint64_t cr3, uint64_t va, pw_read_fn read, const void *ctx,
 		       struct pw_leaf *out);
+
+/* Steps a leaf from pw_walk (or from pw_step) to the next entry of the same table, which maps
+ * the virtual page right after the leaf's page: reads that entry once through `read` and, if
+ * it is present, a leaf of the same size, and has the same R/W and XD bits as the leaf's entry
+ * (so the same writable/nx outcome as a full walk, every entry above being the same one),
+ * makes *leaf describe that page from its start (contig: the whole page) and returns true.
+ * Returns false, *leaf unchanged, at the table's last entry or for any other entry: the caller
+ * then walks that page with pw_walk.  Never crosses a table, so the page stays canonical. */
+bool pw_step(pw_read_fn read, const void *ctx, struct pw_leaf *leaf);
 
 #endif
