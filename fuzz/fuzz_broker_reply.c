@@ -42,11 +42,11 @@ static bool ref_valid(const struct brk_reply *p, const struct brk_req *req, int 
 	}
 	if ((is_stat || fd) && p->err == 0) {
 		uint32_t type = p->st.mode & 0170000;
+		/* dev: a mount 1-64, the scratch directory 65, a Hermit image's files 66 */
 		return p->st.pad_ == 0 && p->st.pad2_ == 0 &&
 		       (!fd || type == 0100000 || type == 0040000) && /* open: file or directory */
 		       p->st.dev >= 1 && p->st.dev <= 66 && p->st.uid == 0 && p->st.gid == 0 &&
-		       p->st.rdev ==
-			   0; /* no host identities; dev: mounts 1-64, scratch 65, image 66 */
+		       p->st.rdev == 0; /* no host identities */
 	}
 	return all_zero(&p->st, sizeof p->st);
 }
