@@ -31,10 +31,12 @@ void cli_usage(FILE *f)
 	      "      --no-aslr           load relocatable kernels at the lowest address\n"
 	      "      --affinity CPUS     pin vCPU i to the i-th host CPU of a list such as 0-3,6\n"
 	      "                          (cycled); the file broker runs on the first one\n"
-	      "      --assist=auto|off   complete instructions this host's KVM cannot emulate\n"
-	      "                          (auto, the default, where the build has an assist:\n"
-	      "                          see --version); off: such an instruction ends the run\n"
-	      "                          (status 81)\n"
+	      "      --assist=auto|exits|off\n"
+	      "                          the instruction assist (where the build has it: see\n"
+	      "                          --version); auto, the default: where KVM emulates\n"
+	      "                          guest code (no VMX/SVM), guest code runs in its JIT;\n"
+	      "                          exits: it only completes instructions KVM cannot\n"
+	      "                          emulate; off: such an instruction ends the run (81)\n"
 	      "      --argv0 NAME        the guest's argv[0] (default: KERNEL as given)\n"
 	      "      --status-fd N       when the run ends, write one end record to the open\n"
 	      "                          fd N: 'uhyve-sec-end 1 guest CODE', 'uhyve-sec-end 1\n"
@@ -390,11 +392,12 @@ static int parse_opt(struct launch_config *lc, int opt, const char *arg)
 	case OPT_STATUS_FD:
 		return set_status_fd(lc, arg);
 	case OPT_ASSIST:
-		if (strcmp(arg, "auto") != 0 && strcmp(arg, "off") != 0) {
-			uhs_msg("invalid --assist '%s': expected 'auto' or 'off'", arg);
+		if (strcmp(arg, "auto") != 0 && strcmp(arg, "exits") != 0 && strcmp(arg, "off") != 0) {
+			uhs_msg("invalid --assist '%s': expected 'auto', 'exits' or 'off'", arg);
 			return -1;
 		}
-		cfg->assist = strcmp(arg, "auto") == 0;
+		cfg->assist = strcmp(arg, "off") != 0;
+		cfg->assist_jit = strcmp(arg, "auto") == 0;
 		return 0;
 	case OPT_POLICY:
 		lc->policy_path = arg;
@@ -434,6 +437,7 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_co
 	cfg->cpus = 1;
 	cfg->aslr = true;
 	cfg->assist = true;
+	cfg->assist_jit = true;
 	cfg->sandbox = true;
 	lc->status_fd = -1;
 	if (parse_env(cfg, envp) != 0) {

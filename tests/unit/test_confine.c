@@ -217,6 +217,23 @@ static long c_wait_other(const struct ctx *c)
 	(void)c;
 	return syscall(SYS_wait4, 1, NULL, WNOHANG, NULL);
 }
+/* The instruction assist (ASSIST_PID below): SIGKILL and wait4 for it, nothing else. */
+#define ASSIST_PID (1 << 21)
+static long c_kill_assist(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_kill, ASSIST_PID, SIGKILL);
+}
+static long c_kill_assist_term(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_kill, ASSIST_PID, SIGTERM);
+}
+static long c_wait_assist(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_wait4, ASSIST_PID, NULL, WNOHANG, NULL);
+}
 
 /* Runs fn in a child after installing the VMM (broker = false) or broker filter. */
 static int outcome(bool broker, call_fn fn)
@@ -247,7 +264,8 @@ static int outcome(bool broker, call_fn fn)
 			struct vmm_confinement v = {.vcpu_fds = &c.vcpu,
 						    .nvcpu = 1,
 						    .broker_sock = c.sock[0],
-						    .broker_pid = 1 << 22};
+						    .broker_pid = 1 << 22,
+						    .assist_pid = ASSIST_PID};
 			rc = vmm_confine_seccomp(&v, err, sizeof err);
 		}
 		if (rc != 0) {
@@ -316,6 +334,9 @@ static void vmm_filter(void **state)
 	EXPECT(false, c_unlinkat, KILL);
 	EXPECT(false, c_clone, KILL);
 	EXPECT(false, c_kill, KILL);
+	EXPECT(false, c_kill_assist, ALLOW);
+	EXPECT(false, c_kill_assist_term, KILL);
+	EXPECT(false, c_wait_assist, ALLOW);
 }
 
 static void broker_filter(void **state)
@@ -353,7 +374,7 @@ static void tables(void **state)
 	while (vmm_syscall(n) != NULL) {
 		n++;
 	}
-	assert_true(n <= 21);
+	assert_true(n <= 22);
 	n = 0;
 	while (broker_syscall(n) != NULL) {
 		n++;

@@ -36,7 +36,9 @@ struct vmm_config {
 	const char *output; /* NULL: stdout; "none"; or a file to create */
 	int affinity[CFG_MAX_CPUS]; /* --affinity: host CPUs; vCPU i runs on affinity[i % n] */
 	int naffinity; /* 0: no pinning */
-	bool assist; /* --assist=auto (default): complete rejected instructions */
+	bool assist; /* --assist=auto (default) or exits: complete rejected instructions */
+	bool assist_jit; /* --assist=auto: on a KVM that emulates CPL-0 code, run guest code in
+			  * the assist by default (JIT mode); false with --assist=exits */
 	bool sandbox; /* --sandbox=strict (default); false: --sandbox=off */
 };
 

@@ -16,6 +16,8 @@ struct vmm_confinement {
 	int vm_fd; /* KVM_REGISTER_COALESCED_MMIO only, on it; -1: the VM fd is closed */
 	int broker_sock; /* sendmsg/recvmsg/shutdown only here; -1: no broker */
 	pid_t broker_pid; /* wait4 only for it; -1: none */
+	pid_t assist_pid; /* wait4 and kill(SIGKILL) only for it (the instruction assist); <= 0:
+			   * none */
 };
 
 /* Steps 2 and 4 of the order.  Return 0, or -1 with a one-line reason in err (the run must
