@@ -132,7 +132,7 @@ static enum screen screen(struct worker *w, uint64_t *rip, bool first_failed)
 	case A_RUN:
 		exit_remove(w, *rip); /* a stale exit would stop the burst right here */
 		if (!ts || w->jit) {
-			return SCR_RUN; /* JIT mode: Unicorn raises #NM itself (burst() sets TS) */
+			return SCR_RUN; /* JIT mode: the block hook stops before x87/SSE (#NM) */
 		}
 		/* exits mode: no bursts while CR0.TS is set */
 		v.cls = ASSIST_C_OTHER;

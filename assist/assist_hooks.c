@@ -156,6 +156,7 @@ static void block_decode(struct worker *w, struct block *b, uint64_t addr, const
 	b->size = size;
 	b->ninsn = 0;
 	b->stop = -1;
+	b->fpu = -1;
 	b->ends_sti = false;
 	b->pause = false;
 	memcpy(b->bytes, code, size < BLOCK_INLINE ? size : BLOCK_INLINE);
@@ -173,6 +174,9 @@ static void block_decode(struct worker *w, struct block *b, uint64_t addr, const
 		if (v.action != A_RUN) {
 			b->stop = (int16_t)off;
 			return;
+		}
+		if (v.fpu && b->fpu < 0) {
+			b->fpu = (int16_t)off;
 		}
 		b->ninsn++;
 		b->ends_sti = in.mnemonic == ZYDIS_MNEMONIC_STI;
@@ -216,6 +220,13 @@ void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	if (w->insns > 0 && w->insns + b->ninsn > w->limit &&
 	    at_limit(w, b->ninsn, addr == w->sti_next)) {
 		return; /* the cap, or an interrupt is due */
+	}
+	if (w->ts && b->fpu >= 0 && !exit_has(w, addr + (uint64_t)b->fpu)) {
+		/* CR0.TS (JIT mode): Unicorn 2.0.1 never raises #NM, so the burst stops before
+		 * the block's first x87/SSE instruction and screen() reports #NM there */
+		exit_add(w, addr + (uint64_t)b->fpu);
+		stop(w, W_RESTART);
+		return;
 	}
 	if (b->stop >= 0 && !exit_has(w, addr + (uint64_t)b->stop)) {
 		/* first time here: make the instruction an exit and retranslate the block */

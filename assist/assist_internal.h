@@ -101,6 +101,7 @@ struct block {
 	uint32_t size;
 	uint16_t ninsn; /* instructions before `stop` (all of them if none) */
 	int16_t stop; /* offset of the first stop-list instruction, or -1 */
+	int16_t fpu; /* offset of the first x87/SSE instruction before `stop`, or -1 */
 	bool ends_sti; /* its last instruction is STI (Unicorn ends a block there) */
 	bool pause; /* it holds a PAUSE: a spin loop (JIT mode counts its rounds) */
 	uint8_t bytes[BLOCK_INLINE];
@@ -172,7 +173,7 @@ struct worker {
 	uint32_t cpu; /* the host CPU this thread is pinned to, ~0u: none */
 	/* JIT mode (assist_jit.c) */
 	bool jit; /* the block cache and the stop points follow JIT mode's rules */
-	bool ts; /* CR0.TS is set in Unicorn (JIT mode: its x87/SSE instructions raise #NM) */
+	bool ts; /* CR0.TS is set (JIT mode): the block hook stops before x87/SSE code (#NM) */
 	bool smp; /* more than one vCPU: locked instructions need host atomics */
 	bool irq_want; /* an interrupt is due: the burst ends at the next block where IF is 1 */
 	bool resync; /* INVLPG ran: follow the guest's tables before going on */

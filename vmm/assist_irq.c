@@ -274,10 +274,10 @@ void jit_print_stats(const struct vm *vm, const struct assist_stats *s)
 	}
 	fprintf(stderr,
 		"  JIT mode (%llu vCPUs): time in bursts %.3f ms, in KVM %.3f ms (%llu single "
-		"steps, %.1f us each, %llu exits on the way), waiting in HLT %.3f ms (%llu), "
-		"spin loops let go %llu\n",
+		"steps, %llu of them free runs for a fault, %.1f us each, %llu exits on the way), "
+		"waiting in HLT %.3f ms (%llu), spin loops let go %llu\n",
 		(unsigned long long)s->engaged, (double)s->burst_ns / 1e6, (double)s->step_ns / 1e6,
-		(unsigned long long)s->steps,
+		(unsigned long long)s->steps, (unsigned long long)s->free_steps,
 		s->steps ? (double)s->step_ns / 1e3 / (double)s->steps : 0.0,
 		(unsigned long long)s->step_exits, (double)s->halt_ns / 1e6,
 		(unsigned long long)s->halts, (unsigned long long)s->pauses);

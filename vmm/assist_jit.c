@@ -265,6 +265,25 @@ static bool batch(struct vcpu *v, struct assist_cpu *c)
 	return true;
 }
 
+/* An instruction that faults (#NM under CR0.TS, #PF, ...): KVM runs it first, freely (see
+ * jit_step_free), and raises the exception itself; only where KVM cannot emulate it is the
+ * exception injected (kvm_pvm emulates the instruction at RIP before it delivers an injected
+ * exception where it can: MOVAPS under CR0.TS then returned past itself). */
+static bool fault_step(struct vcpu *v, struct assist_cpu *c, const struct fault *f)
+{
+	uint64_t rip = c->req.regs.rip;
+
+	if (!jit_step_free(v, c)) {
+		return false;
+	}
+	if (!c->first_failed || c->req.regs.rip != rip) {
+		return true;
+	}
+	c->first_failed = false;
+	jit_inject(v, c, f);
+	return jit_step(v, c);
+}
+
 /* What the reply asks for next: false when the VM stops. */
 static bool dispatch(struct vcpu *v, struct assist_cpu *c, bool first, uint64_t rip0)
 {
@@ -279,15 +298,13 @@ static bool dispatch(struct vcpu *v, struct assist_cpu *c, bool first, uint64_t 
 	case ASSIST_STOP_VMM:
 		return vmm_op(v, c);
 	case ASSIST_STOP_NM:
-		jit_inject(v, c, &f);
-		return jit_step(v, c);
+		return fault_step(v, c, &f);
 	case ASSIST_STOP_FAULT:
 		assist_fault_from_reply(v->vm, c, &f);
 		if (f.vector >= 32 || f.vector == 8) {
 			return assist_fail(v, c, "cannot deliver its exception");
 		}
-		jit_inject(v, c, &f);
-		return jit_step(v, c);
+		return fault_step(v, c, &f);
 	case ASSIST_STOP_PAGE:
 		if (first && c->req.regs.rip == rip0) {
 			return assist_fail(v, c,
@@ -342,7 +359,7 @@ static bool burst(struct vcpu *v, struct assist_cpu *c)
 			(unsigned long long)c->req.regs.rip, (int)((c->req.regs.rflags >> 9) & 1));
 	}
 	if (getenv("UHS_DBG") &&
-	    (c->resp.stop == ASSIST_STOP_KVM || c->resp.stop == ASSIST_STOP_PAGE)) {
+	    (c->resp.stop == ASSIST_STOP_KVM || c->resp.stop == ASSIST_STOP_PAGE || c->resp.stop == ASSIST_STOP_NM)) {
 		fprintf(stderr, "DBG stop %u cls %u ea %llx bytes", c->resp.stop, c->resp.insn.cls,
 			(unsigned long long)c->resp.insn.ea);
 		for (unsigned i = 0; i < c->resp.insn.bytes_len && i < 6; i++)

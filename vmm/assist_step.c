@@ -64,7 +64,9 @@ static bool put(struct vcpu *v, struct assist_cpu *c, const struct step_insn *si
 {
 	struct kvm_run *r = v->run;
 
-	if (c->fpu_stale && (si->fpu || deliver)) {
+	/* a branch (IRET above all) may take KVM one instruction further: measured, the step of
+	 * an IRET back to a MOVAPS also ran the MOVAPS */
+	if (c->fpu_stale && (si->fpu || si->branch || deliver)) {
 		if (ioctl(v->fd, KVM_SET_XSAVE, &c->req.xsave) < 0) {
 			return false;
 		}
@@ -143,7 +145,7 @@ static bool get(struct vcpu *v, struct assist_cpu *c, const struct step_insn *si
 
 	c->req.regs = r->s.regs.regs;
 	c->req.sregs = r->s.regs.sregs;
-	if (si->fpu || (deliver && !sequential)) {
+	if (si->fpu || si->branch || (deliver && !sequential)) {
 		if (ioctl(v->fd, KVM_GET_XSAVE, &c->req.xsave) < 0) {
 			return false;
 		}
@@ -184,4 +186,28 @@ bool jit_step(struct vcpu *v, struct assist_cpu *c)
 			v->id, uhs_now_ns() / 1e6, (unsigned long long)rip,
 			(unsigned long long)c->req.regs.rip, v->run->exit_reason, s.if_on, deliver);
 	return jit_irq_after(v, c, &s);
+}
+
+/* A step without single-stepping: KVM runs until its next exit (an instruction it cannot
+ * emulate, I/O, HLT).  For an instruction that faults: kvm_pvm pushes the address of the next
+ * instruction when an instruction it emulates raises an exception while single-stepping
+ * (measured: MOVAPS under CR0.TS, whose #NM handler then returned past it), not when it runs
+ * freely, as without JIT mode. */
+bool jit_step_free(struct vcpu *v, struct assist_cpu *c)
+{
+	struct kvm_guest_debug dbg = {.control = 0};
+	bool ok;
+
+	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
+		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: %s", v->id, strerror(errno));
+		return false;
+	}
+	c->st.free_steps++;
+	ok = jit_step(v, c);
+	dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
+		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: %s", v->id, strerror(errno));
+		return false;
+	}
+	return ok;
 }

@@ -62,6 +62,7 @@ struct assist_stats {
 	/* JIT mode */
 	uint64_t engaged; /* vCPUs whose code the JIT ran */
 	uint64_t steps, step_ns; /* single instructions in KVM */
+	uint64_t free_steps; /* of those, runs until KVM's next exit (faulting instructions) */
 	uint64_t step_exits; /* of those, exits other than the single-step one (I/O, MMIO...) */
 	uint64_t pio; /* IN/OUT completed through the hypercall table */
 	uint64_t halts, halt_ns; /* HLT: waits for an interrupt */
@@ -172,6 +173,8 @@ int assist_jit_setup(struct vm *vm);
 bool jit_step(struct vcpu *v, struct assist_cpu *c);
 /* Queues an exception for the next step (CR2 for #PF). */
 void jit_inject(struct vcpu *v, struct assist_cpu *c, const struct fault *f);
+/* As jit_step, but KVM runs freely until its next exit (an instruction that faults). */
+bool jit_step_free(struct vcpu *v, struct assist_cpu *c);
 
 /* ---- assist_irq.c ---- */
 uint64_t jit_rdtsc(void);
