@@ -31,12 +31,14 @@ void cli_usage(FILE *f)
 	      "      --no-aslr           load relocatable kernels at the lowest address\n"
 	      "      --affinity CPUS     pin vCPU i to the i-th host CPU of a list such as 0-3,6\n"
 	      "                          (cycled); the file broker runs on the first one\n"
-	      "      --assist=auto|exits|off\n"
+	      "      --assist=auto|exits|jit|off\n"
 	      "                          the instruction assist (where the build has it: see\n"
 	      "                          --version); auto, the default: where KVM emulates\n"
-	      "                          guest code (no VMX/SVM), guest code runs in its JIT;\n"
-	      "                          exits: it only completes instructions KVM cannot\n"
-	      "                          emulate; off: such an instruction ends the run (81)\n"
+	      "                          guest code (no VMX/SVM), a 1-vCPU guest's code runs in\n"
+	      "                          its JIT; exits: it only completes instructions KVM\n"
+	      "                          cannot emulate; jit: JIT with any vCPU count\n"
+	      "                          (experimental); off: such an instruction ends the run\n"
+	      "                          (81)\n"
 	      "      --argv0 NAME        the guest's argv[0] (default: KERNEL as given)\n"
 	      "      --status-fd N       when the run ends, write one end record to the open\n"
 	      "                          fd N: 'uhyve-sec-end 1 guest CODE', 'uhyve-sec-end 1\n"
@@ -392,12 +394,15 @@ static int parse_opt(struct launch_config *lc, int opt, const char *arg)
 	case OPT_STATUS_FD:
 		return set_status_fd(lc, arg);
 	case OPT_ASSIST:
-		if (strcmp(arg, "auto") != 0 && strcmp(arg, "exits") != 0 && strcmp(arg, "off") != 0) {
-			uhs_msg("invalid --assist '%s': expected 'auto', 'exits' or 'off'", arg);
+		if (strcmp(arg, "auto") != 0 && strcmp(arg, "exits") != 0 &&
+		    strcmp(arg, "jit") != 0 && strcmp(arg, "off") != 0) {
+			uhs_msg("invalid --assist '%s': expected 'auto', 'exits', 'jit' or 'off'",
+				arg);
 			return -1;
 		}
 		cfg->assist = strcmp(arg, "off") != 0;
-		cfg->assist_jit = strcmp(arg, "auto") == 0;
+		cfg->assist_jit_smp = strcmp(arg, "jit") == 0;
+		cfg->assist_jit = strcmp(arg, "auto") == 0 || cfg->assist_jit_smp;
 		return 0;
 	case OPT_POLICY:
 		lc->policy_path = arg;

@@ -222,9 +222,6 @@ void jit_halt(struct vcpu *v, struct assist_cpu *c)
 	}
 	__atomic_store_n(&c->halted, false, __ATOMIC_SEQ_CST);
 	c->st.halt_ns += assist_now_ns() - t0;
-	if (getenv("UHS_DBG2"))
-		fprintf(stderr, "T %.3f HLT waited %.3f ms deadline %llx\n", assist_now_ns() / 1e6,
-			(assist_now_ns() - t0) / 1e6, (unsigned long long)c->deadline);
 }
 
 #define JIT_PAUSE_NS 20000

@@ -181,10 +181,6 @@ bool jit_step(struct vcpu *v, struct assist_cpu *c)
 		return false;
 	}
 	c->resp.stop = ASSIST_STOP_CAP; /* the reply is used up */
-	if (getenv("UHS_DBG2"))
-		fprintf(stderr, "T%u %.3f STEP rip %llx -> %llx exit %u if_on %d deliver %d\n",
-			v->id, uhs_now_ns() / 1e6, (unsigned long long)rip,
-			(unsigned long long)c->req.regs.rip, v->run->exit_reason, s.if_on, deliver);
 	return jit_irq_after(v, c, &s);
 }
 

@@ -26,19 +26,19 @@
 #include "assist_proto.h"
 #include "vm.h"
 
-#define MAX_ROUNDS	8 /* VMM completions chained into one exit */
-#define MSR_IA32_TSC	0x10
-#define MSR_TSC_AUX	0xc0000103
-#define XSAVE_HDR	512
-#define XSAVE_EXT	576
-#define XCOMP_COMPACT	(1ull << 63)
-#define X87_FCW_INIT	0x037f
-#define MXCSR_MASK_DFLT 0xffbf
-#define VEC_NM		7
-#define VEC_GP		13
-#define VEC_PF		14
-#define VEC_UD		6
-#define RFLAGS_IF	0x200ull
+#define MAX_ROUNDS	 8 /* VMM completions chained into one exit */
+#define MSR_IA32_TSC	 0x10
+#define MSR_TSC_AUX	 0xc0000103
+#define XSAVE_HDR	 512
+#define XSAVE_EXT	 576
+#define XCOMP_COMPACT	 (1ull << 63)
+#define X87_FCW_INIT	 0x037f
+#define MXCSR_MASK_DFLT	 0xffbf
+#define VEC_NM		 7
+#define VEC_GP		 13
+#define VEC_PF		 14
+#define VEC_UD		 6
+#define RFLAGS_IF	 0x200ull
 #define MSR_TSC_DEADLINE 0x6e0
 #define MSR_X2APIC_EOI	 0x80b
 #define MSR_X2APIC_ICR	 0x830

@@ -93,6 +93,9 @@ static int teardown(void **state)
 static void request(struct worker *w, const uint8_t *code, size_t len, bool if_on)
 {
 	memcpy(ram_host(&ram, CODE), code, len);
+	/* new code at the same address: jit_switch() forgets the decoded blocks, so the block
+	 * hook cannot see the change; drop Unicorn's translations of the old code here */
+	uc_ctl_remove_cache(w->uc, CODE, CODE + PAGE);
 	w->in = (struct assist_req){.magic = ASSIST_PROTO_MAGIC,
 				    .flags = ASSIST_F_JIT,
 				    .max_insns = 100000,
@@ -338,6 +341,7 @@ static void *incrementer(void *arg)
 	((struct fxarea *)(void *)w->in.xsave.region)->fcw = 0x37f;
 	((struct fxarea *)(void *)w->in.xsave.region)->mxcsr = 0x1f80;
 	memcpy(ram_host(&ram, CODE), code, sizeof code);
+	uc_ctl_remove_cache(w->uc, CODE, CODE + PAGE); /* as in request() */
 	do {
 		burst(w);
 		w->in.regs = w->out.regs;
