@@ -182,6 +182,9 @@ static bool vmm_op(struct vcpu *v, struct assist_cpu *c)
 {
 	struct fault f;
 
+	/* the reply describes this instruction, not the next one: a step after it must not
+	 * take its flags (an HLT in the shadow of STI kept the next step from delivering) */
+	c->resp.stop = ASSIST_STOP_CAP;
 	switch (c->resp.insn.op) {
 	case ASSIST_OP_PIO:
 		return pio(v, c);
