@@ -49,6 +49,7 @@
 
 #include "assist_internal.h"
 #include "assist_sandbox.h"
+#include "uhs_slice.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
 #define ASSIST_SANITIZED 1 /* sanitizer runtimes need syscalls no allowlist should hold */
@@ -277,6 +278,10 @@ int main(int argc, char **argv)
 	mallopt(M_ARENA_MAX, 1);
 	map_ram(argv[1], argv[2]);
 	drop_privileges();
+	if (g_jit) {
+		uhs_short_slice(); /* the workers inherit it: a burst starts as soon as it is asked
+				    */
+	}
 	ws = calloc(g_ncpu, sizeof *ws);
 	if (ws == NULL || pthread_barrier_init(&g_ready, NULL, g_ncpu + 1) != 0 ||
 	    pthread_barrier_init(&g_go, NULL, g_ncpu + 1) != 0) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "assist_vmm.h"
+#include "uhs_slice.h"
 #include "uhyve_abi.h"
 
 #define SYNC_ALL (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
@@ -92,6 +93,7 @@ int assist_jit_setup(struct vm *vm)
 	}
 	/* HLT waits end at the guest's timer deadline: 1 us of slack, not the default 50 */
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	uhs_short_slice(); /* inherited by the vCPU threads, created later */
 	return 0;
 }
 
