@@ -158,6 +158,29 @@ static void kick_others(struct vcpu *v)
 	}
 }
 
+/* After a free run (jit_step_free): the guest may have armed or disarmed the timer, written
+ * EOIs and sent IPIs anywhere in it.  The deadline is read again; if it was armed and now
+ * reads 0, the timer fired (or was disarmed) and KVM may hold its vector: owed, delivered at
+ * the next step with IF set.  Every other vCPU may have an IPI. */
+static bool after_free_run(struct vcpu *v, struct assist_cpu *c, const struct step_ctx *s)
+{
+	uint64_t old = c->deadline, d = deadline_host(c);
+
+	if (d != 0 && s->tsc >= d && s->if_on) {
+		record(c, v->vm->assist, s->tsc - d); /* the timer was due: delivered at entry */
+	}
+	if (!jit_read_deadline(v, c)) {
+		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot read the TSC deadline",
+			  v->id);
+		return false;
+	}
+	if (old != 0 && c->deadline == 0) {
+		c->owed = true;
+	}
+	kick_others(v);
+	return true;
+}
+
 bool jit_irq_after(struct vcpu *v, struct assist_cpu *c, const struct step_ctx *s)
 {
 	const struct assist_vm *a = v->vm->assist;
@@ -169,6 +192,9 @@ bool jit_irq_after(struct vcpu *v, struct assist_cpu *c, const struct step_ctx *
 		delivered(c, a, s);
 	} else if (s->kicks != c->handled) {
 		c->owed = true;
+	}
+	if (c->free_run) {
+		return after_free_run(v, c, s);
 	}
 	if (msr && (ecx == MSR_X2APIC_EOI || ecx == MSR_X2APIC_SELF)) {
 		c->owed = true; /* the next vector, or the IPI to self */

@@ -364,7 +364,10 @@ bool assist_jit_run(struct vcpu *v)
 	while (!atomic_load(&v->vm->stopping)) {
 		bool ok;
 		if (jit_irq_due(c, jit_rdtsc()) && (c->req.regs.rflags & RFLAGS_IF)) {
-			ok = jit_step(v, c); /* KVM delivers it right away */
+			/* KVM delivers it right away and runs the handler, the guest's scheduler
+			 * and whatever follows until its next exit: the path after an interrupt is
+			 * full of system instructions, one round trip each in bursts */
+			ok = jit_step_free(v, c);
 		} else {
 			ok = burst(v, c);
 		}

@@ -185,10 +185,12 @@ bool jit_step(struct vcpu *v, struct assist_cpu *c)
 }
 
 /* A step without single-stepping: KVM runs until its next exit (an instruction it cannot
- * emulate, I/O, HLT).  For an instruction that faults: kvm_pvm pushes the address of the next
- * instruction when an instruction it emulates raises an exception while single-stepping
- * (measured: MOVAPS under CR0.TS, whose #NM handler then returned past it), not when it runs
- * freely, as without JIT mode. */
+ * emulate, I/O), handling HLT and interrupts itself, as without JIT mode.  Used for an
+ * instruction that faults (kvm_pvm pushes the address of the next instruction when an
+ * instruction it emulates raises an exception while single-stepping: measured with MOVAPS
+ * under CR0.TS, whose #NM handler then returned past it) and to deliver an interrupt (its
+ * handler and the guest's scheduler run in KVM, not in a round trip per system
+ * instruction). */
 bool jit_step_free(struct vcpu *v, struct assist_cpu *c)
 {
 	struct kvm_guest_debug dbg = {.control = 0};
@@ -199,7 +201,9 @@ bool jit_step_free(struct vcpu *v, struct assist_cpu *c)
 		return false;
 	}
 	c->st.free_steps++;
+	c->free_run = true;
 	ok = jit_step(v, c);
+	c->free_run = false;
 	dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
 	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
 		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: %s", v->id, strerror(errno));

@@ -92,6 +92,7 @@ struct assist_cpu {
 	uint64_t kick_tsc; /* host TSC of the first kick not yet handled (__atomic_*) */
 	uint32_t handled; /* `kicks` at the last KVM entry with interrupts enabled */
 	bool owed; /* KVM may hold an interrupt it could not deliver (IF was 0) */
+	bool free_run; /* the step under way runs until KVM's next exit (jit_step_free) */
 	bool halted; /* waits in HLT: a kick also wakes the futex (__atomic_*) */
 	uint64_t lat_max; /* ns */
 };
