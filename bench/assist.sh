@@ -86,7 +86,7 @@ measure() {
 	"$vmm" -c "$cpus" --stats "$@" "$kernel" </dev/null >/dev/null 2>"$tmp/stats"
 	{
 		echo "$name -c $cpus:"
-		grep -E '^  (instruction assist|vcpu|time in guest)|^    (time in bursts|completed|burst stops|stopped before|injected)' "$tmp/stats" |
+		grep -E '^  (instruction assist|vcpu|time in guest|JIT mode)|^    (time in bursts|completed|burst stops|stopped before|injected|port I/O|interrupt delivery)' "$tmp/stats" |
 			sed 's/^/  /'
 	} >>"$tmp/statlog"
 }

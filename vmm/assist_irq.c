@@ -297,7 +297,8 @@ void jit_print_stats(const struct vm *vm, const struct assist_stats *s)
 	}
 	fprintf(stderr,
 		"  JIT mode (%llu vCPUs): time in bursts %.3f ms, in KVM %.3f ms (%llu single "
-		"steps, %llu of them free runs for a fault, %.1f us each, %llu exits on the way), "
+		"steps, %llu of them free runs (faults, interrupts), %.1f us each, %llu exits on "
+		"the way), "
 		"waiting in HLT %.3f ms (%llu), spin loops let go %llu\n",
 		(unsigned long long)s->engaged, (double)s->burst_ns / 1e6, (double)s->step_ns / 1e6,
 		(unsigned long long)s->steps, (unsigned long long)s->free_steps,
