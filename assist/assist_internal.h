@@ -60,21 +60,21 @@
 #define FLUSH_PAGE    (SHADOW_BASE + 2 * POOL_BYTES)
 #define RESERVED_END  (FLUSH_PAGE + PAGE)
 
-#define MAX_PT_FRAMES 4096u /* guest page-table frames we snapshot */
-#define MAX_VISITS    (4u * MAX_PT_FRAMES) /* frames met by a walk, recursive views included */
+#define MAX_PT_FRAMES	 4096u /* guest page-table frames we snapshot */
+#define MAX_VISITS	 (4u * MAX_PT_FRAMES) /* frames met by a walk, recursive views included */
 #define MAX_LEAF_CHANGES 1024u /* changed entries followed without a rebuild */
-#define FRAME_HASH    8192u /* open addressing, power of two, > 2 * MAX_PT_FRAMES */
-#define WALK_BUDGET   (4u << 20) /* table entries visited per rebuild (hostile tables) */
-#define BLOCKS	      16384u
-#define BLOCK_INLINE  64u
-#define BLOCK_MAX     8192u
-#define XTLB	      512u
-#define MAX_EXITS     4096u
-#define MAX_STARTS    256u /* uc_emu_start calls per burst (exits mode) */
-#define MAX_STARTS_JIT (1u << 20) /* JIT mode: the instruction cap ends a burst */
-#define CHECK_EVERY   1024u /* JIT mode: instructions between looks at the interrupt sources */
-#define PAUSE_SPIN    2048u /* JIT mode: PAUSE loop rounds in one burst before it yields */
-#define RF_IF	      0x200ull
+#define FRAME_HASH	 8192u /* open addressing, power of two, > 2 * MAX_PT_FRAMES */
+#define WALK_BUDGET	 (4u << 20) /* table entries visited per rebuild (hostile tables) */
+#define BLOCKS		 16384u
+#define BLOCK_INLINE	 64u
+#define BLOCK_MAX	 8192u
+#define XTLB		 512u
+#define MAX_EXITS	 4096u
+#define MAX_STARTS	 256u /* uc_emu_start calls per burst (exits mode) */
+#define MAX_STARTS_JIT	 (1u << 20) /* JIT mode: the instruction cap ends a burst */
+#define CHECK_EVERY	 1024u /* JIT mode: instructions between looks at the interrupt sources */
+#define PAUSE_SPIN	 2048u /* JIT mode: PAUSE loop rounds in one burst before it yields */
+#define RF_IF		 0x200ull
 
 /* A_ATOMIC: a locked instruction with several vCPUs, completed with a host atomic. */
 enum action { A_RUN, A_KVM, A_VMM, A_SELF, A_UNSUP, A_ATOMIC };

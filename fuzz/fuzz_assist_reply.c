@@ -53,9 +53,9 @@ static bool ref_valid(const uint8_t *b, size_t n)
 		return false;
 	}
 	if ((r.insn.flags & ~(uint32_t)ASSIST_I_ALL) != 0 ||
-	    (r.insn.op == ASSIST_OP_PIO && ((r.insn.io_size != 1 && r.insn.io_size != 2 &&
-					       r.insn.io_size != 4) ||
-					      r.insn.io_out > 1))) {
+	    (r.insn.op == ASSIST_OP_PIO &&
+	     ((r.insn.io_size != 1 && r.insn.io_size != 2 && r.insn.io_size != 4) ||
+	      r.insn.io_out > 1))) {
 		return false;
 	}
 	return r.stop != ASSIST_STOP_FAULT || r.insn.vector < 32;

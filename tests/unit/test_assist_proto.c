@@ -144,8 +144,9 @@ static void port_io(void **state)
 	r.insn.port = 0x3f8;
 	for (unsigned size = 0; size <= 8; size++) {
 		r.insn.io_size = (uint8_t)size;
-		check(size == 1 || size == 2 || size == 4 ? NULL
-							  : "port I/O with a bad size or direction");
+		check(size == 1 || size == 2 || size == 4
+			  ? NULL
+			  : "port I/O with a bad size or direction");
 	}
 	r.insn.io_size = 4;
 	r.insn.io_out = 1;
