@@ -305,6 +305,23 @@ static bool resync(struct worker *w)
 	return true;
 }
 
+/* Screens the instruction at *rip: SCR_RUN (a run starts there), SCR_DONE (completed here,
+ * screen the next one) or SCR_STOP (the burst ends). */
+static enum screen screen_at(struct worker *w, uint64_t *rip)
+{
+	/* KVM rejected the instruction at this RIP: whatever ran in between, if a burst stops
+	 * here again, nobody else will run it (block counts cannot tell: they are taken when a
+	 * block starts) */
+	bool first = (w->in.flags & ASSIST_F_FIRST_FAILED) && *rip == w->in.regs.rip &&
+		     w->out.counts.completed == 0;
+	enum screen s = screen(w, rip, first);
+
+	if (s == SCR_DONE && w->resync && !resync(w)) {
+		return SCR_STOP;
+	}
+	return s;
+}
+
 static uint64_t burst_loop(struct worker *w)
 {
 	uint64_t rip = w->in.regs.rip;
@@ -312,22 +329,12 @@ static uint64_t burst_loop(struct worker *w)
 	unsigned max = w->jit ? MAX_STARTS_JIT : MAX_STARTS;
 
 	for (unsigned starts = 0; starts < max; starts++) {
-		/* KVM rejected the instruction at this RIP: whatever ran in between, if a burst
-		 * stops here again, nobody else will run it (block counts cannot tell: they are
-		 * taken when a block starts) */
-		bool first = (w->in.flags & ASSIST_F_FIRST_FAILED) && rip == w->in.regs.rip &&
-			     w->out.counts.completed == 0;
-		if (screen_next) {
-			enum screen s = screen(w, &rip, first);
-			if (s == SCR_STOP) {
-				break;
-			}
-			if (s == SCR_DONE) {
-				if (w->resync && !resync(w)) {
-					break;
-				}
-				continue;
-			}
+		enum screen s = screen_next ? screen_at(w, &rip) : SCR_RUN;
+		if (s == SCR_STOP) {
+			break;
+		}
+		if (s == SCR_DONE) {
+			continue;
 		}
 		if (w->insns >= w->cap) {
 			set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE);

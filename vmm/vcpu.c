@@ -477,10 +477,32 @@ static bool output_abandon(void *ctx)
 	return atomic_load(&vm->abandon_output);
 }
 
-static void wait_for_stop(struct vm *vm)
+/* The next signal of `set`, or -1 when the VM is done (the coalesced-write ring says so). */
+static int next_signal(struct vm *vm, const sigset_t *set, siginfo_t *si)
 {
 	const struct timespec ring_poll = {0, PIO_RING_POLL_MS * 1000000L};
 	const struct timespec jit_poll = {0, 2 * 1000000L};
+	int sig;
+
+	do {
+		/* with a coalesced-write ring, wake up to drain it (pio_ring.c); while a vCPU may
+		 * still switch to JIT mode, kick it now and then (assist_jit.c) */
+		bool jit = assist_jit_pending(vm);
+		sig = vm->ring != NULL || jit ? sigtimedwait(set, si, jit ? &jit_poll : &ring_poll)
+					      : sigwaitinfo(set, si);
+		if (sig < 0 && errno == EAGAIN && jit) {
+			assist_jit_tick(vm);
+		}
+		if (sig < 0 && errno == EAGAIN &&
+		    !pio_ring_drain(vm, vm->ncpu == 1 ? 0 : ~0u, &vm->ring_hcs)) {
+			return -1;
+		}
+	} while (sig < 0 && (errno == EINTR || errno == EAGAIN));
+	return sig;
+}
+
+static void wait_for_stop(struct vm *vm)
+{
 	sigset_t set;
 	siginfo_t si;
 	int sig;
@@ -489,21 +511,9 @@ static void wait_for_stop(struct vm *vm)
 	sigaddset(&set, SIG_DONE);
 	sigaddset(&set, SIGCHLD);
 	for (;;) {
-		do {
-			/* with a coalesced-write ring, wake up to drain it (pio_ring.c); while a
-			 * vCPU may still switch to JIT mode, kick it now and then (assist_jit.c) */
-			bool jit = assist_jit_pending(vm);
-			sig = vm->ring != NULL || jit
-				  ? sigtimedwait(&set, &si, jit ? &jit_poll : &ring_poll)
-				  : sigwaitinfo(&set, &si);
-			if (sig < 0 && errno == EAGAIN && jit) {
-				assist_jit_tick(vm);
-			}
-			if (sig < 0 && errno == EAGAIN &&
-			    !pio_ring_drain(vm, vm->ncpu == 1 ? 0 : ~0u, &vm->ring_hcs)) {
-				return;
-			}
-		} while (sig < 0 && (errno == EINTR || errno == EAGAIN));
+		if ((sig = next_signal(vm, &set, &si)) < 0) {
+			return;
+		}
 #ifdef UHS_TEST_HOOKS
 		if (sig == SIG_DONE && __atomic_load_n(&test_action, __ATOMIC_ACQUIRE) != 0) {
 			int action = __atomic_exchange_n(&test_action, 0, __ATOMIC_ACQ_REL);
