@@ -66,6 +66,16 @@ int alu_init(struct worker *w)
 	return 0;
 }
 
+void alu_fini(struct worker *w)
+{
+	if (w->alu != NULL) {
+		uc_close(w->alu->uc);
+		munmap(w->alu->code, 2 * PAGE);
+		munmap(w->alu, sizeof *w->alu);
+		w->alu = NULL;
+	}
+}
+
 /* The general-purpose registers the instruction reads or writes (explicit and hidden). */
 static uint32_t used_gprs(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
 {

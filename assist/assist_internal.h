@@ -344,6 +344,8 @@ void jit_switch(struct worker *w);
 /* ---- assist_atomic.c ---- */
 /* Its second Unicorn instance (the ALU of locked instructions), before confinement. */
 int alu_init(struct worker *w);
+/* Closes the ALU instance (the unit tests; the process never needs to). */
+void alu_fini(struct worker *w);
 /* A locked instruction at rip, exactly and atomically: 0 done (registers updated, RIP not),
  * 1 not possible here (the VMM leaves it to KVM), -1 a fault was set or it failed. */
 int atomic_complete(struct worker *w, const ZydisDecodedInstruction *in,

@@ -73,6 +73,19 @@ static struct worker *new_worker(unsigned id)
 	return w;
 }
 
+static void free_worker(struct worker *w)
+{
+	alu_fini(w);
+	uc_context_free(w->pristine);
+	uc_close(w->uc);
+	free(w->frame_pa);
+	free(w->frame_level);
+	free(w->fhash);
+	free(w->ptbits);
+	free(w->exits);
+	free(w); /* the rest is mapped memory, gone with the process */
+}
+
 static int setup(void **state)
 {
 	ram = (struct ram){.base = calloc(1, RAMSZ), .start = RAM0, .size = RAMSZ};
@@ -84,7 +97,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	(void)state; /* the workers' memory goes with the process */
+	free_worker(*state);
 	free(ram.base);
 	return 0;
 }
@@ -372,6 +385,7 @@ static void atomic_counter(void **state)
 	print_message("# %d locked increments on two threads: %.0f ns each\n", 2 * ROUNDS,
 		      ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) /
 			  (2.0 * ROUNDS));
+	free_worker(w[1]);
 }
 
 int main(void)
