@@ -39,6 +39,13 @@ static uint64_t deadline_host(const struct assist_cpu *c)
 	return c->deadline == 0 ? 0 : c->deadline - (uint64_t)c->tsc_offset;
 }
 
+bool jit_irq_known(const struct assist_cpu *c, uint64_t tsc)
+{
+	uint64_t d = deadline_host(c);
+
+	return __atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST) != c->handled || (d != 0 && tsc >= d);
+}
+
 bool jit_irq_due(const struct assist_cpu *c, uint64_t tsc)
 {
 	uint64_t d = deadline_host(c);
@@ -174,7 +181,10 @@ static bool after_free_run(struct vcpu *v, struct assist_cpu *c, const struct st
 			  v->id);
 		return false;
 	}
-	if (old != 0 && c->deadline == 0) {
+	/* the timer fired during the run (not due at its entry, where KVM delivered it) and
+	 * interrupts are off now: KVM may hold its vector */
+	if (old != 0 && c->deadline == 0 && !(d != 0 && s->tsc >= d && s->if_on) &&
+	    !(c->req.regs.rflags & RFLAGS_IF)) {
 		c->owed = true;
 	}
 	kick_others(v);

@@ -121,8 +121,8 @@ bool assist_jit_pending(const struct vm *vm)
 
 	for (unsigned i = 0; a != NULL && a->jit && i < vm->ncpu; i++) {
 		const struct assist_cpu *c = vm->vcpus[i].assist;
-		if (c != NULL && !c->engaged && !c->dead) {
-			return true;
+		if (c != NULL && !c->dead) {
+			return true; /* to engage, or to end its free runs (assist_jit_tick) */
 		}
 	}
 	return false;
@@ -364,10 +364,13 @@ bool assist_jit_run(struct vcpu *v)
 	while (!atomic_load(&v->vm->stopping)) {
 		bool ok;
 		if (jit_irq_due(c, jit_rdtsc()) && (c->req.regs.rflags & RFLAGS_IF)) {
-			/* KVM delivers it right away and runs the handler, the guest's scheduler
-			 * and whatever follows until its next exit: the path after an interrupt is
-			 * full of system instructions, one round trip each in bursts */
-			ok = jit_step_free(v, c);
+			/* KVM delivers it right away; for the timer or an IPI it also runs the
+			 * handler, the guest's scheduler and what follows until its next exit
+			 * (at most FREE_RUN_NS or so): that path is full of system instructions, a
+			 * round trip each in bursts.  What KVM may merely hold (owed) costs one
+			 * step. */
+			ok = c->owed && !jit_irq_known(c, jit_rdtsc()) ? jit_step(v, c)
+								       : jit_step_free(v, c);
 		} else {
 			ok = burst(v, c);
 		}
@@ -380,10 +383,15 @@ bool assist_jit_run(struct vcpu *v)
 
 void assist_jit_tick(struct vm *vm)
 {
+	uint64_t now = assist_now_ns();
+
 	for (unsigned i = 0; i < vm->ncpu; i++) {
-		const struct assist_cpu *c = vm->vcpus[i].assist;
-		if (c != NULL && !c->engaged && !c->dead) {
-			vcpu_kick(&vm->vcpus[i]);
+		struct assist_cpu *c = vm->vcpus[i].assist;
+		uint64_t since = c != NULL ? __atomic_load_n(&c->free_since, __ATOMIC_SEQ_CST) : 0;
+		if (c != NULL && !c->dead &&
+		    (!__atomic_load_n(&c->engaged, __ATOMIC_SEQ_CST) ||
+		     (since != 0 && now - since > FREE_RUN_NS))) {
+			vcpu_kick(&vm->vcpus[i]); /* engage, or back from a long free run */
 		}
 	}
 }

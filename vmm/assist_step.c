@@ -190,7 +190,9 @@ bool jit_step(struct vcpu *v, struct assist_cpu *c)
  * instruction it emulates raises an exception while single-stepping: measured with MOVAPS
  * under CR0.TS, whose #NM handler then returned past it) and to deliver an interrupt (its
  * handler and the guest's scheduler run in KVM, not in a round trip per system
- * instruction). */
+ * instruction).  KVM's emulator is slow and the guest may not leave it for long (integer code,
+ * HLT): the main thread kicks a free run out of KVM_RUN after about FREE_RUN_NS
+ * (assist_jit_tick). */
 bool jit_step_free(struct vcpu *v, struct assist_cpu *c)
 {
 	struct kvm_guest_debug dbg = {.control = 0};
@@ -202,7 +204,9 @@ bool jit_step_free(struct vcpu *v, struct assist_cpu *c)
 	}
 	c->st.free_steps++;
 	c->free_run = true;
+	__atomic_store_n(&c->free_since, assist_now_ns(), __ATOMIC_SEQ_CST);
 	ok = jit_step(v, c);
+	__atomic_store_n(&c->free_since, 0, __ATOMIC_SEQ_CST);
 	c->free_run = false;
 	dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
 	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {

@@ -43,6 +43,7 @@
 #define MSR_X2APIC_EOI	 0x80b
 #define MSR_X2APIC_ICR	 0x830
 #define MSR_X2APIC_SELF	 0x83f
+#define FREE_RUN_NS	 1000000ull /* a free run longer than this is ended by a kick */
 #define LAT_FINE	 1000 /* delivery-latency buckets of 1 us up to 1 ms */
 #define LAT_COARSE	 1000 /* then of 100 us up to 100 ms, then one for the rest */
 #define LAT_BUCKETS	 (LAT_FINE + LAT_COARSE + 1)
@@ -93,6 +94,7 @@ struct assist_cpu {
 	uint32_t handled; /* `kicks` at the last KVM entry with interrupts enabled */
 	bool owed; /* KVM may hold an interrupt it could not deliver (IF was 0) */
 	bool free_run; /* the step under way runs until KVM's next exit (jit_step_free) */
+	uint64_t free_since; /* its start (ns), 0: none; the main thread ends it (__atomic_*) */
 	bool halted; /* waits in HLT: a kick also wakes the futex (__atomic_*) */
 	uint64_t lat_max; /* ns */
 };
@@ -181,6 +183,8 @@ bool jit_step_free(struct vcpu *v, struct assist_cpu *c);
 uint64_t jit_rdtsc(void);
 /* Whether an interrupt is due for this vCPU (before a burst or step). */
 bool jit_irq_due(const struct assist_cpu *c, uint64_t tsc);
+/* Whether the timer or a doorbell says so (not merely `owed`). */
+bool jit_irq_known(const struct assist_cpu *c, uint64_t tsc);
 /* Fills the request's deadline, doorbell and IRQ flag. */
 void jit_irq_request(const struct vm *vm, const struct vcpu *v, struct assist_cpu *c);
 /* Bookkeeping around a step: before (entry IF, kicks) and after (deadline, kicks sent). */
