@@ -213,20 +213,16 @@ static void classify_fault(struct worker *w, uint64_t rip)
 
 static void load_context(struct worker *w, const struct kvm_sregs *s)
 {
-	uint64_t cr3 = pool_pa(w->active, 0), cr0;
-	bool ts = w->jit && (s->cr0 & CR0_TS);
+	uint64_t cr3 = pool_pa(w->active, 0);
 
 	if (w->tainted) {
 		uc_context_restore(w->uc, w->pristine);
 		uc_reg_write(w->uc, UC_X86_REG_CR3, &cr3);
 		w->tainted = false;
-		w->ts = false; /* the pristine context has TS clear */
 	}
-	if (ts != w->ts) { /* QEMU checks TS per instruction; no TLB flush for it */
-		cr0 = UC_CR0 | (ts ? CR0_TS : 0);
-		uc_reg_write(w->uc, UC_X86_REG_CR0, &cr0);
-		w->ts = ts;
-	}
+	/* CR0.TS stays out of Unicorn, which ignores it anyway: the block hook stops before
+	 * x87/SSE code while it is set (assist_hooks.c) */
+	w->ts = w->jit && (s->cr0 & CR0_TS);
 }
 
 /* One uc_emu_start from rip; returns false when the burst is over. */
