@@ -36,6 +36,16 @@ static enum screen screen_vmm(struct worker *w, const struct verdict *v,
 {
 	set_stop(w, ASSIST_STOP_VMM, (enum assist_class)v->cls);
 	w->out.insn.op = v->op;
+	if (v->op == ASSIST_OP_PIO && !jit_pio(w, in, ops)) {
+		set_stop(w, ASSIST_STOP_KVM, ASSIST_C_IO); /* not understood: KVM's */
+		w->out.insn.op = ASSIST_OP_NONE;
+		return SCR_STOP;
+	}
+	if (v->op == ASSIST_OP_PIO && jit_pio_batch(w)) {
+		set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE); /* collected: the burst goes on */
+		w->out.insn.op = ASSIST_OP_NONE;
+		return SCR_DONE;
+	}
 	for (unsigned i = 0; i < in->operand_count; i++) {
 		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
 		    ops[i].mem.type == ZYDIS_MEMOP_TYPE_MEM &&
@@ -43,6 +53,51 @@ static enum screen screen_vmm(struct worker *w, const struct verdict *v,
 			set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
 		}
 	}
+	return SCR_STOP;
+}
+
+/* Completes the instruction at *rip here (POPCNT/TZCNT/LZCNT; in JIT mode also RDTSC, PAUSE,
+ * MFENCE and, with several vCPUs, locked instructions) and moves past it; or ends the burst. */
+static enum screen screen_self(struct worker *w, const struct verdict *v,
+			       const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
+			       uint64_t *rip, bool first_failed)
+{
+	int rc;
+
+	if (v->action == A_ATOMIC) {
+		rc = atomic_complete(w, in, ops, *rip);
+		if (rc > 0) { /* not here (misaligned, a page-table frame, not RAM): KVM's */
+			set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
+				 ASSIST_C_LOCK);
+			w->out.insn.flags = insn_flags(in, ops);
+			return SCR_STOP;
+		}
+		w->out.counts.atomics += rc == 0;
+	} else {
+		rc = v->cls == ASSIST_C_BITCOUNT ? bitcount(w, in, ops, *rip)
+						 : jit_complete(w, in, ops);
+		w->out.counts.completed += rc == 0;
+	}
+	if (rc != 0) {
+		if (w->out.stop != ASSIST_STOP_FAULT) {
+			set_stop(w, ASSIST_STOP_ERROR, (enum assist_class)v->cls);
+		}
+		return SCR_STOP;
+	}
+	*rip += in->length;
+	w->sti_next = 0; /* whatever shadow there was, this instruction used it up */
+	return SCR_DONE;
+}
+
+/* An instruction left to KVM (or to nobody, where KVM already rejected it). */
+static enum screen screen_kvm(struct worker *w, const struct verdict *v,
+			      const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
+			      uint64_t rip, bool first_failed)
+{
+	set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
+		 (enum assist_class)v->cls);
+	w->out.insn.flags |= insn_flags(in, ops);
+	(void)rip;
 	return SCR_STOP;
 }
 
@@ -57,19 +112,19 @@ static enum screen screen(struct worker *w, uint64_t *rip, bool first_failed)
 	struct verdict v;
 	size_t n;
 
-	if (fetch_insn(w, *rip, ii->bytes, &n) != 0) {
+	ii->flags = *rip == w->sti_next ? ASSIST_I_SHADOW : 0;
+	if (fetch_insn(w, *rip, ii->bytes, &n) != 0 || !decode(w, ii->bytes, n, &in, ops)) {
 		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
 			 ASSIST_C_OTHER);
+		ii->flags |= ASSIST_I_FPU | ASSIST_I_BRANCH; /* unknown: assume the worst */
 		return SCR_STOP;
 	}
 	ii->bytes_len = (uint32_t)n;
-	if (!decode(w, ii->bytes, n, &in, ops)) {
-		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
-			 ASSIST_C_OTHER);
-		return SCR_STOP;
-	}
 	ii->len = in.length;
 	v = classify(&in, ops);
+	if (w->jit) {
+		v = jit_verdict(w, v, &in, ops);
+	}
 	if (ts && v.fpu) {
 		set_stop(w, ASSIST_STOP_NM, (enum assist_class)v.cls); /* lazy FPU switch */
 		return SCR_STOP;
@@ -77,30 +132,43 @@ static enum screen screen(struct worker *w, uint64_t *rip, bool first_failed)
 	switch (v.action) {
 	case A_RUN:
 		exit_remove(w, *rip); /* a stale exit would stop the burst right here */
-		if (!ts) {
-			return SCR_RUN;
+		if (!ts || w->jit) {
+			return SCR_RUN; /* JIT mode: the block hook stops before x87/SSE (#NM) */
 		}
-		/* Unicorn does not model CR0.TS: no bursts while it is set */
-		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
-			 ASSIST_C_OTHER);
-		return SCR_STOP;
+		/* exits mode: no bursts while CR0.TS is set */
+		v.cls = ASSIST_C_OTHER;
+		return screen_kvm(w, &v, &in, ops, *rip, first_failed);
 	case A_SELF:
-		if (bitcount(w, &in, ops, *rip) != 0) {
-			if (w->out.stop != ASSIST_STOP_FAULT) {
-				set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_BITCOUNT);
-			}
+	case A_ATOMIC:
+		return screen_self(w, &v, &in, ops, rip, first_failed);
+	case A_VMM:
+		if (screen_vmm(w, &v, &in, ops, *rip) == SCR_STOP) {
 			return SCR_STOP;
 		}
 		*rip += in.length;
-		w->out.counts.completed++;
+		w->sti_next = 0;
 		return SCR_DONE;
-	case A_VMM:
-		return screen_vmm(w, &v, &in, ops, *rip);
 	default:
 		/* KVM rejected an instruction only KVM may run: nobody can */
-		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
-			 (enum assist_class)v.cls);
-		return SCR_STOP;
+		return screen_kvm(w, &v, &in, ops, *rip, first_failed);
+	}
+}
+
+/* The instruction at rip, where a burst stops for KVM without screening it (an interrupt is
+ * due, a page a burst must not touch): its length, bytes and flags for the VMM. */
+static void describe(struct worker *w, uint64_t rip)
+{
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	size_t n;
+
+	w->out.insn.flags = ASSIST_I_FPU | ASSIST_I_BRANCH; /* never in a shadow: see at_limit */
+	if (fetch_insn(w, rip, w->out.insn.bytes, &n) == 0 &&
+	    decode(w, w->out.insn.bytes, n, &in, ops)) {
+		w->out.insn.bytes_len = (uint32_t)n;
+		w->out.insn.len = in.length;
+		w->out.insn.flags &= ~(ASSIST_I_FPU | ASSIST_I_BRANCH);
+		w->out.insn.flags |= insn_flags(&in, ops);
 	}
 }
 
@@ -114,10 +182,12 @@ static void classify_fault(struct worker *w, uint64_t rip)
 	size_t n;
 	bool write = false;
 
+	w->out.insn.flags = ASSIST_I_FPU | ASSIST_I_BRANCH;
 	if (fetch_insn(w, rip, w->out.insn.bytes, &n) == 0 &&
 	    decode(w, w->out.insn.bytes, n, &in, ops)) {
 		w->out.insn.bytes_len = (uint32_t)n;
 		w->out.insn.len = in.length;
+		w->out.insn.flags = insn_flags(&in, ops);
 		for (unsigned i = 0; i < in.operand_count; i++) {
 			write |= ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
 				 (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE);
@@ -125,6 +195,12 @@ static void classify_fault(struct worker *w, uint64_t rip)
 	}
 	if (w->vector != 14) {
 		set_fault(w, w->vector, 0, false);
+		return;
+	}
+	if (w->jit && frames_changed(w)) {
+		/* the guest mapped a page since the burst began (no INVLPG is needed for that):
+		 * the next burst follows its tables and runs the instruction again */
+		set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE);
 		return;
 	}
 	if (gwalk(w, w->cr2, &pa, &eff) != 0 || (write && !(eff & PTE_W) && !w->wp_off)) {
@@ -136,7 +212,7 @@ static void classify_fault(struct worker *w, uint64_t rip)
 	w->out.insn.write = write;
 }
 
-static void load_context(struct worker *w)
+static void load_context(struct worker *w, const struct kvm_sregs *s)
 {
 	uint64_t cr3 = pool_pa(w->active, 0);
 
@@ -145,6 +221,9 @@ static void load_context(struct worker *w)
 		uc_reg_write(w->uc, UC_X86_REG_CR3, &cr3);
 		w->tainted = false;
 	}
+	/* CR0.TS stays out of Unicorn, which ignores it anyway: the block hook stops before
+	 * x87/SSE code while it is set (assist_hooks.c) */
+	w->ts = w->jit && (s->cr0 & CR0_TS);
 }
 
 /* ASSIST_F_ONE_INSN: Unicorn's own instruction counter ends the run after one instruction.
@@ -168,7 +247,8 @@ static bool run_once(struct worker *w, uint64_t *rip)
 	e = uc_emu_start(w->uc, *rip, 0, 0, insn_count(w));
 	w->out.counts.runs++;
 	uc_reg_read(w->uc, UC_X86_REG_RIP, rip);
-	if (w->why == W_CAP || w->why == W_RESTART || w->why == W_NX) {
+	if (w->why == W_CAP || w->why == W_RESTART || w->why == W_NX || w->why == W_IRQ ||
+	    w->why == W_PAUSE) {
 		/* stopped by the block hook, before the block's first instruction: Unicorn syncs
 		 * RIP only at code hooks and exceptions (and, without any code hook, on every
 		 * early block exit), so after chained blocks its RIP is stale */
@@ -177,6 +257,18 @@ static bool run_once(struct worker *w, uint64_t *rip)
 	switch (w->why) {
 	case W_CAP:
 		set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE);
+		return false;
+	case W_IRQ:
+		set_stop(w, ASSIST_STOP_IRQ, ASSIST_C_NONE);
+		describe(w, *rip);
+		return false;
+	case W_PAUSE:
+		/* a spin loop: like KVM's pause-loop exiting, the VMM lets the host CPU go (to
+		 * the vCPU this one waits for, on a host with fewer CPUs than vCPUs) and goes on
+		 * at RIP, the start of the loop's block */
+		describe(w, *rip);
+		set_stop(w, ASSIST_STOP_VMM, ASSIST_C_HLT);
+		w->out.insn.op = ASSIST_OP_PAUSE;
 		return false;
 	case W_FAULT:
 		classify_fault(w, *rip);
@@ -216,29 +308,51 @@ static bool run_once(struct worker *w, uint64_t *rip)
 	return false;
 }
 
+/* After INVLPG: the shadow follows the guest's tables again (a rebuild if they changed). */
+static bool resync(struct worker *w)
+{
+	w->resync = false;
+	if (shadow_sync(w, &w->in.sregs) != 0) {
+		set_stop(w, ASSIST_STOP_UNSUPPORTED, ASSIST_C_OTHER); /* tables beyond our limits */
+		return false;
+	}
+	return true;
+}
+
+/* Screens the instruction at *rip: SCR_RUN (a run starts there), SCR_DONE (completed here,
+ * screen the next one) or SCR_STOP (the burst ends). */
+static enum screen screen_at(struct worker *w, uint64_t *rip)
+{
+	/* KVM rejected the instruction at this RIP: whatever ran in between, if a burst stops
+	 * here again, nobody else will run it (block counts cannot tell: they are taken when a
+	 * block starts) */
+	bool first = (w->in.flags & ASSIST_F_FIRST_FAILED) && *rip == w->in.regs.rip &&
+		     w->out.counts.completed == 0;
+	enum screen s = screen(w, rip, first);
+
+	if (s == SCR_DONE && w->resync && !resync(w)) {
+		return SCR_STOP;
+	}
+	return s;
+}
+
 static uint64_t burst_loop(struct worker *w)
 {
 	uint64_t rip = w->in.regs.rip;
 	bool screen_next = true;
+	unsigned max = w->jit ? MAX_STARTS_JIT : MAX_STARTS;
 
-	for (unsigned starts = 0; starts < MAX_STARTS; starts++) {
-		/* KVM rejected the instruction at this RIP: whatever ran in between, if a burst
-		 * stops here again, nobody else will run it (block counts cannot tell: they are
-		 * taken when a block starts) */
-		bool first = (w->in.flags & ASSIST_F_FIRST_FAILED) && rip == w->in.regs.rip &&
-			     w->out.counts.completed == 0;
-		if (screen_next) {
-			enum screen s = screen(w, &rip, first);
-			if (s == SCR_STOP) {
-				break;
-			}
-			if (s == SCR_DONE && w->one) {
-				set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE); /* that was the one */
-				break;
-			}
-			if (s == SCR_DONE) {
-				continue;
-			}
+	for (unsigned starts = 0; starts < max; starts++) {
+		enum screen s = screen_next ? screen_at(w, &rip) : SCR_RUN;
+		if (s == SCR_STOP) {
+			break;
+		}
+		if (s == SCR_DONE && w->one) {
+			set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE); /* that was the one (gdb) */
+			break;
+		}
+		if (s == SCR_DONE) {
+			continue;
 		}
 		if (w->insns >= w->cap) {
 			set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE);
@@ -252,7 +366,18 @@ static uint64_t burst_loop(struct worker *w)
 	return rip;
 }
 
+static void burst_in(struct worker *w);
+
+/* Unicorn's TLB gets guest-physical addresses for the whole burst (also where it translates an
+ * address to drop translated code), except while the ALU runs (assist_atomic.c). */
 void burst(struct worker *w)
+{
+	ucfix_enter(w);
+	burst_in(w);
+	ucfix_leave();
+}
+
+static void burst_in(struct worker *w)
 {
 	struct assist_resp *o = &w->out;
 	const struct assist_req *q = &w->in;
@@ -261,9 +386,17 @@ void burst(struct worker *w)
 	memset(o, 0, ASSIST_RESP_SHORT);
 	o->magic = ASSIST_PROTO_MAGIC;
 	o->regs = q->regs;
+	if ((q->flags & ASSIST_F_JIT) && !w->jit) {
+		jit_switch(w);
+	}
 	w->insns = 0;
 	w->one = (q->flags & ASSIST_F_ONE_INSN) != 0;
 	w->cap = w->one ? 1 : q->max_insns;
+	w->limit = w->jit && CHECK_EVERY < w->cap ? CHECK_EVERY : w->cap;
+	w->irq_want = false;
+	w->pauses = 0;
+	w->sti_next = 0;
+	w->block_rip = ~0ull;
 	if (!mode_ok(&q->regs, &q->sregs)) {
 		set_stop(w, ASSIST_STOP_UNSUPPORTED, ASSIST_C_OTHER);
 		return;
@@ -272,7 +405,7 @@ void burst(struct worker *w)
 		set_stop(w, ASSIST_STOP_UNSUPPORTED, ASSIST_C_OTHER); /* tables beyond our limits */
 		return;
 	}
-	load_context(w);
+	load_context(w, &q->sregs);
 	if (assist_state_to_uc(w->uc, &q->regs, &q->sregs, &q->xsave) != 0) {
 		set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
 		return;

@@ -20,7 +20,6 @@ static const uint8_t *code_page(struct worker *w, uint64_t va, bool *nx)
 	if (gwalk(w, va, &pa, &eff) != 0 || !ram_has(w->ram, pa & ~(PAGE - 1), PAGE)) {
 		return NULL;
 	}
-	mark_code(w, va);
 	*e = (struct xtlb){.vpage = va >> 12,
 			   .gen = w->gen,
 			   .host = ram_host(w->ram, pa & ~(PAGE - 1)),
@@ -58,7 +57,7 @@ static bool exit_has(const struct worker *w, uint64_t a)
 	return i < w->nexits && w->exits[i].addr == a;
 }
 
-static void exits_clear(struct worker *w)
+void exits_clear(struct worker *w)
 {
 	for (unsigned i = 0; i < w->nexits; i++) {
 		uc_hook_del(w->uc, w->exits[i].hook); /* drops the blocks it was compiled into */
@@ -157,15 +156,31 @@ static void block_decode(struct worker *w, struct block *b, uint64_t addr, const
 	b->size = size;
 	b->ninsn = 0;
 	b->stop = -1;
+	b->fpu = -1;
+	b->ends_sti = false;
+	b->pause = false;
 	memcpy(b->bytes, code, size < BLOCK_INLINE ? size : BLOCK_INLINE);
 	b->hash = size > BLOCK_INLINE ? hash_bytes(code + BLOCK_INLINE, size - BLOCK_INLINE) : 0;
 	for (uint32_t off = 0; off < size; off += in.length) {
-		if (!decode(w, code + off, size - off, &in, ops) ||
-		    classify(&in, ops).action != A_RUN) {
+		struct verdict v;
+		if (!decode(w, code + off, size - off, &in, ops)) {
 			b->stop = (int16_t)off;
 			return;
 		}
+		v = classify(&in, ops);
+		if (w->jit) {
+			v = jit_verdict(w, v, &in, ops);
+		}
+		if (v.action != A_RUN) {
+			b->stop = (int16_t)off;
+			return;
+		}
+		if (v.fpu && b->fpu < 0) {
+			b->fpu = (int16_t)off;
+		}
 		b->ninsn++;
+		b->ends_sti = in.mnemonic == ZYDIS_MNEMONIC_STI;
+		b->pause |= in.mnemonic == ZYDIS_MNEMONIC_PAUSE;
 	}
 }
 
@@ -183,16 +198,45 @@ void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 		return;
 	}
 	if (b->addr != addr || b->size != size || !block_same(b, code)) {
+		if (b->addr == addr && b->size == size) {
+			/* the code changed outside this Unicorn instance (another vCPU, KVM, a
+			 * file read): Unicorn would run its old translation; drop it, start again
+			 */
+			block_decode(w, b, addr, code, size);
+			uc_ctl_remove_cache(w->uc, addr, addr + size);
+			stop(w, W_RESTART);
+			return;
+		}
 		block_decode(w, b, addr, code, size);
 	}
-	if (w->insns > 0 && w->insns + b->ninsn > w->cap) {
-		stop(w, W_CAP);
-	} else if (b->stop >= 0 && !exit_has(w, addr + (uint64_t)b->stop)) {
+	/* the block right after an STI (Unicorn ends a block there) is in its interrupt shadow,
+	 * however often its hook runs (Unicorn may run a block's hook again) */
+	if (w->sti_next != 0 && addr != w->sti_next) {
+		w->sti_next = 0;
+	}
+	if (b->pause && w->jit && w->insns > 0 && spin_round(w)) {
+		return;
+	}
+	if (w->insns > 0 && w->insns + b->ninsn > w->limit &&
+	    at_limit(w, b->ninsn, addr == w->sti_next)) {
+		return; /* the cap, or an interrupt is due */
+	}
+	if (w->ts && b->fpu >= 0 && !exit_has(w, addr + (uint64_t)b->fpu)) {
+		/* CR0.TS (JIT mode): Unicorn 2.0.1 never raises #NM, so the burst stops before
+		 * the block's first x87/SSE instruction and screen() reports #NM there */
+		exit_add(w, addr + (uint64_t)b->fpu);
+		stop(w, W_RESTART);
+		return;
+	}
+	if (b->stop >= 0 && !exit_has(w, addr + (uint64_t)b->stop)) {
 		/* first time here: make the instruction an exit and retranslate the block */
 		exit_add(w, addr + (uint64_t)b->stop);
 		stop(w, W_RESTART);
-	} else {
-		w->insns += b->ninsn;
+		return;
+	}
+	w->insns += b->ninsn;
+	if (b->ends_sti) {
+		w->sti_next = addr + size;
 	}
 }
 

@@ -10,7 +10,9 @@
  *   assist_hooks.c     stop points and the Unicorn hooks (block, stop point, interrupt)
  *   assist_complete.c  instructions completed here (POPCNT, TZCNT, LZCNT)
  *   assist_burst.c     one burst: screen, run, classify the stop, reply
- *   assist_worker.c    a worker's memory and its Unicorn instance
+ *   assist_jit.c       JIT mode: its stop list, interrupt checks, what it completes itself
+ *   assist_atomic.c    locked instructions with several vCPUs: host atomics on guest RAM
+ *   assist_worker.c    a worker's memory and its Unicorn instances
  *   assist_main.c      the process: arguments, RAM, privileges, confinement, serve loop
  *
  * assist_main.c's comment tells how bursts stay exact despite Unicorn 2.0.1's defects.
@@ -40,6 +42,7 @@
 #define CR0_TS	 0x8ull
 #define CR0_PG	 0x80000000ull
 #define CR0_WP	 0x10000ull
+#define UC_CR0	 (CR0_PG | CR0_WP | 0x33ull) /* Unicorn's CR0: PG WP NE ET MP PE */
 #define CR4_PAE	 0x20ull
 #define CR4_LA57 0x1000ull
 #define EFER_LMA 0x400ull
@@ -57,20 +60,25 @@
 #define FLUSH_PAGE    (SHADOW_BASE + 2 * POOL_BYTES)
 #define RESERVED_END  (FLUSH_PAGE + PAGE)
 
-#define MAX_PT_FRAMES 4096u /* guest page-table frames we snapshot */
-#define FRAME_HASH    8192u /* open addressing, power of two, > 2 * MAX_PT_FRAMES */
-#define MAX_VA_RUNS   8192u /* Unicorn mappings: runs of pages contiguous in VA and PA */
-#define WALK_BUDGET   (4u << 20) /* table entries visited per rebuild (hostile tables) */
-#define BLOCKS	      16384u
-#define BLOCK_INLINE  64u
-#define BLOCK_MAX     8192u
-#define XTLB	      512u
-#define MAX_EXITS     4096u
-#define MAX_HOLES     4096u /* placeholder pages (addresses the guest touched unmapped) */
-#define MAX_STARTS    256u /* uc_emu_start calls per burst */
+#define MAX_PT_FRAMES	 4096u /* guest page-table frames we snapshot */
+#define MAX_VISITS	 (4u * MAX_PT_FRAMES) /* frames met by a walk, recursive views included */
+#define MAX_LEAF_CHANGES 1024u /* changed entries followed without a rebuild */
+#define FRAME_HASH	 8192u /* open addressing, power of two, > 2 * MAX_PT_FRAMES */
+#define WALK_BUDGET	 (4u << 20) /* table entries visited per rebuild (hostile tables) */
+#define BLOCKS		 16384u
+#define BLOCK_INLINE	 64u
+#define BLOCK_MAX	 8192u
+#define XTLB		 512u
+#define MAX_EXITS	 4096u
+#define MAX_STARTS	 256u /* uc_emu_start calls per burst (exits mode) */
+#define MAX_STARTS_JIT	 (1u << 20) /* JIT mode: the instruction cap ends a burst */
+#define CHECK_EVERY	 1024u /* JIT mode: instructions between looks at the interrupt sources */
+#define PAUSE_SPIN	 2048u /* JIT mode: PAUSE loop rounds in one burst before it yields */
+#define RF_IF		 0x200ull
 
-enum action { A_RUN, A_KVM, A_VMM, A_SELF, A_UNSUP };
-enum why { W_NONE, W_CAP, W_FAULT, W_RESTART, W_NX, W_STOP, W_ERROR };
+/* A_ATOMIC: a locked instruction with several vCPUs, completed with a host atomic. */
+enum action { A_RUN, A_KVM, A_VMM, A_SELF, A_UNSUP, A_ATOMIC };
+enum why { W_NONE, W_CAP, W_FAULT, W_RESTART, W_NX, W_STOP, W_ERROR, W_IRQ, W_PAUSE };
 enum screen { SCR_RUN, SCR_DONE, SCR_STOP };
 
 struct verdict {
@@ -81,12 +89,10 @@ struct verdict {
 struct ram {
 	uint8_t *base;
 	uint64_t start, size;
-};
-
-struct va_run {
-	uint64_t va, pa, len;
-	uint32_t code; /* code was translated from it: drop those blocks before unmapping */
-	uint32_t keep;
+	/* JIT mode: the ranges that read as zeros outside RAM (ASSIST_ZERO_RANGES), backed by
+	 * read-only anonymous memory, [zero_start, zero_end) host-mapped at `zero` */
+	const uint8_t *zero;
+	uint64_t zero_start, zero_end;
 };
 
 struct block {
@@ -95,7 +101,18 @@ struct block {
 	uint32_t size;
 	uint16_t ninsn; /* instructions before `stop` (all of them if none) */
 	int16_t stop; /* offset of the first stop-list instruction, or -1 */
+	int16_t fpu; /* offset of the first x87/SSE instruction before `stop`, or -1 */
+	bool ends_sti; /* its last instruction is STI (Unicorn ends a block there) */
+	bool pause; /* it holds a PAUSE: a spin loop (JIT mode counts its rounds) */
 	uint8_t bytes[BLOCK_INLINE];
+};
+
+struct visit {
+	uint64_t base; /* virtual address of the frame's first entry in this view */
+	int32_t next; /* the frame's next visit, -1 none */
+	uint16_t frame;
+	uint8_t level; /* the level the walk read the frame at (4 = PML4) */
+	bool wr; /* the path to it allowed writes */
 };
 
 struct stop_point {
@@ -128,14 +145,18 @@ struct worker {
 	uint8_t *copies;
 	uint32_t *fhash;
 	uint64_t *ptbits; /* one bit per RAM page: is a page-table frame */
-	/* shadow tables and Unicorn mappings */
+	/* shadow tables */
 	uint64_t *pool[2];
-	unsigned used[2], active;
-	struct va_run *runs, *next;
-	unsigned nruns, nnext, budget;
-	uint64_t *holes; /* sorted 4 KiB placeholder pages */
-	unsigned nholes;
+	unsigned used[2], active, budget;
+	/* where the last rebuild's walk met each table frame (assist_incr.c): a change of leaf
+	 * entries is followed there, without a rebuild */
+	struct visit *visits;
+	int32_t *visit_head; /* per snapshot frame: its first visit, -1 none */
+	unsigned nvisits;
+	bool visits_ok; /* every visit was recorded (else: rebuilds only) */
 	uint64_t gen;
+	void *ram_mr; /* Unicorn's region of guest RAM (assist_ucfix.c) */
+	void *uc_cpu; /* Unicorn's CPU of the main instance, once it ran (assist_ucfix.c) */
 	struct xtlb xt[XTLB];
 	void *flush_host;
 	/* screening */
@@ -152,6 +173,17 @@ struct worker {
 	uint32_t vector;
 	uint64_t cr2;
 	uint32_t cpu; /* the host CPU this thread is pinned to, ~0u: none */
+	/* JIT mode (assist_jit.c) */
+	bool jit; /* the block cache and the stop points follow JIT mode's rules */
+	bool ts; /* CR0.TS is set (JIT mode): the block hook stops before x87/SSE code (#NM) */
+	bool smp; /* more than one vCPU: locked instructions need host atomics */
+	bool irq_want; /* an interrupt is due: the burst ends at the next block where IF is 1 */
+	bool resync; /* INVLPG ran: follow the guest's tables before going on */
+	unsigned pauses; /* blocks with a PAUSE run in this burst (PAUSE_SPIN of them yield) */
+	uint64_t sti_next; /* the address right after the last STI run (in its shadow), or 0 */
+	uint64_t limit; /* on_block looks at the cap and the interrupt sources past this count */
+	const volatile uint32_t *doorbell; /* this vCPU's doorbell in the control page */
+	struct alu *alu; /* assist_atomic.c */
 	struct assist_req in;
 	struct assist_resp out;
 };
@@ -177,6 +209,29 @@ static inline bool ram_has(const struct ram *m, uint64_t pa, uint64_t len)
 static inline uint8_t *ram_host(const struct ram *m, uint64_t pa)
 {
 	return m->base + (pa - m->start);
+}
+
+/* A page outside RAM that reads as zeros (and may not be written). */
+static inline bool zero_page(const struct ram *m, uint64_t pa)
+{
+	uint64_t s, n;
+
+	if (m->zero == NULL || ram_has(m, pa, PAGE)) {
+		return false;
+	}
+	for (unsigned i = 0; i < ASSIST_ZERO_RANGES; i++) {
+		assist_zero_range(i, &s, &n);
+		if (pa >= s && pa - s < n) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Host memory behind a page the shadow maps: RAM, or the zero pages. */
+static inline const uint8_t *page_host(const struct ram *m, uint64_t pa)
+{
+	return ram_has(m, pa, 1) ? ram_host(m, pa) : m->zero + (pa - m->zero_start);
 }
 
 /* ---- assist_state.c ---- */
@@ -213,12 +268,34 @@ int read_virt(const struct worker *w, uint64_t va, void *dst, size_t len);
 
 /* ---- assist_shadow.c ---- */
 uint64_t pool_pa(unsigned p, unsigned f);
+uint64_t *shadow_slot(struct worker *w, unsigned p, uint64_t va, unsigned level, bool alloc);
+void emit_leaf(struct worker *w, unsigned p, uint64_t va, uint64_t pa, uint64_t size, bool wr);
+void flush_tlb(struct worker *w);
+
+/* ---- assist_incr.c ---- */
+void visits_reset(struct worker *w);
+void visit_add(struct worker *w, int frame, unsigned level, uint64_t base, bool wr);
+/* Follows changes of leaf entries (a page mapped, unmapped, or its rights changed) in the
+ * active shadow: 0 done (nothing changed, or followed), -1 a rebuild is needed. */
+int follow_leaf_changes(struct worker *w);
 /* Brings the shadow up to date with the guest's tables before a burst. */
 int shadow_sync(struct worker *w, const struct kvm_sregs *s);
-/* The run holding `va` had code translated from it. */
-void mark_code(struct worker *w, uint64_t va);
 bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
 		 void *opaque);
+/* Guest RAM and the zero ranges into Unicorn's (guest-physical) memory map, once. */
+int map_physical(struct worker *w);
+/* The guest-physical address the active shadow maps `va` to. */
+bool shadow_pa(const struct worker *w, uint64_t va, uint64_t *pa);
+
+/* ---- assist_ucfix.c ---- */
+/* While the worker's main instance runs (uc_emu_start), Unicorn's TLB gets the guest-physical
+ * address of each page; NULL around everything else (the ALU, set-up). */
+void ucfix_enter(struct worker *w);
+void ucfix_leave(void);
+/* Whether the link-time corrections are in (checked once at start-up). */
+bool ucfix_active(void);
+/* Flushes Unicorn's TLB of the main instance; false if it has not run yet. */
+bool ucfix_flush(struct worker *w);
 
 /* ---- assist_screen.c ---- */
 struct verdict classify(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops);
@@ -230,8 +307,11 @@ void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 void on_intr(uc_engine *uc, uint32_t intno, void *opaque);
 /* A stop point whose instruction is no longer on the stop list (the code changed). */
 void exit_remove(struct worker *w, uint64_t a);
+void exits_clear(struct worker *w);
 
 /* ---- assist_complete.c ---- */
+/* The Unicorn id of general-purpose register i in encoding order (RAX RCX RDX RBX ...). */
+int gpr_uc_id(unsigned i);
 int effective_address(struct worker *w, const ZydisDecodedInstruction *in,
 		      const ZydisDecodedOperand *op, uint64_t rip, uint64_t *ea);
 void set_fault(struct worker *w, uint32_t vector, uint64_t ea, bool write);
@@ -239,6 +319,39 @@ uint64_t bitcount_value(ZydisMnemonic m, uint64_t src, unsigned bits, uint64_t *
 /* POPCNT/TZCNT/LZCNT at rip, exactly: 0, or -1 (a fault was set, or it failed). */
 int bitcount(struct worker *w, const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
 	     uint64_t rip);
+
+/* ---- assist_jit.c ---- */
+/* The verdict of JIT mode for an instruction classify() judged for exits mode. */
+struct verdict jit_verdict(const struct worker *w, struct verdict v,
+			   const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops);
+/* What the VMM needs to know of an instruction about to be left to it (ASSIST_I_FPU,
+ * ASSIST_I_BRANCH). */
+uint32_t insn_flags(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops);
+/* on_block found the instruction count past w->limit: true if it stopped the burst (cap or
+ * interrupt), else w->limit is the next point to look. */
+bool at_limit(struct worker *w, uint32_t ninsn, bool shadow);
+/* on_block met a block with a PAUSE: true if the burst stops (the spin goes on too long). */
+bool spin_round(struct worker *w);
+/* Instructions completed in the assist in JIT mode (RDTSC, MFENCE, INVLPG, reads of control
+ * and segment registers): 0, or -1. */
+int jit_complete(struct worker *w, const ZydisDecodedInstruction *in,
+		 const ZydisDecodedOperand *ops);
+/* IN/OUT: fills the reply's port I/O operation; false if the operands are not understood. */
+bool jit_pio(struct worker *w, const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops);
+/* An OUT to a port the request batches: collected in the reply (false: a real stop). */
+bool jit_pio_batch(struct worker *w);
+/* The first request of JIT mode: the block cache and stop points follow the new rules. */
+void jit_switch(struct worker *w);
+
+/* ---- assist_atomic.c ---- */
+/* Its second Unicorn instance (the ALU of locked instructions), before confinement. */
+int alu_init(struct worker *w);
+/* Closes the ALU instance (the unit tests; the process never needs to). */
+void alu_fini(struct worker *w);
+/* A locked instruction at rip, exactly and atomically: 0 done (registers updated, RIP not),
+ * 1 not possible here (the VMM leaves it to KVM), -1 a fault was set or it failed. */
+int atomic_complete(struct worker *w, const ZydisDecodedInstruction *in,
+		    const ZydisDecodedOperand *ops, uint64_t rip);
 
 /* ---- assist_burst.c ---- */
 /* Runs the burst w->in asks for and fills w->out. */

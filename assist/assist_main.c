@@ -49,6 +49,7 @@
 
 #include "assist_internal.h"
 #include "assist_sandbox.h"
+#include "uhs_slice.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
 #define ASSIST_SANITIZED 1 /* sanitizer runtimes need syscalls no allowlist should hold */
@@ -62,8 +63,10 @@
 #endif
 
 static struct ram g_ram;
+static const struct assist_ctl *g_ctl;
 static pthread_barrier_t g_ready, g_go;
 static unsigned g_ncpu;
+static bool g_jit; /* argv MODE "jit": each worker announces itself once confined */
 static pid_t g_vmm; /* our parent */
 static volatile int g_init_failed;
 
@@ -76,16 +79,23 @@ static void die(const char *what)
 /* The vCPU thread sleeps while its burst runs: on its CPU the two wake each other with a
  * context switch instead of an inter-processor interrupt (15 us instead of 40-90 per burst
  * here).  The request says where that thread is; a failure (a CPU we may not use) is
- * remembered and not retried. */
+ * remembered and not retried.  In JIT mode bursts are most of the guest's time: pinned to
+ * one CPU, a worker waits there while the other CPU may be free (measured: 18 ms for one
+ * burst beside a busy vCPU), so there the request says ASSIST_CPU_ANY. */
 static void follow_cpu(struct worker *w, uint32_t cpu)
 {
 	cpu_set_t set;
 
-	if (cpu == w->cpu || cpu >= CPU_SETSIZE) {
+	if (cpu == w->cpu || (cpu >= CPU_SETSIZE && cpu != ASSIST_CPU_ANY)) {
 		return;
 	}
 	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
+	for (unsigned i = 0; i < CPU_SETSIZE && cpu == ASSIST_CPU_ANY; i++) {
+		CPU_SET(i, &set); /* JIT mode: wherever the scheduler finds room */
+	}
+	if (cpu != ASSIST_CPU_ANY) {
+		CPU_SET(cpu, &set);
+	}
 	w->cpu = cpu;
 	sched_setaffinity(0, sizeof set, &set);
 }
@@ -135,14 +145,18 @@ static void serve(struct worker *w)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct assist_ready hello = {.magic = ASSIST_READY_MAGIC, .vcpu = w->id};
 
-	if (alloc_worker(w) != 0 || init_uc(w) != 0) {
+	if (alloc_worker(w) != 0 || init_uc(w) != 0 || (w->smp && g_jit && alu_init(w) != 0)) {
 		fprintf(stderr, "%s: vCPU %u: cannot set up the emulator\n", ASSIST_HELPER_NAME,
 			w->id);
 		g_init_failed = 1;
 	}
 	pthread_barrier_wait(&g_ready);
 	pthread_barrier_wait(&g_go);
+	if (g_jit && write(w->sock, &hello, sizeof hello) != (ssize_t)sizeof hello) {
+		_exit(0);
+	}
 	serve(w);
 	return NULL;
 }
@@ -194,6 +208,27 @@ static int parse_u64(const char *s, uint64_t *out)
 	return errno != 0 || end == s || *end != '\0' ? -1 : 0;
 }
 
+/* JIT mode: the MP-table probe ranges read as zeros where RAM does not cover them (as KVM's
+ * read-only slots or the VMM's MMIO answers do); one read-only anonymous mapping backs both. */
+static void map_zero(void)
+{
+	uint64_t s, n, lo = ~0ull, hi = 0;
+	void *p;
+
+	for (unsigned i = 0; i < ASSIST_ZERO_RANGES; i++) {
+		assist_zero_range(i, &s, &n);
+		lo = s < lo ? s : lo;
+		hi = s + n > hi ? s + n : hi;
+	}
+	p = mmap(NULL, hi - lo, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		die("cannot map the zero ranges");
+	}
+	g_ram.zero = p;
+	g_ram.zero_start = lo;
+	g_ram.zero_end = hi;
+}
+
 static void map_ram(const char *start, const char *size)
 {
 	void *p;
@@ -210,6 +245,14 @@ static void map_ram(const char *start, const char *size)
 	}
 	g_ram.base = p;
 	close(ASSIST_FD_MEM);
+	map_zero();
+	/* the doorbells: written by the VMM only, read here */
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, ASSIST_FD_CTL, 0);
+	if (p == MAP_FAILED) {
+		die("cannot map the control page");
+	}
+	g_ctl = p;
+	close(ASSIST_FD_CTL);
 }
 
 int main(int argc, char **argv)
@@ -221,25 +264,36 @@ int main(int argc, char **argv)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || g_vmm == 1) {
 		return 71; /* the VMM died before we could watch it */
 	}
-	if (argc != 4 || parse_u64(argv[3], &n) != 0 || n == 0 || n > ASSIST_MAX_VCPUS) {
-		fprintf(stderr, "usage: %s RAM_START RAM_SIZE NCPU (started by uhyve-sec)\n",
+	if (argc != 5 || parse_u64(argv[3], &n) != 0 || n == 0 || n > ASSIST_MAX_VCPUS ||
+	    (strcmp(argv[4], "jit") != 0 && strcmp(argv[4], "exits") != 0)) {
+		fprintf(stderr,
+			"usage: %s RAM_START RAM_SIZE NCPU jit|exits (started by uhyve-sec)\n",
 			ASSIST_HELPER_NAME);
 		return 64;
 	}
 	g_ncpu = (unsigned)n;
+	g_jit = strcmp(argv[4], "jit") == 0;
 	/* One malloc arena: glibc trims a thread arena by first reading
 	 * /proc/sys/vm/overcommit_memory, a file the filter (rightly) does not allow. */
 	mallopt(M_ARENA_MAX, 1);
 	map_ram(argv[1], argv[2]);
 	drop_privileges();
+	if (g_jit) {
+		uhs_short_slice(); /* the workers inherit it: a burst starts as soon as it is asked
+				    */
+	}
 	ws = calloc(g_ncpu, sizeof *ws);
 	if (ws == NULL || pthread_barrier_init(&g_ready, NULL, g_ncpu + 1) != 0 ||
 	    pthread_barrier_init(&g_go, NULL, g_ncpu + 1) != 0) {
 		die("out of memory");
 	}
 	for (unsigned i = 0; i < g_ncpu; i++) {
-		ws[i] = (struct worker){
-		    .id = i, .sock = ASSIST_FD_SOCK0 + (int)i, .ram = &g_ram, .cpu = ~0u};
+		ws[i] = (struct worker){.id = i,
+					.sock = ASSIST_FD_SOCK0 + (int)i,
+					.ram = &g_ram,
+					.cpu = ~0u,
+					.smp = g_ncpu > 1,
+					.doorbell = &g_ctl->doorbell[i]};
 		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
 			die("cannot start a thread");
 		}

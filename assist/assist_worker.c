@@ -24,16 +24,15 @@ int alloc_worker(struct worker *w)
 	w->frame_level = calloc(MAX_PT_FRAMES, 1);
 	w->fhash = calloc(FRAME_HASH, sizeof *w->fhash);
 	w->ptbits = calloc(1, bits);
-	w->runs = calloc(MAX_VA_RUNS, sizeof *w->runs);
-	w->next = calloc(MAX_VA_RUNS, sizeof *w->next);
-	w->holes = calloc(MAX_HOLES, sizeof *w->holes);
 	w->exits = calloc(MAX_EXITS, sizeof *w->exits);
 	w->blocks = map_anon(BLOCKS * sizeof(struct block));
 	w->copies = map_anon((size_t)MAX_PT_FRAMES * PAGE);
 	w->pool[0] = map_anon(2 * POOL_BYTES);
+	w->visits = map_anon(MAX_VISITS * sizeof *w->visits);
+	w->visit_head = map_anon(MAX_PT_FRAMES * sizeof *w->visit_head);
 	w->flush_host = map_anon(PAGE);
-	if (!w->frame_pa || !w->frame_level || !w->fhash || !w->ptbits || !w->runs || !w->next ||
-	    !w->holes || !w->exits || !w->blocks || !w->copies || !w->pool[0] || !w->flush_host) {
+	if (!w->frame_pa || !w->frame_level || !w->fhash || !w->ptbits || !w->exits || !w->blocks ||
+	    !w->copies || !w->pool[0] || !w->flush_host || !w->visits || !w->visit_head) {
 		return -1;
 	}
 	w->pool[1] = w->pool[0] + POOL_BYTES / sizeof(uint64_t);
@@ -67,15 +66,15 @@ static int warm_up(struct worker *w)
 
 int init_uc(struct worker *w)
 {
-	uint64_t cr0 = CR0_PG | CR0_WP | 0x33 /* PE MP ET NE */, cr4 = CR4_PAE | 0x600, cr3 = 0;
+	uint64_t cr0 = UC_CR0, cr4 = CR4_PAE | 0x600, cr3 = 0;
 	uc_hook hb, hi, hu;
 
 	if (uc_open(UC_ARCH_X86, UC_MODE_64, &w->uc) != UC_ERR_OK ||
 	    uc_ctl_set_cpu_model(w->uc, UC_CPU_X86_EPYC_ROME) != UC_ERR_OK ||
 	    uc_mem_map_ptr(w->uc, SHADOW_BASE, 2 * POOL_BYTES, UC_PROT_READ | UC_PROT_WRITE,
 			   w->pool[0]) != UC_ERR_OK ||
-	    warm_up(w) != 0) {
-		return -1;
+	    warm_up(w) != 0 || !ucfix_active() || map_physical(w) != 0) {
+		return -1; /* also without the link-time corrections (assist_ucfix.c) */
 	}
 	cr3 = pool_pa(0, 0);
 	if (uc_reg_write(w->uc, UC_X86_REG_CR4, &cr4) != UC_ERR_OK ||

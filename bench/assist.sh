@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # assist.sh - wall time of guests that need the instruction assist (issue 6, docs/assist.md).
 #
-# Usage: bench/assist.sh [--runs N] [--rusty-runs N] [--goals] BUILD_DIR
+# Usage: bench/assist.sh [--runs N] [--rusty-runs N] [--qemu-runs N] [--sleeps N]
+#                        [--hog-runs N] [--goals] BUILD_DIR
 #
 #   BUILD_DIR              a meson build directory (uhyve-sec, assist/uhyve-sec-assist,
 #                          tests/guests/sse and tests/guests/hello)
@@ -12,6 +13,21 @@
 #   --rusty-runs N         timed runs of rusty_demo (default 1: it takes seconds)
 #   --goals                exit 1 unless hello_world's median is at most 0.45 s and rusty_demo
 #                          exits 0 within 20 s with 1 and with 2 vCPUs (the issue's goals)
+#   --qemu-runs N          runs of each sample against QEMU TCG (issue 14; default 5, 0: none)
+#   --sleeps N             100 ms sleeps of the sleeplat guest under the CPU hog (default 200,
+#                          0: none)
+#   --hog-runs N           runs of rusty_demo -c 2 under the CPU hog (default 3)
+#   HERMIT_LOADER          QEMU's Hermit loader (hermit-loader-x86_64 of stlankes/hermit-wasm);
+#                          by default it is extracted into the temporary directory from the bare
+#                          mirror $HERMIT_WASM_MIRROR (/work/.mirror/stlankes+hermit-wasm/repo);
+#                          neither it nor QEMU is ever part of the repository.  Without either
+#                          the QEMU comparison is skipped with a notice.
+#
+# QEMU comparison (issue 14): uhyve-sec (default options: JIT mode on a KVM without VMX/SVM)
+# and `qemu-system-x86_64 -accel tcg -kernel LOADER -initrd SAMPLE`, alternating run by run,
+# medians and their ratio from the same run.  Sleep latency: the sleeplat guest (N x 100 ms)
+# with one busy loop pinned to each host CPU, in JIT and exits mode; then rusty_demo -c 2
+# (whose release build asserts a 100 ms sleep overshoots by at most 5 ms) under the same hog.
 #
 # Each run is the whole process, from fork to exit, stdin and stdout on /dev/null.  Floors,
 # measured in the same run: the boot of the `hello` test guest (a VM that needs no assist: what
@@ -20,11 +36,14 @@
 # assist's statistics.  Two vCPUs of the PIE samples run without ASLR (tests/compat/meson.build
 # explains the kernel 0.6.9 quirk).
 set -u
-runs=11 rusty_runs=1 goals=0
+runs=11 rusty_runs=1 goals=0 qemu_runs=5 sleeps=200 hog_runs=3
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) runs=$2; shift 2 ;;
 	--rusty-runs) rusty_runs=$2; shift 2 ;;
+	--qemu-runs) qemu_runs=$2; shift 2 ;;
+	--sleeps) sleeps=$2; shift 2 ;;
+	--hog-runs) hog_runs=$2; shift 2 ;;
 	--goals) goals=1; shift ;;
 	*) break ;;
 	esac
@@ -34,7 +53,8 @@ src=$(realpath "$(dirname "$0")/..")
 vmm=$build/uhyve-sec guests=$build/tests/guests
 compat=${UHYVE_SEC_COMPAT_DIR:-}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+hogs=()
+trap 'for h in "${hogs[@]}"; do kill "$h" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 failed_goal=0
 
 now() { date +%s%N; }
@@ -66,7 +86,7 @@ measure() {
 	"$vmm" -c "$cpus" --stats "$@" "$kernel" </dev/null >/dev/null 2>"$tmp/stats"
 	{
 		echo "$name -c $cpus:"
-		grep -E '^  (instruction assist|vcpu|time in guest)|^    (time in bursts|completed|burst stops|stopped before|injected)' "$tmp/stats" |
+		grep -E '^  (instruction assist|vcpu|time in guest|JIT mode)|^    (time in bursts|completed|burst stops|stopped before|injected|port I/O|interrupt delivery)' "$tmp/stats" |
 			sed 's/^/  /'
 	} >>"$tmp/statlog"
 }
@@ -108,6 +128,10 @@ native=$(awk '$1 == "native" {print $3}' "$tmp/results")
 echo
 echo "assist statistics (one --stats run each):"
 cat "$tmp/statlog"
+
+. "$src/bench/assist_qemu.sh"
+[ -n "$compat" ] && [ "$qemu_runs" -gt 0 ] && qemu_compare
+[ "$sleeps" -gt 0 ] && sleep_latency
 
 if [ $goals = 1 ]; then
 	while read -r name cpus med rest; do

@@ -29,13 +29,38 @@ static const char *insn_check(uint32_t stop, const struct assist_insn *in)
 	if (stop == ASSIST_STOP_FAULT && in->vector >= 32) {
 		return "exception vector out of range";
 	}
+	if (in->flags & ~ASSIST_I_ALL) {
+		return "unknown instruction flags";
+	}
+	if (in->op == ASSIST_OP_PIO &&
+	    ((in->io_size != 1 && in->io_size != 2 && in->io_size != 4) || in->io_out > 1)) {
+		return "port I/O with a bad size or direction";
+	}
+	return NULL;
+}
+
+static const char *pio_check(const void *buf, uint32_t npio)
+{
+	struct assist_pio p;
+
+	if (npio > ASSIST_PIO_BATCH) {
+		return "too many batched port writes";
+	}
+	for (uint32_t i = 0; i < npio; i++) {
+		memcpy(&p, (const uint8_t *)buf + offsetof(struct assist_resp, pio) + i * sizeof p,
+		       sizeof p);
+		if ((p.size != 1 && p.size != 2 && p.size != 4) || p.pad != 0) {
+			return "a batched port write with a bad size";
+		}
+	}
 	return NULL;
 }
 
 const char *assist_reply_check(const void *buf, size_t n)
 {
-	uint32_t h[4]; /* magic, stop, fpu_dirty, pad */
+	uint32_t h[4]; /* magic, stop, fpu_dirty, npio */
 	struct assist_insn in;
+	const char *why;
 
 	if (n != ASSIST_RESP_SHORT && n != sizeof(struct assist_resp)) {
 		return "wrong message size";
@@ -51,8 +76,8 @@ const char *assist_reply_check(const void *buf, size_t n)
 	if (h[2] > 1 || (h[2] == 1) != (n == sizeof(struct assist_resp))) {
 		return "x87/SSE state flag does not match the message size";
 	}
-	if (h[3] != 0) {
-		return "reserved field not zero";
+	if ((why = pio_check(buf, h[3])) != NULL) {
+		return why;
 	}
 	return insn_check(h[1], &in);
 }

@@ -32,8 +32,15 @@ static bool ref_valid(const uint8_t *b, size_t n)
 	}
 	memset(&r, 0, sizeof r);
 	memcpy(&r, b, n);
-	if (r.magic != ASSIST_PROTO_MAGIC || r.stop >= ASSIST_STOP_COUNT || r.pad != 0) {
+	if (r.magic != ASSIST_PROTO_MAGIC || r.stop >= ASSIST_STOP_COUNT ||
+	    r.npio > ASSIST_PIO_BATCH) {
 		return false;
+	}
+	for (uint32_t i = 0; i < r.npio; i++) {
+		if ((r.pio[i].size != 1 && r.pio[i].size != 2 && r.pio[i].size != 4) ||
+		    r.pio[i].pad != 0) {
+			return false;
+		}
 	}
 	if (!(r.fpu_dirty == 0 && n == SHORT) && !(r.fpu_dirty == 1 && n == FULL)) {
 		return false;
@@ -43,6 +50,12 @@ static bool ref_valid(const uint8_t *b, size_t n)
 		return false;
 	}
 	if (r.stop == ASSIST_STOP_VMM && (r.insn.op == 0 || r.insn.len == 0)) {
+		return false;
+	}
+	if ((r.insn.flags & ~(uint32_t)ASSIST_I_ALL) != 0 ||
+	    (r.insn.op == ASSIST_OP_PIO &&
+	     ((r.insn.io_size != 1 && r.insn.io_size != 2 && r.insn.io_size != 4) ||
+	      r.insn.io_out > 1))) {
 		return false;
 	}
 	return r.stop != ASSIST_STOP_FAULT || r.insn.vector < 32;

@@ -89,10 +89,14 @@ static void usage_own(FILE *f)
 	      "                          mapping and exit (78 when invalid)\n"
 	      "      --audit-log FILE    append the JSON audit log to FILE (default stderr)\n"
 	      "      --audit=deny|all    log denials only (default) or every file operation\n"
-	      "      --assist=auto|off   complete instructions this host's KVM cannot emulate\n"
-	      "                          (auto, the default, where the build has an assist:\n"
-	      "                          see --version); off: such an instruction ends the run\n"
-	      "                          (status 81)\n"
+	      "      --assist=auto|exits|jit|off\n"
+	      "                          the instruction assist (where the build has it: see\n"
+	      "                          --version); auto, the default: where KVM emulates\n"
+	      "                          guest code (no VMX/SVM), a 1-vCPU guest's code runs in\n"
+	      "                          its JIT; exits: it only completes instructions KVM\n"
+	      "                          cannot emulate; jit: JIT with any vCPU count\n"
+	      "                          (experimental); off: such an instruction ends the run\n"
+	      "                          (81)\n"
 	      "      --argv0 NAME        the guest's argv[0] (default: KERNEL as given)\n"
 	      "      --status-fd N       when the run ends, write one end record to the open\n"
 	      "                          fd N: 'uhyve-sec-end 1 guest CODE', 'uhyve-sec-end 1\n"
@@ -394,6 +398,20 @@ static int parse_files(struct launch_config *lc, int opt, const char *arg)
 	}
 }
 
+/* --assist=auto|exits|jit|off (docs/assist.md) */
+static int set_assist(struct vmm_config *cfg, const char *arg)
+{
+	if (strcmp(arg, "auto") != 0 && strcmp(arg, "exits") != 0 && strcmp(arg, "jit") != 0 &&
+	    strcmp(arg, "off") != 0) {
+		uhs_msg("invalid --assist '%s': expected 'auto', 'exits', 'jit' or 'off'", arg);
+		return -1;
+	}
+	cfg->assist = strcmp(arg, "off") != 0;
+	cfg->assist_jit_smp = strcmp(arg, "jit") == 0;
+	cfg->assist_jit = strcmp(arg, "auto") == 0 || cfg->assist_jit_smp;
+	return 0;
+}
+
 static int parse_opt(struct launch_config *lc, int opt, const char *arg)
 {
 	struct vmm_config *cfg = &lc->vm;
@@ -425,7 +443,7 @@ static int parse_opt(struct launch_config *lc, int opt, const char *arg)
 	case OPT_STATUS_FD:
 		return set_status_fd(lc, arg);
 	case OPT_ASSIST:
-		return choice(arg, "--assist", "auto", "off", &cfg->assist);
+		return set_assist(cfg, arg);
 	case 'h':
 		cli_usage(stdout);
 		return 1;
@@ -572,6 +590,7 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_co
 	cfg->cpus = 1;
 	cfg->aslr = true;
 	cfg->assist = true;
+	cfg->assist_jit = true;
 	cfg->sandbox = true;
 	lc->status_fd = -1;
 	lc->gdb_port = -1;

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "vmm.h"
 
@@ -39,5 +40,26 @@ const unsigned long *assist_vcpu_ioctls(int *n);
 
 /* Appends the assist's statistics to stderr (--stats). */
 void assist_print_stats(const struct vm *vm);
+
+/* The helper's process id (its waiting parent before the exec), -1 if none: the VMM's
+ * allowlist lets it kill and reap that process and no other (assist_fini). */
+pid_t assist_pid(const struct vm *vm);
+
+/* ---- JIT mode (docs/assist.md): on a KVM that emulates CPL-0 code, guest code runs in the
+ * assist by default, and KVM single-steps what only it can do. ---- */
+/* Called by the vCPU thread before each KVM_RUN: true once this vCPU should switch to JIT mode
+ * (the assist announced it is ready).  Cheap when JIT mode is off. */
+bool assist_jit_ready(struct vcpu *v);
+/* Runs the vCPU in JIT mode until the VM stops; false if it ended the VM itself. */
+bool assist_jit_run(struct vcpu *v);
+/* For the main thread: true while a vCPU may still switch to JIT mode; assist_jit_tick then
+ * kicks those vCPUs out of KVM_RUN now and then, so that one that never exits switches too. */
+bool assist_jit_pending(const struct vm *vm);
+void assist_jit_tick(struct vm *vm);
+/* An interrupt may have become pending for vCPU `i` (an IPI, a device): a burst running for it
+ * ends where IF is 1, a vCPU waiting in HLT wakes.  Any thread; no-op outside JIT mode. */
+void assist_kick(struct vm *vm, unsigned i);
+/* The VM is stopping: every vCPU waiting in HLT wakes. */
+void assist_wake_all(struct vm *vm);
 
 #endif

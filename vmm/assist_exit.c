@@ -18,7 +18,7 @@
 #include "gdb.h"
 #include "pagewalk.h"
 
-static uint64_t now_ns(void)
+uint64_t assist_now_ns(void)
 {
 	struct timespec ts;
 
@@ -90,36 +90,69 @@ static void take_reply(struct assist_cpu *c)
 	c->xsave_dirty = true;
 }
 
+/* Reads a message of at most `len` bytes; -2 when the VM is stopping. */
+static ssize_t read_msg(struct vcpu *v, int sock, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do {
+		n = read(sock, buf, len);
+	} while (n < 0 && errno == EINTR && !atomic_load(&v->vm->stopping));
+	return n < 0 && errno == EINTR ? -2 : n;
+}
+
+/* JIT mode: every worker first says it is ready (struct assist_ready). */
+bool assist_read_ready(struct vcpu *v, struct assist_cpu *c)
+{
+	struct assist_vm *a = v->vm->assist;
+	struct assist_ready r;
+	ssize_t n;
+
+	if (c->ready || !a->jit) {
+		return true;
+	}
+	n = read_msg(v, c->sock, &r, sizeof r);
+	if (n == (ssize_t)sizeof r && r.magic == ASSIST_READY_MAGIC && r.vcpu == v->id) {
+		c->ready = true;
+		atomic_store(&a->alive, true);
+		return true;
+	}
+	if (n > 0) {
+		assist_lost(v, c, "a bad ready message");
+	}
+	c->dead = true;
+	return false;
+}
+
 /* The reply to the request just sent, checked (assist_reply_check) before anything of it is
  * used.  Returns 0, -1 (the assist is gone), -2 (the VM is stopping), or -3 (a reply that
  * breaks the protocol: *why says how). */
-static int roundtrip(struct vcpu *v, struct assist_cpu *c, const char **why)
+int assist_roundtrip(struct vcpu *v, struct assist_cpu *c, const char **why)
 {
 	ssize_t n;
 	int cpu = sched_getcpu(); /* vDSO: no system call */
 
 	c->req.magic = ASSIST_PROTO_MAGIC;
-	c->req.cpu = cpu < 0 ? ~0u : (uint32_t)cpu;
+	c->req.cpu = c->engaged ? ASSIST_CPU_ANY : cpu < 0 ? ~0u : (uint32_t)cpu;
 	do {
 		n = write(c->sock, &c->req, sizeof c->req);
 	} while (n < 0 && errno == EINTR && !atomic_load(&v->vm->stopping));
 	if (n != (ssize_t)sizeof c->req) {
 		return n < 0 && errno == EINTR ? -2 : -1;
 	}
-	do {
-		n = read(c->sock, &c->resp, sizeof c->resp);
-	} while (n < 0 && errno == EINTR && !atomic_load(&v->vm->stopping));
-	if (n < 0 && errno == EINTR) {
+	n = read_msg(v, c->sock, &c->resp, sizeof c->resp);
+	if (n == -2) {
 		return -2;
 	}
 	if (n <= 0) {
 		return -1; /* EOF or an error: the assist is gone */
 	}
+	atomic_store(&((struct assist_vm *)v->vm->assist)->alive, true);
 	*why = assist_reply_check(&c->resp, (size_t)n);
 	return *why == NULL ? 0 : -3;
 }
 
-static bool has_error_code(unsigned vector)
+bool assist_has_error_code(unsigned vector)
 {
 	return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21;
 }
@@ -146,13 +179,13 @@ static bool inject(struct vcpu *v, struct assist_cpu *c, const struct fault *f)
 }
 
 /* A fault raised by the rejected instruction itself: only we can deliver it. */
-static void fault_from_reply(const struct vm *vm, const struct assist_cpu *c, struct fault *f)
+void assist_fault_from_reply(const struct vm *vm, const struct assist_cpu *c, struct fault *f)
 {
 	unsigned vec = c->resp.insn.vector;
 	gpa_t pa;
 	uint64_t contig;
 
-	*f = (struct fault){.vector = vec, .has_err = has_error_code(vec)};
+	*f = (struct fault){.vector = vec, .has_err = assist_has_error_code(vec)};
 	if (vec == VEC_PF && !pw_canonical(c->resp.insn.ea)) {
 		/* no page fault at a non-canonical address: the processor raises #GP(0) */
 		*f = (struct fault){.vector = VEC_GP, .has_err = true};
@@ -165,7 +198,7 @@ static void fault_from_reply(const struct vm *vm, const struct assist_cpu *c, st
 }
 
 /* Ends the VM with the usual emulation-failure diagnostic plus the assist's reason. */
-static bool fail(struct vcpu *v, const struct assist_cpu *c, const char *why)
+bool assist_fail(struct vcpu *v, const struct assist_cpu *c, const char *why)
 {
 	const struct kvm_run *r = v->run;
 	char bytes[3 * 16 + 1] = "";
@@ -187,7 +220,7 @@ static bool fail(struct vcpu *v, const struct assist_cpu *c, const char *why)
 	return false;
 }
 
-static const char *unsupported_reason(unsigned cls)
+const char *assist_unsupported_reason(unsigned cls)
 {
 	switch (cls) {
 	case ASSIST_C_VEX:
@@ -200,13 +233,14 @@ static const char *unsupported_reason(unsigned cls)
 	}
 }
 
-static void account(struct assist_cpu *c)
+void assist_account(struct assist_cpu *c)
 {
 	const struct assist_resp *r = &c->resp;
 
 	c->st.rounds++;
 	c->st.insns += r->counts.insns;
 	c->st.completed += r->counts.completed;
+	c->st.atomics += r->counts.atomics;
 	c->st.rebuilds += r->counts.rebuilds;
 	c->st.emu_ns += r->counts.ns;
 	c->st.stops[r->stop]++;
@@ -227,11 +261,11 @@ static bool complete_and_go_on(struct vcpu *v, struct assist_cpu *c, uint64_t *b
 		c->req.regs.rip += c->resp.insn.len;
 		break;
 	case DONE_FAULT:
-		*ok = inject(v, c, &f) || fail(v, c, "cannot inject the exception");
+		*ok = inject(v, c, &f) || assist_fail(v, c, "cannot inject the exception");
 		return false;
 	case DONE_FAIL:
 	default:
-		*ok = fail(v, c, "completing it failed");
+		*ok = assist_fail(v, c, "completing it failed");
 		return false;
 	}
 	*budget -= c->resp.counts.insns < *budget ? c->resp.counts.insns : *budget;
@@ -250,31 +284,42 @@ static bool after_reply(struct vcpu *v, struct assist_cpu *c, bool stuck, uint64
 	case ASSIST_STOP_VMM:
 		return complete_and_go_on(v, c, budget, ok);
 	case ASSIST_STOP_NM:
-		*ok = inject(v, c, &f) || fail(v, c, "cannot inject #NM");
+		*ok = inject(v, c, &f) || assist_fail(v, c, "cannot inject #NM");
 		return false;
 	case ASSIST_STOP_FAULT:
 		/* precise: the state is the one before the faulting instruction */
-		fault_from_reply(v->vm, c, &f);
+		assist_fault_from_reply(v->vm, c, &f);
 		*ok = (f.vector < 32 && f.vector != 8 && inject(v, c, &f)) ||
-		      fail(v, c, "cannot deliver its exception");
+		      assist_fail(v, c, "cannot deliver its exception");
 		return false;
 	case ASSIST_STOP_PAGE:
-		*ok = !stuck || fail(v, c, "it touches a page-table frame or memory outside RAM");
+		*ok = !stuck ||
+		      assist_fail(v, c, "it touches a page-table frame or memory outside RAM");
 		return false;
 	case ASSIST_STOP_UNSUPPORTED:
-		*ok = fail(v, c, unsupported_reason(c->resp.insn.cls));
+		*ok = assist_fail(v, c, assist_unsupported_reason(c->resp.insn.cls));
 		return false;
 	case ASSIST_STOP_ERROR:
-		*ok = fail(v, c, "the assist process failed");
+		*ok = assist_fail(v, c, "the assist process failed");
 		return false;
 	default:
 		return false; /* cap reached, or KVM's turn */
 	}
 }
 
-/* The assist is gone (why == NULL) or broke the protocol: the VM ends. */
-static bool lost(struct vcpu *v, const struct assist_cpu *c, const char *why)
+/* The assist is gone (why == NULL) or broke the protocol: the VM ends.  Gone before it ever
+ * answered: it could not start (status 71, like a missing helper). */
+bool assist_lost(struct vcpu *v, const struct assist_cpu *c, const char *why)
 {
+	const struct assist_vm *a = v->vm->assist;
+
+	if (why == NULL && !atomic_load(&a->alive)) {
+		vm_finish(v->vm, ST_OSERR,
+			  "vCPU %u needs the instruction assist at RIP 0x%llx, but %s could not "
+			  "start",
+			  v->id, (unsigned long long)c->req.regs.rip, ASSIST_HELPER_NAME);
+		return false;
+	}
 	vm_finish(v->vm, ST_KVM_INTERNAL,
 		  "KVM internal error on vCPU %u: suberror 1 (instruction emulation failed) at RIP "
 		  "0x%llx; the instruction assist process %s%s%s",
@@ -291,19 +336,19 @@ static bool run_bursts(struct vcpu *v, struct assist_cpu *c)
 	const char *why = NULL;
 
 	for (unsigned round = 0; round < MAX_ROUNDS; round++) {
-		uint64_t t = now_ns();
+		uint64_t t = assist_now_ns();
 		int rc;
 		c->req.flags = (first ? ASSIST_F_FIRST_FAILED : 0) | (one ? ASSIST_F_ONE_INSN : 0);
 		c->req.max_insns = one ? 1 : (uint32_t)budget;
-		rc = roundtrip(v, c, &why);
-		c->st.burst_ns += now_ns() - t;
+		rc = assist_roundtrip(v, c, &why);
+		c->st.burst_ns += assist_now_ns() - t;
 		if (rc == -2) {
 			return false; /* the VM is stopping */
 		}
 		if (rc != 0) {
-			return lost(v, c, rc == -3 ? why : NULL);
+			return assist_lost(v, c, rc == -3 ? why : NULL);
 		}
-		account(c);
+		assist_account(c);
 		/* stopped again where KVM gave up: nobody else can run that instruction */
 		bool stuck =
 		    first && c->resp.regs.rip == c->req.regs.rip && c->resp.counts.completed == 0;
@@ -316,14 +361,40 @@ static bool run_bursts(struct vcpu *v, struct assist_cpu *c)
 	return true;
 }
 
+/* A packager may ship the helper separately: without it, only a guest that needs it fails. */
+static bool missing(struct vcpu *v)
+{
+	const struct kvm_run *r = v->run;
+	uint64_t rip = v->vm->sync_regs ? r->s.regs.regs.rip : 0;
+
+	vm_finish(v->vm, ST_OSERR,
+		  "KVM cannot execute an instruction of the guest (vCPU %u, RIP 0x%llx) and the "
+		  "instruction assist (%s) is not installed next to uhyve-sec",
+		  v->id, (unsigned long long)rip, ASSIST_HELPER_NAME);
+	return false;
+}
+
 bool assist_emulation_failure(struct vcpu *v)
 {
 	struct assist_cpu *c = v->assist;
-	uint64_t t0 = now_ns();
+	const struct assist_vm *a = v->vm->assist;
+	uint64_t t0 = assist_now_ns();
 	bool ok;
 
-	if (c == NULL || c->sock < 0) {
+	if (c == NULL || a == NULL) {
 		return false;
+	}
+	if (a->missing) {
+		return missing(v);
+	}
+	if (c->sock < 0) {
+		return false;
+	}
+	if (!c->ready && !c->dead && !assist_read_ready(v, c)) {
+		return atomic_load(&v->vm->stopping) ? false : assist_lost(v, c, NULL);
+	}
+	if (c->dead) {
+		return assist_lost(v, c, NULL);
 	}
 	if (!get_state(v, c)) {
 		vm_finish(v->vm, ST_KVM_FAIL,
@@ -339,7 +410,7 @@ bool assist_emulation_failure(struct vcpu *v)
 			  strerror(errno));
 		ok = false;
 	}
-	c->st.total_ns += now_ns() - t0;
+	c->st.total_ns += assist_now_ns() - t0;
 	return ok;
 }
 
@@ -387,7 +458,7 @@ void assist_print_stats(const struct vm *vm)
 
 	_Static_assert(sizeof s % sizeof(uint64_t) == 0, "assist_stats holds only counters");
 	sum_stats(vm, &s);
-	if (s.exits == 0) {
+	if (s.exits == 0 && s.rounds == 0 && s.engaged == 0) {
 		return; /* never engaged (e.g. hardware virtualization) */
 	}
 	fprintf(
@@ -407,4 +478,5 @@ void assist_print_stats(const struct vm *vm)
 	print_list("    burst stops:", s.stops, ASSIST_STOP_COUNT, assist_stop_name);
 	print_list("    stopped before:", s.classes, ASSIST_C_COUNT, assist_class_name);
 	print_list("    injected:", s.injected, 32, vector_name);
+	jit_print_stats(vm, &s);
 }

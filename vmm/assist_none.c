@@ -48,3 +48,42 @@ void assist_print_stats(const struct vm *vm)
 {
 	(void)vm;
 }
+
+pid_t assist_pid(const struct vm *vm)
+{
+	(void)vm;
+	return -1;
+}
+
+bool assist_jit_ready(struct vcpu *v)
+{
+	(void)v;
+	return false;
+}
+
+bool assist_jit_run(struct vcpu *v)
+{
+	(void)v;
+	return false;
+}
+
+bool assist_jit_pending(const struct vm *vm)
+{
+	(void)vm;
+	return false;
+}
+
+void assist_jit_tick(struct vm *vm)
+{
+	(void)vm;
+}
+
+void assist_kick(struct vm *vm, unsigned i)
+{
+	(void)vm, (void)i;
+}
+
+void assist_wake_all(struct vm *vm)
+{
+	(void)vm;
+}

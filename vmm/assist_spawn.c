@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "assist_vmm.h"
@@ -29,8 +31,9 @@ bool assist_available(void)
 	return true;
 }
 
-/* The vCPU ioctls assist_emulation_failure() may issue, for the VMM's seccomp allowlist (the
- * run loop's own KVM_RUN, KVM_GET_REGS and KVM_GET_SREGS are not repeated). */
+/* The vCPU ioctls assist_emulation_failure() and JIT mode may issue, for the VMM's seccomp
+ * allowlist (the run loop's own KVM_RUN, KVM_GET_REGS and KVM_GET_SREGS are not repeated);
+ * KVM_SET_GUEST_DEBUG turns on single-stepping when a vCPU engages JIT mode. */
 #define ASSIST_IOCTLS(X)                                                                           \
 	X(KVM_GET_XSAVE)                                                                           \
 	X(KVM_SET_XSAVE)                                                                           \
@@ -39,7 +42,8 @@ bool assist_available(void)
 	X(KVM_SET_SREGS)                                                                           \
 	X(KVM_GET_MSRS)                                                                            \
 	X(KVM_GET_VCPU_EVENTS)                                                                     \
-	X(KVM_SET_VCPU_EVENTS)
+	X(KVM_SET_VCPU_EVENTS)                                                                     \
+	X(KVM_SET_GUEST_DEBUG)
 #define IOCTL_REQ(r)  r,
 #define IOCTL_NAME(r) #r,
 static const unsigned long assist_ioctl_req[] = {ASSIST_IOCTLS(IOCTL_REQ)};
@@ -53,10 +57,12 @@ const unsigned long *assist_vcpu_ioctls(int *n)
 
 void assist_print_sandbox(FILE *f)
 {
-	fprintf(f,
-		"\nInstruction assist (%s, built in; started at the first instruction this KVM "
-		"cannot emulate, never with --assist=off):\n",
-		ASSIST_HELPER_NAME);
+	fprintf(
+	    f,
+	    "\nInstruction assist (%s, built in; where this KVM emulates CPL-0 code (no VMX/SVM) "
+	    "it runs guest code by default (JIT mode), elsewhere it starts at the first "
+	    "instruction KVM cannot emulate; never with --assist=off):\n",
+	    ASSIST_HELPER_NAME);
 	fprintf(f, "  VMM: while the assist is enabled, ioctl on the vCPU fds also accepts");
 	for (size_t i = 0; i < sizeof assist_ioctl_name / sizeof assist_ioctl_name[0]; i++) {
 		fprintf(f, "%s%s", i == 0 ? " " : ", ", assist_ioctl_name[i]);
@@ -109,13 +115,14 @@ static void wait_first_request(unsigned n)
 	}
 }
 
-/* What the forked child holds before it execs the helper: the helper's fds (RAM, one socket
- * per vCPU), all duplicated above every target number so that no dup2 in the child
- * overwrites a source it still needs, and the read end of the geometry pipe. */
+/* What the forked child holds before it execs the helper: the helper's fds (RAM, the control
+ * page, one socket per vCPU), all duplicated above every target number so that no dup2 in
+ * the child overwrites a source it still needs, and the read end of the geometry pipe. */
 struct helper_fds {
-	int mem, geo;
+	int mem, ctl, geo;
 	int *sock; /* n of them */
 	unsigned n;
+	bool jit; /* exec at once (JIT mode), not at the first request */
 };
 
 /* Decimal digits of v into buf (async-signal-safe: no snprintf in the child). */
@@ -169,7 +176,8 @@ static void exec_helper(const char *path, char *argv[], const struct helper_fds 
 	sigset_t none;
 	int null = open("/dev/null", O_RDWR);
 
-	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(h->mem, ASSIST_FD_MEM) < 0) {
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(h->mem, ASSIST_FD_MEM) < 0 ||
+	    dup2(h->ctl, ASSIST_FD_CTL) < 0) {
 		_exit(127);
 	}
 	for (unsigned i = 0; i < h->n; i++) {
@@ -185,7 +193,9 @@ static void exec_helper(const char *path, char *argv[], const struct helper_fds 
 	prctl(PR_SET_NAME, ASSIST_HELPER_NAME); /* not "uhyve-sec": that child is the broker */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	read_geometry(geo, argv[1], argv[2]);
-	wait_first_request(h->n);
+	if (!h->jit) {
+		wait_first_request(h->n);
+	}
 	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -198,8 +208,10 @@ static void exec_helper(const char *path, char *argv[], const struct helper_fds 
  * assist costs nothing more. */
 static int spawn_helper(struct vm *vm, const char *path, const struct helper_fds *h, pid_t *pid)
 {
-	char name[] = ASSIST_HELPER_NAME, start[24] = "", size[24] = "", ncpu[16];
-	char *argv[] = {name, start, size, ncpu, NULL};
+	char name[] = ASSIST_HELPER_NAME, start[24] = "", size[24] = "", ncpu[16], mode[8];
+	char *argv[] = {name, start, size, ncpu, mode, NULL};
+
+	snprintf(mode, sizeof mode, "%s", h->jit ? "jit" : "exits");
 
 	snprintf(ncpu, sizeof ncpu, "%u", vm->ncpu);
 	*pid = fork();
@@ -239,10 +251,10 @@ static int geometry_pipe(struct assist_vm *a, int floor, int *rd)
 	return *rd < 0 ? errno : 0;
 }
 
-static int start_helper(struct vm *vm, struct assist_vm *a, const char *path)
+static int start_helper(struct vm *vm, struct assist_vm *a, const char *path, int ctl)
 {
 	int floor = ASSIST_FD_SOCK0 + (int)vm->ncpu + 1;
-	struct helper_fds h = {.mem = -1, .geo = -1, .n = vm->ncpu};
+	struct helper_fds h = {.mem = -1, .ctl = -1, .geo = -1, .n = vm->ncpu, .jit = a->jit};
 	int rc = 0;
 
 	if ((h.sock = malloc(vm->ncpu * sizeof *h.sock)) == NULL) {
@@ -252,7 +264,8 @@ static int start_helper(struct vm *vm, struct assist_vm *a, const char *path)
 		h.sock[i] = -1;
 	}
 	h.mem = fcntl(vm->mem.fd, F_DUPFD_CLOEXEC, floor);
-	rc = h.mem < 0 ? errno : geometry_pipe(a, floor, &h.geo);
+	h.ctl = fcntl(ctl, F_DUPFD_CLOEXEC, floor);
+	rc = h.mem < 0 || h.ctl < 0 ? errno : geometry_pipe(a, floor, &h.geo);
 	for (unsigned i = 0; rc == 0 && i < vm->ncpu; i++) {
 		rc = vcpu_socket(vm, i, floor, &h.sock[i]);
 	}
@@ -266,6 +279,9 @@ static int start_helper(struct vm *vm, struct assist_vm *a, const char *path)
 	}
 	if (h.mem >= 0) {
 		close(h.mem);
+	}
+	if (h.ctl >= 0) {
+		close(h.ctl);
 	}
 	if (h.geo >= 0) {
 		close(h.geo);
@@ -287,11 +303,30 @@ static int alloc_cpus(struct vm *vm)
 	return 0;
 }
 
+/* The control page (struct assist_ctl): a sealed memfd the VMM maps read-write; the assist
+ * can only map it read-only (F_SEAL_FUTURE_WRITE) and nobody can resize it. */
+static int control_page(struct assist_vm *a, int *fd)
+{
+	void *p;
+
+	*fd = memfd_create("uhyve-sec-assist-ctl", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (*fd < 0 || ftruncate(*fd, 4096) != 0 ||
+	    fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
+		return errno;
+	}
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (p == MAP_FAILED) {
+		return errno;
+	}
+	a->ctl = p;
+	return fcntl(*fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) == 0 ? 0 : errno;
+}
+
 int assist_init(struct vm *vm)
 {
 	struct assist_vm *a = calloc(1, sizeof *a);
 	char path[PATH_MAX];
-	int rc;
+	int rc, ctl = -1;
 
 	if (a == NULL || alloc_cpus(vm) != 0) {
 		free(a);
@@ -301,22 +336,27 @@ int assist_init(struct vm *vm)
 	a->pid = -1;
 	a->geo_fd = -1;
 	vm->assist = a;
+	rc = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	a->sync_mask = rc > 0 ? (uint32_t)rc : 0;
+	a->jit = assist_jit_wanted(vm);
 	if (helper_path(ASSIST_HELPER_NAME, "assist", path, sizeof path) != 0) {
-		uhs_msg("the instruction assist (%s) is not installed next to uhyve-sec; "
-			"run with --assist=off to do without it",
-			ASSIST_HELPER_NAME);
-		return ST_OSERR;
+		/* not fatal: a guest that never needs it runs (status 71 when one does) */
+		a->missing = true;
+		a->jit = false;
+		return 0;
 	}
 	if ((rc = check_memfd(vm)) != 0) {
 		return rc;
 	}
-	rc = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
-	a->sync_mask = rc > 0 ? (uint32_t)rc : 0;
 	/* The helper starts in the background: a guest that never needs it does not wait. */
-	if ((rc = start_helper(vm, a, path)) != 0) {
+	if ((rc = control_page(a, &ctl)) != 0 || (rc = start_helper(vm, a, path, ctl)) != 0) {
 		uhs_msg("cannot start the instruction assist %s: %s", path, strerror(rc));
+		if (ctl >= 0) {
+			close(ctl);
+		}
 		return ST_OSERR;
 	}
+	close(ctl);
 	return 0;
 }
 
@@ -326,6 +366,9 @@ int assist_set_ram(struct vm *vm)
 	uint64_t g[2] = {vm->mem.start, vm->mem.size};
 	ssize_t n;
 
+	if (a->missing) {
+		return 0;
+	}
 	do {
 		n = write(a->geo_fd, g, sizeof g); /* 16 bytes into an empty pipe: all or nothing */
 	} while (n < 0 && errno == EINTR);
@@ -336,7 +379,23 @@ int assist_set_ram(struct vm *vm)
 			n < 0 ? strerror(errno) : "short write");
 		return ST_OSERR;
 	}
-	return 0;
+	return a->jit ? assist_jit_setup(vm) : 0;
+}
+
+/* The helper exits on EOF (and by PR_SET_PDEATHSIG when we exit), but it is our child: we
+ * reap it, so that no zombie is left for PID 1 (issue 16 item 12).  SIGKILL first: a
+ * compromised helper might ignore the EOF, and one still starting has not seen it yet. */
+static void reap(struct assist_vm *a)
+{
+	int st;
+
+	if (a->pid <= 0) {
+		return;
+	}
+	kill(a->pid, SIGKILL);
+	while (waitpid(a->pid, &st, 0) < 0 && errno == EINTR) {
+	}
+	a->pid = -1;
 }
 
 void assist_fini(struct vm *vm)
@@ -354,8 +413,19 @@ void assist_fini(struct vm *vm)
 		free(c);
 		vm->vcpus[i].assist = NULL;
 	}
-	/* Not reaped: it exits on EOF (or by PR_SET_PDEATHSIG when we exit), and the VMM's
-	 * seccomp allowlist lets it wait for the broker only. */
+	if (a != NULL) {
+		reap(a);
+		if (a->ctl != NULL) {
+			munmap(a->ctl, 4096);
+		}
+	}
 	free(a);
 	vm->assist = NULL;
+}
+
+pid_t assist_pid(const struct vm *vm)
+{
+	const struct assist_vm *a = vm->assist;
+
+	return a != NULL ? a->pid : -1;
 }

@@ -174,11 +174,11 @@ static int test_attempt(struct vm *vm, int action)
 	return r < 0 ? -errno : (int)(r > 0 ? 0 : r);
 }
 
-static bool test_hook(struct vcpu *v, uint8_t *data)
+static bool test_hook(struct vcpu *v, uint8_t *data, uint64_t rdi)
 {
-	int action = (int)(get_rdi(v) & 0xff), result;
+	int action = (int)(rdi & 0xff), result;
 
-	if (get_rdi(v) & 0x100) { /* on the main thread: hand it over and wait */
+	if (rdi & 0x100) { /* on the main thread: hand it over and wait */
 		__atomic_store_n(&test_result, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&test_action, action, __ATOMIC_RELEASE);
 		kick(v->vm->main_tid, SIG_DONE);
@@ -193,31 +193,25 @@ static bool test_hook(struct vcpu *v, uint8_t *data)
 }
 #endif
 
-/* Returns false when the vCPU must stop. */
-static bool handle_io(struct vcpu *v)
+/* One IN or OUT of the guest, from a KVM exit or from a burst in JIT mode (assist_jit.c):
+ * the one dispatch path of port I/O.  Returns false when the vCPU must stop. */
+bool vcpu_port_io(struct vcpu *v, uint16_t port, bool out, uint8_t size, uint8_t *data,
+		  uint64_t rdi)
 {
-	struct kvm_run *r = v->run;
 	struct hc_call c = {
 	    .vm = &v->vm->hc, .vcpu = v->id, .get_cr3 = get_cr3, .opaque = v, .stats = &v->hcs};
 	enum hc_action a;
 
-	if (r->io.count != 1) {
-		vm_finish(v->vm, ST_GUEST_VIOLATION,
-			  "guest protocol violation on vCPU %u: string I/O (count %u) at port 0x%x",
-			  v->id, r->io.count, r->io.port);
-		return false;
-	}
 #ifdef UHS_TEST_HOOKS
-	if (r->io.port == TEST_HOOK_PORT && r->io.direction == KVM_EXIT_IO_IN && r->io.size == 4) {
-		return test_hook(v, (uint8_t *)r + r->io.data_offset);
+	if (port == TEST_HOOK_PORT && !out && size == 4) {
+		return test_hook(v, data, rdi);
 	}
 #endif
-	if (r->io.direction == KVM_EXIT_IO_OUT) {
-		pio_ring_saw_write(v->vm, r->io.port);
+	if (out) {
+		pio_ring_saw_write(v->vm, port);
 	}
-	c.rdi = get_rdi(v);
-	a = hc_port_io(&c, r->io.port, r->io.direction == KVM_EXIT_IO_OUT, r->io.size,
-		       (uint8_t *)r + r->io.data_offset);
+	c.rdi = rdi;
+	a = hc_port_io(&c, port, out, size, data);
 	if (a == HC_EXIT) {
 		guest_exit(v->vm, c.exit_code);
 	} else if (a == HC_FATAL) {
@@ -227,6 +221,20 @@ static bool handle_io(struct vcpu *v)
 			  v->id, c.msg);
 	}
 	return a == HC_CONTINUE;
+}
+
+static bool handle_io(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+
+	if (r->io.count != 1) {
+		vm_finish(v->vm, ST_GUEST_VIOLATION,
+			  "guest protocol violation on vCPU %u: string I/O (count %u) at port 0x%x",
+			  v->id, r->io.count, r->io.port);
+		return false;
+	}
+	return vcpu_port_io(v, r->io.port, r->io.direction == KVM_EXIT_IO_OUT, r->io.size,
+			    (uint8_t *)r + r->io.data_offset, get_rdi(v));
 }
 
 static bool handle_mmio(struct vcpu *v)
@@ -264,7 +272,7 @@ static void internal_error(struct vcpu *v)
 		  (unsigned long long)get_rip(v), bytes[0] ? ", instruction bytes:" : "", bytes);
 }
 
-static bool handle_exit(struct vcpu *v)
+bool vcpu_handle_exit(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
 
@@ -342,6 +350,10 @@ static void *vcpu_thread(void *arg)
 		if (v->vm->dbg != NULL && !gdb_vcpu_run(v)) {
 			break; /* parked while a debugger holds the machine, then stopping */
 		}
+		if (assist_jit_ready(v)) { /* JIT mode (assist_jit.c) from now on */
+			assist_jit_run(v);
+			break;
+		}
 		uint64_t t0 = uhs_now_ns();
 		int rc = ioctl(v->fd, KVM_RUN, 0);
 		v->guest_ns += uhs_now_ns() - t0;
@@ -353,7 +365,7 @@ static void *vcpu_thread(void *arg)
 				  strerror(errno));
 			break;
 		}
-		if (!handle_exit(v)) {
+		if (!vcpu_handle_exit(v)) {
 			break;
 		}
 	}
@@ -370,7 +382,8 @@ static void confine_seccomp(struct vm *vm)
 				     .vm_fd = vm->vm_fd,
 				     .broker_sock = vm->files->broker_sock,
 				     .broker_pid = vm->broker_pid,
-				     .net_vm_fd = -1};
+				     .net_vm_fd = -1,
+				     .assist_pid = assist_pid(vm)};
 
 	if (!vm->cfg->sandbox) {
 		return;
@@ -404,9 +417,15 @@ static void on_kick(int sig)
 	(void)sig;
 }
 
+void vcpu_kick(struct vcpu *v)
+{
+	kick(__atomic_load_n(&v->tid, __ATOMIC_ACQUIRE), SIG_KICK);
+}
+
 static void stop_all(struct vm *vm)
 {
 	atomic_store(&vm->stopping, 1);
+	assist_wake_all(vm); /* vCPUs waiting in HLT in JIT mode */
 	if (vm->hc.fs != NULL && vm->hc.fs->stop != NULL) {
 		vm->hc.fs->stop(vm->hc.fs_ctx);
 	}
@@ -478,9 +497,32 @@ static bool output_abandon(void *ctx)
 	return atomic_load(&vm->abandon_output);
 }
 
-static void wait_for_stop(struct vm *vm)
+/* The next signal of `set`, or -1 when the VM is done (the coalesced-write ring says so). */
+static int next_signal(struct vm *vm, const sigset_t *set, siginfo_t *si)
 {
 	const struct timespec ring_poll = {0, PIO_RING_POLL_MS * 1000000L};
+	const struct timespec jit_poll = {0, 2 * 1000000L};
+	int sig;
+
+	do {
+		/* with a coalesced-write ring, wake up to drain it (pio_ring.c); while a vCPU may
+		 * still switch to JIT mode, kick it now and then (assist_jit.c) */
+		bool jit = assist_jit_pending(vm);
+		sig = vm->ring != NULL || jit ? sigtimedwait(set, si, jit ? &jit_poll : &ring_poll)
+					      : sigwaitinfo(set, si);
+		if (sig < 0 && errno == EAGAIN && jit) {
+			assist_jit_tick(vm);
+		}
+		if (sig < 0 && errno == EAGAIN &&
+		    !pio_ring_drain(vm, vm->ncpu == 1 ? 0 : ~0u, &vm->ring_hcs)) {
+			return -1;
+		}
+	} while (sig < 0 && (errno == EINTR || errno == EAGAIN));
+	return sig;
+}
+
+static void wait_for_stop(struct vm *vm)
+{
 	sigset_t set;
 	siginfo_t si;
 	int sig;
@@ -489,15 +531,9 @@ static void wait_for_stop(struct vm *vm)
 	sigaddset(&set, SIG_DONE);
 	sigaddset(&set, SIGCHLD);
 	for (;;) {
-		do {
-			/* with a coalesced-write ring, wake up to drain it (pio_ring.c) */
-			sig = vm->ring != NULL ? sigtimedwait(&set, &si, &ring_poll)
-					       : sigwaitinfo(&set, &si);
-			if (sig < 0 && errno == EAGAIN &&
-			    !pio_ring_drain(vm, vm->ncpu == 1 ? 0 : ~0u, &vm->ring_hcs)) {
-				return;
-			}
-		} while (sig < 0 && (errno == EINTR || errno == EAGAIN));
+		if ((sig = next_signal(vm, &set, &si)) < 0) {
+			return;
+		}
 #ifdef UHS_TEST_HOOKS
 		if (sig == SIG_DONE && __atomic_load_n(&test_action, __ATOMIC_ACQUIRE) != 0) {
 			int action = __atomic_exchange_n(&test_action, 0, __ATOMIC_ACQ_REL);
@@ -561,13 +597,13 @@ int vm_run(struct vm *vm)
 
 static const char *const exit_names[VM_EXIT_REASONS] = {
     [KVM_EXIT_IO] = "io",
-    [KVM_EXIT_DEBUG] = "debug",
     [KVM_EXIT_MMIO] = "mmio",
     [KVM_EXIT_HLT] = "hlt",
     [KVM_EXIT_SHUTDOWN] = "shutdown",
     [KVM_EXIT_INTR] = "intr",
     [KVM_EXIT_INTERNAL_ERROR] = "internal_error",
     [KVM_EXIT_FAIL_ENTRY] = "fail_entry",
+    [KVM_EXIT_DEBUG] = "debug (JIT mode single steps, debugger)",
 };
 
 void vm_print_stats(const struct vm *vm, uint64_t wall_ns)

@@ -113,5 +113,14 @@ int vm_run(struct vm *vm);
 void vm_finish(struct vm *vm, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void vm_print_stats(const struct vm *vm, uint64_t wall_ns);
+/* The exit in v->run, as the run loop handles it (JIT mode single-steps call it too). */
+bool vcpu_handle_exit(struct vcpu *v);
+/* One IN or OUT through the hypercall table (a KVM exit, or a burst in JIT mode); `data` holds
+ * the value written, or receives the value read; `rdi` is the guest's RDI (v2 parameters).
+ * False when the vCPU must stop. */
+bool vcpu_port_io(struct vcpu *v, uint16_t port, bool out, uint8_t size, uint8_t *data,
+		  uint64_t rdi);
+/* Makes the vCPU's thread leave KVM_RUN (or a blocking wait) with EINTR. */
+void vcpu_kick(struct vcpu *v);
 
 #endif

@@ -32,7 +32,8 @@ enum vmm_arg {
 	A_KVM_IOCTL = 1, /* arg0 = a vCPU fd, arg1 = a listed request */
 	A_BROKER_FD, /* arg0 = the broker socket */
 	A_TGKILL_SELF, /* arg0 = own pid, arg2 = SIGUSR1 or SIGUSR2 */
-	A_WAIT_BROKER, /* arg0 = the broker's pid */
+	A_WAIT_CHILD, /* arg0 = the broker's or the assist's pid */
+	A_KILL_ASSIST, /* arg0 = the assist's pid, arg1 = SIGKILL */
 	A_DONTNEED, /* arg2 (advice) == MADV_DONTNEED */
 	A_GET_SEALS, /* arg1 (cmd) == F_GET_SEALS */
 	A_NET_ROUTE, /* ioctl: arg0 = the VM fd, arg1 = KVM_SET_GSI_ROUTING (NIC only) */
@@ -69,7 +70,10 @@ static const struct sbx_rule vmm_rules[] = {
     {SCMP_SYS(rt_sigtimedwait), "rt_sigtimedwait", SBX_ARG_ANY,
      "the main thread waits for stop signals and SIGCHLD"},
     {SCMP_SYS(rt_sigreturn), "rt_sigreturn", SBX_ARG_ANY, "return from the (empty) kick handler"},
-    {SCMP_SYS(wait4), "wait4", A_WAIT_BROKER, "reap the broker, and only the broker"},
+    {SCMP_SYS(wait4), "wait4", A_WAIT_CHILD,
+     "reap the broker and the instruction assist, and only them"},
+    {SCMP_SYS(kill), "kill", A_KILL_ASSIST,
+     "end the instruction assist when the VM is done (then reap it: no zombie is left)"},
     {SCMP_SYS(munmap), "munmap", SBX_ARG_ANY, "teardown of guest RAM and vCPU run areas"},
     {SCMP_SYS(madvise), "madvise", A_DONTNEED, "glibc releases a finished vCPU thread's stack"},
     {SCMP_SYS(exit), "exit", SBX_ARG_ANY, "vCPU thread exit"},
@@ -166,6 +170,7 @@ static int add_stats(scmp_filter_ctx ctx, int nr, const struct vmm_confinement *
 static int add_vmm_rule(scmp_filter_ctx ctx, const struct sbx_rule *r, const void *arg)
 {
 	const struct vmm_confinement *v = arg;
+	int rc;
 
 	switch ((enum vmm_arg)r->arg) {
 	case A_KVM_IOCTL:
@@ -174,8 +179,15 @@ static int add_vmm_rule(scmp_filter_ctx ctx, const struct sbx_rule *r, const voi
 		return v->broker_sock < 0 ? 0 : allow_a0(ctx, r->nr, v->broker_sock);
 	case A_TGKILL_SELF:
 		return add_tgkill(ctx, r->nr);
-	case A_WAIT_BROKER:
-		return v->broker_pid <= 0 ? 0 : allow_a0(ctx, r->nr, v->broker_pid);
+	case A_WAIT_CHILD:
+		rc = v->broker_pid <= 0 ? 0 : allow_a0(ctx, r->nr, v->broker_pid);
+		return rc != 0 || v->assist_pid <= 0 ? rc : allow_a0(ctx, r->nr, v->assist_pid);
+	case A_KILL_ASSIST:
+		return v->assist_pid <= 0
+			   ? 0
+			   : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 2,
+					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)v->assist_pid),
+					      SCMP_A1(SCMP_CMP_EQ, SIGKILL));
 	case A_DONTNEED:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
 					SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
@@ -237,8 +249,10 @@ static const char *arg_text(int a)
 		return "fd == the broker socket";
 	case A_TGKILL_SELF:
 		return "tgid == own pid, sig in {SIGUSR1, SIGUSR2}";
-	case A_WAIT_BROKER:
-		return "pid == the broker's pid";
+	case A_WAIT_CHILD:
+		return "pid == the broker's or the instruction assist's pid";
+	case A_KILL_ASSIST:
+		return "pid == the instruction assist's pid, sig == SIGKILL";
 	case A_DONTNEED:
 		return "advice == MADV_DONTNEED";
 	case A_GET_SEALS:

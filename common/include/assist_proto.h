@@ -11,10 +11,14 @@
  * Process model: the VMM starts one assist process per VM before the guest runs (vmm/assist_spawn.c
  * assist_init) with
  *   fd 3        the guest-RAM memfd (mapped MAP_SHARED, then closed),
- *   fd 4 + i    a SOCK_SEQPACKET socket per vCPU i (one thread each),
- *   argv        "uhyve-sec-assist" RAM_START RAM_SIZE NCPU (decimal),
- * and an empty environment.  Each request is one message VMM -> assist, answered by exactly
- * one message assist -> VMM.  EOF on any socket ends the process.
+ *   fd 4        the control page (struct assist_ctl: written by the VMM only; mapped read-only
+ *               here, sealed against writable mappings and resizing, then closed),
+ *   fd 5 + i    a SOCK_SEQPACKET socket per vCPU i (one thread each),
+ *   argv        "uhyve-sec-assist" RAM_START RAM_SIZE NCPU MODE (decimal; MODE "jit" or
+ *               "exits", docs/assist.md),
+ * and an empty environment.  In "jit" mode each worker first sends one ready message (struct
+ * assist_ready) once it is confined; then, in both modes, each request is one message VMM ->
+ * assist, answered by exactly one message assist -> VMM.  EOF on any socket ends the process.
  *
  * Trust: the VMM treats every reply as hostile input (a compromised assist can already write
  * all of guest RAM, so it can corrupt the guest, never the host): assist_reply_check() below
@@ -30,29 +34,82 @@
 #include <stdint.h>
 
 #define ASSIST_FD_MEM	       3
-#define ASSIST_FD_SOCK0	       4
+#define ASSIST_FD_CTL	       4
+#define ASSIST_FD_SOCK0	       5
 #define ASSIST_MAX_VCPUS       256
 #define ASSIST_DEFAULT_CAP     200000 /* instructions per burst (about 1 ms here) */
+#define ASSIST_JIT_CAP	       2000000 /* per burst in JIT mode, where interrupts end bursts */
 #define ASSIST_HELPER_NAME     "uhyve-sec-assist"
-#define ASSIST_PROTO_MAGIC     0x55415331u /* "UAS1" */
+#define ASSIST_PROTO_MAGIC     0x55415332u /* "UAS2" */
+#define ASSIST_READY_MAGIC     0x52454459u /* "REDY" */
 #define ASSIST_RFLAGS_FROM_EMU 0x0cd5ull /* CF PF AF ZF SF DF OF: what a burst may change */
+/* In JIT mode bursts also run CLI, STI and POPF: the interrupt flag, and the other flags POPF
+ * may change at CPL 0 (NT, AC, ID; never TF, RF or VM), come from the reply too. */
+#define ASSIST_RFLAGS_FROM_JIT (ASSIST_RFLAGS_FROM_EMU | 0x200ull | 0x4000ull | 0x240000ull)
 #define ASSIST_INSN_MAX	       15 /* longest x86 instruction */
+#define ASSIST_CPU_ANY	       0xfffffffeu /* assist_req.cpu: run the worker on any CPU */
+
+/* The ranges of guest-physical memory that read as zeros where RAM does not cover them (the
+ * MP-table probes of Hermit kernels, hermit-abi.md b.7: read-only zero memslots or MMIO reads
+ * the VMM answers with zeros, vmm/kvm.c and vmm/platform.c); bursts map them read-only. */
+#define ASSIST_ZERO_RANGES 2
+static inline void assist_zero_range(unsigned i, uint64_t *start, uint64_t *size)
+{
+	*start = i == 0 ? 0x9f000 : 0xf0000;
+	*size = i == 0 ? 0x1000 : 0x10000;
+}
 
 /* Request flags. */
 #define ASSIST_F_FIRST_FAILED 1u /* KVM rejected the instruction at RIP (an emulation exit) */
+#define ASSIST_F_JIT	      2u /* JIT mode: the burst runs all code it can (docs/assist.md) */
+#define ASSIST_F_IRQ	      4u /* an interrupt is due: end the burst where IF is 1 */
+
+/* JIT mode: OUTs to ports whose writes have no result and can never be protocol violations
+ * (the v1 UART byte, the PCI address latch: vmm/pio_ring.c's zones) are collected in the
+ * reply, in order, instead of ending the burst; the VMM hands them to the hypercall table
+ * before anything else of the reply. */
+#define ASSIST_PIO_PORTS 2
+#define ASSIST_PIO_BATCH 128
+
+struct assist_pio {
+	uint16_t port;
+	uint8_t size; /* 1, 2 or 4 */
+	uint8_t pad;
+	uint32_t value;
+};
+
 /* A debugger steps, or must check breakpoints and watchpoints between instructions
  * (vmm/gdb_vcpu.c): the burst runs exactly one instruction (or none, stopping before it) and
- * ends with ASSIST_STOP_CAP after it.  8, not 2: the JIT branch takes 2 and 4. */
+ * ends with ASSIST_STOP_CAP after it. */
 #define ASSIST_F_ONE_INSN 8u
 
 struct assist_req {
 	uint32_t magic;
 	uint32_t flags;
 	uint32_t max_insns; /* instruction cap of this burst */
-	uint32_t cpu; /* the host CPU the vCPU thread waits on (~0u: unknown) */
+	uint32_t cpu; /* the host CPU the vCPU thread waits on (~0u: unknown; ASSIST_CPU_ANY) */
+	uint64_t deadline; /* JIT mode: host TSC at which a timer interrupt is due (0: none) */
+	int64_t tsc_offset; /* JIT mode: the guest's TSC is the host's plus this (RDTSC) */
+	uint32_t doorbell; /* JIT mode: the control page's doorbell of this vCPU when sent */
+	uint32_t pad;
+	struct assist_pio batch[ASSIST_PIO_PORTS]; /* JIT mode: batched ports (value unused) */
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_xsave xsave; /* KVM_GET_XSAVE layout (standard format) */
+};
+
+/* The control page: in JIT mode a burst of vCPU i also ends (where IF is 1) once doorbell[i]
+ * differs from the request's value: the VMM rings it when an interrupt may be pending for
+ * that vCPU (an IPI another vCPU sent, a device).  Only the VMM writes it; the VMM never reads
+ * what the assist might have written (it cannot: the assist maps it read-only). */
+struct assist_ctl {
+	uint32_t doorbell[ASSIST_MAX_VCPUS];
+};
+
+/* The first message of each worker in JIT mode: it is confined and ready for bursts. */
+struct assist_ready {
+	uint32_t magic; /* ASSIST_READY_MAGIC */
+	uint32_t vcpu; /* the worker's vCPU index */
 };
 
 /* Why a burst ended. */
@@ -65,6 +122,7 @@ enum assist_stop {
 	ASSIST_STOP_NM, /* CR0.TS is set and the next instruction uses x87/SSE: #NM */
 	ASSIST_STOP_UNSUPPORTED, /* neither KVM nor the emulator can run the next instruction */
 	ASSIST_STOP_ERROR, /* the assist failed (internal); the VM must stop */
+	ASSIST_STOP_IRQ, /* JIT mode: an interrupt is due and IF is 1: KVM delivers it */
 	ASSIST_STOP_COUNT
 };
 
@@ -96,8 +154,19 @@ enum assist_vmm_op {
 	ASSIST_OP_XSAVEC,
 	ASSIST_OP_XRSTOR,
 	ASSIST_OP_RDTSCP,
+	ASSIST_OP_PIO, /* JIT mode: IN or OUT (port, io_size, io_out), through the hypercall table
+			*/
+	ASSIST_OP_HLT, /* JIT mode: HLT; the VMM waits for an interrupt */
+	ASSIST_OP_PAUSE, /* JIT mode: a PAUSE loop spins on: the VMM lets the host CPU go a while
+			  * and goes on at RIP (`len` is that of the instruction there) */
 	ASSIST_OP_COUNT
 };
+
+/* assist_insn.flags: what the VMM needs to know about the instruction at the stop. */
+#define ASSIST_I_SHADOW 1u /* it follows an STI: interrupts stay blocked until it is done */
+#define ASSIST_I_FPU	2u /* it uses x87/SSE state */
+#define ASSIST_I_BRANCH 4u /* it may not continue with the next instruction (a branch) */
+#define ASSIST_I_ALL	7u
 
 struct assist_insn {
 	uint32_t op; /* enum assist_vmm_op for ASSIST_STOP_VMM */
@@ -108,24 +177,30 @@ struct assist_insn {
 	uint32_t write; /* ASSIST_STOP_FAULT/PAGE: the access that faulted was a write */
 	uint32_t bytes_len; /* instruction bytes, for diagnostics */
 	uint8_t bytes[16];
+	uint16_t port; /* ASSIST_OP_PIO: the port */
+	uint8_t io_size; /* ASSIST_OP_PIO: 1, 2 or 4 bytes (AL, AX or EAX) */
+	uint8_t io_out; /* ASSIST_OP_PIO: 1 for OUT, 0 for IN */
+	uint32_t flags; /* ASSIST_I_* */
 };
 
 /* Per-burst counters returned with every reply (the VMM aggregates them for --stats). */
 struct assist_counts {
 	uint64_t insns; /* instructions executed in the emulator */
-	uint64_t completed; /* POPCNT/TZCNT/LZCNT completed in the assist */
+	uint64_t completed; /* POPCNT/TZCNT/LZCNT (and in JIT mode RDTSC, PAUSE, MFENCE) */
 	uint64_t rebuilds; /* page-table changes seen (shadow rebuilds) */
 	uint64_t runs; /* uc_emu_start calls */
 	uint64_t ns; /* from the request to the reply, in the assist process */
+	uint64_t atomics; /* locked instructions completed with host atomics */
 };
 
 struct assist_resp {
 	uint32_t magic;
 	uint32_t stop; /* enum assist_stop */
 	uint32_t fpu_dirty; /* x87/SSE state changed: `xsave` holds the new state */
-	uint32_t pad;
+	uint32_t npio; /* JIT mode: entries of `pio`, OUTs to batched ports before the stop */
 	struct assist_counts counts;
 	struct assist_insn insn;
+	struct assist_pio pio[ASSIST_PIO_BATCH];
 	struct kvm_regs regs;
 	struct kvm_xsave xsave; /* present only when fpu_dirty (the message is shorter otherwise) */
 };
@@ -134,12 +209,14 @@ struct assist_resp {
 
 /* Wire layout: both processes are built from this header in one build, but the layout is
  * still pinned, so that a change is a visible decision. */
-_Static_assert(sizeof(struct assist_insn) == 48, "assist_insn layout");
-_Static_assert(sizeof(struct assist_counts) == 40, "assist_counts layout");
-_Static_assert(offsetof(struct assist_req, regs) == 16, "assist_req layout");
+_Static_assert(sizeof(struct assist_insn) == 56, "assist_insn layout");
+_Static_assert(sizeof(struct assist_counts) == 48, "assist_counts layout");
+_Static_assert(sizeof(struct assist_pio) == 8, "assist_pio layout");
+_Static_assert(offsetof(struct assist_req, regs) == 56, "assist_req layout");
 _Static_assert(offsetof(struct assist_resp, counts) == 16, "assist_resp layout");
-_Static_assert(offsetof(struct assist_resp, insn) == 56, "assist_resp layout");
-_Static_assert(offsetof(struct assist_resp, regs) == 104, "assist_resp layout");
+_Static_assert(offsetof(struct assist_resp, insn) == 64, "assist_resp layout");
+_Static_assert(offsetof(struct assist_resp, regs) == 1144, "assist_resp layout");
+_Static_assert(sizeof(struct assist_ctl) <= 4096, "the control page is one page");
 _Static_assert(offsetof(struct assist_resp, xsave) == ASSIST_RESP_SHORT, "xsave is last");
 
 /* The VMM's check of a reply of `n` bytes at `buf` (read: only those bytes), before it uses
@@ -147,15 +224,17 @@ _Static_assert(offsetof(struct assist_resp, xsave) == ASSIST_RESP_SHORT, "xsave 
  * the magic; the stop reason, VMM operation and instruction class are known values; the
  * instruction length is at most 15 and the diagnostic byte count at most 16; the write flag
  * is 0 or 1; a VMM stop names an operation and a non-zero length; a fault stop a vector below
- * 32; the reserved field is zero.  Returns NULL if the reply may be used, else a static
- * reason.  Fuzzed: fuzz/fuzz_assist_reply.c. */
+ * 32; only known instruction flags; a port I/O operation has an access size of 1, 2 or 4 and
+ * a direction of 0 or 1; at most ASSIST_PIO_BATCH batched writes, each of 1, 2 or 4 bytes
+ * with its pad zero (which ports: the VMM checks against its request).  Returns NULL if the
+ * reply may be used, else a static reason.  Fuzzed: fuzz/fuzz_assist_reply.c. */
 const char *assist_reply_check(const void *buf, size_t n);
 
 /* Names for --stats and diagnostics. */
 static inline const char *assist_stop_name(unsigned stop)
 {
-	static const char *const n[ASSIST_STOP_COUNT] = {"cap",	  "kvm", "vmm",		"page",
-							 "fault", "nm",	 "unsupported", "error"};
+	static const char *const n[ASSIST_STOP_COUNT] = {
+	    "cap", "kvm", "vmm", "page", "fault", "nm", "unsupported", "error", "irq"};
 	return stop < ASSIST_STOP_COUNT ? n[stop] : "?";
 }
 
@@ -169,8 +248,8 @@ static inline const char *assist_class_name(unsigned cls)
 
 static inline const char *assist_op_name(unsigned op)
 {
-	static const char *const n[ASSIST_OP_COUNT] = {"none",	 "xgetbv", "xsave",
-						       "xsavec", "xrstor", "rdtscp"};
+	static const char *const n[ASSIST_OP_COUNT] = {
+	    "none", "xgetbv", "xsave", "xsavec", "xrstor", "rdtscp", "pio", "hlt", "pause"};
 	return op < ASSIST_OP_COUNT ? n[op] : "?";
 }
 

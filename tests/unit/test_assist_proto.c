@@ -66,9 +66,23 @@ static void header(void **state)
 	honest();
 	r.stop = ASSIST_STOP_COUNT;
 	check("unknown stop reason");
+	/* batched port writes (JIT mode): at most ASSIST_PIO_BATCH, each 1, 2 or 4 bytes, pad 0 */
 	honest();
-	r.pad = 1;
-	check("reserved field not zero");
+	r.npio = ASSIST_PIO_BATCH;
+	for (unsigned i = 0; i < ASSIST_PIO_BATCH; i++) {
+		r.pio[i] = (struct assist_pio){.port = 0x3f8, .size = 1, .value = 'x'};
+	}
+	check(NULL);
+	r.npio = ASSIST_PIO_BATCH + 1;
+	check("too many batched port writes");
+	r.npio = 2;
+	r.pio[1].size = 3;
+	check("a batched port write with a bad size");
+	r.pio[1].size = 4;
+	r.pio[1].pad = 1;
+	check("a batched port write with a bad size");
+	r.npio = 1; /* only the entries counted are looked at */
+	check(NULL);
 }
 
 static void instruction(void **state)
@@ -110,6 +124,39 @@ static void instruction(void **state)
 	check("exception vector out of range");
 	r.stop = ASSIST_STOP_PAGE;
 	check(NULL); /* the vector means nothing there */
+	r.stop = ASSIST_STOP_IRQ;
+	check(NULL);
+	honest();
+	r.insn.flags = ASSIST_I_ALL;
+	check(NULL);
+	r.insn.flags = ASSIST_I_ALL + 1;
+	check("unknown instruction flags");
+}
+
+/* JIT mode's port I/O operation: AL, AX or EAX, in or out. */
+static void port_io(void **state)
+{
+	(void)state;
+	honest();
+	r.insn.op = ASSIST_OP_PIO;
+	r.insn.cls = ASSIST_C_IO;
+	r.insn.len = 2;
+	r.insn.port = 0x3f8;
+	for (unsigned size = 0; size <= 8; size++) {
+		r.insn.io_size = (uint8_t)size;
+		check(size == 1 || size == 2 || size == 4
+			  ? NULL
+			  : "port I/O with a bad size or direction");
+	}
+	r.insn.io_size = 4;
+	r.insn.io_out = 1;
+	check(NULL);
+	r.insn.io_out = 2;
+	check("port I/O with a bad size or direction");
+	honest();
+	r.insn.op = ASSIST_OP_HLT;
+	r.insn.len = 1;
+	check(NULL);
 }
 
 int main(void)
@@ -118,6 +165,7 @@ int main(void)
 	    cmocka_unit_test(sizes),
 	    cmocka_unit_test(header),
 	    cmocka_unit_test(instruction),
+	    cmocka_unit_test(port_io),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

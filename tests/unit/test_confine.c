@@ -217,6 +217,23 @@ static long c_wait_other(const struct ctx *c)
 	(void)c;
 	return syscall(SYS_wait4, 1, NULL, WNOHANG, NULL);
 }
+/* The instruction assist (ASSIST_PID below): SIGKILL and wait4 for it, nothing else. */
+#define ASSIST_PID (1 << 21)
+static long c_kill_assist(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_kill, ASSIST_PID, SIGKILL);
+}
+static long c_kill_assist_term(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_kill, ASSIST_PID, SIGTERM);
+}
+static long c_wait_assist(const struct ctx *c)
+{
+	(void)c;
+	return syscall(SYS_wait4, ASSIST_PID, NULL, WNOHANG, NULL);
+}
 
 /* A VMM with a NIC (--net): its VM fd and statistics fd are the "vCPU" fd of the ctx here. */
 static long c_gsi_routing(const struct ctx *c)
@@ -279,7 +296,8 @@ static int outcome(bool broker, call_fn fn)
 						    .net = with_net,
 						    .net_vm_fd = c.vcpu,
 						    .stats_fds = &c.vcpu,
-						    .nstats = 1};
+						    .nstats = 1,
+						    .assist_pid = ASSIST_PID};
 			rc = vmm_confine_seccomp(&v, err, sizeof err);
 		}
 		if (rc != 0) {
@@ -348,6 +366,9 @@ static void vmm_filter(void **state)
 	EXPECT(false, c_unlinkat, KILL);
 	EXPECT(false, c_clone, KILL);
 	EXPECT(false, c_kill, KILL);
+	EXPECT(false, c_kill_assist, ALLOW);
+	EXPECT(false, c_kill_assist_term, KILL);
+	EXPECT(false, c_wait_assist, ALLOW);
 }
 
 /* The additions of a NIC are there only with a NIC, and only on their fds. */
@@ -413,7 +434,7 @@ static void tables(void **state)
 	while (vmm_syscall(n) != NULL) {
 		n++;
 	}
-	assert_true(n <= 21);
+	assert_true(n <= 22);
 	n = 0;
 	while (vmm_net_syscall(n) != NULL) {
 		n++;

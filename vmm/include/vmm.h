@@ -49,7 +49,10 @@ struct vmm_config {
 	const char *output; /* NULL: stdout; "none"; or a file to create */
 	int affinity[CFG_MAX_CPUS]; /* --affinity: host CPUs; vCPU i runs on affinity[i % n] */
 	int naffinity; /* 0: no pinning */
-	bool assist; /* --assist=auto (default): complete rejected instructions */
+	bool assist; /* --assist=auto (default) or exits: complete rejected instructions */
+	bool assist_jit; /* --assist=auto: on a KVM that emulates CPL-0 code, run guest code in
+			  * the assist by default (JIT mode, one vCPU); false with --assist=exits */
+	bool assist_jit_smp; /* --assist=jit: JIT mode with several vCPUs too (experimental) */
 	bool sandbox; /* --sandbox=strict (default); false: --sandbox=off */
 	const struct vmm_net *net; /* --net: a virtio-net NIC; NULL: none */
 	int gdb_fd; /* a debugger's connected socket (launcher/gdb_listen.c), -1: none; vmm_run

@@ -24,6 +24,8 @@ struct vmm_confinement {
 	int net_vm_fd; /* KVM_SET_GSI_ROUTING only, on it */
 	const int *stats_fds;
 	int nstats;
+	pid_t assist_pid; /* wait4 and kill(SIGKILL) only for it (the instruction assist); <= 0:
+			   * none */
 };
 
 /* Steps 2 and 4 of the order.  Return 0, or -1 with a one-line reason in err (the run must

@@ -3,7 +3,7 @@
 # run-assist-confined.sh - while a guest that needed the assist runs (`sse spin`), the
 # instruction-assist process must be confined (Seccomp 2, NoNewPrivs 1, no capabilities,
 # nobody when started by root) and hold only stdio on /dev/null and its vCPU sockets; the
-# JIT's read-write-execute memory must
+# control page (doorbells) is mapped read-only; the JIT's read-write-execute memory must
 # exist there and nowhere in the VMM, which maps nothing executable but its own code; when the
 # VMM ends, the assist ends too.  Skips (77) without /dev/kvm, without the assist, or in a
 # sanitizer build (no seccomp there).
@@ -42,10 +42,16 @@ fi
 for fd in /proc/"$helper"/fd/*; do
 	n=${fd##*/} target=$(readlink "$fd")
 	case "$n:$target" in
-	[012]:/dev/null | [45]:socket:*) ;;
+	[012]:/dev/null | [56]:socket:*) ;;
 	*) echo "FAIL: assist holds fd $n -> $target"; fail=1 ;;
 	esac
 done
+if grep -E 'uhyve-sec-assist-ctl' "/proc/$helper/maps" | grep -vqE '^[0-9a-f]+-[0-9a-f]+ r--s '; then
+	echo "FAIL: the assist maps its control page writable or executable"
+	fail=1
+fi
+grep -q 'uhyve-sec-assist-ctl' "/proc/$helper/maps" ||
+	{ echo "FAIL: no control page in the assist process"; fail=1; }
 grep -qE '^[0-9a-f]+-[0-9a-f]+ rwxp ' "/proc/$helper/maps" ||
 	{ echo "FAIL: no JIT (rwx) mapping in the assist process"; fail=1; }
 # The VMM: executable mappings are its own binary's code only (and the kernel's vDSO).

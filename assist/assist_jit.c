@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/* assist_jit.c - JIT mode (docs/assist.md): bursts run all guest code they can, not only what
+ * KVM rejected.  Its stop list is shorter (CLI, STI and POPF run here; IN and OUT go to the
+ * VMM's hypercall table; HLT is the VMM's; RDTSC, PAUSE and MFENCE are completed here; locked
+ * instructions run here with one vCPU and as host atomics with several, assist_atomic.c), and
+ * a burst also ends where an interrupt is due and IF is 1: at the timer deadline the request
+ * names, when the VMM rang this vCPU's doorbell, or when the request says one is pending.
+ * Everything here works on guest-chosen bytes and registers; a wrong answer misleads only the
+ * guest (docs/threat-model.md 3.9). */
+#include <x86intrin.h>
+
+#include "assist_internal.h"
+
+static bool is_fence(ZydisMnemonic m)
+{
+	return m == ZYDIS_MNEMONIC_MFENCE;
+}
+
+/* Instructions exits mode leaves to KVM that JIT mode runs or completes itself. */
+static struct verdict jit_named(struct verdict v, const ZydisDecodedInstruction *in)
+{
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_CLI:
+	case ZYDIS_MNEMONIC_STI:
+	case ZYDIS_MNEMONIC_POPF:
+	case ZYDIS_MNEMONIC_POPFQ:
+		v.action = A_RUN; /* IF lives in the burst; the VMM takes it from the reply */
+		break;
+	case ZYDIS_MNEMONIC_RDTSC:
+		v.action = A_SELF;
+		break;
+	case ZYDIS_MNEMONIC_PAUSE:
+		v.action = A_RUN; /* a no-op in Unicorn; the block hook counts spin rounds */
+		break;
+	case ZYDIS_MNEMONIC_HLT:
+		v.action = A_VMM;
+		v.op = ASSIST_OP_HLT;
+		break;
+	default:
+		break;
+	}
+	return v;
+}
+
+/* Reads of system state the request carries: MOV from CR0/CR2/CR3/CR4 or from a segment
+ * register, into a general-purpose register. */
+static bool system_read(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+{
+	ZydisRegisterClass c;
+
+	if (in->operand_count_visible != 2 || ops[0].type != ZYDIS_OPERAND_TYPE_REGISTER ||
+	    ops[1].type != ZYDIS_OPERAND_TYPE_REGISTER ||
+	    ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, ops[0].reg.value) <
+		ZYDIS_REGISTER_RAX ||
+	    ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, ops[0].reg.value) >
+		ZYDIS_REGISTER_R15) {
+		return false;
+	}
+	c = ZydisRegisterGetClass(ops[1].reg.value);
+	if (in->mnemonic != ZYDIS_MNEMONIC_MOV) {
+		return false;
+	}
+	return c == ZYDIS_REGCLASS_SEGMENT || ops[1].reg.value == ZYDIS_REGISTER_CR0 ||
+	       ops[1].reg.value == ZYDIS_REGISTER_CR2 || ops[1].reg.value == ZYDIS_REGISTER_CR3 ||
+	       ops[1].reg.value == ZYDIS_REGISTER_CR4;
+}
+
+struct verdict jit_verdict(const struct worker *w, struct verdict v,
+			   const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+{
+	if (v.action == A_KVM && v.cls == ASSIST_C_SYSTEM &&
+	    (in->mnemonic == ZYDIS_MNEMONIC_INVLPG || system_read(in, ops))) {
+		v.action = A_SELF;
+		return v;
+	}
+	if (v.action == A_RUN && w->smp && is_fence(in->mnemonic)) {
+		v.action = A_SELF; /* a host fence: Unicorn's own code has none */
+		return v;
+	}
+	if (v.action != A_KVM) {
+		return v;
+	}
+	if (v.cls == ASSIST_C_LOCK) {
+		v.action = w->smp ? A_ATOMIC : A_RUN; /* one vCPU: nothing else touches RAM */
+		return v;
+	}
+	if (v.cls == ASSIST_C_IO && in->meta.category == ZYDIS_CATEGORY_IO) {
+		v.action = A_VMM; /* IN/OUT; string I/O stays KVM's */
+		v.op = ASSIST_OP_PIO;
+		return v;
+	}
+	return jit_named(v, in);
+}
+
+uint32_t insn_flags(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+{
+	struct verdict v = classify(in, ops);
+	uint32_t f = v.fpu ? ASSIST_I_FPU : 0;
+
+	if (in->meta.branch_type != ZYDIS_BRANCH_TYPE_NONE ||
+	    (in->attributes &
+	     (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) ||
+	    v.cls == ASSIST_C_FAR || v.cls == ASSIST_C_IFLAG) {
+		f |= ASSIST_I_BRANCH; /* IRET, INT, far transfers, REP: not simply the next one */
+	}
+	return f;
+}
+
+static bool if_set(struct worker *w)
+{
+	uint64_t fl = 0;
+
+	uc_reg_read(w->uc, UC_X86_REG_EFLAGS, &fl);
+	return (fl & RF_IF) != 0;
+}
+
+static bool irq_due(const struct worker *w)
+{
+	return (w->in.flags & ASSIST_F_IRQ) ||
+	       __atomic_load_n(w->doorbell, __ATOMIC_RELAXED) != w->in.doorbell ||
+	       (w->in.deadline != 0 && __rdtsc() >= w->in.deadline);
+}
+
+/* A block with a PAUSE: a spin loop looks at the interrupt sources every round, and after
+ * PAUSE_SPIN rounds lets the host CPU go (like KVM's pause-loop exiting). */
+bool spin_round(struct worker *w)
+{
+	w->limit = w->insns; /* at_limit looks at every block while spinning */
+	if (++w->pauses < PAUSE_SPIN) {
+		return false;
+	}
+	w->why = w->why == W_NONE ? W_PAUSE : w->why;
+	uc_emu_stop(w->uc);
+	return true;
+}
+
+bool at_limit(struct worker *w, uint32_t ninsn, bool shadow)
+{
+	if (w->insns + ninsn > w->cap) {
+		w->why = w->why == W_NONE ? W_CAP : w->why;
+		uc_emu_stop(w->uc);
+		return true;
+	}
+	w->limit = w->insns + CHECK_EVERY < w->cap ? w->insns + CHECK_EVERY : w->cap;
+	if (!w->jit) {
+		return false;
+	}
+	w->irq_want = w->irq_want || irq_due(w);
+	if (!w->irq_want) {
+		return false;
+	}
+	if (shadow || !if_set(w)) {
+		w->limit = w->insns; /* look again at the next block, until IF is 1 */
+		return false;
+	}
+	w->why = w->why == W_NONE ? W_IRQ : w->why;
+	uc_emu_stop(w->uc);
+	return true;
+}
+
+static int set_rdx_rax(struct worker *w, uint64_t v)
+{
+	uint64_t lo = v & 0xffffffffull, hi = v >> 32;
+
+	return uc_reg_write(w->uc, UC_X86_REG_RAX, &lo) == UC_ERR_OK &&
+		       uc_reg_write(w->uc, UC_X86_REG_RDX, &hi) == UC_ERR_OK
+		   ? 0
+		   : -1;
+}
+
+/* The value of a system register the request carries. */
+static uint64_t system_value(const struct worker *w, ZydisRegister r)
+{
+	const struct kvm_sregs *s = &w->in.sregs;
+
+	switch (r) {
+	case ZYDIS_REGISTER_CR0:
+		return s->cr0;
+	case ZYDIS_REGISTER_CR2:
+		return s->cr2;
+	case ZYDIS_REGISTER_CR3:
+		return s->cr3;
+	case ZYDIS_REGISTER_CR4:
+		return s->cr4;
+	case ZYDIS_REGISTER_CS:
+		return s->cs.selector;
+	case ZYDIS_REGISTER_DS:
+		return s->ds.selector;
+	case ZYDIS_REGISTER_ES:
+		return s->es.selector;
+	case ZYDIS_REGISTER_SS:
+		return s->ss.selector;
+	case ZYDIS_REGISTER_FS:
+		return s->fs.selector;
+	default:
+		return s->gs.selector;
+	}
+}
+
+/* MOV r, CRn / MOV r, Sreg: a 16-bit destination keeps its upper bits, wider ones are
+ * zero-extended (processors since the Pentium Pro). */
+static int system_read_complete(struct worker *w, const ZydisDecodedOperand *ops)
+{
+	ZydisRegister big =
+	    ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, ops[0].reg.value);
+	int id = gpr_uc_id((unsigned)(big - ZYDIS_REGISTER_RAX));
+	uint64_t v = system_value(w, ops[1].reg.value), old = 0;
+
+	if (ops[0].size == 16) {
+		if (uc_reg_read(w->uc, id, &old) != UC_ERR_OK) {
+			return -1;
+		}
+		v = (old & ~0xffffull) | (v & 0xffff);
+	}
+	return uc_reg_write(w->uc, id, &v) == UC_ERR_OK ? 0 : -1;
+}
+
+int jit_complete(struct worker *w, const ZydisDecodedInstruction *in,
+		 const ZydisDecodedOperand *ops)
+{
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_INVLPG:
+		/* the guest changed its tables: follow them before the next instruction (KVM
+		 * emulates CPL-0 code with software walks of the guest's tables: it keeps no
+		 * translation of its own to invalidate) */
+		w->resync = true;
+		return 0;
+	case ZYDIS_MNEMONIC_MOV:
+		return system_read_complete(w, ops);
+	case ZYDIS_MNEMONIC_RDTSC:
+		/* the guest's TSC: the host's plus KVM's offset (the VMM read it) */
+		return set_rdx_rax(w, __rdtsc() + (uint64_t)w->in.tsc_offset);
+	case ZYDIS_MNEMONIC_MFENCE:
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+bool jit_pio(struct worker *w, const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+{
+	struct assist_insn *ii = &w->out.insn;
+	bool have_port = false;
+	uint64_t dx;
+
+	ii->io_out = in->mnemonic == ZYDIS_MNEMONIC_OUT;
+	ii->io_size = 0;
+	for (unsigned i = 0; i < in->operand_count; i++) {
+		const ZydisDecodedOperand *o = &ops[i];
+		if (o->type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+			ii->port = (uint16_t)o->imm.value.u;
+			have_port = true;
+		} else if (o->type == ZYDIS_OPERAND_TYPE_REGISTER &&
+			   o->reg.value == ZYDIS_REGISTER_DX) {
+			if (uc_reg_read(w->uc, UC_X86_REG_RDX, &dx) != UC_ERR_OK) {
+				return false;
+			}
+			ii->port = (uint16_t)dx;
+			have_port = true;
+		} else if (o->type == ZYDIS_OPERAND_TYPE_REGISTER &&
+			   (o->reg.value == ZYDIS_REGISTER_AL ||
+			    o->reg.value == ZYDIS_REGISTER_AX ||
+			    o->reg.value == ZYDIS_REGISTER_EAX)) {
+			ii->io_size = (uint8_t)(o->size / 8);
+		}
+	}
+	return have_port && (ii->io_size == 1 || ii->io_size == 2 || ii->io_size == 4);
+}
+
+void jit_switch(struct worker *w)
+{
+	for (unsigned i = 0; i < BLOCKS; i++) {
+		w->blocks[i].addr = ~0ull; /* decoded under the other rules */
+		w->blocks[i].size = 0;
+	}
+	exits_clear(w);
+	w->jit = true;
+	w->valid = false; /* rebuild the shadow with the recursive slot */
+}
+
+bool jit_pio_batch(struct worker *w)
+{
+	struct assist_insn *ii = &w->out.insn;
+	uint64_t rax;
+
+	if (!ii->io_out || w->out.npio >= ASSIST_PIO_BATCH ||
+	    uc_reg_read(w->uc, UC_X86_REG_RAX, &rax) != UC_ERR_OK) {
+		return false;
+	}
+	for (unsigned i = 0; i < ASSIST_PIO_PORTS; i++) {
+		const struct assist_pio *b = &w->in.batch[i];
+		if (b->size != 0 && b->port == ii->port && b->size == ii->io_size) {
+			w->out.pio[w->out.npio++] = (struct assist_pio){
+			    .port = ii->port,
+			    .size = ii->io_size,
+			    .value = (uint32_t)(rax & (ii->io_size == 4	  ? 0xffffffffull
+						       : ii->io_size == 2 ? 0xffffull
+									  : 0xffull))};
+			return true;
+		}
+	}
+	return false;
+}

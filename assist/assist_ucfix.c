@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/* assist_ucfix.c - two memory defects of Unicorn 2.0.1 (hermit-abi.md g.3, defects 1 and 4),
+ * corrected at link time.  The assist links Unicorn statically, with
+ *   -Wl,--wrap=tlb_set_page_with_attrs_x86_64 -Wl,--wrap=memory_mapping
+ * so that Unicorn's calls of these two internal functions from another of its objects come
+ * here (assist/meson.build).  No instruction is emulated or decoded here.
+ *
+ *  1. Unicorn's x86 MMU walks the page tables (ours: the shadow, assist_shadow.c) for
+ *     permissions and faults, then enters the *virtual* address as the physical one into its
+ *     TLB ("paddr = vaddr" in target/i386/excp_helper.c handle_mmu_fault).  The wrapper of
+ *     tlb_set_page_with_attrs puts the guest-physical address back, from the same shadow entry
+ *     Unicorn has just walked.  Guest RAM is then mapped into Unicorn once, at its
+ *     guest-physical address, and a change of the guest's tables changes only the shadow.
+ *  2. Before an access, Unicorn looks for a memory region at the *virtual* address
+ *     (memory_mapping, cputlb.c load_helper/store_helper) and stops imprecisely where it finds
+ *     none or where the region's permissions forbid the access.  With the first correction the
+ *     virtual address has no meaning there: the wrapper answers with guest RAM's region (all
+ *     permissions) for the worker's instance, so the shadow walk alone decides, precisely
+ *     (#PF before the instruction).
+ * Both act only while a worker's main instance runs (ucfix_enter/leave, per thread); the ALU
+ * instance of locked instructions (no paging) and set-up get Unicorn's own behaviour.  The
+ * wrapper also learns the instance's CPU, so that a change of the guest's tables flushes
+ * Unicorn's TLB with its own tlb_flush instead of mapping and unmapping a dummy region (which
+ * rebuilds Unicorn's whole memory map). */
+#include <stdint.h>
+
+#include "assist_internal.h"
+
+/* Unicorn's own functions, by their (static) link-time names: MemTxAttrs is a 32-bit bitfield
+ * struct passed in a register, CPUState and MemoryRegion are opaque here. */
+void __real_tlb_set_page_with_attrs_x86_64(void *cpu, uint64_t vaddr, uint64_t paddr,
+					   uint32_t attrs, int prot, int mmu_idx, uint64_t size);
+void __wrap_tlb_set_page_with_attrs_x86_64(void *cpu, uint64_t vaddr, uint64_t paddr,
+					   uint32_t attrs, int prot, int mmu_idx, uint64_t size);
+void *__real_memory_mapping(void *uc, uint64_t address);
+void *__wrap_memory_mapping(void *uc, uint64_t address);
+void tlb_flush_x86_64(void *cpu); /* exported by Unicorn: its TLB of one CPU */
+
+static __thread struct worker *cur;
+static int calls; /* the wrapper ran at least once (the link-time correction is in) */
+
+void __wrap_tlb_set_page_with_attrs_x86_64(void *cpu, uint64_t vaddr, uint64_t paddr,
+					   uint32_t attrs, int prot, int mmu_idx, uint64_t size)
+{
+	uint64_t pa;
+
+	__atomic_store_n(&calls, 1, __ATOMIC_RELAXED);
+	if (cur != NULL) {
+		cur->uc_cpu = cpu;
+		if (shadow_pa(cur, vaddr, &pa)) {
+			paddr = pa & ~(PAGE - 1);
+		}
+	}
+	__real_tlb_set_page_with_attrs_x86_64(cpu, vaddr, paddr, attrs, prot, mmu_idx, size);
+}
+
+void *__wrap_memory_mapping(void *uc, uint64_t address)
+{
+	if (cur != NULL && uc == (void *)cur->uc && cur->ram_mr != NULL) {
+		return cur->ram_mr;
+	}
+	return __real_memory_mapping(uc, address);
+}
+
+void ucfix_enter(struct worker *w)
+{
+	if (w->ram_mr == NULL) {
+		w->ram_mr = __real_memory_mapping(w->uc, w->ram->start);
+	}
+	cur = w;
+}
+
+void ucfix_leave(void)
+{
+	cur = NULL;
+}
+
+bool ucfix_active(void)
+{
+	return __atomic_load_n(&calls, __ATOMIC_RELAXED) != 0;
+}
+
+bool ucfix_flush(struct worker *w)
+{
+	if (w->uc_cpu == NULL) {
+		return false; /* not run yet: the caller maps a dummy page instead */
+	}
+	tlb_flush_x86_64(w->uc_cpu);
+	return true;
+}

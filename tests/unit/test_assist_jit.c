@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: MIT */
+/* test_assist_jit.c - JIT mode of the assist process (assist_jit.c, assist_atomic.c,
+ * assist_incr.c), without a VM: bursts over a fake guest RAM with identity page tables.
+ * What runs in a burst and what ends it (port I/O, batched port writes, HLT, a spin loop,
+ * interrupts due: flag, doorbell, deadline, the STI shadow), what the assist completes itself
+ * (RDTSC with the VMM's offset, reads of CR3 and CS, INVLPG), page tables written in a burst
+ * and followed without a rebuild, the recursive slot, and locked instructions with host
+ * atomics, exact (each instruction form against its plain execution) and atomic (two workers
+ * on two threads incrementing one counter).  Linked with the assist's files other than its
+ * process. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#include <cmocka.h>
+
+#include "assist_internal.h"
+
+#define RAM0  0x200000ull
+#define RAMSZ (8ull << 20)
+#define PML4  (RAM0 + 0x1000)
+#define PDPT  (RAM0 + 0x2000)
+#define PD    (RAM0 + 0x3000)
+#define PT    (RAM0 + 0x4000)
+#define CODE  (RAM0 + 0x9000)
+#define DATA  (RAM0 + 0x10000)
+
+static struct ram ram;
+static uint32_t doorbells[2];
+
+static uint64_t *ram_u64(uint64_t pa)
+{
+	return (uint64_t *)(void *)ram_host(&ram, pa);
+}
+
+/* Identity: the first 2 MiB of RAM in 4 KiB pages (tables included), the rest in 2 MiB pages;
+ * the recursive slot 511. */
+static void build_tables(void)
+{
+	uint64_t *pml4 = ram_u64(PML4), *pdpt = ram_u64(PDPT), *pd = ram_u64(PD), *pt = ram_u64(PT);
+
+	memset(ram.base, 0, 0x8000);
+	pml4[0] = PDPT | PTE_P | PTE_W;
+	pml4[511] = PML4 | PTE_P | PTE_W;
+	pdpt[0] = PD | PTE_P | PTE_W;
+	pd[1] = PT | PTE_P | PTE_W;
+	for (unsigned i = 0; i < 512; i++) {
+		pt[i] = (RAM0 + i * PAGE) | PTE_P | PTE_W;
+	}
+	for (unsigned i = 2; i < 5; i++) {
+		pd[i] = (i * (2ull << 20)) | PTE_P | PTE_W | PTE_PS;
+	}
+}
+
+static struct worker *new_worker(unsigned id)
+{
+	struct worker *w = calloc(1, sizeof *w);
+
+	assert_non_null(w);
+	w->id = id;
+	w->ram = &ram;
+	w->smp = true;
+	w->doorbell = &doorbells[id];
+	assert_int_equal(alloc_worker(w), 0);
+	assert_int_equal(init_uc(w), 0);
+	assert_int_equal(alu_init(w), 0);
+	return w;
+}
+
+static void free_worker(struct worker *w)
+{
+	alu_fini(w);
+	uc_context_free(w->pristine);
+	uc_close(w->uc);
+	free(w->frame_pa);
+	free(w->frame_level);
+	free(w->fhash);
+	free(w->ptbits);
+	free(w->exits);
+	free(w); /* the rest is mapped memory, gone with the process */
+}
+
+static int setup(void **state)
+{
+	ram = (struct ram){.base = calloc(1, RAMSZ), .start = RAM0, .size = RAMSZ};
+	assert_non_null(ram.base);
+	build_tables();
+	*state = new_worker(0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	free_worker(*state);
+	free(ram.base);
+	return 0;
+}
+
+/* A JIT-mode request: `code` at CODE, RSP in RAM, IF as given. */
+static void request(struct worker *w, const uint8_t *code, size_t len, bool if_on)
+{
+	memcpy(ram_host(&ram, CODE), code, len);
+	/* new code at the same address: jit_switch() forgets the decoded blocks, so the block
+	 * hook cannot see the change; drop Unicorn's translations of the old code here */
+	uc_ctl_remove_cache(w->uc, CODE, CODE + PAGE);
+	w->in = (struct assist_req){.magic = ASSIST_PROTO_MAGIC,
+				    .flags = ASSIST_F_JIT,
+				    .max_insns = 100000,
+				    .doorbell = *w->doorbell};
+	w->in.regs = (struct kvm_regs){
+	    .rip = CODE, .rsp = RAM0 + 0x20000, .rflags = 2 | (if_on ? RF_IF : 0)};
+	w->in.sregs = (struct kvm_sregs){
+	    .cr3 = PML4, .cr0 = CR0_PG | CR0_WP, .cr4 = CR4_PAE, .efer = EFER_LMA | EFER_NXE};
+	w->in.sregs.cs.l = 1;
+	w->in.sregs.cs.selector = 0x08;
+	((struct fxarea *)(void *)w->in.xsave.region)->fcw = 0x37f;
+	((struct fxarea *)(void *)w->in.xsave.region)->mxcsr = 0x1f80;
+	w->in.batch[0] = (struct assist_pio){.port = 0x3f8, .size = 1};
+}
+
+/* IN/OUT end a burst for the VMM; OUTs to a batched port are collected; CLI/STI/POPF run. */
+static void port_io(void **state)
+{
+	/* cli; mov al,'a'; mov dx,0x3f8; out dx,al; out dx,al; sti; pushf; popf; out 0x80,al;
+	 * in eax,dx */
+	static const uint8_t code[] = {0xfa, 0xb0, 0x61, 0x66, 0xba, 0xf8, 0x03, 0xee,
+				       0xee, 0xfb, 0x9c, 0x9d, 0xe6, 0x80, 0xed};
+	struct worker *w = *state;
+
+	request(w, code, sizeof code, false);
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.insn.op, ASSIST_OP_PIO);
+	assert_int_equal(w->out.insn.port, 0x80);
+	assert_int_equal(w->out.insn.io_size, 1);
+	assert_int_equal(w->out.insn.io_out, 1);
+	assert_int_equal(w->out.insn.len, 2);
+	assert_int_equal(w->out.regs.rip, CODE + 12);
+	assert_int_equal(w->out.regs.rflags & RF_IF, RF_IF); /* STI ran in the burst */
+	assert_int_equal(w->out.npio, 2);
+	assert_int_equal(w->out.pio[0].port, 0x3f8);
+	assert_int_equal(w->out.pio[1].value, 'a');
+	assert_null(assist_reply_check(&w->out, ASSIST_RESP_SHORT));
+	/* the IN from DX, four bytes */
+	w->in.regs = w->out.regs;
+	w->in.regs.rip += 2;
+	burst(w);
+	assert_int_equal(w->out.insn.port, 0x3f8);
+	assert_int_equal(w->out.insn.io_size, 4);
+	assert_int_equal(w->out.insn.io_out, 0);
+}
+
+/* RDTSC with the VMM's offset, MOV from CR3 and CS: completed in the assist; HLT is the
+ * VMM's; PAUSE runs, and a long PAUSE loop lets the host CPU go. */
+static void completions(void **state)
+{
+	/* rdtsc; mov rbx, cr3; mov ecx, cs; pause; hlt */
+	static const uint8_t code[] = {0x0f, 0x31, 0x0f, 0x20, 0xdb, 0x8c, 0xc9, 0xf3, 0x90, 0xf4};
+	/* pause; jmp pause */
+	static const uint8_t spin[] = {0xf3, 0x90, 0xeb, 0xfc};
+	struct worker *w = *state;
+	uint64_t t0, tsc;
+
+	request(w, code, sizeof code, true);
+	w->in.tsc_offset = -(int64_t)(1ull << 40);
+	t0 = __rdtsc();
+	burst(w);
+	tsc = ((uint64_t)(uint32_t)w->out.regs.rdx << 32) | (uint32_t)w->out.regs.rax;
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.insn.op, ASSIST_OP_HLT);
+	assert_int_equal(w->out.regs.rip, CODE + 9);
+	assert_true(tsc + (1ull << 40) >= t0 && tsc + (1ull << 40) <= __rdtsc());
+	assert_int_equal(w->out.regs.rbx, PML4);
+	assert_int_equal(w->out.regs.rcx, 0x08);
+	assert_int_equal(w->out.counts.completed, 3);
+
+	request(w, spin, sizeof spin, true);
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.insn.op, ASSIST_OP_PAUSE);
+	assert_int_equal(w->out.regs.rip, CODE); /* the loop goes on there */
+	assert_int_equal(w->out.counts.completed, 0); /* Unicorn runs PAUSE */
+}
+
+/* A burst ends where IF is 1 and an interrupt is due, never in the STI shadow. */
+static void interrupts(void **state)
+{
+	/* loop: inc rax; cmp rax, 3000; jne loop; cli; (x 4000) sti; inc rbx; jmp $ */
+	uint8_t code[32];
+	static const uint8_t head[] = {0x48, 0xff, 0xc0, 0x48, 0x3d, 0xb8, 0x0b, 0x00, 0x00,
+				       0x75, 0xf5, 0xfb, 0x48, 0xff, 0xc3, 0xeb, 0xfe};
+	struct worker *w = *state;
+
+	memcpy(code, head, sizeof head);
+	/* the request's flag: stops at the first look, with IF 1 */
+	request(w, code, sizeof head, true);
+	w->in.flags |= ASSIST_F_IRQ;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_IRQ);
+	assert_true(w->out.counts.insns + 8 >= CHECK_EVERY &&
+		    w->out.counts.insns < 2 * CHECK_EVERY);
+	/* a doorbell rung: the same; with IF 0 the burst goes on to the STI, and stops after
+	 * the instruction in its shadow */
+	request(w, code, sizeof head, false);
+	doorbells[0]++;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_IRQ);
+	assert_int_equal(w->out.regs.rip, CODE + 15); /* after `sti; inc rbx` */
+	assert_int_equal(w->out.regs.rbx, 1);
+	assert_int_equal(w->out.insn.flags & ASSIST_I_SHADOW, 0);
+	/* a deadline in the past */
+	request(w, code, sizeof head, true);
+	w->in.deadline = 1;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_IRQ);
+	/* nothing due: the cap */
+	request(w, code, sizeof head, true);
+	w->in.deadline = ~0ull;
+	w->in.max_insns = 50000;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_CAP);
+}
+
+/* A stop point right after STI reports the shadow (KVM must not deliver before it). */
+static void sti_shadow(void **state)
+{
+	/* sti; cpuid */
+	static const uint8_t code[] = {0xfb, 0x0f, 0xa2};
+	struct worker *w = *state;
+
+	request(w, code, sizeof code, false);
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_KVM);
+	assert_int_equal(w->out.insn.cls, ASSIST_C_CPUID);
+	assert_int_equal(w->out.insn.flags & ASSIST_I_SHADOW, ASSIST_I_SHADOW);
+	assert_int_equal(w->out.regs.rip, CODE + 1);
+}
+
+/* Page tables written in a burst (JIT mode lets it), INVLPG, a page mapped without one, the
+ * recursive slot: followed without a rebuild. */
+static void page_tables(void **state)
+{
+	/* mov qword [rbx], rcx (PT[16]: a new mapping of DATA at 0x210000... remapped);
+	 * invlpg [rdx]; mov rax, [rdx]; mov rsi, [0xfffffffffffff000] (recursive: PML4[0]); hlt */
+	static const uint8_t code[] = {0x48, 0x89, 0x0b, 0x0f, 0x01, 0x3a, 0x48, 0x8b, 0x02,
+				       0x48, 0x8b, 0x34, 0x25, 0x00, 0xf0, 0xff, 0xff, 0xf4};
+	struct worker *w = *state;
+	unsigned pool;
+
+	build_tables();
+	w->valid = false;
+	*ram_u64(DATA) = 0x1234;
+	request(w, code, sizeof code, true); /* harmless the first time: a rebuild */
+	w->in.regs.rbx = DATA + 8;
+	w->in.regs.rdx = DATA;
+	burst(w);
+	assert_int_equal(w->out.insn.op, ASSIST_OP_HLT);
+	assert_int_equal(w->out.counts.rebuilds, 1);
+	pool = w->active;
+	/* again: VA RAM0 + 0x100000 is remapped to DATA by the burst's store */
+	request(w, code, sizeof code, true);
+	w->in.regs.rbx = PT + 8 * 0x100;
+	w->in.regs.rcx = DATA | PTE_P | PTE_W;
+	w->in.regs.rdx = RAM0 + 0x100000;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.insn.op, ASSIST_OP_HLT);
+	assert_int_equal(w->out.regs.rax, 0x1234);
+	assert_int_equal(w->out.regs.rsi, PDPT | PTE_P | PTE_W);
+	assert_int_equal(w->out.counts.rebuilds, 1); /* followed... */
+	assert_int_equal(w->active, pool); /* ...without a rebuild (it switches pools) */
+	assert_true(w->visits_ok);
+}
+
+/* Each locked form against its plain execution: the same registers, flags and memory. */
+static void atomic_forms(void **state)
+{
+	static const uint8_t forms[][8] = {
+	    {0xf0, 0x48, 0x0f, 0xc1, 0x0b}, /* lock xadd [rbx], rcx */
+	    {0xf0, 0x48, 0x0f, 0xb1, 0x0b}, /* lock cmpxchg [rbx], rcx */
+	    {0x48, 0x87, 0x0b}, /* xchg [rbx], rcx */
+	    {0xf0, 0x48, 0x83, 0x2b, 0x05}, /* lock sub qword [rbx], 5 */
+	    {0xf0, 0x0f, 0xba, 0x2b, 0x03}, /* lock bts dword [rbx], 3 */
+	    {0xf0, 0x48, 0x0f, 0xc7, 0x0b}, /* lock cmpxchg16b [rbx] */
+	    {0xf0, 0x66, 0xff, 0x0b}, /* lock dec word [rbx] */
+	    /* RIP-relative, as a kernel's statics: lock inc qword [rip + d]; lock xadd [rip +
+	     * d], rdx (d: DATA + 0x40 from the end of the 8- and 9-byte instructions) */
+	    {0xf0, 0x48, 0xff, 0x05, 0, 0, 0, 0},
+	    {0xf0, 0x48, 0x0f, 0xc1, 0x15, 0, 0, 0},
+	};
+	struct worker *w = *state;
+
+	for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+		uint8_t code[16];
+		size_t n = forms[f][0] == 0x48 ? 3 : forms[f][1] == 0x66 ? 4 : 5;
+		uint64_t mem[2][2], rax[2], rcx[2], rdx[2], fl[2];
+		bool riprel = (forms[f][2] == 0xff && forms[f][3] == 0x05) || forms[f][4] == 0x15;
+		if (riprel) {
+			n = forms[f][2] == 0xff ? 8 : 9;
+			uint32_t d = (uint32_t)(DATA + 0x40 - (CODE + n));
+			memcpy(code, forms[f], n - 4);
+			memcpy(code + n - 4, &d, 4);
+		} else {
+			memcpy(code, forms[f], n);
+		}
+		code[n] = 0xf4; /* hlt */
+		for (int smp = 1; smp >= 0; smp--) {
+			w->smp = smp; /* smp: host atomics (A_ATOMIC); else Unicorn runs it */
+			jit_switch(w);
+			request(w, code, n + 1, false);
+			w->in.regs.rbx = DATA + 0x40; /* 16-byte aligned */
+			w->in.regs.rax = 7, w->in.regs.rcx = 9, w->in.regs.rdx = 0;
+			ram_u64(DATA + 0x40)[0] = 7, ram_u64(DATA + 0x40)[1] = 0;
+			burst(w);
+			assert_int_equal(w->out.insn.op, ASSIST_OP_HLT);
+			assert_int_equal(w->out.counts.atomics, smp ? 1 : 0);
+			memcpy(mem[smp], ram_u64(DATA + 0x40), 16);
+			rax[smp] = w->out.regs.rax, rcx[smp] = w->out.regs.rcx;
+			rdx[smp] = w->out.regs.rdx, fl[smp] = w->out.regs.rflags & RF_ARITH;
+		}
+		assert_memory_equal(mem[0], mem[1], 16);
+		assert_int_equal(rax[0], rax[1]);
+		assert_int_equal(rcx[0], rcx[1]);
+		assert_int_equal(rdx[0], rdx[1]);
+		assert_int_equal(fl[0], fl[1]);
+	}
+	w->smp = true;
+	jit_switch(w);
+}
+
+#define ROUNDS 20000
+
+static void *incrementer(void *arg)
+{
+	/* loop: lock xadd [rbx], rcx (rcx = 1 after each: xadd returns the old value);
+	 * mov ecx, 1; dec rdx; jnz loop; hlt */
+	static const uint8_t code[] = {0xf0, 0x48, 0x0f, 0xc1, 0x0b, 0xb9, 0x01, 0x00,
+				       0x00, 0x00, 0x48, 0xff, 0xca, 0x75, 0xf1, 0xf4};
+	struct worker *w = arg;
+
+	w->in = (struct assist_req){
+	    .magic = ASSIST_PROTO_MAGIC, .flags = ASSIST_F_JIT, .max_insns = 10 * ROUNDS};
+	w->in.regs = (struct kvm_regs){
+	    .rip = CODE, .rsp = RAM0 + 0x20000, .rbx = DATA, .rcx = 1, .rdx = ROUNDS, .rflags = 2};
+	w->in.sregs = (struct kvm_sregs){
+	    .cr3 = PML4, .cr0 = CR0_PG | CR0_WP, .cr4 = CR4_PAE, .efer = EFER_LMA | EFER_NXE};
+	w->in.sregs.cs.l = 1;
+	((struct fxarea *)(void *)w->in.xsave.region)->fcw = 0x37f;
+	((struct fxarea *)(void *)w->in.xsave.region)->mxcsr = 0x1f80;
+	memcpy(ram_host(&ram, CODE), code, sizeof code);
+	uc_ctl_remove_cache(w->uc, CODE, CODE + PAGE); /* as in request() */
+	do {
+		burst(w);
+		w->in.regs = w->out.regs;
+	} while (w->out.stop == ASSIST_STOP_CAP);
+	return NULL;
+}
+
+/* Two workers, two threads, one counter: nothing is lost. */
+static void atomic_counter(void **state)
+{
+	struct worker *w[2] = {*state, new_worker(1)};
+	pthread_t t[2];
+	struct timespec a, b;
+
+	build_tables();
+	*ram_u64(DATA) = 0;
+	w[0]->valid = w[1]->valid = false;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_create(&t[i], NULL, incrementer, w[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i]->out.insn.op, ASSIST_OP_HLT);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_int_equal(*ram_u64(DATA), 2 * ROUNDS);
+	print_message("# %d locked increments on two threads: %.0f ns each\n", 2 * ROUNDS,
+		      ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) /
+			  (2.0 * ROUNDS));
+	free_worker(w[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(port_io),	      cmocka_unit_test(completions),
+	    cmocka_unit_test(interrupts),     cmocka_unit_test(sti_shadow),
+	    cmocka_unit_test(page_tables),    cmocka_unit_test(atomic_forms),
+	    cmocka_unit_test(atomic_counter),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/* assist_irq.c - JIT mode: when an interrupt is due for a vCPU whose code runs in bursts.
+ *
+ * The LAPIC is KVM's (x2APIC, TSC-deadline timer; hermit-abi.md b.7) and KVM delivers
+ * interrupts only when it runs the vCPU: at the entry of a step with IF set.  While a burst
+ * runs, KVM's kick of the vCPU reaches nobody, so the VMM tells the burst when to end:
+ *   - the timer: the guest arms it with WRMSR(IA32_TSC_DEADLINE), which KVM executes in a step;
+ *     the VMM then reads the MSR (KVM_GET_MSRS) and hands the deadline, in host TSC units, to
+ *     every burst (the assist compares it with RDTSC every CHECK_EVERY instructions);
+ *   - IPIs: after a step that wrote the x2APIC ICR, the VMM rings the doorbell of every other
+ *     vCPU (assist_kick): a burst running for one of them ends where IF is 1, one waiting in
+ *     HLT wakes; devices of the VMM ring it the same way;
+ *   - what KVM holds but could not deliver (IF was 0 at the step, or an EOI may uncover the
+ *     next vector): `owed`, handed to the next bursts until a step with IF set.
+ * HLT is completed here: the vCPU thread waits (futex on its kick counter) until the deadline,
+ * a kick or the end of the VM, then a step lets KVM deliver.  The delay from the moment an
+ * interrupt was due to the step that delivered it is the delivery latency of --stats.
+ * Nothing here reads what the assist wrote: the doorbells are written by the VMM only. */
+#include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include "assist_vmm.h"
+
+uint64_t jit_rdtsc(void)
+{
+	return __rdtsc();
+}
+
+/* The deadline in host TSC units (0: none). */
+static uint64_t deadline_host(const struct assist_cpu *c)
+{
+	return c->deadline == 0 ? 0 : c->deadline - (uint64_t)c->tsc_offset;
+}
+
+bool jit_irq_known(const struct assist_cpu *c, uint64_t tsc)
+{
+	uint64_t d = deadline_host(c);
+
+	return __atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST) != c->handled || (d != 0 && tsc >= d);
+}
+
+bool jit_irq_due(const struct assist_cpu *c, uint64_t tsc)
+{
+	uint64_t d = deadline_host(c);
+
+	return c->owed || __atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST) != c->handled ||
+	       (d != 0 && tsc >= d);
+}
+
+void jit_irq_request(const struct vm *vm, const struct vcpu *v, struct assist_cpu *c)
+{
+	uint32_t k = __atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST);
+
+	(void)vm, (void)v;
+	c->req.doorbell = k; /* a kick after this changes the doorbell: the burst sees it */
+	c->req.deadline = deadline_host(c);
+	if (c->owed || k != c->handled ||
+	    (c->req.deadline != 0 && jit_rdtsc() >= c->req.deadline)) {
+		c->req.flags |= ASSIST_F_IRQ;
+	}
+}
+
+bool jit_read_deadline(struct vcpu *v, struct assist_cpu *c)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = {.h = {.nmsrs = 1}, .e = {.index = MSR_TSC_DEADLINE}};
+
+	c->st.deadline_reads++;
+	if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1) {
+		return false;
+	}
+	c->deadline = m.e.data;
+	return true;
+}
+
+static void futex_wake(uint32_t *w)
+{
+	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void assist_kick(struct vm *vm, unsigned i)
+{
+	struct assist_vm *a = vm->assist;
+	struct assist_cpu *c;
+	uint64_t zero = 0;
+	uint32_t k;
+
+	if (a == NULL || !a->jit || a->ctl == NULL || i >= vm->ncpu ||
+	    (c = vm->vcpus[i].assist) == NULL) {
+		return;
+	}
+	__atomic_compare_exchange_n(&c->kick_tsc, &zero, jit_rdtsc(), false, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
+	k = __atomic_add_fetch(&c->kicks, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&a->ctl->doorbell[i], k, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&c->halted, __ATOMIC_SEQ_CST)) {
+		futex_wake(&c->kicks);
+	}
+}
+
+void assist_wake_all(struct vm *vm)
+{
+	const struct assist_vm *a = vm->assist;
+
+	for (unsigned i = 0; a != NULL && a->jit && i < vm->ncpu; i++) {
+		assist_kick(vm, i);
+	}
+}
+
+void jit_irq_before(struct vcpu *v, struct assist_cpu *c, struct step_ctx *s)
+{
+	(void)v;
+	s->tsc = jit_rdtsc();
+	s->kicks = __atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST);
+	s->if_on = (c->req.regs.rflags & RFLAGS_IF) != 0;
+	s->rcx = c->req.regs.rcx;
+}
+
+static void record(struct assist_cpu *c, const struct assist_vm *a, uint64_t ticks)
+{
+	uint64_t ns = ticks * 1000000ull / a->tsc_khz, us = ns / 1000;
+	unsigned b = us < LAT_FINE ? (unsigned)us
+		     : us < LAT_FINE + LAT_COARSE * 100ull
+			 ? LAT_FINE + (unsigned)((us - LAT_FINE) / 100)
+			 : LAT_BUCKETS - 1;
+
+	c->st.lat[b]++;
+	c->st.lat_n++;
+	c->lat_max = ns > c->lat_max ? ns : c->lat_max;
+}
+
+/* The step ran with interrupts deliverable: what was due then has been delivered. */
+static void delivered(struct assist_cpu *c, const struct assist_vm *a, const struct step_ctx *s)
+{
+	uint64_t kt = __atomic_load_n(&c->kick_tsc, __ATOMIC_SEQ_CST);
+
+	if (s->kicks != c->handled && kt != 0 && s->tsc > kt) {
+		record(c, a, s->tsc - kt);
+	}
+	c->handled = s->kicks;
+	c->owed = false;
+	if (__atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST) == s->kicks) {
+		__atomic_compare_exchange_n(&c->kick_tsc, &kt, 0, false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST);
+	}
+}
+
+/* After a WRMSR to the x2APIC ICR: every other vCPU may have an IPI (kicking all of them is
+ * cheaper than decoding the destination, and never misses one). */
+static void kick_others(struct vcpu *v)
+{
+	for (unsigned i = 0; i < v->vm->ncpu; i++) {
+		if (i != v->id) {
+			assist_kick(v->vm, i);
+		}
+	}
+}
+
+/* After a free run (jit_step_free): the guest may have armed or disarmed the timer, written
+ * EOIs and sent IPIs anywhere in it.  The deadline is read again; if it was armed and now
+ * reads 0, the timer fired (or was disarmed) and KVM may hold its vector: owed, delivered at
+ * the next step with IF set.  Every other vCPU may have an IPI. */
+static bool after_free_run(struct vcpu *v, struct assist_cpu *c, const struct step_ctx *s)
+{
+	uint64_t old = c->deadline, d = deadline_host(c);
+
+	if (d != 0 && s->tsc >= d && s->if_on) {
+		record(c, v->vm->assist, s->tsc - d); /* the timer was due: delivered at entry */
+	}
+	if (!jit_read_deadline(v, c)) {
+		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot read the TSC deadline",
+			  v->id);
+		return false;
+	}
+	/* the timer fired during the run (not due at its entry, where KVM delivered it) and
+	 * interrupts are off now: KVM may hold its vector */
+	if (old != 0 && c->deadline == 0 && !(d != 0 && s->tsc >= d && s->if_on) &&
+	    !(c->req.regs.rflags & RFLAGS_IF)) {
+		c->owed = true;
+	}
+	kick_others(v);
+	return true;
+}
+
+bool jit_irq_after(struct vcpu *v, struct assist_cpu *c, const struct step_ctx *s)
+{
+	const struct assist_vm *a = v->vm->assist;
+	uint64_t old = c->deadline, d = deadline_host(c);
+	bool due = d != 0 && s->tsc >= d, msr = s->cls == ASSIST_C_SYSTEM;
+	uint32_t ecx = (uint32_t)s->rcx;
+
+	if (s->if_on) {
+		delivered(c, a, s);
+	} else if (s->kicks != c->handled) {
+		c->owed = true;
+	}
+	if (c->free_run) {
+		return after_free_run(v, c, s);
+	}
+	if (msr && (ecx == MSR_X2APIC_EOI || ecx == MSR_X2APIC_SELF)) {
+		c->owed = true; /* the next vector, or the IPI to self */
+	}
+	if (msr && ecx == MSR_X2APIC_ICR) {
+		kick_others(v);
+	}
+	if ((due || (msr && ecx == MSR_TSC_DEADLINE)) && !jit_read_deadline(v, c)) {
+		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot read the TSC deadline",
+			  v->id);
+		return false;
+	}
+	if (due && c->deadline != old) { /* the timer fired */
+		if (s->if_on) {
+			record(c, a, s->tsc - d);
+		} else {
+			c->owed = true;
+		}
+	}
+	return true;
+}
+
+static void futex_wait(uint32_t *w, uint32_t val, const struct timespec *t)
+{
+	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, val, t, NULL, 0);
+}
+
+void jit_halt(struct vcpu *v, struct assist_cpu *c)
+{
+	const struct assist_vm *a = v->vm->assist;
+	bool if_on = (c->req.regs.rflags & RFLAGS_IF) != 0;
+	uint64_t t0 = assist_now_ns();
+
+	c->st.halts++;
+	__atomic_store_n(&c->halted, true, __ATOMIC_SEQ_CST);
+	while (!atomic_load(&v->vm->stopping)) {
+		uint32_t k = __atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST);
+		uint64_t now = jit_rdtsc(), d = deadline_host(c), ns;
+		struct timespec ts;
+		if (if_on && jit_irq_due(c, now)) {
+			break;
+		}
+		if (!if_on || d == 0) {
+			futex_wait(&c->kicks, k, NULL); /* IF 0: only the end of the VM */
+			continue;
+		}
+		ns = (d - now) * 1000000ull / a->tsc_khz + 2000; /* KVM's timer fires first */
+		ts = (struct timespec){.tv_sec = (time_t)(ns / 1000000000ull),
+				       .tv_nsec = (long)(ns % 1000000000ull)};
+		futex_wait(&c->kicks, k, &ts);
+	}
+	__atomic_store_n(&c->halted, false, __ATOMIC_SEQ_CST);
+	c->st.halt_ns += assist_now_ns() - t0;
+}
+
+#define JIT_PAUSE_NS 20000
+
+void jit_pause(struct vcpu *v, struct assist_cpu *c)
+{
+	struct timespec ts = {0, JIT_PAUSE_NS};
+	uint32_t k = __atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST);
+
+	c->st.pauses++;
+	if (jit_irq_due(c, jit_rdtsc()) || atomic_load(&v->vm->stopping)) {
+		return;
+	}
+	__atomic_store_n(&c->halted, true, __ATOMIC_SEQ_CST);
+	futex_wait(&c->kicks, k, &ts);
+	__atomic_store_n(&c->halted, false, __ATOMIC_SEQ_CST);
+}
+
+/* Percentile p (0-100) of the latency histogram, in microseconds (bucket upper bound). */
+static double percentile(const struct assist_stats *s, double p)
+{
+	uint64_t want = (uint64_t)((double)s->lat_n * p / 100.0 + 0.999999), seen = 0;
+
+	for (unsigned b = 0; b < LAT_BUCKETS; b++) {
+		seen += s->lat[b];
+		if (seen >= want && want > 0) {
+			return b < LAT_FINE ? (double)b + 1
+					    : (double)LAT_FINE + (double)(b - LAT_FINE + 1) * 100;
+		}
+	}
+	return 0;
+}
+
+void jit_print_stats(const struct vm *vm, const struct assist_stats *s)
+{
+	uint64_t max = 0, kicks = 0;
+
+	if (s->engaged == 0) {
+		return;
+	}
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		const struct assist_cpu *c = vm->vcpus[i].assist;
+		if (c != NULL) {
+			max = c->lat_max > max ? c->lat_max : max;
+			kicks += __atomic_load_n(&c->kicks, __ATOMIC_RELAXED);
+		}
+	}
+	fprintf(stderr,
+		"  JIT mode (%llu vCPUs): time in bursts %.3f ms, in KVM %.3f ms (%llu single "
+		"steps, %llu of them free runs (faults, interrupts), %.1f us each, %llu exits on "
+		"the way), "
+		"waiting in HLT %.3f ms (%llu), spin loops let go %llu\n",
+		(unsigned long long)s->engaged, (double)s->burst_ns / 1e6, (double)s->step_ns / 1e6,
+		(unsigned long long)s->steps, (unsigned long long)s->free_steps,
+		s->steps ? (double)s->step_ns / 1e3 / (double)s->steps : 0.0,
+		(unsigned long long)s->step_exits, (double)s->halt_ns / 1e6,
+		(unsigned long long)s->halts, (unsigned long long)s->pauses);
+	fprintf(stderr,
+		"    port I/O from bursts %llu; locked instructions with host atomics %llu; "
+		"doorbells %llu; TSC-deadline reads %llu; KVM_SET_XSAVE %llu, KVM_GET_XSAVE %llu\n",
+		(unsigned long long)s->pio, (unsigned long long)s->atomics,
+		(unsigned long long)kicks, (unsigned long long)s->deadline_reads,
+		(unsigned long long)s->fpu_sets, (unsigned long long)s->fpu_gets);
+	fprintf(stderr,
+		"    interrupt delivery latency: %llu interrupts, median %.0f us, p99 %.0f us, "
+		"max %.1f us\n",
+		(unsigned long long)s->lat_n, percentile(s, 50), percentile(s, 99),
+		(double)max / 1e3);
+}

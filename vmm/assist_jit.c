@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+/* assist_jit.c - JIT mode, the default where KVM emulates CPL-0 guest code (docs/assist.md):
+ * guest code runs in bursts in the assist process, and KVM executes, one instruction at a time
+ * (single-step), only what the assist leaves to it; port I/O goes straight from a burst to the
+ * hypercall table (the same dispatcher as a KVM exit), HLT waits here (assist_irq.c).
+ *
+ * A vCPU starts in KVM as usual; it engages JIT mode at its first exit after its worker said it
+ * is ready (the main thread kicks vCPUs that do not exit by themselves).  From then on the VMM
+ * holds the vCPU's state (c->req: registers, system registers, XSAVE area) and hands it to KVM
+ * for each step through the kvm_run area.  Replies are checked (assist_reply_check) and only
+ * registers, RIP, the flags of ASSIST_RFLAGS_FROM_JIT and x87/SSE state are taken from them;
+ * system registers never come from the assist (docs/threat-model.md 3.9). */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "assist_vmm.h"
+#include "uhs_slice.h"
+#include "uhyve_abi.h"
+
+#define SYNC_ALL (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
+
+/* KVM without hardware virtualization: the host processor has neither VMX nor SVM, so KVM
+ * (kvm_pvm here) runs CPL-0 guest code in its instruction emulator (hermit-abi.md g).  With
+ * VMX or SVM JIT mode never engages. */
+static bool software_kvm(void)
+{
+	uint32_t a, b, c, d, max;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	if (c & (1u << 5)) {
+		return false; /* VMX */
+	}
+	__asm__ volatile("cpuid" : "=a"(max), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u), "c"(0));
+	if (max >= 0x80000001u) {
+		__asm__ volatile("cpuid"
+				 : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+				 : "a"(0x80000001u), "c"(0));
+		if (c & (1u << 2)) {
+			return false; /* SVM */
+		}
+	}
+	return true;
+}
+
+bool assist_jit_wanted(const struct vm *vm)
+{
+	const struct assist_vm *a = vm->assist;
+
+	/* several vCPUs only when asked for (--assist=jit): with two, rusty_demo still fails in
+	 * JIT mode (docs/assist.md, "JIT mode"); never under a debugger, whose stub parks vCPUs,
+	 * steps and sets breakpoints through KVM (docs/gdb.md): the classic assist path obeys it */
+	return vm->cfg->assist_jit && vm->dbg == NULL && (vm->ncpu == 1 || vm->cfg->assist_jit_smp) && vm->sync_regs &&
+	       (a->sync_mask & SYNC_ALL) == SYNC_ALL && software_kvm();
+}
+
+/* KVM's TSC offset of a vCPU: exact where KVM has the attribute, else bracketed around a read
+ * of IA32_TSC (a few microseconds off). */
+static int64_t tsc_offset(const struct vcpu *v)
+{
+	uint64_t off = 0, t0, t1;
+	struct kvm_device_attr at = {
+	    .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET, .addr = (uintptr_t)&off};
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = {.h = {.nmsrs = 1}, .e = {.index = MSR_IA32_TSC}};
+
+	if (ioctl(v->fd, KVM_GET_DEVICE_ATTR, &at) == 0) {
+		return (int64_t)off;
+	}
+	t0 = jit_rdtsc();
+	if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1) {
+		return 0;
+	}
+	t1 = jit_rdtsc();
+	return (int64_t)(m.e.data - (t0 + (t1 - t0) / 2));
+}
+
+int assist_jit_setup(struct vm *vm)
+{
+	struct assist_vm *a = vm->assist;
+	int khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+
+	a->tsc_khz = khz > 0 ? (uint32_t)khz : 1000000;
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		struct assist_cpu *c = vm->vcpus[i].assist;
+		c->tsc_offset = tsc_offset(&vm->vcpus[i]);
+	}
+	/* HLT waits end at the guest's timer deadline: 1 us of slack, not the default 50 */
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	uhs_short_slice(); /* inherited by the vCPU threads, created later */
+	return 0;
+}
+
+bool assist_jit_ready(struct vcpu *v)
+{
+	struct assist_cpu *c = v->assist;
+	const struct assist_vm *a = v->vm->assist;
+	struct pollfd p;
+
+	if (c == NULL || a == NULL || !a->jit || c->dead || c->engaged) {
+		return false;
+	}
+	if (!c->ready) {
+		p = (struct pollfd){.fd = c->sock, .events = POLLIN};
+		if (poll(&p, 1, 0) <= 0 || !assist_read_ready(v, c)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool assist_jit_pending(const struct vm *vm)
+{
+	const struct assist_vm *a = vm->assist;
+
+	for (unsigned i = 0; a != NULL && a->jit && i < vm->ncpu; i++) {
+		const struct assist_cpu *c = vm->vcpus[i].assist;
+		if (c != NULL && !c->dead) {
+			return true; /* to engage, or to end its free runs (assist_jit_tick) */
+		}
+	}
+	return false;
+}
+
+/* The state KVM left, once: from now on it lives here and travels through the run area. */
+static bool engage(struct vcpu *v, struct assist_cpu *c)
+{
+	struct kvm_guest_debug dbg = {.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP};
+
+	/* ioctls, not the run area: it is filled only by an exit, and this may be the first
+	 * entry */
+	if (ioctl(v->fd, KVM_GET_REGS, &c->req.regs) < 0 ||
+	    ioctl(v->fd, KVM_GET_SREGS, &c->req.sregs) < 0 ||
+	    ioctl(v->fd, KVM_GET_XSAVE, &c->req.xsave) < 0 ||
+	    ioctl(v->fd, KVM_GET_VCPU_EVENTS, &v->run->s.regs.events) < 0 ||
+	    ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0 || !jit_read_deadline(v, c)) {
+		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: %s", v->id, strerror(errno));
+		return false;
+	}
+	v->run->kvm_valid_regs |= SYNC_ALL;
+	c->sregs_sync = true;
+	c->engaged = true;
+	c->handled = __atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST);
+	c->owed = true; /* whatever KVM holds is delivered at the first chance */
+	c->st.engaged = 1;
+	return true;
+}
+
+/* IN or OUT of a burst, through the hypercall table: AL, AX or EAX in RAX. */
+static bool pio(struct vcpu *v, struct assist_cpu *c)
+{
+	const struct assist_insn *in = &c->resp.insn;
+	__u64 *rax = &c->req.regs.rax;
+	uint8_t data[4] = {0};
+
+	memcpy(data, rax, in->io_size);
+	c->st.pio++;
+	v->exits[KVM_EXIT_IO]++; /* an exit to the VMM, as from KVM (--stats) */
+	if (!vcpu_port_io(v, in->port, in->io_out, in->io_size, data, c->req.regs.rdi)) {
+		return false;
+	}
+	if (!in->io_out) {
+		uint32_t val = 0;
+		memcpy(&val, data, in->io_size);
+		if (in->io_size == 4) {
+			*rax = val; /* a 32-bit destination zero-extends */
+		} else {
+			uint64_t mask = in->io_size == 1 ? 0xffull : 0xffffull;
+			*rax = (*rax & ~mask) | val;
+		}
+	}
+	c->req.regs.rip += in->len;
+	return true;
+}
+
+/* An instruction the VMM completes: false when the VM stops. */
+static bool vmm_op(struct vcpu *v, struct assist_cpu *c)
+{
+	struct fault f;
+
+	/* the reply describes this instruction, not the next one: a step after it must not
+	 * take its flags (an HLT in the shadow of STI kept the next step from delivering) */
+	c->resp.stop = ASSIST_STOP_CAP;
+	switch (c->resp.insn.op) {
+	case ASSIST_OP_PIO:
+		return pio(v, c);
+	case ASSIST_OP_HLT:
+		c->req.regs.rip += c->resp.insn.len;
+		jit_halt(v, c);
+		return true;
+	case ASSIST_OP_PAUSE: /* RIP is where the spin loop goes on */
+		jit_pause(v, c);
+		return true;
+	default:
+		break;
+	}
+	switch (assist_complete(v, c, &f)) {
+	case DONE_OK:
+		c->req.regs.rip += c->resp.insn.len;
+		c->fpu_stale |= c->xsave_dirty;
+		c->xsave_dirty = false;
+		return true;
+	case DONE_FAULT:
+		jit_inject(v, c, &f);
+		return jit_step(v, c);
+	case DONE_FAIL:
+	default:
+		return assist_fail(v, c, "completing it failed");
+	}
+}
+
+/* Takes what a burst may change: general-purpose registers, RIP, the flags of JIT mode, and
+ * the x87/SSE part of the legacy XSAVE region (as assist_exit.c take_reply). */
+static void take(struct assist_cpu *c)
+{
+	const struct assist_resp *r = &c->resp;
+	uint64_t fl = c->req.regs.rflags;
+	uint32_t mxcsr, mask = mxcsr_mask(&c->req.xsave);
+
+	c->req.regs = r->regs;
+	c->req.regs.rflags =
+	    (fl & ~ASSIST_RFLAGS_FROM_JIT) | (r->regs.rflags & ASSIST_RFLAGS_FROM_JIT);
+	if (!r->fpu_dirty) {
+		return;
+	}
+	memcpy(&mxcsr, (const uint8_t *)r->xsave.region + 24, sizeof mxcsr);
+	mxcsr &= mask;
+	memcpy(c->req.xsave.region, r->xsave.region, 24);
+	memcpy((uint8_t *)c->req.xsave.region + 24, &mxcsr, sizeof mxcsr);
+	memcpy((uint8_t *)c->req.xsave.region + 32, (const uint8_t *)r->xsave.region + 32,
+	       416 - 32);
+	area_put_u64(&c->req.xsave, XSAVE_HDR, area_u64(&c->req.xsave, XSAVE_HDR) | 3);
+	c->fpu_stale = true;
+}
+
+/* The port writes KVM batches without an exit (pio_ring.c) are batched by bursts too: a
+ * byte of the v1 UART, any write to the PCI address latch.  Neither has a result nor can be
+ * a protocol violation, so handling them a little later changes nothing for the guest. */
+static const struct assist_pio batched[ASSIST_PIO_PORTS] = {
+    {.port = UH_V1_UART, .size = 1},
+    {.port = UH_PCI_CONFIG_ADDRESS, .size = 4},
+};
+
+/* The batched writes of a reply, in order, before its stop; only ports we asked for. */
+static bool batch(struct vcpu *v, struct assist_cpu *c)
+{
+	for (uint32_t i = 0; i < c->resp.npio; i++) {
+		struct assist_pio p = c->resp.pio[i];
+		uint8_t data[4];
+		bool ok = false;
+		for (unsigned k = 0; k < ASSIST_PIO_PORTS; k++) {
+			ok |= p.port == batched[k].port && p.size == batched[k].size;
+		}
+		if (!ok) {
+			return assist_lost(v, c, "a batched write to a port not batched");
+		}
+		memcpy(data, &p.value, sizeof data);
+		c->st.pio++;
+		if (!vcpu_port_io(v, p.port, true, p.size, data, c->req.regs.rdi)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* An instruction that faults (#NM under CR0.TS, #PF, ...): KVM runs it first, freely (see
+ * jit_step_free), and raises the exception itself; only where KVM cannot emulate it is the
+ * exception injected (kvm_pvm emulates the instruction at RIP before it delivers an injected
+ * exception where it can: MOVAPS under CR0.TS then returned past itself). */
+static bool fault_step(struct vcpu *v, struct assist_cpu *c, const struct fault *f)
+{
+	uint64_t rip = c->req.regs.rip;
+
+	if (!jit_step_free(v, c)) {
+		return false;
+	}
+	if (!c->first_failed || c->req.regs.rip != rip) {
+		return true;
+	}
+	c->first_failed = false;
+	jit_inject(v, c, f);
+	return jit_step(v, c);
+}
+
+/* What the reply asks for next: false when the VM stops. */
+static bool dispatch(struct vcpu *v, struct assist_cpu *c, bool first, uint64_t rip0)
+{
+	struct fault f = {.vector = VEC_NM};
+
+	if (c->resp.npio > 0 && !batch(v, c)) {
+		return false;
+	}
+	switch (c->resp.stop) {
+	case ASSIST_STOP_CAP:
+		return true;
+	case ASSIST_STOP_VMM:
+		return vmm_op(v, c);
+	case ASSIST_STOP_NM:
+		return fault_step(v, c, &f);
+	case ASSIST_STOP_FAULT:
+		assist_fault_from_reply(v->vm, c, &f);
+		if (f.vector >= 32 || f.vector == 8) {
+			return assist_fail(v, c, "cannot deliver its exception");
+		}
+		return fault_step(v, c, &f);
+	case ASSIST_STOP_PAGE:
+		if (first && c->req.regs.rip == rip0) {
+			return assist_fail(v, c,
+					   "it touches a page-table frame or memory outside RAM");
+		}
+		return jit_step(v, c);
+	case ASSIST_STOP_UNSUPPORTED:
+		if (first) {
+			return assist_fail(v, c, assist_unsupported_reason(c->resp.insn.cls));
+		}
+		return jit_step(v, c); /* not for a burst (a mode it does not run): KVM's */
+	case ASSIST_STOP_ERROR:
+		return assist_fail(v, c, "the assist process failed");
+	default: /* KVM, IRQ */
+		return jit_step(v, c);
+	}
+}
+
+/* One burst and what follows it: false when the VM stops. */
+static bool burst(struct vcpu *v, struct assist_cpu *c)
+{
+	const char *why = NULL;
+	bool first = c->first_failed;
+	uint64_t rip0 = c->req.regs.rip, t = assist_now_ns();
+	int rc;
+
+	c->req.flags = ASSIST_F_JIT | (first ? ASSIST_F_FIRST_FAILED : 0);
+	c->req.max_insns = ASSIST_JIT_CAP;
+	c->req.tsc_offset = c->tsc_offset;
+	memcpy(c->req.batch, batched, sizeof batched);
+	jit_irq_request(v->vm, v, c);
+	rc = assist_roundtrip(v, c, &why);
+	c->st.burst_ns += assist_now_ns() - t;
+	if (rc == -2) {
+		return false; /* the VM is stopping */
+	}
+	if (rc != 0) {
+		return assist_lost(v, c, rc == -3 ? why : NULL);
+	}
+	assist_account(c);
+	c->first_failed = false;
+	take(c);
+	return dispatch(v, c, first, rip0);
+}
+
+bool assist_jit_run(struct vcpu *v)
+{
+	struct assist_cpu *c = v->assist;
+
+	if (!engage(v, c)) {
+		return false;
+	}
+	while (!atomic_load(&v->vm->stopping)) {
+		bool ok;
+		if (jit_irq_due(c, jit_rdtsc()) && (c->req.regs.rflags & RFLAGS_IF)) {
+			/* KVM delivers it right away; for the timer or an IPI it also runs the
+			 * handler, the guest's scheduler and what follows until its next exit
+			 * (at most FREE_RUN_NS or so): that path is full of system instructions, a
+			 * round trip each in bursts.  What KVM may merely hold (owed) costs one
+			 * step. */
+			ok = c->owed && !jit_irq_known(c, jit_rdtsc()) ? jit_step(v, c)
+								       : jit_step_free(v, c);
+		} else {
+			ok = burst(v, c);
+		}
+		if (!ok) {
+			return false;
+		}
+	}
+	return true;
+}
+
+void assist_jit_tick(struct vm *vm)
+{
+	uint64_t now = assist_now_ns();
+
+	for (unsigned i = 0; i < vm->ncpu; i++) {
+		struct assist_cpu *c = vm->vcpus[i].assist;
+		uint64_t since = c != NULL ? __atomic_load_n(&c->free_since, __ATOMIC_SEQ_CST) : 0;
+		if (c != NULL && !c->dead &&
+		    (!__atomic_load_n(&c->engaged, __ATOMIC_SEQ_CST) ||
+		     (since != 0 && now - since > FREE_RUN_NS))) {
+			vcpu_kick(&vm->vcpus[i]); /* engage, or back from a long free run */
+		}
+	}
+}
