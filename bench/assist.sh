@@ -23,7 +23,7 @@
 #                          neither it nor QEMU is ever part of the repository.  Without either
 #                          the QEMU comparison is skipped with a notice.
 #
-# QEMU comparison (issue 14): uhyve-sec (default options: JIT mode on a KVM without VMX/SVM)
+# QEMU comparison (issue 14): uhyve-sec (--assist=jit with one vCPU, the default with two)
 # and `qemu-system-x86_64 -accel tcg -kernel LOADER -initrd SAMPLE`, alternating run by run,
 # medians and their ratio from the same run.  Sleep latency: the sleeplat guest (N x 100 ms)
 # with one busy loop pinned to each host CPU, in JIT and exits mode; then rusty_demo -c 2

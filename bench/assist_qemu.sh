@@ -63,7 +63,7 @@ qemu_compare() {
 	echo "against QEMU TCG (alternating runs; qemu status 0 = guest exit 0):"
 	printf "%-12s %5s %5s %10s %10s %7s\n" sample vCPUs runs "uhyve-sec" "qemu" ratio
 	for cpus in 1 2; do
-		pie=()
+		pie=(--assist=jit) # JIT mode with one vCPU (opt-in; docs/assist.md), exits mode with two
 		[ "$cpus" = 1 ] || pie=(--no-aslr)
 		for s in hello_world hello_c rusty_demo; do
 			[ -f "$compat/$s" ] && versus "$s" "$cpus" "$compat/$s" "${pie[@]}"
