@@ -55,7 +55,8 @@ bool assist_jit_wanted(const struct vm *vm)
 	/* several vCPUs only when asked for (--assist=jit): with two, rusty_demo still fails in
 	 * JIT mode (docs/assist.md, "JIT mode"); never under a debugger, whose stub parks vCPUs,
 	 * steps and sets breakpoints through KVM (docs/gdb.md): the classic assist path obeys it */
-	return vm->cfg->assist_jit && vm->dbg == NULL && (vm->ncpu == 1 || vm->cfg->assist_jit_smp) && vm->sync_regs &&
+	return vm->cfg->assist_jit && vm->dbg == NULL &&
+	       (vm->ncpu == 1 || vm->cfg->assist_jit_smp) && vm->sync_regs &&
 	       (a->sync_mask & SYNC_ALL) == SYNC_ALL && software_kvm();
 }
 
@@ -129,6 +130,37 @@ bool assist_jit_pending(const struct vm *vm)
 	return false;
 }
 
+/* What KVM has not applied yet goes in before engage() reads KVM's state: KVM_GET_* return
+ * KVM's copy, not the run area's.  (1) Registers left in the run area for the next KVM_RUN
+ * (kvm_dirty_regs): the classic assist path (assist_exit.c put_state) writes them there after
+ * the burst that handled the exit JIT mode engages at; reading KVM's stale copy instead re-ran
+ * that burst from its first instruction on RAM it had already changed (gdbtest: the stack was
+ * no longer the burst's, and the first printf's hypercall was lost).  (2) An IN or an MMIO read
+ * KVM completes only at its next entry: a KVM_RUN with immediate_exit completes it and runs
+ * nothing (as assist_step.c run_once), so the burst does not execute the IN a second time. */
+static bool settle(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+	int rc;
+
+	if ((r->kvm_dirty_regs & KVM_SYNC_X86_REGS) &&
+	    ioctl(v->fd, KVM_SET_REGS, &r->s.regs.regs) < 0) {
+		return false;
+	}
+	r->kvm_dirty_regs &= ~(uint64_t)KVM_SYNC_X86_REGS;
+	for (;;) {
+		r->immediate_exit = 1;
+		rc = ioctl(v->fd, KVM_RUN, 0);
+		r->immediate_exit = 0;
+		if (rc < 0) {
+			return errno == EINTR || errno == EAGAIN;
+		}
+		if (!vcpu_handle_exit(v)) { /* completing it needed another exit */
+			return false;
+		}
+	}
+}
+
 /* The state KVM left, once: from now on it lives here and travels through the run area. */
 static bool engage(struct vcpu *v, struct assist_cpu *c)
 {
@@ -136,7 +168,7 @@ static bool engage(struct vcpu *v, struct assist_cpu *c)
 
 	/* ioctls, not the run area: it is filled only by an exit, and this may be the first
 	 * entry */
-	if (ioctl(v->fd, KVM_GET_REGS, &c->req.regs) < 0 ||
+	if (!settle(v) || ioctl(v->fd, KVM_GET_REGS, &c->req.regs) < 0 ||
 	    ioctl(v->fd, KVM_GET_SREGS, &c->req.sregs) < 0 ||
 	    ioctl(v->fd, KVM_GET_XSAVE, &c->req.xsave) < 0 ||
 	    ioctl(v->fd, KVM_GET_VCPU_EVENTS, &v->run->s.regs.events) < 0 ||
