@@ -185,6 +185,19 @@ static bool engage(struct vcpu *v, struct assist_cpu *c)
 	return true;
 }
 
+/* Ports KVM serves in the kernel, without an exit: with the full in-kernel irqchip (--pit, or
+ * a KVM without the split one: kvm.c) its PIC and ELCR, with --pit its i8254 (kvm_opts.c).
+ * From a burst these must reach KVM too, by a step: the hypercall table knows none of them
+ * (pio-pit ended with "unknown I/O port 0x43", status 76, whenever JIT mode had engaged). */
+static bool kvm_port(const struct vm *vm, uint16_t port)
+{
+	bool pic = port == 0x20 || port == 0x21 || port == 0xa0 || port == 0xa1 || port == 0x4d0 ||
+		   port == 0x4d1;
+	bool pit = port >= 0x40 && port <= 0x43;
+
+	return (!vm->split_irqchip && pic) || (vm->cfg->pit && pit);
+}
+
 /* IN or OUT of a burst, through the hypercall table: AL, AX or EAX in RAX. */
 static bool pio(struct vcpu *v, struct assist_cpu *c)
 {
@@ -217,6 +230,10 @@ static bool vmm_op(struct vcpu *v, struct assist_cpu *c)
 {
 	struct fault f;
 
+	/* KVM's port: a step of the very instruction the reply describes */
+	if (c->resp.insn.op == ASSIST_OP_PIO && kvm_port(v->vm, c->resp.insn.port)) {
+		return jit_step(v, c);
+	}
 	/* the reply describes this instruction, not the next one: a step after it must not
 	 * take its flags (an HLT in the shadow of STI kept the next step from delivering) */
 	c->resp.stop = ASSIST_STOP_CAP;
