@@ -59,7 +59,7 @@ void assist_jit_tick(struct vm *vm);
 /* An interrupt may have become pending for vCPU `i` (an IPI, a device): a burst running for it
  * ends where IF is 1, a vCPU waiting in HLT wakes.  Any thread; no-op outside JIT mode. */
 void assist_kick(struct vm *vm, unsigned i);
-/* The VM is stopping: every vCPU waiting in HLT wakes. */
+/* Every vCPU, as assist_kick: the VM is stopping, or a device raised an interrupt (net.c). */
 void assist_wake_all(struct vm *vm);
 
 #endif

@@ -130,6 +130,37 @@ bool assist_jit_pending(const struct vm *vm)
 	return false;
 }
 
+/* What KVM has not applied yet goes in before engage() reads KVM's state: KVM_GET_* return
+ * KVM's copy, not the run area's.  (1) Registers left in the run area for the next KVM_RUN
+ * (kvm_dirty_regs): the classic assist path (assist_exit.c put_state) writes them there after
+ * the burst that handled the exit JIT mode engages at; reading KVM's stale copy instead re-ran
+ * that burst from its first instruction on RAM it had already changed (gdbtest: the stack was
+ * no longer the burst's, and the first printf's hypercall was lost).  (2) An IN or an MMIO read
+ * KVM completes only at its next entry: a KVM_RUN with immediate_exit completes it and runs
+ * nothing (as assist_step.c run_once), so the burst does not execute the IN a second time. */
+static bool settle(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+	int rc;
+
+	if ((r->kvm_dirty_regs & KVM_SYNC_X86_REGS) &&
+	    ioctl(v->fd, KVM_SET_REGS, &r->s.regs.regs) < 0) {
+		return false;
+	}
+	r->kvm_dirty_regs &= ~(uint64_t)KVM_SYNC_X86_REGS;
+	for (;;) {
+		r->immediate_exit = 1;
+		rc = ioctl(v->fd, KVM_RUN, 0);
+		r->immediate_exit = 0;
+		if (rc < 0) {
+			return errno == EINTR || errno == EAGAIN;
+		}
+		if (!vcpu_handle_exit(v)) { /* completing it needed another exit */
+			return false;
+		}
+	}
+}
+
 /* The state KVM left, once: from now on it lives here and travels through the run area. */
 static bool engage(struct vcpu *v, struct assist_cpu *c)
 {
@@ -137,7 +168,7 @@ static bool engage(struct vcpu *v, struct assist_cpu *c)
 
 	/* ioctls, not the run area: it is filled only by an exit, and this may be the first
 	 * entry */
-	if (ioctl(v->fd, KVM_GET_REGS, &c->req.regs) < 0 ||
+	if (!settle(v) || ioctl(v->fd, KVM_GET_REGS, &c->req.regs) < 0 ||
 	    ioctl(v->fd, KVM_GET_SREGS, &c->req.sregs) < 0 ||
 	    ioctl(v->fd, KVM_GET_XSAVE, &c->req.xsave) < 0 ||
 	    ioctl(v->fd, KVM_GET_VCPU_EVENTS, &v->run->s.regs.events) < 0 ||
@@ -152,6 +183,19 @@ static bool engage(struct vcpu *v, struct assist_cpu *c)
 	c->owed = true; /* whatever KVM holds is delivered at the first chance */
 	c->st.engaged = 1;
 	return true;
+}
+
+/* Ports KVM serves in the kernel, without an exit: with the full in-kernel irqchip (--pit, or
+ * a KVM without the split one: kvm.c) its PIC and ELCR, with --pit its i8254 (kvm_opts.c).
+ * From a burst these must reach KVM too, by a step: the hypercall table knows none of them
+ * (pio-pit ended with "unknown I/O port 0x43", status 76, whenever JIT mode had engaged). */
+static bool kvm_port(const struct vm *vm, uint16_t port)
+{
+	bool pic = port == 0x20 || port == 0x21 || port == 0xa0 || port == 0xa1 || port == 0x4d0 ||
+		   port == 0x4d1;
+	bool pit = port >= 0x40 && port <= 0x43;
+
+	return (!vm->split_irqchip && pic) || (vm->cfg->pit && pit);
 }
 
 /* IN or OUT of a burst, through the hypercall table: AL, AX or EAX in RAX. */
@@ -186,6 +230,10 @@ static bool vmm_op(struct vcpu *v, struct assist_cpu *c)
 {
 	struct fault f;
 
+	/* KVM's port: a step of the very instruction the reply describes */
+	if (c->resp.insn.op == ASSIST_OP_PIO && kvm_port(v->vm, c->resp.insn.port)) {
+		return jit_step(v, c);
+	}
 	/* the reply describes this instruction, not the next one: a step after it must not
 	 * take its flags (an HLT in the shadow of STI kept the next step from delivering) */
 	c->resp.stop = ASSIST_STOP_CAP;

@@ -5,9 +5,11 @@
 # (every byte checked), then quits; its output, exit status, the host's neighbour entry and
 # the VMM's --stats are checked exactly.
 #
-#   echo.sh VMM GUEST NETCLIENT [config]
+#   echo.sh VMM GUEST NETCLIENT [config|jit]
 # "config": the guest gets -e HERMIT_IP=192.168.77.9 -e HERMIT_GATEWAY=192.168.77.1
 # -e HERMIT_MASK=255.255.0.0 and the TAP 192.168.77.1/16; otherwise Hermit's defaults.
+# "jit": Hermit's defaults with --assist=jit (the NIC's interrupts, injected by KVM through
+# an irqfd, must reach a vCPU in a burst or waiting in HLT; docs/assist.md "JIT mode").
 set -u
 . "$(dirname "$0")/lib.sh"
 vmm=$(realpath "$1") guest=$(realpath "$2") client=$(realpath "$3") mode=${4:-default}
@@ -19,6 +21,7 @@ if [ "$mode" = config ]; then
 	env=(-e HERMIT_IP=192.168.77.9 -e HERMIT_GATEWAY=192.168.77.1 -e HERMIT_MASK=255.255.0.0)
 	line_ip="net-echo: ip 192.168.77.9 mask 255.255.0.0 gateway 192.168.77.1"
 fi
+[ "$mode" = jit ] && env=(--assist=jit)
 mac=$(tap_mac tap10)
 start_guest "$vmm" --stats "${env[@]}" --net tap:tap10 "$guest" || {
 	bad "the guest did not come up"
