@@ -91,11 +91,12 @@ static void usage_own(FILE *f)
 	      "      --audit=deny|all    log denials only (default) or every file operation\n"
 	      "      --assist=auto|exits|jit|off\n"
 	      "                          the instruction assist (where the build has it: see\n"
-	      "                          --version); auto (the default) and exits: it completes\n"
-	      "                          the instructions KVM cannot emulate; jit: where KVM\n"
-	      "                          emulates guest code (no VMX/SVM), the guest's code runs\n"
-	      "                          in its JIT (experimental: docs/assist.md); off: such an\n"
-	      "                          instruction ends the run (81)\n"
+	      "                          --version); auto, the default: where KVM emulates\n"
+	      "                          guest code (no VMX/SVM), a 1-vCPU guest's code runs in\n"
+	      "                          its JIT; exits: it only completes instructions KVM\n"
+	      "                          cannot emulate; jit: JIT with any vCPU count\n"
+	      "                          (experimental); off: such an instruction ends the run\n"
+	      "                          (81)\n"
 	      "      --argv0 NAME        the guest's argv[0] (default: KERNEL as given)\n"
 	      "      --status-fd N       when the run ends, write one end record to the open\n"
 	      "                          fd N: 'uhyve-sec-end 1 guest CODE', 'uhyve-sec-end 1\n"
@@ -407,7 +408,7 @@ static int set_assist(struct vmm_config *cfg, const char *arg)
 	}
 	cfg->assist = strcmp(arg, "off") != 0;
 	cfg->assist_jit_smp = strcmp(arg, "jit") == 0;
-	cfg->assist_jit = cfg->assist_jit_smp; /* auto: exits mode (docs/assist.md, JIT mode) */
+	cfg->assist_jit = strcmp(arg, "auto") == 0 || cfg->assist_jit_smp;
 	return 0;
 }
 
@@ -589,6 +590,7 @@ int cli_parse(int argc, char *const argv[], char *const envp[], struct launch_co
 	cfg->cpus = 1;
 	cfg->aslr = true;
 	cfg->assist = true;
+	cfg->assist_jit = true;
 	cfg->sandbox = true;
 	lc->status_fd = -1;
 	lc->gdb_port = -1;

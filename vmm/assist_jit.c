@@ -52,11 +52,12 @@ bool assist_jit_wanted(const struct vm *vm)
 {
 	const struct assist_vm *a = vm->assist;
 
-	/* several vCPUs only when asked for (--assist=jit): with two, rusty_demo still fails in
-	 * JIT mode (docs/assist.md, "JIT mode"); never under a debugger, whose stub parks vCPUs,
+	/* several vCPUs, or the in-kernel PIT (whose interrupts do not wake a vCPU in a burst or
+	 * HLT yet), only when asked for (--assist=jit): with two, rusty_demo still fails in JIT
+	 * mode (docs/assist.md, "JIT mode"); never under a debugger, whose stub parks vCPUs,
 	 * steps and sets breakpoints through KVM (docs/gdb.md): the classic assist path obeys it */
 	return vm->cfg->assist_jit && vm->dbg == NULL &&
-	       (vm->ncpu == 1 || vm->cfg->assist_jit_smp) && vm->sync_regs &&
+	       ((vm->ncpu == 1 && !vm->cfg->pit) || vm->cfg->assist_jit_smp) && vm->sync_regs &&
 	       (a->sync_mask & SYNC_ALL) == SYNC_ALL && software_kvm();
 }
 
