@@ -9,10 +9,11 @@
 #   * uhyve-sec's exit status with EXPECT_STATUS,
 #   * that the Unix socket was created with mode 0600 and is gone afterwards.
 #
-# Usage: run-gdb.sh [--conn socket|tcp|env] [--interrupt SEC] [--needs-assist] [--out NAME]
+# Usage: run-gdb.sh [--conn socket|tcp|env|toml] [--interrupt SEC] [--needs-assist] [--out NAME]
 #                   [--emulated-watch-only] VMM CASES NAME EXPECT_STATUS [VMM-ARGS...]
 # --conn: --gdb-socket in a private directory (default), -s 0 or HERMIT_GDB_PORT=0 (the port
-#   uhyve-sec picked is read from its message: runs never collide).  --interrupt: SIGINT to
+#   uhyve-sec picked is read from its message: runs never collide), or uhyve.toml's gdb_port
+#   (--config; a free port found just before).  --interrupt: SIGINT to
 #   gdb after SEC seconds of the session (gdb sends Ctrl-C to the stub).  gdb's shell commands
 #   see $UHS_PID (uhyve-sec's pid).  --out: the guest output's golden file is CASES/NAME.out.
 #   --emulated-watch-only: the case checks what a KVM without data breakpoints does (skip
@@ -60,6 +61,10 @@ case "$conn" in
 socket) opts=(--gdb-socket "$sock") target="$sock" ;;
 tcp) opts=(-s 0) ;;
 env) opts=() envs=(HERMIT_GDB_PORT=0) ;;
+toml) # uhyve.toml's gdb_port (0 is refused there): a port the kernel just handed out
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	printf '[uhyve]\ngdb_port = %s\n' "$port" >"$tmp/uhyve.toml"
+	opts=(--config "$tmp/uhyve.toml") ;;
 *) echo "bad --conn $conn"; exit 99 ;;
 esac
 env "${envs[@]}" "$vmm" "${opts[@]}" "${args[@]}" >"$tmp/console" 2>"$tmp/err" </dev/null &

@@ -1,0 +1,5 @@
+break add
+continue
+info symbol $pc
+print $pc == add + 14
+continue
