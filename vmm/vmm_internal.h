@@ -155,6 +155,9 @@ struct hc_call {
 /* Handles a port I/O exit.  `data` points at the exit's data bytes (size 1, 2 or 4, count
  * 1); for `in` the handler fills it.  Returns what the vCPU must do next. */
 enum hc_action hc_port_io(struct hc_call *c, uint16_t port, bool out, uint8_t size, uint8_t *data);
+/* hc_cmdline.c: v1 Cmdsize (fills *s) and Cmdval (copies argv and envp to the guest). */
+enum hc_action hc_v1_cmdsize(struct hc_call *c, struct uh_v1_cmdsize *s);
+enum hc_action hc_v1_cmdval(struct hc_call *c, const struct uh_v1_cmdval *v);
 /* Handles an MMIO exit the same way. */
 enum hc_action hc_mmio(struct hc_call *c, uint64_t addr, bool write, uint32_t len, uint8_t *data);
 /* Ends the VM for a protocol violation: fills c->msg, returns HC_VIOLATION. */
