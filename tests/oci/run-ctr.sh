@@ -38,8 +38,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 EOC
 containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
 ctd=$!
-OCI_EXTRA_CLEANUP='kill $ctd 2>/dev/null; wait $ctd 2>/dev/null'
-C=(ctr --address "$T/c.sock" --namespace uhs-test)
+# a namespace of this run's own: containerd names the containers' cgroups after it, and the
+# cleanup removes that parent (empty by then) from every hierarchy
+NS=uhs-test-$$
+OCI_EXTRA_CLEANUP='kill $ctd 2>/dev/null; wait $ctd 2>/dev/null
+for c in /sys/fs/cgroup/$NS /sys/fs/cgroup/*/$NS; do [ -d "$c" ] && rmdir "$c"; done 2>/dev/null'
+C=(ctr --address "$T/c.sock" --namespace "$NS")
 for _ in $(seq 1 100); do
 	"${C[@]}" version >/dev/null 2>&1 && break
 	kill -0 $ctd 2>/dev/null || oci_skip "containerd does not start: $(tail -n 2 "$T/containerd.log")"
@@ -96,7 +100,7 @@ for p in $(oci_leftovers); do
 done
 [ -z "$left" ] || bad "processes left:$left"
 # the shim gives the runtime --root <runc-root>/<namespace>
-ls "$T/oci-root/uhs-test" | grep -qv '^runc$' && bad "runtime state left: $(ls "$T/oci-root/uhs-test")"
-ls "$T/oci-root/uhs-test/runc" | grep -q . && bad "runc state left: $(ls "$T/oci-root/uhs-test/runc")"
+ls "$T/oci-root/$NS" | grep -qv '^runc$' && bad "runtime state left: $(ls "$T/oci-root/$NS")"
+ls "$T/oci-root/$NS/runc" | grep -q . && bad "runc state left: $(ls "$T/oci-root/$NS/runc")"
 [ $fail = 0 ] && echo "ok ctr"
 exit $fail
