@@ -807,6 +807,15 @@ static void check_alias_inside(const struct uh_boot_info *bi)
 	 * reach into a 1 GiB region the boot tables do not map) */
 	for (; r + two_m <= bi->phys_addr_end && (pde = pde_2m(r)) == NULL; r += two_m) {
 	}
+	/* or, when ASLR put the image at the top of RAM, below it: above the first 4 MiB (boot
+	 * tables, boot info, device tree) and a 2 MiB gap under the image */
+	if (pde == NULL) {
+		r = ((bi->phys_addr_start + 2 * two_m) + two_m - 1) & ~(two_m - 1);
+		for (; r + 2 * two_m <= (bi->kernel_image_start & ~(two_m - 1)) &&
+		       (pde = pde_2m(r)) == NULL;
+		     r += two_m) {
+		}
+	}
 	if (pde == NULL) {
 		check(0, "page mapped inside RAM's guest-physical range (no free 2 MiB page)");
 		return;
