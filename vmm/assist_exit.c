@@ -66,19 +66,16 @@ static bool put_state(struct vcpu *v, struct assist_cpu *c)
 	return true;
 }
 
-/* Takes from a reply only what a burst can change: general-purpose registers, RIP, the
- * arithmetic flags, and the x87/SSE part of the legacy XSAVE region. */
-static void take_reply(struct assist_cpu *c)
+bool assist_take_reply(struct assist_cpu *c, uint64_t rflags_from)
 {
 	const struct assist_resp *r = &c->resp;
 	uint64_t fl = c->req.regs.rflags;
 	uint32_t mxcsr, mask = mxcsr_mask(&c->req.xsave);
 
 	c->req.regs = r->regs;
-	c->req.regs.rflags =
-	    (fl & ~ASSIST_RFLAGS_FROM_EMU) | (r->regs.rflags & ASSIST_RFLAGS_FROM_EMU);
+	c->req.regs.rflags = (fl & ~rflags_from) | (r->regs.rflags & rflags_from);
 	if (!r->fpu_dirty) {
-		return;
+		return false;
 	}
 	memcpy(&mxcsr, (const uint8_t *)r->xsave.region + 24, sizeof mxcsr);
 	mxcsr &= mask; /* KVM_SET_XSAVE rejects reserved bits */
@@ -87,7 +84,7 @@ static void take_reply(struct assist_cpu *c)
 	memcpy((uint8_t *)c->req.xsave.region + 32, (const uint8_t *)r->xsave.region + 32,
 	       416 - 32);
 	area_put_u64(&c->req.xsave, XSAVE_HDR, area_u64(&c->req.xsave, XSAVE_HDR) | 3);
-	c->xsave_dirty = true;
+	return true;
 }
 
 /* Reads a message of at most `len` bytes; -2 when the VM is stopping. */
@@ -352,7 +349,7 @@ static bool run_bursts(struct vcpu *v, struct assist_cpu *c)
 		/* stopped again where KVM gave up: nobody else can run that instruction */
 		bool stuck =
 		    first && c->resp.regs.rip == c->req.regs.rip && c->resp.counts.completed == 0;
-		take_reply(c);
+		c->xsave_dirty |= assist_take_reply(c, ASSIST_RFLAGS_FROM_EMU);
 		if (!after_reply(v, c, stuck, &budget, &ok) || one) {
 			return ok; /* one instruction: the debugger looks before the next */
 		}

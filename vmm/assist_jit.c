@@ -266,30 +266,6 @@ static bool vmm_op(struct vcpu *v, struct assist_cpu *c)
 	}
 }
 
-/* Takes what a burst may change: general-purpose registers, RIP, the flags of JIT mode, and
- * the x87/SSE part of the legacy XSAVE region (as assist_exit.c take_reply). */
-static void take(struct assist_cpu *c)
-{
-	const struct assist_resp *r = &c->resp;
-	uint64_t fl = c->req.regs.rflags;
-	uint32_t mxcsr, mask = mxcsr_mask(&c->req.xsave);
-
-	c->req.regs = r->regs;
-	c->req.regs.rflags =
-	    (fl & ~ASSIST_RFLAGS_FROM_JIT) | (r->regs.rflags & ASSIST_RFLAGS_FROM_JIT);
-	if (!r->fpu_dirty) {
-		return;
-	}
-	memcpy(&mxcsr, (const uint8_t *)r->xsave.region + 24, sizeof mxcsr);
-	mxcsr &= mask;
-	memcpy(c->req.xsave.region, r->xsave.region, 24);
-	memcpy((uint8_t *)c->req.xsave.region + 24, &mxcsr, sizeof mxcsr);
-	memcpy((uint8_t *)c->req.xsave.region + 32, (const uint8_t *)r->xsave.region + 32,
-	       416 - 32);
-	area_put_u64(&c->req.xsave, XSAVE_HDR, area_u64(&c->req.xsave, XSAVE_HDR) | 3);
-	c->fpu_stale = true;
-}
-
 /* The port writes KVM batches without an exit (pio_ring.c) are batched by bursts too: a
  * byte of the v1 UART, any write to the PCI address latch.  Neither has a result nor can be
  * a protocol violation, so handling them a little later changes nothing for the guest. */
@@ -401,7 +377,7 @@ static bool burst(struct vcpu *v, struct assist_cpu *c)
 	}
 	assist_account(c);
 	c->first_failed = false;
-	take(c);
+	c->fpu_stale |= assist_take_reply(c, ASSIST_RFLAGS_FROM_JIT);
 	return dispatch(v, c, first, rip0);
 }
 

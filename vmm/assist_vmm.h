@@ -151,6 +151,11 @@ uint64_t assist_now_ns(void);
 /* Sends c->req, reads and checks the reply: 0, -1 (the assist is gone), -2 (the VM is
  * stopping) or -3 (a reply that breaks the protocol: *why says how). */
 int assist_roundtrip(struct vcpu *v, struct assist_cpu *c, const char **why);
+/* Takes from the (checked) reply only what a burst can change: general-purpose registers,
+ * RIP, the rflags bits in rflags_from (ASSIST_RFLAGS_FROM_EMU, or _FROM_JIT in JIT mode), and
+ * the x87/SSE part of the legacy XSAVE region (MXCSR masked to what KVM accepts).  Returns
+ * true when it took x87/SSE state (the caller marks it for KVM_SET_XSAVE). */
+bool assist_take_reply(struct assist_cpu *c, uint64_t rflags_from);
 void assist_account(struct assist_cpu *c);
 /* The exception a fault stop names (#PF error code from the guest's tables). */
 void assist_fault_from_reply(const struct vm *vm, const struct assist_cpu *c, struct fault *f);
