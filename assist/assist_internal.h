@@ -145,6 +145,7 @@ struct worker {
 	uint8_t *copies;
 	uint32_t *fhash;
 	uint64_t *ptbits; /* one bit per RAM page: is a page-table frame */
+	uint64_t *codebits; /* one bit per RAM page: Unicorn translated code from it (ucfix) */
 	/* shadow tables */
 	uint64_t *pool[2];
 	unsigned used[2], active, budget;
@@ -209,6 +210,26 @@ static inline bool ram_has(const struct ram *m, uint64_t pa, uint64_t len)
 static inline uint8_t *ram_host(const struct ram *m, uint64_t pa)
 {
 	return m->base + (pa - m->start);
+}
+
+/* Whether Unicorn ever translated code from the RAM page holding `pa` (assist_ucfix.c). */
+static inline bool code_bit(const struct worker *w, uint64_t pa)
+{
+	uint64_t i = (pa - w->ram->start) / PAGE;
+
+	return (w->codebits[i / 64] >> (i % 64)) & 1;
+}
+
+/* Marks the RAM page holding `pa` as one with translated code; true if it was not yet. */
+static inline bool code_mark(struct worker *w, uint64_t pa)
+{
+	uint64_t i = (pa - w->ram->start) / PAGE, bit = 1ull << (i % 64);
+
+	if (w->codebits[i / 64] & bit) {
+		return false;
+	}
+	w->codebits[i / 64] |= bit;
+	return true;
 }
 
 /* A page outside RAM that reads as zeros (and may not be written). */

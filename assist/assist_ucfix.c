@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* assist_ucfix.c - two memory defects of Unicorn 2.0.1 (hermit-abi.md g.3, defects 1 and 4),
- * corrected at link time.  The assist links Unicorn statically, with
+/* assist_ucfix.c - three defects of Unicorn 2.0.1 (hermit-abi.md g.3, defects 1 and 4, and
+ * the slow stores below), corrected at link time.  The assist links Unicorn statically, with
  *   -Wl,--wrap=tlb_set_page_with_attrs_x86_64 -Wl,--wrap=memory_mapping
- * so that Unicorn's calls of these two internal functions from another of its objects come
+ *   -Wl,--wrap=get_page_addr_code_x86_64
+ * so that Unicorn's calls of these internal functions from another of its objects come
  * here (assist/meson.build).  No instruction is emulated or decoded here.
  *
  *  1. Unicorn's x86 MMU walks the page tables (ours: the shadow, assist_shadow.c) for
@@ -17,7 +18,20 @@
  *     virtual address has no meaning there: the wrapper answers with guest RAM's region (all
  *     permissions) for the worker's instance, so the shadow walk alone decides, precisely
  *     (#PF before the instruction).
- * Both act only while a worker's main instance runs (ucfix_enter/leave, per thread); the ALU
+ *  3. Unicorn 2.0.1 stubs out QEMU's dirty-memory bitmap (cpu_physical_memory_is_clean is
+ *     always true), so every writable TLB entry keeps TLB_NOTDIRTY and *every* guest store
+ *     takes the slow path: notdirty_write, which allocates and frees a page collection (a
+ *     GLib tree) to look for translated code to invalidate (Unicorn fixed it in 2.0.2,
+ *     d0103576; Debian 12 ships 2.0.1).  About a fifth of rusty_demo's time in the assist went
+ *     there.  The correction keeps QEMU's rule, "a page with translated code stays
+ *     write-protected for the TLB", with a bitmap of its own: every page Unicorn translates
+ *     code from passes through get_page_addr_code (tb_gen_code, for both pages of a block,
+ *     and the lookups of cpu-exec.c), whose wrapper marks it, once for good (`codebits`), and
+ *     flushes Unicorn's TLB when a page is new, before any of that code is translated.  The
+ *     TLB wrapper clears TLB_NOTDIRTY (Unicorn's tlb_set_dirty) on entries of unmarked RAM
+ *     pages only, so a store to a code page still invalidates the blocks it changes, as in
+ *     QEMU, and a store elsewhere goes straight to RAM.
+ * All act only while a worker's main instance runs (ucfix_enter/leave, per thread); the ALU
  * instance of locked instructions (no paging) and set-up get Unicorn's own behaviour.  The
  * wrapper also learns the instance's CPU, so that a change of the guest's tables flushes
  * Unicorn's TLB with its own tlb_flush instead of mapping and unmapping a dummy region (which
@@ -34,7 +48,12 @@ void __wrap_tlb_set_page_with_attrs_x86_64(void *cpu, uint64_t vaddr, uint64_t p
 					   uint32_t attrs, int prot, int mmu_idx, uint64_t size);
 void *__real_memory_mapping(void *uc, uint64_t address);
 void *__wrap_memory_mapping(void *uc, uint64_t address);
+uint64_t __real_get_page_addr_code_x86_64(void *env, uint64_t addr);
+uint64_t __wrap_get_page_addr_code_x86_64(void *env, uint64_t addr);
 void tlb_flush_x86_64(void *cpu); /* exported by Unicorn: its TLB of one CPU */
+void tlb_set_dirty_x86_64(void *cpu, uint64_t vaddr); /* drops TLB_NOTDIRTY of one page */
+
+#define QEMU_PAGE_WRITE 0x2 /* QEMU's PAGE_WRITE in `prot` */
 
 static __thread struct worker *cur;
 static int calls; /* the wrapper ran at least once (the link-time correction is in) */
@@ -44,14 +63,35 @@ void __wrap_tlb_set_page_with_attrs_x86_64(void *cpu, uint64_t vaddr, uint64_t p
 {
 	uint64_t pa;
 
+	bool fixed = false;
+
 	__atomic_store_n(&calls, 1, __ATOMIC_RELAXED);
 	if (cur != NULL) {
 		cur->uc_cpu = cpu;
 		if (shadow_pa(cur, vaddr, &pa)) {
 			paddr = pa & ~(PAGE - 1);
+			fixed = true;
 		}
 	}
 	__real_tlb_set_page_with_attrs_x86_64(cpu, vaddr, paddr, attrs, prot, mmu_idx, size);
+	if (fixed && (prot & QEMU_PAGE_WRITE) && ram_has(cur->ram, paddr, PAGE) &&
+	    !code_bit(cur, paddr)) {
+		tlb_set_dirty_x86_64(cpu, vaddr); /* no translated code there: fast stores */
+	}
+}
+
+/* Every page Unicorn translates code from (or looks a translated block up on) is asked for
+ * here first: mark it, and when it is new, flush the TLB entries that let stores bypass
+ * Unicorn's invalidation (they were made while the page held no code). */
+uint64_t __wrap_get_page_addr_code_x86_64(void *env, uint64_t addr)
+{
+	uint64_t r = __real_get_page_addr_code_x86_64(env, addr), pa;
+
+	if (cur != NULL && shadow_pa(cur, addr, &pa) && ram_has(cur->ram, pa & ~(PAGE - 1), PAGE) &&
+	    code_mark(cur, pa) && cur->uc_cpu != NULL) {
+		tlb_flush_x86_64(cur->uc_cpu);
+	}
+	return r;
 }
 
 void *__wrap_memory_mapping(void *uc, uint64_t address)

@@ -24,6 +24,7 @@ int alloc_worker(struct worker *w)
 	w->frame_level = calloc(MAX_PT_FRAMES, 1);
 	w->fhash = calloc(FRAME_HASH, sizeof *w->fhash);
 	w->ptbits = calloc(1, bits);
+	w->codebits = calloc(1, bits);
 	w->exits = calloc(MAX_EXITS, sizeof *w->exits);
 	w->blocks = map_anon(BLOCKS * sizeof(struct block));
 	w->copies = map_anon((size_t)MAX_PT_FRAMES * PAGE);
@@ -31,8 +32,9 @@ int alloc_worker(struct worker *w)
 	w->visits = map_anon(MAX_VISITS * sizeof *w->visits);
 	w->visit_head = map_anon(MAX_PT_FRAMES * sizeof *w->visit_head);
 	w->flush_host = map_anon(PAGE);
-	if (!w->frame_pa || !w->frame_level || !w->fhash || !w->ptbits || !w->exits || !w->blocks ||
-	    !w->copies || !w->pool[0] || !w->flush_host || !w->visits || !w->visit_head) {
+	if (!w->frame_pa || !w->frame_level || !w->fhash || !w->ptbits || !w->codebits ||
+	    !w->exits || !w->blocks || !w->copies || !w->pool[0] || !w->flush_host || !w->visits ||
+	    !w->visit_head) {
 		return -1;
 	}
 	w->pool[1] = w->pool[0] + POOL_BYTES / sizeof(uint64_t);

@@ -50,6 +50,10 @@ pid_t assist_pid(const struct vm *vm);
 /* Called by the vCPU thread before each KVM_RUN: true once this vCPU should switch to JIT mode
  * (the assist announced it is ready).  Cheap when JIT mode is off. */
 bool assist_jit_ready(struct vcpu *v);
+/* Called once by the vCPU thread before its first KVM_RUN: waits up to `ms` milliseconds for
+ * the vCPU's worker to announce itself, so that JIT mode runs the guest from its first
+ * instruction (else the start runs in KVM's emulator until the worker is ready). */
+void assist_jit_await(struct vcpu *v, int ms);
 /* Runs the vCPU in JIT mode until the VM stops; false if it ended the VM itself. */
 bool assist_jit_run(struct vcpu *v);
 /* For the main thread: true while a vCPU may still switch to JIT mode; assist_jit_tick then

@@ -7,6 +7,7 @@
  * Per burst: KVM_GET_XSAVE, one message each way, KVM_SET_XSAVE when x87/SSE state changed;
  * registers travel in the kvm_run area (KVM_CAP_SYNC_REGS); nothing is allocated. */
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -98,6 +99,24 @@ static ssize_t read_msg(struct vcpu *v, int sock, void *buf, size_t len)
 	return n < 0 && errno == EINTR ? -2 : n;
 }
 
+/* One vCPU: the reply to a short burst comes within tens of microseconds, sooner than a
+ * wake-up from another CPU would take here (40-90 us); look for it with poll(2) and no
+ * timeout for up to ASSIST_SPIN_NS before read(2) sleeps (assist_proto.h). */
+static void spin_for_reply(const struct vcpu *v, int sock)
+{
+	struct pollfd p = {.fd = sock, .events = POLLIN};
+	uint64_t t0;
+
+	if (v->vm->ncpu != 1) {
+		return;
+	}
+	t0 = assist_now_ns();
+	while (poll(&p, 1, 0) == 0 && assist_now_ns() - t0 < ASSIST_SPIN_NS &&
+	       !atomic_load(&v->vm->stopping)) {
+		__builtin_ia32_pause();
+	}
+}
+
 /* JIT mode: every worker first says it is ready (struct assist_ready). */
 bool assist_read_ready(struct vcpu *v, struct assist_cpu *c)
 {
@@ -126,6 +145,7 @@ bool assist_read_ready(struct vcpu *v, struct assist_cpu *c)
  * breaks the protocol: *why says how). */
 int assist_roundtrip(struct vcpu *v, struct assist_cpu *c, const char **why)
 {
+	struct assist_vm *a = v->vm->assist;
 	ssize_t n;
 	int cpu = sched_getcpu(); /* vDSO: no system call */
 
@@ -137,6 +157,10 @@ int assist_roundtrip(struct vcpu *v, struct assist_cpu *c, const char **why)
 	if (n != (ssize_t)sizeof c->req) {
 		return n < 0 && errno == EINTR ? -2 : -1;
 	}
+	if (a->ctl != NULL && v->id < ASSIST_MAX_VCPUS) {
+		__atomic_store_n(&a->ctl->sent[v->id], ++c->sent, __ATOMIC_RELEASE);
+	}
+	spin_for_reply(v, c->sock);
 	n = read_msg(v, c->sock, &c->resp, sizeof c->resp);
 	if (n == -2) {
 		return -2;

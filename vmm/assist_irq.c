@@ -39,13 +39,6 @@ static uint64_t deadline_host(const struct assist_cpu *c)
 	return c->deadline == 0 ? 0 : c->deadline - (uint64_t)c->tsc_offset;
 }
 
-bool jit_irq_known(const struct assist_cpu *c, uint64_t tsc)
-{
-	uint64_t d = deadline_host(c);
-
-	return __atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST) != c->handled || (d != 0 && tsc >= d);
-}
-
 bool jit_irq_due(const struct assist_cpu *c, uint64_t tsc)
 {
 	uint64_t d = deadline_host(c);
@@ -227,6 +220,11 @@ bool jit_irq_after(struct vcpu *v, struct assist_cpu *c, const struct step_ctx *
 	return true;
 }
 
+/* One vCPU: the vCPU thread sleeps until this long before the deadline and spins the rest:
+ * a thread woken on a host whose CPUs went idle (here itself a VM) starts 100-500 us late,
+ * which a sleep then overshoots by (sleeplat). */
+#define HALT_SPIN_NS 200000ull
+
 static void futex_wait(uint32_t *w, uint32_t val, const struct timespec *t)
 {
 	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, val, t, NULL, 0);
@@ -252,6 +250,13 @@ void jit_halt(struct vcpu *v, struct assist_cpu *c)
 			continue;
 		}
 		ns = (d - now) * 1000000ull / a->tsc_khz + 2000; /* KVM's timer fires first */
+		if (v->vm->ncpu == 1 && ns <= HALT_SPIN_NS) {
+			__builtin_ia32_pause(); /* the last stretch awake (see HALT_SPIN_NS) */
+			continue;
+		}
+		if (v->vm->ncpu == 1) {
+			ns -= HALT_SPIN_NS;
+		}
 		ts = (struct timespec){.tv_sec = (time_t)(ns / 1000000000ull),
 				       .tv_nsec = (long)(ns % 1000000000ull)};
 		futex_wait(&c->kicks, k, &ts);

@@ -67,6 +67,11 @@ bool assist_jit_run(struct vcpu *v)
 	return false;
 }
 
+void assist_jit_await(struct vcpu *v, int ms)
+{
+	(void)v, (void)ms;
+}
+
 bool assist_jit_pending(const struct vm *vm)
 {
 	(void)vm;

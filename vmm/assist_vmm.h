@@ -74,6 +74,7 @@ struct assist_stats {
 };
 
 struct assist_cpu {
+	uint32_t sent; /* requests written to the worker (the control page's `sent`) */
 	int sock;
 	bool sregs_sync; /* KVM_SYNC_X86_SREGS enabled: sregs arrive with every exit */
 	bool xsave_dirty, sregs_dirty;
@@ -188,8 +189,6 @@ bool jit_step_free(struct vcpu *v, struct assist_cpu *c);
 uint64_t jit_rdtsc(void);
 /* Whether an interrupt is due for this vCPU (before a burst or step). */
 bool jit_irq_due(const struct assist_cpu *c, uint64_t tsc);
-/* Whether the timer or a doorbell says so (not merely `owed`). */
-bool jit_irq_known(const struct assist_cpu *c, uint64_t tsc);
 /* Fills the request's deadline, doorbell and IRQ flag. */
 void jit_irq_request(const struct vm *vm, const struct vcpu *v, struct assist_cpu *c);
 /* Bookkeeping around a step: before (entry IF, kicks) and after (deadline, kicks sent). */

@@ -346,6 +346,7 @@ static void *vcpu_thread(void *arg)
 	if (!ok) {
 		return NULL;
 	}
+	assist_jit_await(v, 1000);
 	while (!atomic_load(&v->vm->stopping)) {
 		if (v->vm->dbg != NULL && !gdb_vcpu_run(v)) {
 			break; /* parked while a debugger holds the machine, then stopping */

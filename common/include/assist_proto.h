@@ -104,7 +104,16 @@ struct assist_req {
  * what the assist might have written (it cannot: the assist maps it read-only). */
 struct assist_ctl {
 	uint32_t doorbell[ASSIST_MAX_VCPUS];
+	/* requests written to vCPU i's worker so far, bumped by the VMM right after each: with
+	 * one vCPU, a worker that has replied watches it for up to ASSIST_SPIN_NS before it
+	 * blocks in read(2) (on this project's hosts a wake-up across CPUs costs 40-90 us, a
+	 * look at this page nothing).  Only a hint: the request itself comes by the socket. */
+	uint32_t sent[ASSIST_MAX_VCPUS];
 };
+
+/* How long each side of a one-vCPU round trip looks for the other's message before it
+ * sleeps (the VMM: poll(2) with no timeout on the socket; the worker: the control page). */
+#define ASSIST_SPIN_NS 40000u
 
 /* The first message of each worker in JIT mode: it is confined and ready for bursts. */
 struct assist_ready {

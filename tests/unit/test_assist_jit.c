@@ -82,6 +82,7 @@ static void free_worker(struct worker *w)
 	free(w->frame_level);
 	free(w->fhash);
 	free(w->ptbits);
+	free(w->codebits);
 	free(w->exits);
 	free(w); /* the rest is mapped memory, gone with the process */
 }

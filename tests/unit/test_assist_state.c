@@ -421,6 +421,7 @@ static int shadow_teardown(void **state)
 	free(w->frame_level);
 	free(w->fhash);
 	free(w->ptbits);
+	free(w->codebits);
 	free(w->exits);
 	munmap(w->blocks, BLOCKS * sizeof(struct block));
 	munmap(w->copies, (size_t)MAX_PT_FRAMES * PAGE);
