@@ -382,6 +382,8 @@ void burst(struct worker *w);
 void *map_anon(size_t len);
 /* The worker's tables and buffers (w->ram must be set). */
 int alloc_worker(struct worker *w);
+/* Releases what alloc_worker and init_uc made (the unit tests; the process never does). */
+void release_worker(struct worker *w);
 /* Its Unicorn instance, hooks, JIT buffer (warmed up) and decoder. */
 int init_uc(struct worker *w);
 

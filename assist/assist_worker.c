@@ -43,6 +43,26 @@ int alloc_worker(struct worker *w)
 	return 0;
 }
 
+void release_worker(struct worker *w)
+{
+	if (w->uc != NULL) {
+		uc_context_free(w->pristine);
+		uc_close(w->uc);
+	}
+	free(w->frame_pa);
+	free(w->frame_level);
+	free(w->fhash);
+	free(w->ptbits);
+	free(w->codebits);
+	free(w->exits);
+	munmap(w->blocks, BLOCKS * sizeof(struct block));
+	munmap(w->copies, (size_t)MAX_PT_FRAMES * PAGE);
+	munmap(w->pool[0], 2 * POOL_BYTES);
+	munmap(w->visits, MAX_VISITS * sizeof *w->visits);
+	munmap(w->visit_head, MAX_PT_FRAMES * sizeof *w->visit_head);
+	munmap(w->flush_host, PAGE);
+}
+
 /* Translating and running one instruction creates everything the JIT needs (its 1 GiB RWX
  * buffer is mapped at the first use, hermit-abi.md g.3), so no later burst needs a syscall
  * the filter does not allow. */

@@ -250,11 +250,11 @@ void jit_halt(struct vcpu *v, struct assist_cpu *c)
 			continue;
 		}
 		ns = (d - now) * 1000000ull / a->tsc_khz + 2000; /* KVM's timer fires first */
-		if (v->vm->ncpu == 1 && ns <= HALT_SPIN_NS) {
-			__builtin_ia32_pause(); /* the last stretch awake (see HALT_SPIN_NS) */
-			continue;
-		}
 		if (v->vm->ncpu == 1) {
+			if (ns <= HALT_SPIN_NS) {
+				__builtin_ia32_pause(); /* the last stretch awake (HALT_SPIN_NS) */
+				continue;
+			}
 			ns -= HALT_SPIN_NS;
 		}
 		ts = (struct timespec){.tv_sec = (time_t)(ns / 1000000000ull),
@@ -312,7 +312,7 @@ void jit_print_stats(const struct vm *vm, const struct assist_stats *s)
 	}
 	fprintf(stderr,
 		"  JIT mode (%llu vCPUs): time in bursts %.3f ms, in KVM %.3f ms (%llu single "
-		"steps, %llu of them free runs (faults, interrupts), %.1f us each, %llu exits on "
+		"steps, %llu of them free runs (faults), %.1f us each, %llu exits on "
 		"the way), "
 		"waiting in HLT %.3f ms (%llu), spin loops let go %llu\n",
 		(unsigned long long)s->engaged, (double)s->burst_ns / 1e6, (double)s->step_ns / 1e6,

@@ -188,11 +188,10 @@ bool jit_step(struct vcpu *v, struct assist_cpu *c)
  * emulate, I/O), handling HLT and interrupts itself, as without JIT mode.  Used for an
  * instruction that faults (kvm_pvm pushes the address of the next instruction when an
  * instruction it emulates raises an exception while single-stepping: measured with MOVAPS
- * under CR0.TS, whose #NM handler then returned past it) and to deliver an interrupt (its
- * handler and the guest's scheduler run in KVM, not in a round trip per system
- * instruction).  KVM's emulator is slow and the guest may not leave it for long (integer code,
- * HLT): the main thread kicks a free run out of KVM_RUN after about FREE_RUN_NS
- * (assist_jit_tick). */
+ * under CR0.TS, whose #NM handler then returned past it).  Not for interrupts: those come by a
+ * single step (assist_jit_run).  KVM's emulator is slow and the guest may not leave it for long
+ * (integer code, HLT): the main thread kicks a free run after about FREE_RUN_NS
+ * (assist_jit_tick), which kvm_pvm notices only at the host's next scheduler tick. */
 bool jit_step_free(struct vcpu *v, struct assist_cpu *c)
 {
 	struct kvm_guest_debug dbg = {.control = 0};

@@ -76,15 +76,8 @@ static struct worker *new_worker(unsigned id)
 static void free_worker(struct worker *w)
 {
 	alu_fini(w);
-	uc_context_free(w->pristine);
-	uc_close(w->uc);
-	free(w->frame_pa);
-	free(w->frame_level);
-	free(w->fhash);
-	free(w->ptbits);
-	free(w->codebits);
-	free(w->exits);
-	free(w); /* the rest is mapped memory, gone with the process */
+	release_worker(w);
+	free(w);
 }
 
 static int setup(void **state)

@@ -11,7 +11,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <cmocka.h>
 
@@ -415,18 +414,7 @@ static int shadow_teardown(void **state)
 {
 	struct worker *w = *state;
 
-	uc_context_free(w->pristine);
-	uc_close(w->uc);
-	free(w->frame_pa);
-	free(w->frame_level);
-	free(w->fhash);
-	free(w->ptbits);
-	free(w->codebits);
-	free(w->exits);
-	munmap(w->blocks, BLOCKS * sizeof(struct block));
-	munmap(w->copies, (size_t)MAX_PT_FRAMES * PAGE);
-	munmap(w->pool[0], 2 * POOL_BYTES);
-	munmap(w->flush_host, PAGE);
+	release_worker(w);
 	free(test_ram.base);
 	free(w);
 	return 0;
