@@ -389,6 +389,7 @@ static void burst_in(struct worker *w)
 	if ((q->flags & ASSIST_F_JIT) && !w->jit) {
 		jit_switch(w);
 	}
+	w->epoch++;
 	w->insns = 0;
 	w->one = (q->flags & ASSIST_F_ONE_INSN) != 0;
 	w->cap = w->one ? 1 : q->max_insns;

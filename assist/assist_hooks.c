@@ -65,20 +65,35 @@ void exits_clear(struct worker *w)
 	w->nexits = 0;
 }
 
+/* Drops the stop point at index i: its hook, and the blocks it was compiled into. */
+static void exit_drop(struct worker *w, unsigned i)
+{
+	uint64_t a = w->exits[i].addr;
+
+	uc_hook_del(w->uc, w->exits[i].hook);
+	memmove(&w->exits[i], &w->exits[i + 1], (w->nexits - i - 1) * sizeof *w->exits);
+	w->nexits--;
+	uc_ctl_remove_cache(w->uc, a, a + 1);
+}
+
 static void exit_add(struct worker *w, uint64_t a)
 {
 	unsigned i;
 	uc_hook h;
 
-	if (w->nexits >= MAX_EXITS) {
-		exits_clear(w);
+	if (w->nexits >= MAX_EXITS) { /* the least recently used goes (MAX_EXITS) */
+		unsigned old = 0;
+		for (i = 1; i < w->nexits; i++) {
+			old = w->exits[i].used < w->exits[old].used ? i : old;
+		}
+		exit_drop(w, old);
 	}
 	if (uc_hook_add(w->uc, &h, UC_HOOK_CODE, (void *)on_stop_insn, w, a, a) != UC_ERR_OK) {
 		return; /* the block runs again without it: no progress, and the burst ends */
 	}
 	i = exit_pos(w, a);
 	memmove(&w->exits[i + 1], &w->exits[i], (w->nexits - i) * sizeof *w->exits);
-	w->exits[i] = (struct stop_point){.addr = a, .hook = h};
+	w->exits[i] = (struct stop_point){.addr = a, .hook = h, .used = ++w->stops};
 	w->nexits++;
 	uc_ctl_remove_cache(w->uc, a, a + 1); /* blocks compiled before the hook existed */
 }
@@ -88,13 +103,9 @@ void exit_remove(struct worker *w, uint64_t a)
 {
 	unsigned i = exit_pos(w, a);
 
-	if (i >= w->nexits || w->exits[i].addr != a) {
-		return;
+	if (i < w->nexits && w->exits[i].addr == a) {
+		exit_drop(w, i);
 	}
-	uc_hook_del(w->uc, w->exits[i].hook);
-	memmove(&w->exits[i], &w->exits[i + 1], (w->nexits - i - 1) * sizeof *w->exits);
-	w->nexits--;
-	uc_ctl_remove_cache(w->uc, a, a + 1);
 }
 
 static void stop(struct worker *w, enum why why)
@@ -184,30 +195,48 @@ static void block_decode(struct worker *w, struct block *b, uint64_t addr, const
 	}
 }
 
+/* Whether the guest's bytes under `b` may have changed since Unicorn translated them, and so
+ * whether this burst has checked them yet.  Once per burst is enough: only this instance runs
+ * them meanwhile (its own stores to code pages Unicorn follows itself: assist_ucfix.c), and
+ * a write by anything else (the VMM, KVM, another vCPU, a device) is ordered before the burst,
+ * or is cross-modifying code, which x86 makes visible only after a serializing instruction,
+ * and every serializing instruction ends a burst.  A page-table change (gen) checks again. */
+static bool block_checked(const struct worker *w, const struct block *b, uint64_t addr,
+			  uint32_t size)
+{
+	return b->seen == w->epoch && b->seen_gen == w->gen && b->addr == addr && b->size == size;
+}
+
 /* Runs at the start of every translated block, before any of its instructions. */
 void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
 	struct worker *w = opaque;
 	struct block *b = &w->blocks[((addr * 0x9e3779b97f4a7c15ull) >> 50) & (BLOCKS - 1)];
-	const uint8_t *code = block_bytes(w, addr, size);
 
 	(void)uc;
 	w->block_rip = addr; /* a stop from here leaves Unicorn's RIP stale (see run_once) */
-	if (code == NULL) {
-		stop(w, W_NX); /* not fetchable as guest code: let KVM fault */
-		return;
-	}
-	if (b->addr != addr || b->size != size || !block_same(b, code)) {
-		if (b->addr == addr && b->size == size) {
-			/* the code changed outside this Unicorn instance (another vCPU, KVM, a
-			 * file read): Unicorn would run its old translation; drop it, start again
-			 */
-			block_decode(w, b, addr, code, size);
-			uc_ctl_remove_cache(w->uc, addr, addr + size);
-			stop(w, W_RESTART);
+	if (!block_checked(w, b, addr, size)) {
+		const uint8_t *code = block_bytes(w, addr, size);
+		if (code == NULL) {
+			stop(w, W_NX); /* not fetchable as guest code: let KVM fault */
 			return;
 		}
-		block_decode(w, b, addr, code, size);
+		if (b->addr != addr || b->size != size || !block_same(b, code)) {
+			if (b->addr == addr && b->size == size) {
+				/* the code changed outside this Unicorn instance (another vCPU,
+				 * KVM, a file read): Unicorn would run its old translation; drop
+				 * it, start again */
+				block_decode(w, b, addr, code, size);
+				b->seen = w->epoch;
+				b->seen_gen = w->gen;
+				uc_ctl_remove_cache(w->uc, addr, addr + size);
+				stop(w, W_RESTART);
+				return;
+			}
+			block_decode(w, b, addr, code, size);
+		}
+		b->seen = w->epoch;
+		b->seen_gen = w->gen;
 	}
 	/* the block right after an STI (Unicorn ends a block there) is in its interrupt shadow,
 	 * however often its hook runs (Unicorn may run a block's hook again) */
@@ -242,8 +271,14 @@ void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 
 static void on_stop_insn(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
-	(void)uc, (void)addr, (void)size;
-	stop(opaque, W_STOP);
+	struct worker *w = opaque;
+	unsigned i = exit_pos(w, addr);
+
+	(void)uc, (void)size;
+	if (i < w->nexits && w->exits[i].addr == addr) {
+		w->exits[i].used = ++w->stops;
+	}
+	stop(w, W_STOP);
 }
 
 void on_intr(uc_engine *uc, uint32_t intno, void *opaque)

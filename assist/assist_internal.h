@@ -69,7 +69,12 @@
 #define BLOCK_INLINE	 64u
 #define BLOCK_MAX	 8192u
 #define XTLB		 512u
-#define MAX_EXITS	 4096u
+/* Stop points kept as Unicorn code hooks (assist_hooks.c).  Unicorn 2.0.1 walks its whole list
+ * of code hooks for every instruction it translates and whenever a hooked one runs, so a long
+ * list makes all new code slow (hello_world placed 355 stop points; a fifth of the assist's
+ * time went to that walk).  When full, the least recently used goes; its block gets it back
+ * when it runs again (measured against 4096, docs/assist.md "Stop points"). */
+#define MAX_EXITS	 64u
 #define MAX_STARTS	 256u /* uc_emu_start calls per burst (exits mode) */
 #define MAX_STARTS_JIT	 (1u << 20) /* JIT mode: the instruction cap ends a burst */
 #define CHECK_EVERY	 1024u /* JIT mode: instructions between looks at the interrupt sources */
@@ -98,6 +103,7 @@ struct ram {
 struct block {
 	uint64_t addr;
 	uint64_t hash; /* of the bytes past BLOCK_INLINE */
+	uint64_t seen, seen_gen; /* the burst (worker.epoch) and view (worker.gen) it was checked in */
 	uint32_t size;
 	uint16_t ninsn; /* instructions before `stop` (all of them if none) */
 	int16_t stop; /* offset of the first stop-list instruction, or -1 */
@@ -118,6 +124,7 @@ struct visit {
 struct stop_point {
 	uint64_t addr;
 	uc_hook hook;
+	uint64_t used; /* worker.stops when it last stopped a run (or was placed) */
 };
 
 struct xtlb {
@@ -164,8 +171,10 @@ struct worker {
 	struct block *blocks;
 	struct stop_point *exits; /* sorted by address */
 	unsigned nexits;
+	uint64_t stops; /* runs a stop point ended (its age clock) */
 	uint8_t scratch[BLOCK_MAX + 16];
 	/* the burst in progress */
+	uint64_t epoch; /* bursts begun: a block's bytes are checked once per burst */
 	uint64_t cap, insns;
 	bool one; /* ASSIST_F_ONE_INSN: exactly one instruction */
 	bool counting; /* Unicorn's instruction counter is installed (assist_burst.c) */
