@@ -66,17 +66,18 @@ static enum screen screen_self(struct worker *w, const struct verdict *v,
 
 	if (v->action == A_ATOMIC) {
 		rc = atomic_complete(w, in, ops, *rip);
-		if (rc > 0) { /* not here (misaligned, a page-table frame, not RAM): KVM's */
-			set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
-				 ASSIST_C_LOCK);
-			w->out.insn.flags = insn_flags(in, ops);
-			return SCR_STOP;
-		}
 		w->out.counts.atomics += rc == 0;
 	} else {
 		rc = v->cls == ASSIST_C_BITCOUNT ? bitcount(w, in, ops, *rip)
 						 : jit_complete(w, in, ops);
 		w->out.counts.completed += rc == 0;
+	}
+	if (rc > 0) { /* not here (an atomic misaligned or not on RAM, an MSR it does not
+		       * hold): KVM's */
+		set_stop(w, first_failed ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
+			 (enum assist_class)v->cls);
+		w->out.insn.flags = insn_flags(in, ops);
+		return SCR_STOP;
 	}
 	if (rc != 0) {
 		if (w->out.stop != ASSIST_STOP_FAULT) {

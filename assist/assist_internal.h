@@ -75,6 +75,8 @@
  * time went to that walk).  When full, the least recently used goes; its block gets it back
  * when it runs again (measured against 4096, docs/assist.md "Stop points"). */
 #define MAX_EXITS	 64u
+#define MSR_FS_BASE	 0xc0000100u
+#define MSR_GS_BASE	 0xc0000101u
 #define MAX_STARTS	 256u /* uc_emu_start calls per burst (exits mode) */
 #define MAX_STARTS_JIT	 (1u << 20) /* JIT mode: the instruction cap ends a burst */
 #define CHECK_EVERY	 1024u /* JIT mode: instructions between looks at the interrupt sources */
@@ -363,7 +365,8 @@ bool at_limit(struct worker *w, uint32_t ninsn, bool shadow);
 /* on_block met a block with a PAUSE: true if the burst stops (the spin goes on too long). */
 bool spin_round(struct worker *w);
 /* Instructions completed in the assist in JIT mode (RDTSC, MFENCE, INVLPG, reads of control
- * and segment registers): 0, or -1. */
+ * and segment registers, RDMSR of the FS and GS bases): 0, -1 (failed), or 1 (KVM's: an MSR
+ * the assist does not hold). */
 int jit_complete(struct worker *w, const ZydisDecodedInstruction *in,
 		 const ZydisDecodedOperand *ops);
 /* IN/OUT: fills the reply's port I/O operation; false if the operands are not understood. */

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* assist_jit.c - JIT mode (docs/assist.md): bursts run all guest code they can, not only what
  * KVM rejected.  Its stop list is shorter (CLI, STI and POPF run here; IN and OUT go to the
- * VMM's hypercall table; HLT is the VMM's; RDTSC, PAUSE and MFENCE are completed here; locked
- * instructions run here with one vCPU and as host atomics with several, assist_atomic.c), and
- * a burst also ends where an interrupt is due and IF is 1: at the timer deadline the request
- * names, when the VMM rang this vCPU's doorbell, or when the request says one is pending.
+ * VMM's hypercall table; HLT is the VMM's; RDTSC, PAUSE, MFENCE and RDMSR of the FS and GS
+ * bases are completed here; locked instructions run here with one vCPU and as host atomics
+ * with several, assist_atomic.c), and a burst also ends where an interrupt is due and IF is
+ * 1: at the timer deadline the request names, when the VMM rang this vCPU's doorbell, or when
+ * the request says one is pending.
  * Everything here works on guest-chosen bytes and registers; a wrong answer misleads only the
  * guest (docs/threat-model.md 3.9). */
 #include <x86intrin.h>
@@ -69,7 +70,8 @@ struct verdict jit_verdict(const struct worker *w, struct verdict v,
 			   const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
 {
 	if (v.action == A_KVM && v.cls == ASSIST_C_SYSTEM &&
-	    (in->mnemonic == ZYDIS_MNEMONIC_INVLPG || system_read(in, ops))) {
+	    (in->mnemonic == ZYDIS_MNEMONIC_INVLPG || in->mnemonic == ZYDIS_MNEMONIC_RDMSR ||
+	     system_read(in, ops))) {
 		v.action = A_SELF;
 		return v;
 	}
@@ -215,10 +217,31 @@ static int system_read_complete(struct worker *w, const ZydisDecodedOperand *ops
 	return uc_reg_write(w->uc, id, &v) == UC_ERR_OK ? 0 : -1;
 }
 
+/* RDMSR of the FS or GS base (a task switch reads the one it saves): the bases the burst runs
+ * with, which only a stop-list instruction changes.  Any other MSR is KVM's (1). */
+static int rdmsr_complete(struct worker *w)
+{
+	uint64_t rcx = 0, base = 0;
+
+	if (uc_reg_read(w->uc, UC_X86_REG_RCX, &rcx) != UC_ERR_OK) {
+		return -1;
+	}
+	if ((uint32_t)rcx != MSR_FS_BASE && (uint32_t)rcx != MSR_GS_BASE) {
+		return 1;
+	}
+	if (uc_reg_read(w->uc, (uint32_t)rcx == MSR_FS_BASE ? UC_X86_REG_FS_BASE : UC_X86_REG_GS_BASE,
+			&base) != UC_ERR_OK) {
+		return -1;
+	}
+	return set_rdx_rax(w, base);
+}
+
 int jit_complete(struct worker *w, const ZydisDecodedInstruction *in,
 		 const ZydisDecodedOperand *ops)
 {
 	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_RDMSR:
+		return rdmsr_complete(w);
 	case ZYDIS_MNEMONIC_INVLPG:
 		/* the guest changed its tables: follow them before the next instruction (KVM
 		 * emulates CPL-0 code with software walks of the guest's tables: it keeps no

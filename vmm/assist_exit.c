@@ -492,8 +492,9 @@ void assist_print_stats(const struct vm *vm)
 	    (double)s.emu_ns / 1e6, (double)s.total_ns / 1e6);
 	print_list("    completed in the VMM:", s.ops, ASSIST_OP_COUNT, assist_op_name);
 	fprintf(stderr,
-		"    completed in the assist: %llu (POPCNT/TZCNT/LZCNT); page-table changes "
-		"followed: %llu; KVM_SET_XSAVE: %llu\n",
+		"    completed in the assist: %llu (POPCNT/TZCNT/LZCNT; JIT mode also RDTSC, "
+		"reads of CRn and Sreg, RDMSR of the FS/GS base, INVLPG, MFENCE); page-table "
+		"changes followed: %llu; KVM_SET_XSAVE: %llu\n",
 		(unsigned long long)s.completed, (unsigned long long)s.rebuilds,
 		(unsigned long long)s.xsave_sets);
 	print_list("    burst stops:", s.stops, ASSIST_STOP_COUNT, assist_stop_name);

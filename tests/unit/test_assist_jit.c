@@ -3,11 +3,11 @@
  * assist_incr.c), without a VM: bursts over a fake guest RAM with identity page tables.
  * What runs in a burst and what ends it (port I/O, batched port writes, HLT, a spin loop,
  * interrupts due: flag, doorbell, deadline, the STI shadow), what the assist completes itself
- * (RDTSC with the VMM's offset, reads of CR3 and CS, INVLPG), page tables written in a burst
- * and followed without a rebuild, the recursive slot, and locked instructions with host
- * atomics, exact (each instruction form against its plain execution) and atomic (two workers
- * on two threads incrementing one counter).  Linked with the assist's files other than its
- * process. */
+ * (RDTSC with the VMM's offset, reads of CR3 and CS, INVLPG, RDMSR of the FS and GS bases),
+ * page tables written in a burst and followed without a rebuild, the recursive slot, and
+ * locked instructions with host atomics, exact (each instruction form against its plain
+ * execution) and atomic (two workers on two threads incrementing one counter).  Linked with
+ * the assist's files other than its process. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -180,6 +180,33 @@ static void completions(void **state)
 	assert_int_equal(w->out.insn.op, ASSIST_OP_PAUSE);
 	assert_int_equal(w->out.regs.rip, CODE); /* the loop goes on there */
 	assert_int_equal(w->out.counts.completed, 0); /* Unicorn runs PAUSE */
+}
+
+/* RDMSR of the FS and GS bases: completed in the assist from the bases the burst runs with;
+ * any other MSR (here KERNEL_GS_BASE) ends the burst for KVM, before the instruction. */
+static void rdmsr_bases(void **state)
+{
+	/* mov ecx, 0xc0000101; rdmsr; mov r8, rax; mov r9, rdx; mov ecx, 0xc0000100; rdmsr;
+	 * mov ecx, 0xc0000102; rdmsr */
+	static const uint8_t code[] = {0xb9, 0x01, 0x01, 0x00, 0xc0, 0x0f, 0x32, 0x49, 0x89,
+				       0xc0, 0x49, 0x89, 0xd1, 0xb9, 0x00, 0x01, 0x00, 0xc0,
+				       0x0f, 0x32, 0xb9, 0x02, 0x01, 0x00, 0xc0, 0x0f, 0x32};
+	struct worker *w = *state;
+
+	request(w, code, sizeof code, false);
+	w->in.sregs.fs.base = 0x123456789abcull;
+	w->in.sregs.gs.base = 0xffff800000001000ull;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_KVM);
+	assert_int_equal(w->out.insn.cls, ASSIST_C_SYSTEM);
+	assert_int_equal(w->out.regs.rip, CODE + 25);
+	assert_int_equal(w->out.regs.rax, 0x56789abc);
+	assert_int_equal(w->out.regs.rdx, 0x1234);
+	assert_int_equal(w->out.regs.r8, 0x00001000);
+	assert_int_equal(w->out.regs.r9, 0xffff8000);
+	assert_int_equal(w->out.regs.rcx, 0xc0000102);
+	assert_int_equal(w->out.counts.completed, 2);
+	assert_null(assist_reply_check(&w->out, ASSIST_RESP_SHORT));
 }
 
 /* A burst ends where IF is 1 and an interrupt is due, never in the STI shadow. */
@@ -386,7 +413,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(port_io),	      cmocka_unit_test(completions),
-	    cmocka_unit_test(interrupts),     cmocka_unit_test(sti_shadow),
+	    cmocka_unit_test(rdmsr_bases),    cmocka_unit_test(interrupts),
+	    cmocka_unit_test(sti_shadow),
 	    cmocka_unit_test(page_tables),    cmocka_unit_test(atomic_forms),
 	    cmocka_unit_test(atomic_counter),
 	};
