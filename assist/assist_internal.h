@@ -103,8 +103,8 @@ struct ram {
 };
 
 struct block {
+	/* what every run looks at (on_block) first, in one cache line */
 	uint64_t addr;
-	uint64_t hash; /* of the bytes past BLOCK_INLINE */
 	uint64_t seen, seen_gen; /* the burst (worker.epoch) and view (worker.gen) it was checked in */
 	uint32_t size;
 	uint16_t ninsn; /* instructions before `stop` (all of them if none) */
@@ -112,8 +112,9 @@ struct block {
 	int16_t fpu; /* offset of the first x87/SSE instruction before `stop`, or -1 */
 	bool ends_sti; /* its last instruction is STI (Unicorn ends a block there) */
 	bool pause; /* it holds a PAUSE: a spin loop (JIT mode counts its rounds) */
+	uint64_t hash; /* of the bytes past BLOCK_INLINE */
 	uint8_t bytes[BLOCK_INLINE];
-};
+} __attribute__((aligned(64)));
 
 struct visit {
 	uint64_t base; /* virtual address of the frame's first entry in this view */

@@ -112,8 +112,10 @@ struct assist_ctl {
 };
 
 /* How long each side of a one-vCPU round trip looks for the other's message before it
- * sleeps (the VMM: poll(2) with no timeout on the socket; the worker: the control page). */
-#define ASSIST_SPIN_NS 40000u
+ * sleeps (the VMM: poll(2) with no timeout on the socket; the worker: the control page).
+ * Longer than the VMM's usual work between two bursts (a KVM step, completing XSAVE: up to
+ * 40 us when the host is slow), or those round trips pay a wake-up (docs/assist.md). */
+#define ASSIST_SPIN_NS 200000u
 
 /* The first message of each worker in JIT mode: it is confined and ready for bursts. */
 struct assist_ready {
