@@ -66,12 +66,21 @@ static bool system_read(const ZydisDecodedInstruction *in, const ZydisDecodedOpe
 	       ops[1].reg.value == ZYDIS_REGISTER_CR4;
 }
 
+/* MOV to CR0 from a general-purpose register. */
+static bool cr0_write(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+{
+	return in->mnemonic == ZYDIS_MNEMONIC_MOV && in->operand_count_visible == 2 &&
+	       ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER && ops[0].reg.value == ZYDIS_REGISTER_CR0 &&
+	       ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER;
+}
+
 struct verdict jit_verdict(const struct worker *w, struct verdict v,
 			   const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
 {
 	if (v.action == A_KVM && v.cls == ASSIST_C_SYSTEM &&
 	    (in->mnemonic == ZYDIS_MNEMONIC_INVLPG || in->mnemonic == ZYDIS_MNEMONIC_RDMSR ||
-	     system_read(in, ops))) {
+	     in->mnemonic == ZYDIS_MNEMONIC_WRMSR || in->mnemonic == ZYDIS_MNEMONIC_CLTS ||
+	     cr0_write(in, ops) || system_read(in, ops))) {
 		v.action = A_SELF;
 		return v;
 	}
@@ -236,12 +245,81 @@ static int rdmsr_complete(struct worker *w)
 	return set_rdx_rax(w, base);
 }
 
+static bool canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+/* WRMSR of the FS or GS base (a task switch loads the next task's): the burst goes on with it,
+ * the reply carries it (assist_sys).  Any other MSR, or an address that is not canonical
+ * (#GP), is KVM's (1).  WRMSR serializes: blocks are checked again (block_checked). */
+static int wrmsr_complete(struct worker *w)
+{
+	uint64_t rcx = 0, rax = 0, rdx = 0, v;
+	bool fs;
+
+	if (uc_reg_read(w->uc, UC_X86_REG_RCX, &rcx) != UC_ERR_OK ||
+	    uc_reg_read(w->uc, UC_X86_REG_RAX, &rax) != UC_ERR_OK ||
+	    uc_reg_read(w->uc, UC_X86_REG_RDX, &rdx) != UC_ERR_OK) {
+		return -1;
+	}
+	v = (rdx << 32) | (rax & 0xffffffffull);
+	if (((uint32_t)rcx != MSR_FS_BASE && (uint32_t)rcx != MSR_GS_BASE) || !canonical(v)) {
+		return 1;
+	}
+	fs = (uint32_t)rcx == MSR_FS_BASE;
+	if (uc_reg_write(w->uc, fs ? UC_X86_REG_FS_BASE : UC_X86_REG_GS_BASE, &v) != UC_ERR_OK) {
+		return -1;
+	}
+	if (fs) {
+		w->in.sregs.fs.base = w->out.sys.fs_base = v;
+		w->out.sys.flags |= ASSIST_SYS_FS_BASE;
+	} else {
+		w->in.sregs.gs.base = w->out.sys.gs_base = v;
+		w->out.sys.flags |= ASSIST_SYS_GS_BASE;
+	}
+	w->epoch++;
+	return 0;
+}
+
+/* MOV to CR0 or CLTS that changes CR0.TS alone (Hermit's lazy FPU switch): CR0.TS stays out of
+ * Unicorn (load_context), so only the burst's view of it changes: from here the block hook
+ * stops before x87/SSE code, or no longer.  Any other change is KVM's (1).  Serializing. */
+static int cr0_complete(struct worker *w, const ZydisDecodedInstruction *in,
+			const ZydisDecodedOperand *ops)
+{
+	uint64_t cr0 = w->in.sregs.cr0, v = cr0 & ~CR0_TS;
+
+	if (in->mnemonic == ZYDIS_MNEMONIC_MOV) {
+		ZydisRegister big =
+		    ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, ops[1].reg.value);
+		if (big < ZYDIS_REGISTER_RAX || big > ZYDIS_REGISTER_R15 ||
+		    uc_reg_read(w->uc, gpr_uc_id((unsigned)(big - ZYDIS_REGISTER_RAX)), &v) !=
+			UC_ERR_OK) {
+			return big < ZYDIS_REGISTER_RAX || big > ZYDIS_REGISTER_R15 ? 1 : -1;
+		}
+	}
+	if (((v ^ cr0) & ~CR0_TS) != 0) {
+		return 1;
+	}
+	w->in.sregs.cr0 = w->out.sys.cr0 = v;
+	w->out.sys.flags |= ASSIST_SYS_CR0;
+	w->ts = (v & CR0_TS) != 0;
+	w->epoch++;
+	return 0;
+}
+
 int jit_complete(struct worker *w, const ZydisDecodedInstruction *in,
 		 const ZydisDecodedOperand *ops)
 {
+	if (in->mnemonic == ZYDIS_MNEMONIC_CLTS || cr0_write(in, ops)) {
+		return cr0_complete(w, in, ops);
+	}
 	switch (in->mnemonic) {
 	case ZYDIS_MNEMONIC_RDMSR:
 		return rdmsr_complete(w);
+	case ZYDIS_MNEMONIC_WRMSR:
+		return wrmsr_complete(w);
 	case ZYDIS_MNEMONIC_INVLPG:
 		/* the guest changed its tables: follow them before the next instruction (KVM
 		 * emulates CPL-0 code with software walks of the guest's tables: it keeps no

@@ -3,6 +3,7 @@
  * (assist_proto.h).  The assist runs guest-chosen bytes through a JIT and is the least trusted
  * process: a reply is hostile input until this function has accepted it.  Pure: reads only
  * the `n` bytes it is given. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -56,6 +57,26 @@ static const char *pio_check(const void *buf, uint32_t npio)
 	return NULL;
 }
 
+static bool canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+static const char *sys_check(const void *buf)
+{
+	struct assist_sys s;
+
+	memcpy(&s, (const uint8_t *)buf + offsetof(struct assist_resp, sys), sizeof s);
+	if ((s.flags & ~ASSIST_SYS_ALL) != 0 || s.pad != 0) {
+		return "unknown system state flags";
+	}
+	if (((s.flags & ASSIST_SYS_FS_BASE) && !canonical(s.fs_base)) ||
+	    ((s.flags & ASSIST_SYS_GS_BASE) && !canonical(s.gs_base))) {
+		return "a segment base that is not canonical";
+	}
+	return NULL;
+}
+
 const char *assist_reply_check(const void *buf, size_t n)
 {
 	uint32_t h[4]; /* magic, stop, fpu_dirty, npio */
@@ -76,7 +97,7 @@ const char *assist_reply_check(const void *buf, size_t n)
 	if (h[2] > 1 || (h[2] == 1) != (n == sizeof(struct assist_resp))) {
 		return "x87/SSE state flag does not match the message size";
 	}
-	if ((why = pio_check(buf, h[3])) != NULL) {
+	if ((why = pio_check(buf, h[3])) != NULL || (why = sys_check(buf)) != NULL) {
 		return why;
 	}
 	return insn_check(h[1], &in);

@@ -11,7 +11,8 @@
  * assist_proto.h in both directions, gives a non-empty reason whenever it refuses, answers
  * the same for the same bytes, and never reads beyond the reply (guard page); an accepted
  * reply keeps every field the VMM later uses in range (the names of its stop reason, class
- * and operation are known, the instruction fits 15 bytes, its diagnostic bytes 16).
+ * and operation are known, the instruction fits 15 bytes, its diagnostic bytes 16, only
+ * known system state flags).
  */
 #include <stddef.h>
 #include <string.h>
@@ -58,6 +59,18 @@ static bool ref_valid(const uint8_t *b, size_t n)
 	      r.insn.io_out > 1))) {
 		return false;
 	}
+	if ((r.sys.flags & ~(uint32_t)(ASSIST_SYS_CR0 | ASSIST_SYS_FS_BASE | ASSIST_SYS_GS_BASE)) !=
+		0 ||
+	    r.sys.pad != 0) {
+		return false;
+	}
+	/* a flagged base is canonical: bits 63..47 all equal */
+	if (((r.sys.flags & ASSIST_SYS_FS_BASE) && (r.sys.fs_base >> 47) != 0 &&
+	     (r.sys.fs_base >> 47) != 0x1ffff) ||
+	    ((r.sys.flags & ASSIST_SYS_GS_BASE) && (r.sys.gs_base >> 47) != 0 &&
+	     (r.sys.gs_base >> 47) != 0x1ffff)) {
+		return false;
+	}
 	return r.stop != ASSIST_STOP_FAULT || r.insn.vector < 32;
 }
 
@@ -70,7 +83,7 @@ static void check_accepted(const uint8_t *b)
 	if (strcmp(assist_stop_name(r.stop), "?") == 0 ||
 	    strcmp(assist_class_name(r.insn.cls), "?") == 0 ||
 	    strcmp(assist_op_name(r.insn.op), "?") == 0 || r.insn.len > 15 ||
-	    r.insn.bytes_len > sizeof r.insn.bytes) {
+	    r.insn.bytes_len > sizeof r.insn.bytes || (r.sys.flags & ~ASSIST_SYS_ALL) != 0) {
 		FUZZ_BUG("accepted a reply with a field out of range (stop %u cls %u op %u len %u)",
 			 r.stop, r.insn.cls, r.insn.op, r.insn.len);
 	}

@@ -413,6 +413,13 @@ static void assist_reply_seeds(void)
 	r.stop = ASSIST_STOP_KVM;
 	r.insn = (struct assist_insn){.cls = ASSIST_C_LOCK, .len = 5, .bytes_len = 5};
 	assist_one("kvm-lock", &r);
+	r.stop = ASSIST_STOP_NM; /* JIT mode: a task switch's state, then the lazy FPU switch */
+	r.insn = (struct assist_insn){.cls = ASSIST_C_NONE, .len = 3, .bytes_len = 3};
+	r.sys = (struct assist_sys){.flags = ASSIST_SYS_ALL,
+				    .cr0 = 0x80050033ull | 0x8,
+				    .fs_base = 0x7f0000001000ull,
+				    .gs_base = 0xffff800000002000ull};
+	assist_one("nm-sys", &r);
 }
 
 /* ---- elf: images from tests/unit/elf_builder.h ---- */

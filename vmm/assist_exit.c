@@ -370,6 +370,9 @@ static bool run_bursts(struct vcpu *v, struct assist_cpu *c)
 			return assist_lost(v, c, rc == -3 ? why : NULL);
 		}
 		assist_account(c);
+		if (c->resp.sys.flags != 0) { /* only JIT mode completes system instructions */
+			return assist_lost(v, c, "system state from a burst in exits mode");
+		}
 		/* stopped again where KVM gave up: nobody else can run that instruction */
 		bool stuck =
 		    first && c->resp.regs.rip == c->req.regs.rip && c->resp.counts.completed == 0;
@@ -493,8 +496,8 @@ void assist_print_stats(const struct vm *vm)
 	print_list("    completed in the VMM:", s.ops, ASSIST_OP_COUNT, assist_op_name);
 	fprintf(stderr,
 		"    completed in the assist: %llu (POPCNT/TZCNT/LZCNT; JIT mode also RDTSC, "
-		"reads of CRn and Sreg, RDMSR of the FS/GS base, INVLPG, MFENCE); page-table "
-		"changes followed: %llu; KVM_SET_XSAVE: %llu\n",
+		"INVLPG, MFENCE, CR0.TS and the FS/GS bases); page-table changes followed: %llu; "
+		"KVM_SET_XSAVE: %llu\n",
 		(unsigned long long)s.completed, (unsigned long long)s.rebuilds,
 		(unsigned long long)s.xsave_sets);
 	print_list("    burst stops:", s.stops, ASSIST_STOP_COUNT, assist_stop_name);

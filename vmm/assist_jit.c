@@ -371,6 +371,29 @@ static bool dispatch(struct vcpu *v, struct assist_cpu *c, bool first, uint64_t 
 	}
 }
 
+/* System state the burst changed (CR0.TS, the FS and GS bases: assist_sys), checked against
+ * the request: CR0 may differ in TS alone (the bases are canonical: assist_reply_check).  KVM
+ * gets it with the next step (sregs_dirty). */
+static bool take_sys(struct vcpu *v, struct assist_cpu *c)
+{
+	const struct assist_sys *s = &c->resp.sys;
+
+	if ((s->flags & ASSIST_SYS_CR0) && ((s->cr0 ^ c->req.sregs.cr0) & ~ASSIST_CR0_TS)) {
+		return assist_lost(v, c, "a CR0 change beyond CR0.TS");
+	}
+	if (s->flags & ASSIST_SYS_CR0) {
+		c->req.sregs.cr0 = s->cr0;
+	}
+	if (s->flags & ASSIST_SYS_FS_BASE) {
+		c->req.sregs.fs.base = s->fs_base;
+	}
+	if (s->flags & ASSIST_SYS_GS_BASE) {
+		c->req.sregs.gs.base = s->gs_base;
+	}
+	c->sregs_dirty |= s->flags != 0;
+	return true;
+}
+
 /* One burst and what follows it: false when the VM stops. */
 static bool burst(struct vcpu *v, struct assist_cpu *c)
 {
@@ -393,6 +416,9 @@ static bool burst(struct vcpu *v, struct assist_cpu *c)
 		return assist_lost(v, c, rc == -3 ? why : NULL);
 	}
 	assist_account(c);
+	if (!take_sys(v, c)) {
+		return false;
+	}
 	c->first_failed = false;
 	c->fpu_stale |= assist_take_reply(c, ASSIST_RFLAGS_FROM_JIT);
 	return dispatch(v, c, first, rip0);

@@ -204,6 +204,20 @@ struct assist_counts {
 	uint64_t atomics; /* locked instructions completed with host atomics */
 };
 
+/* assist_sys.flags: system state a JIT-mode burst changed by an instruction the assist
+ * completed (Hermit's task switch and lazy FPU switch); the new value is in the field. */
+#define ASSIST_SYS_CR0	   1u /* MOV to CR0 or CLTS that changed only CR0.TS */
+#define ASSIST_SYS_FS_BASE 2u /* WRMSR IA32_FS_BASE (a canonical address) */
+#define ASSIST_SYS_GS_BASE 4u /* WRMSR IA32_GS_BASE (a canonical address) */
+#define ASSIST_SYS_ALL	   7u
+#define ASSIST_CR0_TS	   0x8ull /* the one CR0 bit a burst may change */
+
+struct assist_sys {
+	uint32_t flags; /* ASSIST_SYS_* */
+	uint32_t pad;
+	uint64_t cr0, fs_base, gs_base;
+};
+
 struct assist_resp {
 	uint32_t magic;
 	uint32_t stop; /* enum assist_stop */
@@ -212,6 +226,7 @@ struct assist_resp {
 	struct assist_counts counts;
 	struct assist_insn insn;
 	struct assist_pio pio[ASSIST_PIO_BATCH];
+	struct assist_sys sys; /* JIT mode: changed system state (the VMM checks it, below) */
 	struct kvm_regs regs;
 	struct kvm_xsave xsave; /* present only when fpu_dirty (the message is shorter otherwise) */
 };
@@ -226,7 +241,9 @@ _Static_assert(sizeof(struct assist_pio) == 8, "assist_pio layout");
 _Static_assert(offsetof(struct assist_req, regs) == 56, "assist_req layout");
 _Static_assert(offsetof(struct assist_resp, counts) == 16, "assist_resp layout");
 _Static_assert(offsetof(struct assist_resp, insn) == 64, "assist_resp layout");
-_Static_assert(offsetof(struct assist_resp, regs) == 1144, "assist_resp layout");
+_Static_assert(sizeof(struct assist_sys) == 32, "assist_sys layout");
+_Static_assert(offsetof(struct assist_resp, sys) == 1144, "assist_resp layout");
+_Static_assert(offsetof(struct assist_resp, regs) == 1176, "assist_resp layout");
 _Static_assert(sizeof(struct assist_ctl) <= 4096, "the control page is one page");
 _Static_assert(offsetof(struct assist_resp, xsave) == ASSIST_RESP_SHORT, "xsave is last");
 
@@ -237,8 +254,10 @@ _Static_assert(offsetof(struct assist_resp, xsave) == ASSIST_RESP_SHORT, "xsave 
  * is 0 or 1; a VMM stop names an operation and a non-zero length; a fault stop a vector below
  * 32; only known instruction flags; a port I/O operation has an access size of 1, 2 or 4 and
  * a direction of 0 or 1; at most ASSIST_PIO_BATCH batched writes, each of 1, 2 or 4 bytes
- * with its pad zero (which ports: the VMM checks against its request).  Returns NULL if the
- * reply may be used, else a static reason.  Fuzzed: fuzz/fuzz_assist_reply.c. */
+ * with its pad zero (which ports: the VMM checks against its request); only known system
+ * state flags, the pad zero, a changed FS or GS base canonical (which CR0 bits may change:
+ * the VMM checks against its request).  Returns NULL if the reply may be used, else a static
+ * reason.  Fuzzed: fuzz/fuzz_assist_reply.c. */
 const char *assist_reply_check(const void *buf, size_t n);
 
 /* Names for --stats and diagnostics. */

@@ -3,7 +3,8 @@
  * assist_incr.c), without a VM: bursts over a fake guest RAM with identity page tables.
  * What runs in a burst and what ends it (port I/O, batched port writes, HLT, a spin loop,
  * interrupts due: flag, doorbell, deadline, the STI shadow), what the assist completes itself
- * (RDTSC with the VMM's offset, reads of CR3 and CS, INVLPG, RDMSR of the FS and GS bases),
+ * (RDTSC with the VMM's offset, reads of CR3 and CS, INVLPG, RDMSR and WRMSR of the FS and GS
+ * bases, CLTS and MOV to CR0 changing CR0.TS),
  * page tables written in a burst and followed without a rebuild, the recursive slot, and
  * locked instructions with host atomics, exact (each instruction form against its plain
  * execution) and atomic (two workers on two threads incrementing one counter).  Linked with
@@ -207,6 +208,50 @@ static void rdmsr_bases(void **state)
 	assert_int_equal(w->out.regs.rcx, 0xc0000102);
 	assert_int_equal(w->out.counts.completed, 2);
 	assert_null(assist_reply_check(&w->out, ASSIST_RESP_SHORT));
+}
+
+/* WRMSR of the FS and GS bases, CLTS and MOV to CR0 changing CR0.TS alone: completed in the
+ * assist, the reply carries the new state; from CR0.TS set on, x87/SSE code stops the burst
+ * (#NM).  A non-canonical base, another MSR or another CR0 bit is KVM's. */
+static void system_writes(void **state)
+{
+	/* mov ecx, 0xc0000100; mov eax, 0x89abcdef; mov edx, 0x1234; wrmsr; clts;
+	 * mov rax, cr0; or rax, 8; mov cr0, rax; nop; xorps xmm0, xmm0; hlt (the NOP makes
+	 * Unicorn run the block with XORPS: the block hook must know CR0.TS is set) */
+	static const uint8_t code[] = {0xb9, 0x00, 0x01, 0x00, 0xc0, 0xb8, 0xef, 0xcd, 0xab,
+				       0x89, 0xba, 0x34, 0x12, 0x00, 0x00, 0x0f, 0x30, 0x0f,
+				       0x06, 0x0f, 0x20, 0xc0, 0x48, 0x83, 0xc8, 0x08, 0x0f,
+				       0x22, 0xc0, 0x90, 0x0f, 0x57, 0xc0, 0xf4};
+	/* mov ecx, 0xc0000101; mov edx, 0x8000; wrmsr (eax 0: 0x800000000000, not canonical) */
+	static const uint8_t bad_base[] = {0xb9, 0x01, 0x01, 0x00, 0xc0, 0xba, 0x00,
+					   0x80, 0x00, 0x00, 0x0f, 0x30};
+	/* mov rax, cr0; or rax, 2; mov cr0, rax (CR0.MP) */
+	static const uint8_t other_bit[] = {0x0f, 0x20, 0xc0, 0x48, 0x83, 0xc8, 0x02, 0x0f, 0x22, 0xc0};
+	struct worker *w = *state;
+
+	request(w, code, sizeof code, false);
+	w->in.sregs.cr0 |= CR0_TS;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_NM);
+	assert_int_equal(w->out.regs.rip, CODE + 30); /* before XORPS */
+	assert_int_equal(w->out.sys.flags, ASSIST_SYS_FS_BASE | ASSIST_SYS_CR0);
+	assert_int_equal(w->out.sys.fs_base, 0x123489abcdefull);
+	assert_int_equal(w->out.sys.cr0, CR0_PG | CR0_WP | CR0_TS);
+	assert_int_equal(w->out.counts.completed, 4); /* WRMSR, CLTS, MOV from and to CR0 */
+	assert_null(assist_reply_check(&w->out, ASSIST_RESP_SHORT));
+
+	request(w, bad_base, sizeof bad_base, false);
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_KVM);
+	assert_int_equal(w->out.regs.rip, CODE + 10);
+	assert_int_equal(w->out.sys.flags, 0);
+
+	request(w, other_bit, sizeof other_bit, false);
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_KVM);
+	assert_int_equal(w->out.insn.cls, ASSIST_C_SYSTEM);
+	assert_int_equal(w->out.regs.rip, CODE + 7);
+	assert_int_equal(w->out.sys.flags, 0);
 }
 
 /* A burst ends where IF is 1 and an interrupt is due, never in the STI shadow. */
@@ -413,7 +458,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(port_io),	      cmocka_unit_test(completions),
-	    cmocka_unit_test(rdmsr_bases),    cmocka_unit_test(interrupts),
+	    cmocka_unit_test(rdmsr_bases),    cmocka_unit_test(system_writes),
+	    cmocka_unit_test(interrupts),
 	    cmocka_unit_test(sti_shadow),
 	    cmocka_unit_test(page_tables),    cmocka_unit_test(atomic_forms),
 	    cmocka_unit_test(atomic_counter),

@@ -159,6 +159,34 @@ static void port_io(void **state)
 	check(NULL);
 }
 
+/* System state a JIT-mode burst changed: known flags only, the pad zero, canonical bases (a
+ * base not flagged is not looked at; which CR0 bits changed is the VMM's check). */
+static void system_state(void **state)
+{
+	(void)state;
+	honest();
+	r.sys.flags = ASSIST_SYS_ALL;
+	r.sys.cr0 = ~0ull;
+	r.sys.fs_base = 0x00007fffffffffffull;
+	r.sys.gs_base = 0xffff800000000000ull;
+	check(NULL);
+	r.sys.flags = 8;
+	check("unknown system state flags");
+	r.sys.flags = ASSIST_SYS_CR0;
+	r.sys.pad = 1;
+	check("unknown system state flags");
+	r.sys.pad = 0;
+	r.sys.fs_base = 0x0000800000000000ull;
+	r.sys.gs_base = 0x1ull << 63;
+	check(NULL);
+	r.sys.flags = ASSIST_SYS_FS_BASE;
+	check("a segment base that is not canonical");
+	r.sys.flags = ASSIST_SYS_GS_BASE;
+	check("a segment base that is not canonical");
+	r.sys.gs_base = 0xffffffffffffffffull;
+	check(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +194,7 @@ int main(void)
 	    cmocka_unit_test(header),
 	    cmocka_unit_test(instruction),
 	    cmocka_unit_test(port_io),
+	    cmocka_unit_test(system_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
