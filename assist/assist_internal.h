@@ -178,6 +178,7 @@ struct worker {
 	uint8_t scratch[BLOCK_MAX + 16];
 	/* the burst in progress */
 	uint64_t epoch; /* bursts begun: a block's bytes are checked once per burst */
+	uint64_t spin_backoff_until; /* assist_main.c: spin short until then (a busy host) */
 	uint64_t cap, insns;
 	bool one; /* ASSIST_F_ONE_INSN: exactly one instruction */
 	bool counting; /* Unicorn's instruction counter is installed (assist_burst.c) */

@@ -112,16 +112,28 @@ static uint64_t now_ns(void)
  * hypercall (tens of us); look for it on the control page a little before sleeping in
  * read(2), whose wake-up from another CPU would cost more than the wait.  The count is only
  * a hint (a stale one costs a blocking read, as without it); `served` counts requests read. */
-static void spin_for_request(const struct worker *w, uint32_t served)
+static void spin_for_request(struct worker *w, uint32_t served)
 {
-	uint64_t t0;
+	const struct assist_resp *o = &w->out;
+	uint64_t t0, t, limit = ASSIST_SPIN_NS;
 
 	if (g_ncpu != 1 || g_ctl == NULL) {
 		return;
 	}
 	t0 = now_ns();
-	while ((int32_t)(__atomic_load_n(&g_ctl->sent[w->id], __ATOMIC_ACQUIRE) - served) <= 0 &&
-	       now_ns() - t0 < ASSIST_SPIN_NS) {
+	if ((o->stop == ASSIST_STOP_VMM &&
+	     (o->insn.op == ASSIST_OP_PIO || o->insn.op == ASSIST_OP_HLT ||
+	      o->insn.op == ASSIST_OP_PAUSE)) ||
+	    t0 < w->spin_backoff_until) {
+		limit = ASSIST_SPIN_SHORT_NS; /* a hypercall (the broker, a file), HLT; a busy host */
+	}
+	while ((int32_t)(__atomic_load_n(&g_ctl->sent[w->id], __ATOMIC_ACQUIRE) - served) <= 0) {
+		if ((t = now_ns()) - t0 >= limit) {
+			if (limit == ASSIST_SPIN_NS) { /* in vain: no CPU to spare, or a slow VMM */
+				w->spin_backoff_until = t + ASSIST_SPIN_BACKOFF_NS;
+			}
+			return;
+		}
 		__builtin_ia32_pause();
 	}
 }

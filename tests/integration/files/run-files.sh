@@ -623,14 +623,17 @@ sc_open_limit() {
 			[ "$n" -gt "$max_brk" ] && max_brk=$n
 		fi
 		sleep 0.01
-		[ $((($(date +%s%N) - start) / 1000000000)) -ge 60 ] && break
+		if [ $((($(date +%s%N) - start) / 1000000000)) -ge 100 ]; then
+			kill -KILL "$bg_pid" 2>/dev/null # a hang, not a slow host: speed is bench/fsbench.sh's
+			fail "100000 opens did not finish in 100 s (meson gives the test 120)"
+			break
+		fi
 	done
 	wait "$bg_pid"
 	n=$?
 	end=$(date +%s%N)
 	after_run limit-loop 0 "$n" 1
 	echo "note: 100000 opens took $(((end - start) / 1000000)) ms; max fds: VMM $max_vmm, broker $max_brk"
-	[ $(((end - start) / 1000000000)) -lt 30 ] || fail "100000 opens took more than 30 s"
 	[ "$max_vmm" -ge 128 ] || fail "fd sampling did not see the 128 guest files (max $max_vmm)"
 	[ "$max_vmm" -le 160 ] || fail "the VMM held $max_vmm fds (limit 128 guest files + 32)"
 	[ "$max_brk" -le 16 ] || fail "the broker held $max_brk fds"
