@@ -102,23 +102,17 @@ static ssize_t read_msg(struct vcpu *v, int sock, void *buf, size_t len)
 /* One vCPU: the reply to a short burst comes within tens of microseconds, sooner than a
  * wake-up from another CPU would take here (40-90 us); look for it with poll(2) and no
  * timeout for up to ASSIST_SPIN_NS before read(2) sleeps (assist_proto.h). */
-static void spin_for_reply(const struct vcpu *v, struct assist_cpu *c, int sock)
+static void spin_for_reply(const struct vcpu *v, int sock)
 {
 	struct pollfd p = {.fd = sock, .events = POLLIN};
-	uint64_t t0, t, limit;
+	uint64_t t0;
 
 	if (v->vm->ncpu != 1) {
 		return;
 	}
 	t0 = assist_now_ns();
-	limit = t0 < c->spin_backoff_until ? ASSIST_SPIN_SHORT_NS : ASSIST_SPIN_NS;
-	while (poll(&p, 1, 0) == 0 && !atomic_load(&v->vm->stopping)) {
-		if ((t = assist_now_ns()) - t0 >= limit) {
-			if (limit == ASSIST_SPIN_NS) { /* in vain: no CPU to spare, or a long burst */
-				c->spin_backoff_until = t + ASSIST_SPIN_BACKOFF_NS;
-			}
-			return;
-		}
+	while (poll(&p, 1, 0) == 0 && assist_now_ns() - t0 < ASSIST_SPIN_NS &&
+	       !atomic_load(&v->vm->stopping)) {
 		__builtin_ia32_pause();
 	}
 }
@@ -166,7 +160,7 @@ int assist_roundtrip(struct vcpu *v, struct assist_cpu *c, const char **why)
 	if (a->ctl != NULL && v->id < ASSIST_MAX_VCPUS) {
 		__atomic_store_n(&a->ctl->sent[v->id], ++c->sent, __ATOMIC_RELEASE);
 	}
-	spin_for_reply(v, c, c->sock);
+	spin_for_reply(v, c->sock);
 	n = read_msg(v, c->sock, &c->resp, sizeof c->resp);
 	if (n == -2) {
 		return -2;

@@ -75,7 +75,6 @@ struct assist_stats {
 
 struct assist_cpu {
 	uint32_t sent; /* requests written to the worker (the control page's `sent`) */
-	uint64_t spin_backoff_until; /* spin_for_reply spins short until then (a busy host) */
 	int sock;
 	bool sregs_sync; /* KVM_SYNC_X86_SREGS enabled: sregs arrive with every exit */
 	bool xsave_dirty, sregs_dirty;

@@ -120,11 +120,10 @@ struct assist_ctl {
  * file, the console), HLT or a spin loop: the next request usually comes later than
  * ASSIST_SPIN_NS, and spinning that long would only take a CPU from the broker. */
 #define ASSIST_SPIN_SHORT_NS 40000u
-/* Spinning backs off when it was in vain: after a full ASSIST_SPIN_NS without the message
- * (the other side shares this CPU on a host with none to spare, or is simply slow) a side
- * spins at most ASSIST_SPIN_SHORT_NS for the next ASSIST_SPIN_BACKOFF_NS (under a busy loop
- * on each host CPU, 200 us spins without it more than doubled sleeplat's median overshoot:
- * docs/assist.md). */
+/* The worker's spinning backs off when it was in vain: after a full ASSIST_SPIN_NS without a
+ * request (the VMM shares its CPU on a host with none to spare, or is simply slow) it spins at
+ * most ASSIST_SPIN_SHORT_NS for the next ASSIST_SPIN_BACKOFF_NS.  Not the VMM's: a reply
+ * later than ASSIST_SPIN_NS is mostly a long burst, whatever the host. */
 #define ASSIST_SPIN_BACKOFF_NS 20000000ull
 
 /* The first message of each worker in JIT mode: it is confined and ready for bursts. */
