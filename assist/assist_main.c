@@ -124,8 +124,9 @@ static void spin_for_request(struct worker *w, uint32_t served)
 	if ((o->stop == ASSIST_STOP_VMM &&
 	     (o->insn.op == ASSIST_OP_PIO || o->insn.op == ASSIST_OP_HLT ||
 	      o->insn.op == ASSIST_OP_PAUSE)) ||
-	    t0 < w->spin_backoff_until) {
-		limit = ASSIST_SPIN_SHORT_NS; /* a hypercall (the broker, a file), HLT; a busy host */
+	    (w->in.flags & ASSIST_F_SPIN_SHORT) || t0 < w->spin_backoff_until) {
+		/* a hypercall (the broker, a file), HLT; a NIC thread in the VMM; a busy host */
+		limit = ASSIST_SPIN_SHORT_NS;
 	}
 	while ((int32_t)(__atomic_load_n(&g_ctl->sent[w->id], __ATOMIC_ACQUIRE) - served) <= 0) {
 		if ((t = now_ns()) - t0 >= limit) {

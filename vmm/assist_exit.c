@@ -105,13 +105,14 @@ static ssize_t read_msg(struct vcpu *v, int sock, void *buf, size_t len)
 static void spin_for_reply(const struct vcpu *v, int sock)
 {
 	struct pollfd p = {.fd = sock, .events = POLLIN};
-	uint64_t t0;
+	uint64_t t0, limit;
 
 	if (v->vm->ncpu != 1) {
 		return;
 	}
+	limit = v->vm->net != NULL ? ASSIST_SPIN_SHORT_NS : ASSIST_SPIN_NS; /* the NIC's thread */
 	t0 = assist_now_ns();
-	while (poll(&p, 1, 0) == 0 && assist_now_ns() - t0 < ASSIST_SPIN_NS &&
+	while (poll(&p, 1, 0) == 0 && assist_now_ns() - t0 < limit &&
 	       !atomic_load(&v->vm->stopping)) {
 		__builtin_ia32_pause();
 	}
@@ -150,6 +151,7 @@ int assist_roundtrip(struct vcpu *v, struct assist_cpu *c, const char **why)
 	int cpu = sched_getcpu(); /* vDSO: no system call */
 
 	c->req.magic = ASSIST_PROTO_MAGIC;
+	c->req.flags |= v->vm->net != NULL ? ASSIST_F_SPIN_SHORT : 0;
 	c->req.cpu = c->engaged ? ASSIST_CPU_ANY : cpu < 0 ? ~0u : (uint32_t)cpu;
 	do {
 		n = write(c->sock, &c->req, sizeof c->req);
