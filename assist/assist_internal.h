@@ -74,14 +74,14 @@
  * list makes all new code slow (hello_world placed 355 stop points; a fifth of the assist's
  * time went to that walk).  When full, the least recently used goes; its block gets it back
  * when it runs again (measured against 4096, docs/assist.md "Stop points"). */
-#define MAX_EXITS	 64u
-#define MSR_FS_BASE	 0xc0000100u
-#define MSR_GS_BASE	 0xc0000101u
-#define MAX_STARTS	 256u /* uc_emu_start calls per burst (exits mode) */
-#define MAX_STARTS_JIT	 (1u << 20) /* JIT mode: the instruction cap ends a burst */
-#define CHECK_EVERY	 1024u /* JIT mode: instructions between looks at the interrupt sources */
-#define PAUSE_SPIN	 2048u /* JIT mode: PAUSE loop rounds in one burst before it yields */
-#define RF_IF		 0x200ull
+#define MAX_EXITS      64u
+#define MSR_FS_BASE    0xc0000100u
+#define MSR_GS_BASE    0xc0000101u
+#define MAX_STARTS     256u /* uc_emu_start calls per burst (exits mode) */
+#define MAX_STARTS_JIT (1u << 20) /* JIT mode: the instruction cap ends a burst */
+#define CHECK_EVERY    1024u /* JIT mode: instructions between looks at the interrupt sources */
+#define PAUSE_SPIN     2048u /* JIT mode: PAUSE loop rounds in one burst before it yields */
+#define RF_IF	       0x200ull
 
 /* A_ATOMIC: a locked instruction with several vCPUs, completed with a host atomic. */
 enum action { A_RUN, A_KVM, A_VMM, A_SELF, A_UNSUP, A_ATOMIC };
@@ -105,7 +105,8 @@ struct ram {
 struct block {
 	/* what every run looks at (on_block) first, in one cache line */
 	uint64_t addr;
-	uint64_t seen, seen_gen; /* the burst (worker.epoch) and view (worker.gen) it was checked in */
+	/* the burst (worker.epoch) and the view (worker.gen) it was checked in */
+	uint64_t seen, seen_gen;
 	uint32_t size;
 	uint16_t ninsn; /* instructions before `stop` (all of them if none) */
 	int16_t stop; /* offset of the first stop-list instruction, or -1 */

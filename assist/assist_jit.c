@@ -70,8 +70,8 @@ static bool system_read(const ZydisDecodedInstruction *in, const ZydisDecodedOpe
 static bool cr0_write(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
 {
 	return in->mnemonic == ZYDIS_MNEMONIC_MOV && in->operand_count_visible == 2 &&
-	       ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER && ops[0].reg.value == ZYDIS_REGISTER_CR0 &&
-	       ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER;
+	       ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	       ops[0].reg.value == ZYDIS_REGISTER_CR0 && ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER;
 }
 
 struct verdict jit_verdict(const struct worker *w, struct verdict v,
@@ -238,7 +238,8 @@ static int rdmsr_complete(struct worker *w)
 	if ((uint32_t)rcx != MSR_FS_BASE && (uint32_t)rcx != MSR_GS_BASE) {
 		return 1;
 	}
-	if (uc_reg_read(w->uc, (uint32_t)rcx == MSR_FS_BASE ? UC_X86_REG_FS_BASE : UC_X86_REG_GS_BASE,
+	if (uc_reg_read(w->uc,
+			(uint32_t)rcx == MSR_FS_BASE ? UC_X86_REG_FS_BASE : UC_X86_REG_GS_BASE,
 			&base) != UC_ERR_OK) {
 		return -1;
 	}

@@ -63,10 +63,10 @@ static inline void assist_zero_range(unsigned i, uint64_t *start, uint64_t *size
 #define ASSIST_F_FIRST_FAILED 1u /* KVM rejected the instruction at RIP (an emulation exit) */
 #define ASSIST_F_JIT	      2u /* JIT mode: the burst runs all code it can (docs/assist.md) */
 #define ASSIST_F_IRQ	      4u /* an interrupt is due: end the burst where IF is 1 */
-#define ASSIST_F_SPIN_SHORT   16u /* the VMM has a device thread (the NIC's) that needs a CPU:
-				    * the worker spins at most ASSIST_SPIN_SHORT_NS after the
-				    * reply (netbench rx: 0.18-0.24 of the floor with 200 us
-				    * spins, 0.45-0.68 with 40 us) */
+/* The VMM has a device thread (the NIC's) that needs a CPU: the worker spins at most
+ * ASSIST_SPIN_SHORT_NS after the reply (netbench rx: 0.18-0.24 of the floor with 200 us spins,
+ * 0.45-0.68 with 40 us). */
+#define ASSIST_F_SPIN_SHORT 16u
 
 /* JIT mode: OUTs to ports whose writes have no result and can never be protocol violations
  * (the v1 UART byte, the PCI address latch: vmm/pio_ring.c's zones) are collected in the

@@ -223,10 +223,11 @@ static void system_writes(void **state)
 				       0x06, 0x0f, 0x20, 0xc0, 0x48, 0x83, 0xc8, 0x08, 0x0f,
 				       0x22, 0xc0, 0x90, 0x0f, 0x57, 0xc0, 0xf4};
 	/* mov ecx, 0xc0000101; mov edx, 0x8000; wrmsr (eax 0: 0x800000000000, not canonical) */
-	static const uint8_t bad_base[] = {0xb9, 0x01, 0x01, 0x00, 0xc0, 0xba, 0x00,
-					   0x80, 0x00, 0x00, 0x0f, 0x30};
+	static const uint8_t bad_base[] = {0xb9, 0x01, 0x01, 0x00, 0xc0, 0xba,
+					   0x00, 0x80, 0x00, 0x00, 0x0f, 0x30};
 	/* mov rax, cr0; or rax, 2; mov cr0, rax (CR0.MP) */
-	static const uint8_t other_bit[] = {0x0f, 0x20, 0xc0, 0x48, 0x83, 0xc8, 0x02, 0x0f, 0x22, 0xc0};
+	static const uint8_t other_bit[] = {0x0f, 0x20, 0xc0, 0x48, 0x83,
+					    0xc8, 0x02, 0x0f, 0x22, 0xc0};
 	struct worker *w = *state;
 
 	request(w, code, sizeof code, false);
@@ -459,8 +460,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(port_io),	      cmocka_unit_test(completions),
 	    cmocka_unit_test(rdmsr_bases),    cmocka_unit_test(system_writes),
-	    cmocka_unit_test(interrupts),
-	    cmocka_unit_test(sti_shadow),
+	    cmocka_unit_test(interrupts),     cmocka_unit_test(sti_shadow),
 	    cmocka_unit_test(page_tables),    cmocka_unit_test(atomic_forms),
 	    cmocka_unit_test(atomic_counter),
 	};

@@ -190,10 +190,8 @@ static void system_state(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(sizes),
-	    cmocka_unit_test(header),
-	    cmocka_unit_test(instruction),
-	    cmocka_unit_test(port_io),
+	    cmocka_unit_test(sizes),	    cmocka_unit_test(header),
+	    cmocka_unit_test(instruction),  cmocka_unit_test(port_io),
 	    cmocka_unit_test(system_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
