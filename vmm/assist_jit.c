@@ -321,7 +321,7 @@ static bool fault_step(struct vcpu *v, struct assist_cpu *c, const struct fault 
 {
 	uint64_t rip = c->req.regs.rip;
 
-	if (!jit_step_free(v, c)) {
+	if (!jit_step_free(v, c, f->vector)) {
 		return false;
 	}
 	if (!c->first_failed || c->req.regs.rip != rip) {

@@ -183,7 +183,7 @@ bool jit_step(struct vcpu *v, struct assist_cpu *c);
 /* Queues an exception for the next step (CR2 for #PF). */
 void jit_inject(struct vcpu *v, struct assist_cpu *c, const struct fault *f);
 /* As jit_step, but KVM runs freely until its next exit (an instruction that faults). */
-bool jit_step_free(struct vcpu *v, struct assist_cpu *c);
+bool jit_step_free(struct vcpu *v, struct assist_cpu *c, uint32_t vector);
 
 /* ---- assist_irq.c ---- */
 uint64_t jit_rdtsc(void);
