@@ -368,8 +368,9 @@ bool at_limit(struct worker *w, uint32_t ninsn, bool shadow);
 /* on_block met a block with a PAUSE: true if the burst stops (the spin goes on too long). */
 bool spin_round(struct worker *w);
 /* Instructions completed in the assist in JIT mode (RDTSC, MFENCE, INVLPG, reads of control
- * and segment registers, RDMSR of the FS and GS bases): 0, -1 (failed), or 1 (KVM's: an MSR
- * the assist does not hold). */
+ * and segment registers, RDMSR/WRMSR of the FS and GS bases, CLTS and MOV to CR0 changing
+ * CR0.TS alone): 0, -1 (failed), or 1 (KVM's: another MSR or CR0 bit, a base that is not
+ * canonical). */
 int jit_complete(struct worker *w, const ZydisDecodedInstruction *in,
 		 const ZydisDecodedOperand *ops);
 /* IN/OUT: fills the reply's port I/O operation; false if the operands are not understood. */

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* assist_jit.c - JIT mode (docs/assist.md): bursts run all guest code they can, not only what
  * KVM rejected.  Its stop list is shorter (CLI, STI and POPF run here; IN and OUT go to the
- * VMM's hypercall table; HLT is the VMM's; RDTSC, PAUSE, MFENCE and RDMSR of the FS and GS
- * bases are completed here; locked instructions run here with one vCPU and as host atomics
- * with several, assist_atomic.c), and a burst also ends where an interrupt is due and IF is
- * 1: at the timer deadline the request names, when the VMM rang this vCPU's doorbell, or when
- * the request says one is pending.
+ * VMM's hypercall table; HLT is the VMM's; RDTSC, PAUSE, MFENCE, RDMSR/WRMSR of the FS and GS
+ * bases and changes of CR0.TS are completed here; locked instructions run here with one vCPU
+ * and as host atomics with several, assist_atomic.c), and a burst also ends where an
+ * interrupt is due and IF is 1: at the timer deadline the request names, when the VMM rang
+ * this vCPU's doorbell, or when the request says one is pending.
  * Everything here works on guest-chosen bytes and registers; a wrong answer misleads only the
  * guest (docs/threat-model.md 3.9). */
 #include <x86intrin.h>
 
 #include "assist_internal.h"
+#include "pagewalk.h"
 
 static bool is_fence(ZydisMnemonic m)
 {
@@ -246,11 +247,6 @@ static int rdmsr_complete(struct worker *w)
 	return set_rdx_rax(w, base);
 }
 
-static bool canonical(uint64_t a)
-{
-	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 /* WRMSR of the FS or GS base (a task switch loads the next task's): the burst goes on with it,
  * the reply carries it (assist_sys).  Any other MSR, or an address that is not canonical
  * (#GP), is KVM's (1).  WRMSR serializes: blocks are checked again (block_checked). */
@@ -265,7 +261,7 @@ static int wrmsr_complete(struct worker *w)
 		return -1;
 	}
 	v = (rdx << 32) | (rax & 0xffffffffull);
-	if (((uint32_t)rcx != MSR_FS_BASE && (uint32_t)rcx != MSR_GS_BASE) || !canonical(v)) {
+	if (((uint32_t)rcx != MSR_FS_BASE && (uint32_t)rcx != MSR_GS_BASE) || !pw_canonical(v)) {
 		return 1;
 	}
 	fs = (uint32_t)rcx == MSR_FS_BASE;
@@ -294,10 +290,12 @@ static int cr0_complete(struct worker *w, const ZydisDecodedInstruction *in,
 	if (in->mnemonic == ZYDIS_MNEMONIC_MOV) {
 		ZydisRegister big =
 		    ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, ops[1].reg.value);
-		if (big < ZYDIS_REGISTER_RAX || big > ZYDIS_REGISTER_R15 ||
-		    uc_reg_read(w->uc, gpr_uc_id((unsigned)(big - ZYDIS_REGISTER_RAX)), &v) !=
-			UC_ERR_OK) {
-			return big < ZYDIS_REGISTER_RAX || big > ZYDIS_REGISTER_R15 ? 1 : -1;
+		if (big < ZYDIS_REGISTER_RAX || big > ZYDIS_REGISTER_R15) {
+			return 1;
+		}
+		if (uc_reg_read(w->uc, gpr_uc_id((unsigned)(big - ZYDIS_REGISTER_RAX)), &v) !=
+		    UC_ERR_OK) {
+			return -1;
 		}
 	}
 	if (((v ^ cr0) & ~CR0_TS) != 0) {

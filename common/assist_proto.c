@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "assist_proto.h"
+#include "pagewalk.h"
 
 /* Fields of the fixed part that depend on the stop reason. */
 static const char *insn_check(uint32_t stop, const struct assist_insn *in)
@@ -57,11 +58,6 @@ static const char *pio_check(const void *buf, uint32_t npio)
 	return NULL;
 }
 
-static bool canonical(uint64_t a)
-{
-	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 static const char *sys_check(const void *buf)
 {
 	struct assist_sys s;
@@ -70,9 +66,17 @@ static const char *sys_check(const void *buf)
 	if ((s.flags & ~ASSIST_SYS_ALL) != 0 || s.pad != 0) {
 		return "unknown system state flags";
 	}
-	if (((s.flags & ASSIST_SYS_FS_BASE) && !canonical(s.fs_base)) ||
-	    ((s.flags & ASSIST_SYS_GS_BASE) && !canonical(s.gs_base))) {
+	if (((s.flags & ASSIST_SYS_FS_BASE) && !pw_canonical(s.fs_base)) ||
+	    ((s.flags & ASSIST_SYS_GS_BASE) && !pw_canonical(s.gs_base))) {
 		return "a segment base that is not canonical";
+	}
+	return NULL;
+}
+
+const char *assist_sys_check(const struct assist_sys *s, uint64_t req_cr0)
+{
+	if ((s->flags & ASSIST_SYS_CR0) && ((s->cr0 ^ req_cr0) & ~ASSIST_CR0_TS) != 0) {
+		return "a CR0 change beyond CR0.TS";
 	}
 	return NULL;
 }

@@ -377,9 +377,10 @@ static bool dispatch(struct vcpu *v, struct assist_cpu *c, bool first, uint64_t 
 static bool take_sys(struct vcpu *v, struct assist_cpu *c)
 {
 	const struct assist_sys *s = &c->resp.sys;
+	const char *why = assist_sys_check(s, c->req.sregs.cr0);
 
-	if ((s->flags & ASSIST_SYS_CR0) && ((s->cr0 ^ c->req.sregs.cr0) & ~ASSIST_CR0_TS)) {
-		return assist_lost(v, c, "a CR0 change beyond CR0.TS");
+	if (why != NULL) {
+		return assist_lost(v, c, why);
 	}
 	if (s->flags & ASSIST_SYS_CR0) {
 		c->req.sregs.cr0 = s->cr0;

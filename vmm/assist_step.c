@@ -18,9 +18,6 @@
 
 #include "assist_vmm.h"
 
-#define DR7_L0 0x1ull /* DR0 enabled (local) */
-#define DR7_GE 0x200ull
-
 void jit_inject(struct vcpu *v, struct assist_cpu *c, const struct fault *f)
 {
 	struct kvm_vcpu_events *ev = &v->run->s.regs.events;
@@ -228,7 +225,7 @@ bool jit_step_free(struct vcpu *v, struct assist_cpu *c, uint32_t vector)
 	if (h != 0) {
 		dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
 		dbg.arch.debugreg[0] = h;
-		dbg.arch.debugreg[7] = DR7_L0 | DR7_GE;
+		dbg.arch.debugreg[7] = DR7_G0 | DR7_GE;
 	}
 	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
 		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: %s", v->id, strerror(errno));

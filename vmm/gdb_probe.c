@@ -24,8 +24,6 @@
 #define P_DATA	0x20000
 #define P_STEPS 64
 #define DR6_BS	0x4000ull
-#define DR7_G0	0x2ull
-#define DR7_GE	0x200ull
 
 struct probe_vm {
 	int vm, cpu;

@@ -312,7 +312,7 @@ bool gdb_debugregs(const struct gdb *g, __u64 dr[8])
 		any = true;
 	}
 	if (any) {
-		dr[7] |= 0x200; /* GE */
+		dr[7] |= DR7_GE;
 	}
 	return any;
 }

@@ -183,4 +183,8 @@ enum hc_action platform_mmio(struct hc_call *c, uint64_t addr, bool write, uint3
 const char *hc_name(unsigned i);
 unsigned hc_count(void);
 
+/* DR7 bits for KVM_SET_GUEST_DEBUG's debug registers (the debugger's, JIT mode's free runs). */
+#define DR7_G0 0x2ull /* DR0 enabled (global) */
+#define DR7_GE 0x200ull /* exact breakpoint match */
+
 #endif

@@ -273,6 +273,11 @@ _Static_assert(offsetof(struct assist_resp, xsave) == ASSIST_RESP_SHORT, "xsave 
  * reason.  Fuzzed: fuzz/fuzz_assist_reply.c. */
 const char *assist_reply_check(const void *buf, size_t n);
 
+/* The VMM's check of an accepted reply's system state against its request's CR0: a flagged
+ * CR0 may differ from it in CR0.TS alone.  NULL if the state may be taken, else a static
+ * reason (vmm/assist_jit.c take_sys; tests/unit/test_assist_proto.c). */
+const char *assist_sys_check(const struct assist_sys *s, uint64_t req_cr0);
+
 /* Names for --stats and diagnostics. */
 static inline const char *assist_stop_name(unsigned stop)
 {

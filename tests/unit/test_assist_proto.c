@@ -187,12 +187,30 @@ static void system_state(void **state)
 	check(NULL);
 }
 
+/* The VMM's check against its request: CR0 may change in TS alone, and only when flagged. */
+static void system_cr0(void **state)
+{
+	const uint64_t cr0 = 0x80050033ull; /* PG WP NE ET MP PE */
+	struct assist_sys s = {.flags = ASSIST_SYS_CR0, .cr0 = cr0 | ASSIST_CR0_TS};
+
+	(void)state;
+	assert_null(assist_sys_check(&s, cr0));
+	s.cr0 = cr0;
+	assert_null(assist_sys_check(&s, cr0 | ASSIST_CR0_TS));
+	s.cr0 = cr0 & ~0x80000000ull; /* paging off */
+	assert_string_equal(assist_sys_check(&s, cr0), "a CR0 change beyond CR0.TS");
+	s.cr0 = cr0 | ASSIST_CR0_TS | 0x2ull << 32; /* a reserved bit */
+	assert_string_equal(assist_sys_check(&s, cr0), "a CR0 change beyond CR0.TS");
+	s.flags = ASSIST_SYS_FS_BASE; /* CR0 not flagged: not looked at */
+	assert_null(assist_sys_check(&s, cr0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(sizes),	    cmocka_unit_test(header),
 	    cmocka_unit_test(instruction),  cmocka_unit_test(port_io),
-	    cmocka_unit_test(system_state),
+	    cmocka_unit_test(system_state), cmocka_unit_test(system_cr0),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
