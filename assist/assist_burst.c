@@ -85,7 +85,8 @@ static enum screen screen_self(struct worker *w, const struct verdict *v,
 		}
 		return SCR_STOP;
 	}
-	*rip += in->length;
+	*rip = w->jumped ? w->jump : *rip + in->length;
+	w->jumped = false;
 	w->sti_next = 0; /* whatever shadow there was, this instruction used it up */
 	return SCR_DONE;
 }

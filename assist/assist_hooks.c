@@ -50,11 +50,12 @@ static unsigned exit_pos(const struct worker *w, uint64_t a)
 	return lo;
 }
 
-static bool exit_has(const struct worker *w, uint64_t a)
+/* The stop point at `a`, or NULL. */
+static struct stop_point *exit_find(const struct worker *w, uint64_t a)
 {
 	unsigned i = exit_pos(w, a);
 
-	return i < w->nexits && w->exits[i].addr == a;
+	return i < w->nexits && w->exits[i].addr == a ? &w->exits[i] : NULL;
 }
 
 void exits_clear(struct worker *w)
@@ -76,7 +77,7 @@ static void exit_drop(struct worker *w, unsigned i)
 	uc_ctl_remove_cache(w->uc, a, a + 1);
 }
 
-static void exit_add(struct worker *w, uint64_t a)
+static void exit_add(struct worker *w, uint64_t a, bool fpu)
 {
 	unsigned i;
 	uc_hook h;
@@ -93,17 +94,18 @@ static void exit_add(struct worker *w, uint64_t a)
 	}
 	i = exit_pos(w, a);
 	memmove(&w->exits[i + 1], &w->exits[i], (w->nexits - i) * sizeof *w->exits);
-	w->exits[i] = (struct stop_point){.addr = a, .hook = h, .used = ++w->stops};
+	w->exits[i] = (struct stop_point){.addr = a, .hook = h, .used = ++w->stops, .fpu = fpu};
 	w->nexits++;
 	uc_ctl_remove_cache(w->uc, a, a + 1); /* blocks compiled before the hook existed */
 }
 
-/* A stop point whose instruction is no longer on the stop list (the code changed). */
+/* A stop point whose instruction is no longer on the stop list (the code changed), about to
+ * run: dropped, unless it is an FPU stop point and CR0.TS is clear (the run passes it). */
 void exit_remove(struct worker *w, uint64_t a)
 {
 	unsigned i = exit_pos(w, a);
 
-	if (i < w->nexits && w->exits[i].addr == a) {
+	if (i < w->nexits && w->exits[i].addr == a && (!w->exits[i].fpu || w->ts)) {
 		exit_drop(w, i);
 	}
 }
@@ -238,6 +240,18 @@ static __attribute__((noinline)) bool block_refresh(struct worker *w, struct blo
 	return true;
 }
 
+/* Whether the stop-list instruction at `a` has its stop point: one placed for CR0.TS alone
+ * becomes an unconditional one (the code there changed). */
+static bool stop_placed(struct worker *w, uint64_t a)
+{
+	struct stop_point *p = exit_find(w, a);
+
+	if (p != NULL) {
+		p->fpu = false;
+	}
+	return p != NULL;
+}
+
 /* Runs at the start of every translated block, before any of its instructions. */
 void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
@@ -261,16 +275,16 @@ void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	    at_limit(w, b->ninsn, addr == w->sti_next)) {
 		return; /* the cap, or an interrupt is due */
 	}
-	if (w->ts && b->fpu >= 0 && !exit_has(w, addr + (uint64_t)b->fpu)) {
-		/* CR0.TS (JIT mode): Unicorn 2.0.1 never raises #NM, so the burst stops before
-		 * the block's first x87/SSE instruction and screen() reports #NM there */
-		exit_add(w, addr + (uint64_t)b->fpu);
+	if (b->stop >= 0 && !stop_placed(w, addr + (uint64_t)b->stop)) {
+		/* first time here: make the instruction an exit and retranslate the block */
+		exit_add(w, addr + (uint64_t)b->stop, false);
 		stop(w, W_RESTART);
 		return;
 	}
-	if (b->stop >= 0 && !exit_has(w, addr + (uint64_t)b->stop)) {
-		/* first time here: make the instruction an exit and retranslate the block */
-		exit_add(w, addr + (uint64_t)b->stop);
+	if (w->ts && b->fpu >= 0 && b->fpu != b->stop && !exit_find(w, addr + (uint64_t)b->fpu)) {
+		/* CR0.TS (JIT mode): Unicorn 2.0.1 never raises #NM, so the burst stops before
+		 * the block's first x87/SSE instruction and screen() reports #NM there */
+		exit_add(w, addr + (uint64_t)b->fpu, true);
 		stop(w, W_RESTART);
 		return;
 	}
@@ -283,11 +297,21 @@ void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 static void on_stop_insn(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
 	struct worker *w = opaque;
-	unsigned i = exit_pos(w, addr);
+	struct stop_point *p = exit_find(w, addr);
 
 	(void)uc, (void)size;
-	if (i < w->nexits && w->exits[i].addr == addr) {
-		w->exits[i].used = ++w->stops;
+	if (p != NULL) {
+		p->used = ++w->stops;
+		/* CR0.TS clear: an FPU stop point lets the run go on (dropping it would cost two
+		 * translations of its block at each lazy FPU switch: after the #NM handler's IRET
+		 * and at the next switch), unless it sits in a loop */
+		if (p->fpu && !w->ts) {
+			if (++p->passes < FPU_PASSES) {
+				return;
+			}
+			p->fpu = false; /* in a loop: screen() drops it (exit_remove) */
+		}
+		p->passes = 0;
 	}
 	stop(w, W_STOP);
 }

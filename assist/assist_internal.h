@@ -50,6 +50,7 @@
 #define RF_CF	 0x1ull
 #define RF_ZF	 0x40ull
 #define RF_TF	 0x100ull
+#define RF_RF	 0x10000ull
 #define RF_ARITH 0x8d5ull
 
 /* Unicorn's physical addresses have 40 bits, so its page tables (the shadow pools) must lie
@@ -74,14 +75,18 @@
  * list makes all new code slow (hello_world placed 355 stop points; a fifth of the assist's
  * time went to that walk).  When full, the least recently used goes; its block gets it back
  * when it runs again (measured against 4096, docs/assist.md "Stop points"). */
-#define MAX_EXITS      64u
-#define MSR_FS_BASE    0xc0000100u
-#define MSR_GS_BASE    0xc0000101u
-#define MAX_STARTS     256u /* uc_emu_start calls per burst (exits mode) */
-#define MAX_STARTS_JIT (1u << 20) /* JIT mode: the instruction cap ends a burst */
-#define CHECK_EVERY    1024u /* JIT mode: instructions between looks at the interrupt sources */
-#define PAUSE_SPIN     2048u /* JIT mode: PAUSE loop rounds in one burst before it yields */
-#define RF_IF	       0x200ull
+#define MAX_EXITS 64u
+/* An FPU stop point (struct stop_point) that a run passed this often in a row with CR0.TS clear
+ * is dropped: it sits in a loop, where each pass costs a walk of all the code hooks. */
+#define FPU_PASSES	 64u
+#define MSR_FS_BASE	 0xc0000100u
+#define MSR_GS_BASE	 0xc0000101u
+#define MSR_TSC_DEADLINE 0x6e0u
+#define MAX_STARTS	 256u /* uc_emu_start calls per burst (exits mode) */
+#define MAX_STARTS_JIT	 (1u << 20) /* JIT mode: the instruction cap ends a burst */
+#define CHECK_EVERY	 1024u /* JIT mode: instructions between looks at the interrupt sources */
+#define PAUSE_SPIN	 2048u /* JIT mode: PAUSE loop rounds in one burst before it yields */
+#define RF_IF		 0x200ull
 
 /* A_ATOMIC: a locked instruction with several vCPUs, completed with a host atomic. */
 enum action { A_RUN, A_KVM, A_VMM, A_SELF, A_UNSUP, A_ATOMIC };
@@ -129,6 +134,10 @@ struct stop_point {
 	uint64_t addr;
 	uc_hook hook;
 	uint64_t used; /* worker.stops when it last stopped a run (or was placed) */
+	/* placed for CR0.TS alone (the block's first x87/SSE instruction, not on the stop list):
+	 * while TS is clear the run goes on through it, FPU_PASSES times in a row at most */
+	bool fpu;
+	uint32_t passes;
 };
 
 struct xtlb {
@@ -196,6 +205,8 @@ struct worker {
 	bool resync; /* INVLPG ran: follow the guest's tables before going on */
 	unsigned pauses; /* blocks with a PAUSE run in this burst (PAUSE_SPIN of them yield) */
 	uint64_t sti_next; /* the address right after the last STI run (in its shadow), or 0 */
+	bool jumped; /* an instruction completed here went to `jump` (IRETQ), not to the next */
+	uint64_t jump;
 	uint64_t limit; /* on_block looks at the cap and the interrupt sources past this count */
 	const volatile uint32_t *doorbell; /* this vCPU's doorbell in the control page */
 	struct alu *alu; /* assist_atomic.c */

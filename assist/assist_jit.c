@@ -85,6 +85,11 @@ struct verdict jit_verdict(const struct worker *w, struct verdict v,
 		v.action = A_SELF;
 		return v;
 	}
+	if (v.action == A_KVM && in->mnemonic == ZYDIS_MNEMONIC_IRETQ &&
+	    !(w->in.flags & ASSIST_F_NMI_BLOCKED)) {
+		v.action = A_SELF; /* a return to the same segments (iret_complete) */
+		return v;
+	}
 	if (v.action == A_RUN && w->smp && is_fence(in->mnemonic)) {
 		v.action = A_SELF; /* a host fence: Unicorn's own code has none */
 		return v;
@@ -247,9 +252,24 @@ static int rdmsr_complete(struct worker *w)
 	return set_rdx_rax(w, base);
 }
 
+/* WRMSR IA32_TSC_DEADLINE (the guest arms or disarms its timer, each time it schedules): the
+ * burst goes on and ends at the new deadline (host TSC: the guest's minus KVM's offset), the
+ * reply carries it (assist_sys) and the VMM hands it to KVM, whose LAPIC timer it is.  Not
+ * serializing (SDM: WRMSR to IA32_TSC_DEADLINE and the x2APIC MSRs is the exception). */
+static int deadline_complete(struct worker *w, uint64_t v)
+{
+	uint64_t host = v - (uint64_t)w->in.tsc_offset;
+
+	w->in.deadline = v == 0 ? 0 : host != 0 ? host : 1; /* 0 means none */
+	w->out.sys.tsc_deadline = v;
+	w->out.sys.flags |= ASSIST_SYS_TSC_DEADLINE;
+	return 0;
+}
+
 /* WRMSR of the FS or GS base (a task switch loads the next task's): the burst goes on with it,
- * the reply carries it (assist_sys).  Any other MSR, or an address that is not canonical
- * (#GP), is KVM's (1).  WRMSR serializes: blocks are checked again (block_checked). */
+ * the reply carries it (assist_sys).  IA32_TSC_DEADLINE: deadline_complete.  Any other MSR,
+ * or an address that is not canonical (#GP), is KVM's (1).  This WRMSR serializes: blocks
+ * are checked again (block_checked). */
 static int wrmsr_complete(struct worker *w)
 {
 	uint64_t rcx = 0, rax = 0, rdx = 0, v;
@@ -261,6 +281,9 @@ static int wrmsr_complete(struct worker *w)
 		return -1;
 	}
 	v = (rdx << 32) | (rax & 0xffffffffull);
+	if ((uint32_t)rcx == MSR_TSC_DEADLINE) {
+		return deadline_complete(w, v);
+	}
 	if (((uint32_t)rcx != MSR_FS_BASE && (uint32_t)rcx != MSR_GS_BASE) || !pw_canonical(v)) {
 		return 1;
 	}
@@ -308,6 +331,43 @@ static int cr0_complete(struct worker *w, const ZydisDecodedInstruction *in,
 	return 0;
 }
 
+/* IRETQ that returns to the code and stack segments it runs with and changes no flag the
+ * reply does not carry (Hermit's return from an exception or interrupt handler to the
+ * interrupted kernel code): RIP, RSP and RFLAGS from the frame, read once.  The segment
+ * registers stay as they are: the processor would reload the same selectors from the GDT,
+ * whose entries Hermit never changes (and whose change would mislead only the guest).  Any
+ * other IRET (another selector or privilege level, a flag such as IOPL, a frame that cannot be
+ * read, a non-canonical RIP) is KVM's (1), as is every IRET while NMIs are blocked
+ * (ASSIST_F_NMI_BLOCKED: IRET unblocks them, in KVM).  TF and RF in the frame are dropped: KVM
+ * leaves them in the frames it pushes while it single-steps (JIT mode's steps; measured:
+ * 0x306 and 0x10206 where the guest ran with 0x206), and after KVM's own IRET it hides TF, so
+ * a burst never saw either. */
+static int iret_complete(struct worker *w)
+{
+	uint64_t rsp = 0, fl = 0, f[5]; /* RIP, CS, RFLAGS, RSP, SS */
+
+	if (uc_reg_read(w->uc, UC_X86_REG_RSP, &rsp) != UC_ERR_OK ||
+	    uc_reg_read(w->uc, UC_X86_REG_RFLAGS, &fl) != UC_ERR_OK) {
+		return -1;
+	}
+	if (read_virt(w, rsp, f, sizeof f) != 0) {
+		return 1;
+	}
+	f[2] &= ~(RF_TF | RF_RF); /* KVM's, not the guest's: see above */
+	if ((uint16_t)f[1] != w->in.sregs.cs.selector ||
+	    (uint16_t)f[4] != w->in.sregs.ss.selector || ((f[2] ^ fl) & ~ASSIST_RFLAGS_FROM_JIT) ||
+	    !pw_canonical(f[0])) {
+		return 1;
+	}
+	if (uc_reg_write(w->uc, UC_X86_REG_RFLAGS, &f[2]) != UC_ERR_OK ||
+	    uc_reg_write(w->uc, UC_X86_REG_RSP, &f[3]) != UC_ERR_OK) {
+		return -1;
+	}
+	w->jump = f[0];
+	w->jumped = true;
+	return 0;
+}
+
 int jit_complete(struct worker *w, const ZydisDecodedInstruction *in,
 		 const ZydisDecodedOperand *ops)
 {
@@ -315,6 +375,8 @@ int jit_complete(struct worker *w, const ZydisDecodedInstruction *in,
 		return cr0_complete(w, in, ops);
 	}
 	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_IRETQ:
+		return iret_complete(w);
 	case ZYDIS_MNEMONIC_RDMSR:
 		return rdmsr_complete(w);
 	case ZYDIS_MNEMONIC_WRMSR:

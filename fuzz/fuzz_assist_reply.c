@@ -59,8 +59,8 @@ static bool ref_valid(const uint8_t *b, size_t n)
 	      r.insn.io_out > 1))) {
 		return false;
 	}
-	if ((r.sys.flags & ~(uint32_t)(ASSIST_SYS_CR0 | ASSIST_SYS_FS_BASE | ASSIST_SYS_GS_BASE)) !=
-		0 ||
+	if ((r.sys.flags & ~(uint32_t)(ASSIST_SYS_CR0 | ASSIST_SYS_FS_BASE | ASSIST_SYS_GS_BASE |
+				       ASSIST_SYS_TSC_DEADLINE)) != 0 ||
 	    r.sys.pad != 0) {
 		return false;
 	}

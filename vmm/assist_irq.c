@@ -4,9 +4,11 @@
  * The LAPIC is KVM's (x2APIC, TSC-deadline timer; hermit-abi.md b.7) and KVM delivers
  * interrupts only when it runs the vCPU: at the entry of a step with IF set.  While a burst
  * runs, KVM's kick of the vCPU reaches nobody, so the VMM tells the burst when to end:
- *   - the timer: the guest arms it with WRMSR(IA32_TSC_DEADLINE), which KVM executes in a step;
- *     the VMM then reads the MSR (KVM_GET_MSRS) and hands the deadline, in host TSC units, to
- *     every burst (the assist compares it with RDTSC every CHECK_EVERY instructions);
+ *   - the timer: the guest arms it with WRMSR(IA32_TSC_DEADLINE), which a burst completes (the
+ *     reply carries the value; the VMM writes it into KVM, KVM_SET_MSRS) or KVM executes in a
+ *     step (the VMM then reads the MSR, KVM_GET_MSRS); the VMM hands the deadline, in host TSC
+ *     units, to every burst (the assist compares it with RDTSC every CHECK_EVERY
+ *     instructions);
  *   - IPIs: after a step that wrote the x2APIC ICR, the VMM rings the doorbell of every other
  *     vCPU (assist_kick): a burst running for one of them ends where IF is 1, one waiting in
  *     HLT wakes; devices of the VMM ring it the same way;
@@ -72,6 +74,27 @@ bool jit_read_deadline(struct vcpu *v, struct assist_cpu *c)
 		return false;
 	}
 	c->deadline = m.e.data;
+	return true;
+}
+
+bool jit_write_deadline(struct vcpu *v, struct assist_cpu *c, uint64_t value)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = {.h = {.nmsrs = 1}, .e = {.index = MSR_TSC_DEADLINE, .data = value}};
+	uint64_t d = deadline_host(c);
+
+	c->st.deadline_writes++;
+	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1) {
+		return false;
+	}
+	/* the old deadline passed before this write (the burst ran on with IF 0, as in the timer
+	 * handler that arms the next one): KVM's timer may have fired, and holds the vector */
+	if (d != 0 && jit_rdtsc() >= d) {
+		c->owed = true;
+	}
+	c->deadline = value;
 	return true;
 }
 
@@ -322,10 +345,11 @@ void jit_print_stats(const struct vm *vm, const struct assist_stats *s)
 		(unsigned long long)s->halts, (unsigned long long)s->pauses);
 	fprintf(stderr,
 		"    port I/O from bursts %llu; locked instructions with host atomics %llu; "
-		"doorbells %llu; TSC-deadline reads %llu; KVM_SET_XSAVE %llu, KVM_GET_XSAVE %llu\n",
+		"doorbells %llu; TSC-deadline reads %llu, writes %llu; KVM_SET_XSAVE %llu, "
+		"KVM_GET_XSAVE %llu\n",
 		(unsigned long long)s->pio, (unsigned long long)s->atomics,
 		(unsigned long long)kicks, (unsigned long long)s->deadline_reads,
-		(unsigned long long)s->fpu_sets, (unsigned long long)s->fpu_gets);
+		(unsigned long long)s->deadline_writes, (unsigned long long)s->fpu_sets, (unsigned long long)s->fpu_gets);
 	fprintf(stderr,
 		"    interrupt delivery latency: %llu interrupts, median %.0f us, p99 %.0f us, "
 		"max %.1f us\n",

@@ -371,9 +371,10 @@ static bool dispatch(struct vcpu *v, struct assist_cpu *c, bool first, uint64_t 
 	}
 }
 
-/* System state the burst changed (CR0.TS, the FS and GS bases: assist_sys), checked against
- * the request: CR0 may differ in TS alone (the bases are canonical: assist_reply_check).  KVM
- * gets it with the next step (sregs_dirty). */
+/* System state the burst changed (CR0.TS, the FS and GS bases, the TSC deadline: assist_sys),
+ * checked against the request: CR0 may differ in TS alone (the bases are canonical:
+ * assist_reply_check; any deadline is one the guest could write).  KVM gets the registers with
+ * the next step (sregs_dirty), the deadline now (its LAPIC timer runs meanwhile). */
 static bool take_sys(struct vcpu *v, struct assist_cpu *c)
 {
 	const struct assist_sys *s = &c->resp.sys;
@@ -391,7 +392,12 @@ static bool take_sys(struct vcpu *v, struct assist_cpu *c)
 	if (s->flags & ASSIST_SYS_GS_BASE) {
 		c->req.sregs.gs.base = s->gs_base;
 	}
-	c->sregs_dirty |= s->flags != 0;
+	c->sregs_dirty |= (s->flags & ~ASSIST_SYS_TSC_DEADLINE) != 0;
+	if ((s->flags & ASSIST_SYS_TSC_DEADLINE) && !jit_write_deadline(v, c, s->tsc_deadline)) {
+		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot write the TSC deadline",
+			  v->id);
+		return false;
+	}
 	return true;
 }
 
@@ -403,7 +409,8 @@ static bool burst(struct vcpu *v, struct assist_cpu *c)
 	uint64_t rip0 = c->req.regs.rip, t = assist_now_ns();
 	int rc;
 
-	c->req.flags = ASSIST_F_JIT | (first ? ASSIST_F_FIRST_FAILED : 0);
+	c->req.flags = ASSIST_F_JIT | (first ? ASSIST_F_FIRST_FAILED : 0) |
+		       (v->run->s.regs.events.nmi.masked ? ASSIST_F_NMI_BLOCKED : 0);
 	c->req.max_insns = ASSIST_JIT_CAP;
 	c->req.tsc_offset = c->tsc_offset;
 	memcpy(c->req.batch, batched, sizeof batched);

@@ -41,6 +41,7 @@ bool assist_available(void)
 	X(KVM_SET_REGS)                                                                            \
 	X(KVM_SET_SREGS)                                                                           \
 	X(KVM_GET_MSRS)                                                                            \
+	X(KVM_SET_MSRS)                                                                            \
 	X(KVM_GET_VCPU_EVENTS)                                                                     \
 	X(KVM_SET_VCPU_EVENTS)                                                                     \
 	X(KVM_SET_GUEST_DEBUG)
@@ -339,6 +340,7 @@ int assist_init(struct vm *vm)
 	rc = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 	a->sync_mask = rc > 0 ? (uint32_t)rc : 0;
 	a->jit = assist_jit_wanted(vm);
+	assist_xsave_init();
 	if (helper_path(ASSIST_HELPER_NAME, "assist", path, sizeof path) != 0) {
 		/* not fatal: a guest that never needs it runs (status 71 when one does) */
 		a->missing = true;

@@ -68,7 +68,7 @@ struct assist_stats {
 	uint64_t pio; /* IN/OUT completed through the hypercall table */
 	uint64_t halts, halt_ns; /* HLT: waits for an interrupt */
 	uint64_t pauses; /* PAUSE loops that let the host CPU go */
-	uint64_t deadline_reads, fpu_sets, fpu_gets;
+	uint64_t deadline_reads, deadline_writes, fpu_sets, fpu_gets;
 	uint64_t atomics; /* locked instructions done with host atomics in the assist */
 	uint64_t lat_n, lat[LAT_BUCKETS]; /* interrupt-delivery latency */
 };
@@ -146,6 +146,8 @@ static inline uint32_t mxcsr_mask(const struct kvm_xsave *x)
 /* assist_xsave.c: completes the instruction the reply in c->resp names (c->req holds KVM's
  * state, updated in place); DONE_FAULT fills *f with the exception to inject. */
 enum done assist_complete(struct vcpu *v, struct assist_cpu *c, struct fault *f);
+/* Reads the host CPUID leaves assist_complete uses, once, before any vCPU runs. */
+void assist_xsave_init(void);
 
 /* ---- assist_exit.c, shared with JIT mode ---- */
 uint64_t assist_now_ns(void);
@@ -208,6 +210,9 @@ void jit_halt(struct vcpu *v, struct assist_cpu *c);
 void jit_pause(struct vcpu *v, struct assist_cpu *c);
 /* Reads the TSC-deadline MSR (KVM_GET_MSRS). */
 bool jit_read_deadline(struct vcpu *v, struct assist_cpu *c);
+/* The guest's WRMSR IA32_TSC_DEADLINE of `value`, completed by a burst: into KVM's LAPIC
+ * (KVM_SET_MSRS). */
+bool jit_write_deadline(struct vcpu *v, struct assist_cpu *c, uint64_t value);
 void jit_print_stats(const struct vm *vm, const struct assist_stats *s);
 
 #endif

@@ -67,6 +67,8 @@ static inline void assist_zero_range(unsigned i, uint64_t *start, uint64_t *size
  * ASSIST_SPIN_SHORT_NS after the reply (netbench rx: 0.18-0.24 of the floor with 200 us spins,
  * 0.45-0.68 with 40 us). */
 #define ASSIST_F_SPIN_SHORT 16u
+/* JIT mode: KVM holds NMIs blocked (an NMI handler runs): IRET, which unblocks them, is KVM's. */
+#define ASSIST_F_NMI_BLOCKED 32u
 
 /* JIT mode: OUTs to ports whose writes have no result and can never be protocol violations
  * (the v1 UART byte, the PCI address latch: vmm/pio_ring.c's zones) are collected in the
@@ -222,13 +224,15 @@ struct assist_counts {
 #define ASSIST_SYS_CR0	   1u /* MOV to CR0 or CLTS that changed only CR0.TS */
 #define ASSIST_SYS_FS_BASE 2u /* WRMSR IA32_FS_BASE (a canonical address) */
 #define ASSIST_SYS_GS_BASE 4u /* WRMSR IA32_GS_BASE (a canonical address) */
-#define ASSIST_SYS_ALL	   7u
+/* WRMSR IA32_TSC_DEADLINE (the guest arming its timer; any value): the VMM hands it to KVM */
+#define ASSIST_SYS_TSC_DEADLINE 8u
+#define ASSIST_SYS_ALL		15u
 #define ASSIST_CR0_TS	   0x8ull /* the one CR0 bit a burst may change */
 
 struct assist_sys {
 	uint32_t flags; /* ASSIST_SYS_* */
 	uint32_t pad;
-	uint64_t cr0, fs_base, gs_base;
+	uint64_t cr0, fs_base, gs_base, tsc_deadline;
 };
 
 struct assist_resp {
@@ -254,9 +258,9 @@ _Static_assert(sizeof(struct assist_pio) == 8, "assist_pio layout");
 _Static_assert(offsetof(struct assist_req, regs) == 56, "assist_req layout");
 _Static_assert(offsetof(struct assist_resp, counts) == 16, "assist_resp layout");
 _Static_assert(offsetof(struct assist_resp, insn) == 64, "assist_resp layout");
-_Static_assert(sizeof(struct assist_sys) == 32, "assist_sys layout");
+_Static_assert(sizeof(struct assist_sys) == 40, "assist_sys layout");
 _Static_assert(offsetof(struct assist_resp, sys) == 1144, "assist_resp layout");
-_Static_assert(offsetof(struct assist_resp, regs) == 1176, "assist_resp layout");
+_Static_assert(offsetof(struct assist_resp, regs) == 1184, "assist_resp layout");
 _Static_assert(sizeof(struct assist_ctl) <= 4096, "the control page is one page");
 _Static_assert(offsetof(struct assist_resp, xsave) == ASSIST_RESP_SHORT, "xsave is last");
 

@@ -255,6 +255,115 @@ static void system_writes(void **state)
 	assert_int_equal(w->out.sys.flags, 0);
 }
 
+/* IRETQ back to the same code and stack segments, changing only flags the reply carries (with
+ * TF and RF dropped: KVM leaves them in frames it pushes while single-stepping), completes in
+ * the assist and the burst goes on at the frame's RIP; any other IRET is KVM's, before it. */
+static void iret_same_segments(void **state)
+{
+	/* iretq; (CODE + 2:) inc rbx; hlt */
+	static const uint8_t code[] = {0x48, 0xcf, 0x48, 0xff, 0xc3, 0xf4};
+	const uint64_t sp = RAM0 + 0x20000, sp2 = RAM0 + 0x30000;
+	uint64_t *frame = ram_u64(sp);
+	struct worker *w = *state;
+
+	request(w, code, sizeof code, false);
+	w->in.sregs.ss.selector = 0x10;
+	frame[0] = CODE + 2, frame[1] = 0x08, frame[2] = 0x10302, frame[3] = sp2, frame[4] = 0x10;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.insn.op, ASSIST_OP_HLT);
+	assert_int_equal(w->out.regs.rip, CODE + 5);
+	assert_int_equal(w->out.regs.rbx, 1);
+	assert_int_equal(w->out.regs.rsp, sp2);
+	assert_int_equal(w->out.regs.rflags & (RF_IF | RF_TF | RF_RF), RF_IF);
+	assert_int_equal(w->out.counts.completed, 1);
+
+	/* another code segment, IOPL, a non-canonical RIP, NMIs blocked: KVM's */
+	for (unsigned i = 0; i < 4; i++) {
+		request(w, code, sizeof code, false);
+		w->in.sregs.ss.selector = 0x10;
+		frame[0] = i == 2 ? 1ull << 47 : CODE + 2, frame[1] = i == 0 ? 0x18 : 0x08;
+		frame[2] = i == 1 ? 0x3202 : 0x202, frame[3] = sp2, frame[4] = 0x10;
+		w->in.flags |= i == 3 ? ASSIST_F_NMI_BLOCKED : 0;
+		burst(w);
+		assert_int_equal(w->out.stop, ASSIST_STOP_KVM);
+		assert_int_equal(w->out.insn.cls, ASSIST_C_IFLAG);
+		assert_int_equal(w->out.regs.rip, CODE);
+		assert_int_equal(w->out.regs.rsp, sp);
+	}
+}
+
+/* WRMSR IA32_TSC_DEADLINE completes in the assist: the reply carries the value and the burst
+ * ends at the new deadline (host TSC: the guest's minus the offset). */
+static void tsc_deadline(void **state)
+{
+	/* mov ecx, 0x6e0; mov eax, 5; xor edx, edx; wrmsr; loop: inc rax; jmp loop */
+	static const uint8_t code[] = {0xb9, 0xe0, 0x06, 0x00, 0x00, 0xb8, 0x05, 0x00, 0x00, 0x00,
+				       0x31, 0xd2, 0x0f, 0x30, 0x48, 0xff, 0xc0, 0xeb, 0xfb};
+	struct worker *w = *state;
+
+	/* guest TSC 5 is in the past (offset 0): the burst ends for the timer, with IF 1 */
+	request(w, code, sizeof code, true);
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_IRQ);
+	assert_int_equal(w->out.sys.flags, ASSIST_SYS_TSC_DEADLINE);
+	assert_int_equal(w->out.sys.tsc_deadline, 5);
+	assert_true(w->out.counts.insns < 2 * CHECK_EVERY);
+	assert_null(assist_reply_check(&w->out, ASSIST_RESP_SHORT));
+
+	/* an offset that puts it far in the future: the cap ends the burst */
+	request(w, code, sizeof code, true);
+	w->in.tsc_offset = -(int64_t)(1ull << 62);
+	w->in.max_insns = 20000;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_CAP);
+	assert_int_equal(w->out.sys.tsc_deadline, 5);
+}
+
+static bool fpu_stop_at(const struct worker *w, uint64_t a)
+{
+	for (unsigned i = 0; i < w->nexits; i++) {
+		if (w->exits[i].addr == a) {
+			return w->exits[i].fpu;
+		}
+	}
+	return false;
+}
+
+/* The stop point CR0.TS placed before x87/SSE code stays while TS is clear (the run passes it:
+ * dropping it costs two translations per lazy FPU switch), unless a loop passes it
+ * FPU_PASSES times in a row. */
+static void fpu_stop_point(void **state)
+{
+	/* mov ecx, 200; loop: nop; xorps xmm0, xmm0; dec ecx; jnz loop; hlt */
+	static const uint8_t code[] = {0xb9, 0xc8, 0x00, 0x00, 0x00, 0x90, 0x0f,
+				       0x57, 0xc0, 0xff, 0xc9, 0x75, 0xf8, 0xf4};
+	struct worker *w = *state;
+
+	request(w, code, sizeof code, false);
+	w->in.sregs.cr0 |= CR0_TS;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_NM);
+	assert_int_equal(w->out.regs.rip, CODE + 6);
+	assert_true(fpu_stop_at(w, CODE + 6));
+
+	/* TS clear from there on (the #NM handler's CLTS): one pass, the stop point stays */
+	w->in.regs = w->out.regs;
+	w->in.regs.rcx = 1;
+	w->in.sregs.cr0 &= ~CR0_TS;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.insn.op, ASSIST_OP_HLT);
+	assert_true(fpu_stop_at(w, CODE + 6));
+
+	/* a loop through it: dropped after FPU_PASSES passes, and the loop completes */
+	w->in.regs.rip = CODE;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.regs.rcx, 0);
+	assert_false(fpu_stop_at(w, CODE + 6));
+}
+
 /* A burst ends where IF is 1 and an interrupt is due, never in the STI shadow. */
 static void interrupts(void **state)
 {
@@ -458,10 +567,17 @@ static void atomic_counter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(port_io),	      cmocka_unit_test(completions),
-	    cmocka_unit_test(rdmsr_bases),    cmocka_unit_test(system_writes),
-	    cmocka_unit_test(interrupts),     cmocka_unit_test(sti_shadow),
-	    cmocka_unit_test(page_tables),    cmocka_unit_test(atomic_forms),
+	    cmocka_unit_test(port_io),
+	    cmocka_unit_test(completions),
+	    cmocka_unit_test(rdmsr_bases),
+	    cmocka_unit_test(system_writes),
+	    cmocka_unit_test(iret_same_segments),
+	    cmocka_unit_test(tsc_deadline),
+	    cmocka_unit_test(fpu_stop_point),
+	    cmocka_unit_test(interrupts),
+	    cmocka_unit_test(sti_shadow),
+	    cmocka_unit_test(page_tables),
+	    cmocka_unit_test(atomic_forms),
 	    cmocka_unit_test(atomic_counter),
 	};
 

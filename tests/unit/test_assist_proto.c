@@ -160,7 +160,8 @@ static void port_io(void **state)
 }
 
 /* System state a JIT-mode burst changed: known flags only, the pad zero, canonical bases (a
- * base not flagged is not looked at; which CR0 bits changed is the VMM's check). */
+ * base not flagged is not looked at; which CR0 bits changed is the VMM's check; any TSC
+ * deadline is one the guest could write). */
 static void system_state(void **state)
 {
 	(void)state;
@@ -169,8 +170,11 @@ static void system_state(void **state)
 	r.sys.cr0 = ~0ull;
 	r.sys.fs_base = 0x00007fffffffffffull;
 	r.sys.gs_base = 0xffff800000000000ull;
+	r.sys.tsc_deadline = ~0ull;
 	check(NULL);
-	r.sys.flags = 8;
+	r.sys.flags = 16;
+	check("unknown system state flags");
+	r.sys.flags = ASSIST_SYS_ALL | 1u << 31;
 	check("unknown system state flags");
 	r.sys.flags = ASSIST_SYS_CR0;
 	r.sys.pad = 1;
