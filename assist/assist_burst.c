@@ -144,6 +144,19 @@ static enum screen screen(struct worker *w, uint64_t *rip, bool first_failed)
 	case A_ATOMIC:
 		return screen_self(w, &v, &in, ops, rip, first_failed);
 	case A_VMM:
+		if (w->jit && (v.op == ASSIST_OP_XSAVE || v.op == ASSIST_OP_XRSTOR)) {
+			int rc = xsave_complete(w, &in, ops, *rip, v.op);
+			if (rc < 0) {
+				set_stop(w, ASSIST_STOP_ERROR, (enum assist_class)v.cls);
+				return SCR_STOP;
+			}
+			if (rc == 0) {
+				w->out.counts.completed++;
+				*rip += in.length;
+				w->sti_next = 0;
+				return SCR_DONE;
+			}
+		}
 		if (screen_vmm(w, &v, &in, ops, *rip) == SCR_STOP) {
 			return SCR_STOP;
 		}
@@ -409,6 +422,8 @@ static void burst_in(struct worker *w)
 		return;
 	}
 	load_context(w, &q->sregs);
+	o->xsave = q->xsave; /* the burst's copy: XSAVE and XRSTOR use it (assist_xsave.c) */
+	w->xs_dirty = false;
 	if (assist_state_to_uc(w->uc, &q->regs, &q->sregs, &q->xsave) != 0) {
 		set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
 		return;
@@ -416,12 +431,12 @@ static void burst_in(struct worker *w)
 	o->stop = ASSIST_STOP_CAP;
 	rip = burst_loop(w);
 	o->counts.insns = w->insns;
-	o->xsave = q->xsave;
 	if (assist_state_from_uc(w->uc, &o->regs, &o->xsave, &o->fpu_dirty) != 0) {
 		set_stop(w, ASSIST_STOP_ERROR, ASSIST_C_OTHER);
 		o->fpu_dirty = 0;
 		o->regs = q->regs;
 		return;
 	}
+	o->fpu_dirty |= w->xs_dirty ? 1u : 0u;
 	o->regs.rip = rip; /* Unicorn's RIP is stale after an instruction completed here */
 }

@@ -30,6 +30,7 @@
 #include <unicorn/unicorn.h>
 
 #include "assist_proto.h"
+#include "xsave_area.h"
 
 #define PAGE	 4096ull
 #define PTE_P	 0x1ull
@@ -147,6 +148,7 @@ struct xtlb {
 };
 
 struct worker {
+	struct xsave_geom geom; /* the processor's XSAVE layout (assist_xsave.c) */
 	unsigned id;
 	bool bad_access; /* a placeholder was read or written: a bug, the burst fails */
 	int sock;
@@ -206,6 +208,7 @@ struct worker {
 	unsigned pauses; /* blocks with a PAUSE run in this burst (PAUSE_SPIN of them yield) */
 	uint64_t sti_next; /* the address right after the last STI run (in its shadow), or 0 */
 	bool jumped; /* an instruction completed here went to `jump` (IRETQ), not to the next */
+	bool xs_dirty; /* XRSTOR (or state synced for XSAVE) changed the reply's XSAVE area */
 	uint64_t jump;
 	uint64_t limit; /* on_block looks at the cap and the interrupt sources past this count */
 	const volatile uint32_t *doorbell; /* this vCPU's doorbell in the control page */
@@ -282,6 +285,12 @@ static inline const uint8_t *page_host(const struct ram *m, uint64_t pa)
 
 /* ---- assist_state.c ---- */
 /* Loads general-purpose registers, RFLAGS, FS/GS base, x87 and SSE state into Unicorn. */
+/* The x87/SSE state of an XSAVE area (its legacy region) into Unicorn. */
+int assist_fpu_to_uc(uc_engine *uc, const struct kvm_xsave *x);
+/* JIT mode: XSAVE/XSAVEOPT (op ASSIST_OP_XSAVE) or XRSTOR (ASSIST_OP_XRSTOR) of the standard
+ * format, completed in the burst: 0 done, 1 the VMM's (as in exits mode), -1 failed. */
+int xsave_complete(struct worker *w, const ZydisDecodedInstruction *in,
+		   const ZydisDecodedOperand *ops, uint64_t rip, unsigned op);
 int assist_state_to_uc(uc_engine *uc, const struct kvm_regs *r, const struct kvm_sregs *s,
 		       const struct kvm_xsave *x);
 /* Reads them back: `x` must hold the area that was loaded; bits 0 (x87) and 1 (SSE) of its

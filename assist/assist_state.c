@@ -88,6 +88,14 @@ static int fpu_from_uc(uc_engine *uc, struct fxarea *fx)
 	return e == UC_ERR_OK ? 0 : -1;
 }
 
+int assist_fpu_to_uc(uc_engine *uc, const struct kvm_xsave *x)
+{
+	struct fxarea fx;
+
+	memcpy(&fx, x->region, sizeof fx);
+	return fpu_to_uc(uc, &fx);
+}
+
 int assist_state_to_uc(uc_engine *uc, const struct kvm_regs *r, const struct kvm_sregs *s,
 		       const struct kvm_xsave *x)
 {

@@ -91,6 +91,7 @@ int init_uc(struct worker *w)
 	uint64_t cr0 = UC_CR0, cr4 = CR4_PAE | 0x600, cr3 = 0;
 	uc_hook hb, hi, hu;
 
+	xsave_geom_read(&w->geom);
 	if (uc_open(UC_ARCH_X86, UC_MODE_64, &w->uc) != UC_ERR_OK ||
 	    uc_ctl_set_cpu_model(w->uc, UC_CPU_X86_EPYC_ROME) != UC_ERR_OK ||
 	    uc_mem_map_ptr(w->uc, SHADOW_BASE, 2 * POOL_BYTES, UC_PROT_READ | UC_PROT_WRITE,

@@ -67,11 +67,32 @@ static bool put_state(struct vcpu *v, struct assist_cpu *c)
 	return true;
 }
 
+/* JIT mode, the guest's XCR0 in the request: a burst that completed XRSTOR also changed the
+ * components beyond x87 and SSE (AVX's upper halves): those of XCR0, at their standard offsets,
+ * and their XSTATE_BV bits.  Returns those bits (a subset of XCR0: KVM takes them). */
+static uint64_t take_ext(struct assist_cpu *c)
+{
+	uint32_t off[64], size[64];
+	uint64_t ext = c->req.xcr0 & ~3ull;
+
+	if (ext == 0 || xsave_layout(assist_xsave_geom(), ext, false, off, size) == 0) {
+		return 0;
+	}
+	for (unsigned i = 2; i < 63; i++) {
+		if (size[i] != 0) {
+			memcpy((uint8_t *)c->req.xsave.region + off[i],
+			       (const uint8_t *)c->resp.xsave.region + off[i], size[i]);
+		}
+	}
+	return area_u64(&c->resp.xsave, XSAVE_HDR) & ext;
+}
+
 bool assist_take_reply(struct assist_cpu *c, uint64_t rflags_from)
 {
 	const struct assist_resp *r = &c->resp;
 	uint64_t fl = c->req.regs.rflags;
 	uint32_t mxcsr, mask = mxcsr_mask(&c->req.xsave);
+	uint64_t bv;
 
 	c->req.regs = r->regs;
 	c->req.regs.rflags = (fl & ~rflags_from) | (r->regs.rflags & rflags_from);
@@ -84,7 +105,11 @@ bool assist_take_reply(struct assist_cpu *c, uint64_t rflags_from)
 	memcpy((uint8_t *)c->req.xsave.region + 24, &mxcsr, sizeof mxcsr);
 	memcpy((uint8_t *)c->req.xsave.region + 32, (const uint8_t *)r->xsave.region + 32,
 	       416 - 32);
-	area_put_u64(&c->req.xsave, XSAVE_HDR, area_u64(&c->req.xsave, XSAVE_HDR) | 3);
+	bv = area_u64(&c->req.xsave, XSAVE_HDR) | 3;
+	if (c->req.flags & ASSIST_F_XCR0) {
+		bv |= take_ext(c);
+	}
+	area_put_u64(&c->req.xsave, XSAVE_HDR, bv);
 	return true;
 }
 

@@ -346,10 +346,11 @@ void jit_print_stats(const struct vm *vm, const struct assist_stats *s)
 	fprintf(stderr,
 		"    port I/O from bursts %llu; locked instructions with host atomics %llu; "
 		"doorbells %llu; TSC-deadline reads %llu, writes %llu; KVM_SET_XSAVE %llu, "
-		"KVM_GET_XSAVE %llu\n",
+		"KVM_GET_XSAVE %llu, KVM_GET_XCRS %llu\n",
 		(unsigned long long)s->pio, (unsigned long long)s->atomics,
 		(unsigned long long)kicks, (unsigned long long)s->deadline_reads,
-		(unsigned long long)s->deadline_writes, (unsigned long long)s->fpu_sets, (unsigned long long)s->fpu_gets);
+		(unsigned long long)s->deadline_writes, (unsigned long long)s->fpu_sets,
+		(unsigned long long)s->fpu_gets, (unsigned long long)s->xcr0_reads);
 	fprintf(stderr,
 		"    interrupt delivery latency: %llu interrupts, median %.0f us, p99 %.0f us, "
 		"max %.1f us\n",

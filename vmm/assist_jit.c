@@ -411,6 +411,17 @@ static bool burst(struct vcpu *v, struct assist_cpu *c)
 
 	c->req.flags = ASSIST_F_JIT | (first ? ASSIST_F_FIRST_FAILED : 0) |
 		       (v->run->s.regs.events.nmi.masked ? ASSIST_F_NMI_BLOCKED : 0);
+	if (!c->xcr0_valid) {
+		c->st.xcr0_reads++;
+		if (assist_get_xcr0(v, &c->xcr0) != 0) {
+			vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: KVM_GET_XCRS: %s",
+				  v->id, strerror(errno));
+			return false;
+		}
+		c->xcr0_valid = true;
+	}
+	c->req.flags |= ASSIST_F_XCR0;
+	c->req.xcr0 = c->xcr0;
 	c->req.max_insns = ASSIST_JIT_CAP;
 	c->req.tsc_offset = c->tsc_offset;
 	memcpy(c->req.batch, batched, sizeof batched);

@@ -99,6 +99,7 @@ static bool run_once(struct vcpu *v, struct assist_cpu *c)
 	uint64_t t0 = uhs_now_ns();
 	int rc = ioctl(v->fd, KVM_RUN, 0);
 
+	c->xcr0_valid = false; /* KVM may have run an XSETBV */
 	v->guest_ns += uhs_now_ns() - t0;
 	c->st.step_ns += uhs_now_ns() - t0;
 	if (rc < 0) {

@@ -25,14 +25,11 @@
 #include "assist.h"
 #include "assist_proto.h"
 #include "vm.h"
+#include "xsave_area.h"
 
 #define MAX_ROUNDS	 8 /* VMM completions chained into one exit */
 #define MSR_IA32_TSC	 0x10
 #define MSR_TSC_AUX	 0xc0000103
-#define XSAVE_HDR	 512
-#define XSAVE_EXT	 576
-#define XCOMP_COMPACT	 (1ull << 63)
-#define X87_FCW_INIT	 0x037f
 #define MXCSR_MASK_DFLT	 0xffbf
 #define VEC_NM		 7
 #define VEC_GP		 13
@@ -68,7 +65,7 @@ struct assist_stats {
 	uint64_t pio; /* IN/OUT completed through the hypercall table */
 	uint64_t halts, halt_ns; /* HLT: waits for an interrupt */
 	uint64_t pauses; /* PAUSE loops that let the host CPU go */
-	uint64_t deadline_reads, deadline_writes, fpu_sets, fpu_gets;
+	uint64_t deadline_reads, deadline_writes, fpu_sets, fpu_gets, xcr0_reads;
 	uint64_t atomics; /* locked instructions done with host atomics in the assist */
 	uint64_t lat_n, lat[LAT_BUCKETS]; /* interrupt-delivery latency */
 };
@@ -90,6 +87,10 @@ struct assist_cpu {
 	bool events_dirty; /* v->run->s.regs.events changed: hand it to KVM */
 	int64_t tsc_offset; /* guest TSC - host TSC */
 	uint64_t deadline; /* guest TSC of the armed TSC-deadline timer (0: none) */
+	/* the guest's XCR0 for the bursts (ASSIST_F_XCR0), read again after any KVM_RUN: KVM may
+	 * have run an XSETBV there */
+	uint64_t xcr0;
+	bool xcr0_valid;
 	uint32_t kicks; /* interrupts other threads may have made pending (__atomic_*, futex) */
 	uint64_t kick_tsc; /* host TSC of the first kick not yet handled (__atomic_*) */
 	uint32_t handled; /* `kicks` at the last KVM entry with interrupts enabled */
@@ -148,6 +149,10 @@ static inline uint32_t mxcsr_mask(const struct kvm_xsave *x)
 enum done assist_complete(struct vcpu *v, struct assist_cpu *c, struct fault *f);
 /* Reads the host CPUID leaves assist_complete uses, once, before any vCPU runs. */
 void assist_xsave_init(void);
+/* The processor's XSAVE layout (CPUID leaf 0xD) as read by assist_xsave_init. */
+const struct xsave_geom *assist_xsave_geom(void);
+/* The guest's XCR0 (KVM_GET_XCRS). */
+int assist_get_xcr0(struct vcpu *v, uint64_t *xcr0);
 
 /* ---- assist_exit.c, shared with JIT mode ---- */
 uint64_t assist_now_ns(void);

@@ -56,61 +56,30 @@ static int guest_write(const struct vm *vm, uint64_t cr3, uint64_t va, const voi
  * runs there.  Emulating what the processor would do is what the guest expects.  The leaves
  * used here are read once (assist_xsave_init, before any vCPU runs): CPUID is intercepted by
  * whatever runs this host, and cost 6 us here, four of them per XSAVE/XRSTOR before. */
-#define LEAF_D_SUBS 64u
-static uint32_t leaf_d[LEAF_D_SUBS][4]; /* leaf 0xD, subleaves 0-63 */
+static struct xsave_geom geom;
 static uint32_t leaf_ext[2][4]; /* leaves 0x80000000 and 0x80000001 */
-
-static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
-{
-	__asm__ volatile("cpuid"
-			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
-			 : "a"(leaf), "c"(sub));
-}
 
 void assist_xsave_init(void)
 {
-	uint32_t r[4];
-
-	cpuid(0, 0, r);
-	for (uint32_t i = 0; r[0] >= 0xd && i < LEAF_D_SUBS; i++) {
-		/* subleaf 0 names the components the processor has; only those are read */
-		uint64_t have = ((uint64_t)leaf_d[0][3] << 32) | leaf_d[0][0];
-		if (i <= 1 || (i < 63 && (have & (1ull << i)))) {
-			cpuid(0xd, i, leaf_d[i]);
-		}
-	}
-	cpuid(0x80000000u, 0, leaf_ext[0]);
+	xsave_geom_read(&geom);
+	__asm__ volatile("cpuid"
+			 : "=a"(leaf_ext[0][0]), "=b"(leaf_ext[0][1]), "=c"(leaf_ext[0][2]),
+			   "=d"(leaf_ext[0][3])
+			 : "a"(0x80000000u), "c"(0));
 	if (leaf_ext[0][0] >= 0x80000001u) {
-		cpuid(0x80000001u, 0, leaf_ext[1]);
+		__asm__ volatile("cpuid"
+				 : "=a"(leaf_ext[1][0]), "=b"(leaf_ext[1][1]), "=c"(leaf_ext[1][2]),
+				   "=d"(leaf_ext[1][3])
+				 : "a"(0x80000001u), "c"(0));
 	}
 }
 
-/* Leaf 0xD (subleaf < 64) or 0x8000000[01] as read by assist_xsave_init; zeros otherwise. */
-static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+const struct xsave_geom *assist_xsave_geom(void)
 {
-	static const uint32_t none[4];
-	const uint32_t *v = leaf == 0xd && sub < LEAF_D_SUBS		 ? leaf_d[sub]
-			    : leaf == 0x80000000u || leaf == 0x80000001u ? leaf_ext[leaf & 1]
-									 : none;
-
-	memcpy(r, v, 4 * sizeof *r);
+	return &geom;
 }
 
-static bool host_has(uint32_t leaf, uint32_t sub, unsigned reg, unsigned bit)
-{
-	uint32_t r[4];
-
-	if (leaf >= 0x80000000u) {
-		host_cpuid(0x80000000u, 0, r);
-		if (r[0] < leaf) {
-			return false;
-		}
-	}
-	host_cpuid(leaf, sub, r);
-	return (r[reg] >> bit) & 1;
-}
-
-static int get_xcr0(struct vcpu *v, uint64_t *xcr0)
+int assist_get_xcr0(struct vcpu *v, uint64_t *xcr0)
 {
 	struct kvm_xcrs x;
 
@@ -142,12 +111,12 @@ static enum done do_xgetbv(struct vcpu *v, struct assist_cpu *c, struct fault *f
 	uint32_t ecx = (uint32_t)c->req.regs.rcx;
 	uint64_t xcr0;
 
-	if (get_xcr0(v, &xcr0) != 0) {
+	if (assist_get_xcr0(v, &xcr0) != 0) {
 		return DONE_FAIL;
 	}
 	if (ecx == 0) {
 		set_edx_eax(&c->req.regs, xcr0);
-	} else if (ecx == 1 && host_has(0xd, 1, 0, 2)) {
+	} else if (ecx == 1 && xsave_geom_xgetbv1(&geom)) {
 		/* XINUSE: KVM's XSTATE_BV tells which components are not in their initial state */
 		set_edx_eax(&c->req.regs, xcr0 & area_u64(&c->req.xsave, XSAVE_HDR));
 	} else {
@@ -164,7 +133,7 @@ static enum done do_rdtscp(struct vcpu *v, struct assist_cpu *c, struct fault *f
 	} m = {.h = {.nmsrs = 2}, .e = {{.index = MSR_IA32_TSC}, {.index = MSR_TSC_AUX}}};
 	int n;
 
-	if (!host_has(0x80000001, 0, 3, 27)) {
+	if (!((leaf_ext[1][3] >> 27) & 1)) { /* RDTSCP */
 		*f = (struct fault){.vector = VEC_UD};
 		return DONE_FAULT;
 	}
@@ -176,47 +145,6 @@ static enum done do_rdtscp(struct vcpu *v, struct assist_cpu *c, struct fault *f
 	return DONE_OK;
 }
 
-/* Standard-format offset and size of XSAVE component i >= 2 (CPUID leaf 0xD). */
-static bool component(unsigned i, uint32_t *off, uint32_t *size, bool *align)
-{
-	uint32_t r[4];
-
-	host_cpuid(0xd, i, r);
-	if (r[0] == 0 || r[1] < XSAVE_EXT ||
-	    (uint64_t)r[1] + r[0] > sizeof(((struct kvm_xsave *)0)->region)) {
-		return false;
-	}
-	*off = r[1];
-	*size = r[0];
-	*align = (r[2] & 2) != 0;
-	return true;
-}
-
-/* Where components >= 2 of `set` live in the guest's area: standard offsets, or packed after
- * the header in the compacted format.  Returns the bytes the area spans, 0 if too large. */
-static size_t layout(uint64_t set, bool compacted, uint32_t off[64], uint32_t size[64])
-{
-	size_t end = XSAVE_EXT, cur = XSAVE_EXT;
-	bool align;
-
-	for (unsigned i = 2; i < 63; i++) {
-		off[i] = size[i] = 0;
-		if (!(set & (1ull << i))) {
-			continue;
-		}
-		if (!component(i, &off[i], &size[i], &align)) {
-			return 0; /* a component KVM's 4 KiB area cannot hold */
-		}
-		if (compacted) {
-			cur = align ? (cur + 63) & ~(size_t)63 : cur;
-			off[i] = (uint32_t)cur;
-			cur += size[i];
-		}
-		end = off[i] + size[i] > end ? off[i] + size[i] : end;
-	}
-	return end <= sizeof(((struct kvm_xsave *)0)->region) ? end : 0;
-}
-
 /* XSAVE, XSAVEOPT (same result) and XSAVEC: the components in RFBM = XCR0 & EDX:EAX from
  * KVM's area to the guest's, then the header. */
 static enum done do_xsave(struct vcpu *v, struct assist_cpu *c, bool compacted, struct fault *f)
@@ -224,20 +152,21 @@ static enum done do_xsave(struct vcpu *v, struct assist_cpu *c, bool compacted, 
 	const uint8_t *k = (const uint8_t *)c->req.xsave.region;
 	uint64_t xcr0, rfbm, ea = c->resp.insn.ea, cr3 = c->req.sregs.cr3, hdr[8] = {0};
 	uint64_t inuse = area_u64(&c->req.xsave, XSAVE_HDR);
-	uint32_t off[64], size[64], so, ss;
+	uint32_t off[64], size[64];
+	struct xsave_seg seg[XSAVE_SEGS_MAX];
+	unsigned nseg;
 	size_t len;
-	bool al;
 	int e = 0;
 	enum done d;
 
-	if (get_xcr0(v, &xcr0) != 0) {
+	if (assist_get_xcr0(v, &xcr0) != 0) {
 		return DONE_FAIL;
 	}
 	rfbm = xcr0 & edx_eax(&c->req.regs);
 	if (ea % 64 != 0) {
 		return gp_fault(f);
 	}
-	if ((len = layout(rfbm, compacted, off, size)) == 0) {
+	if ((len = xsave_layout(&geom, rfbm, compacted, off, size)) == 0) {
 		return DONE_FAIL;
 	}
 	if ((d = probe(v->vm, cr3, ea, len, true, f)) != DONE_OK) {
@@ -251,79 +180,12 @@ static enum done do_xsave(struct vcpu *v, struct assist_cpu *c, bool compacted, 
 	} else {
 		hdr[0] = (hdr[0] & ~rfbm) | (inuse & rfbm); /* XSAVE changes only XSTATE_BV */
 	}
-	if (rfbm & 1) {
-		e |= guest_write(v->vm, cr3, ea, k, 24) |
-		     guest_write(v->vm, cr3, ea + 32, k + 32, 128);
-	}
-	if (rfbm & 6) {
-		e |= guest_write(v->vm, cr3, ea + 24, k + 24, 8); /* MXCSR, MXCSR_MASK */
-	}
-	if (rfbm & 2) {
-		e |= guest_write(v->vm, cr3, ea + 160, k + 160, 256);
-	}
-	for (unsigned i = 2; i < 63; i++) {
-		if (size[i] != 0 && component(i, &so, &ss, &al)) {
-			e |= guest_write(v->vm, cr3, ea + off[i], k + so, size[i]);
-		}
+	nseg = xsave_segments(&geom, k, rfbm, off, size, seg);
+	for (unsigned i = 0; i < nseg; i++) {
+		e |= guest_write(v->vm, cr3, ea + seg[i].at, seg[i].src, seg[i].len);
 	}
 	e |= guest_write(v->vm, cr3, ea + XSAVE_HDR, hdr, compacted ? sizeof hdr : 8);
 	return e == 0 ? DONE_OK : DONE_FAIL;
-}
-
-/* Checks an XRSTOR header; fills *compacted. */
-static bool xrstor_header_ok(const uint64_t hdr[8], uint64_t xcr0, bool *compacted)
-{
-	*compacted = (hdr[1] & XCOMP_COMPACT) != 0;
-	if (*compacted &&
-	    (!host_has(0xd, 1, 0, 1) || (hdr[1] & ~XCOMP_COMPACT & ~xcr0) || (hdr[0] & ~hdr[1]))) {
-		return false;
-	}
-	if ((!*compacted && hdr[1] != 0) || (hdr[0] & ~xcr0)) {
-		return false;
-	}
-	for (unsigned i = 2; i < 8; i++) {
-		if (hdr[i] != 0) {
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Loads component i of `rfbm` into KVM's area: from the image if XSTATE_BV has it, else
- * its initial state. */
-static void restore_components(uint8_t *k, const uint8_t *img, uint64_t rfbm, uint64_t bv,
-			       const uint32_t off[64], const uint32_t size[64])
-{
-	static const uint16_t fcw_init = X87_FCW_INIT;
-	uint32_t so, ss;
-	bool al;
-
-	if (rfbm & 1) {
-		if (bv & 1) {
-			memcpy(k, img, 24);
-			memcpy(k + 32, img + 32, 128);
-		} else {
-			memset(k, 0, 24);
-			memcpy(k, &fcw_init, sizeof fcw_init);
-			memset(k + 32, 0, 128);
-		}
-	}
-	if (rfbm & 2) {
-		if (bv & 2) {
-			memcpy(k + 160, img + 160, 256);
-		} else {
-			memset(k + 160, 0, 256);
-		}
-	}
-	for (unsigned i = 2; i < 63; i++) {
-		if ((rfbm & (1ull << i)) && component(i, &so, &ss, &al)) {
-			if ((bv & (1ull << i)) && size[i] != 0) {
-				memcpy(k + so, img + off[i], ss);
-			} else {
-				memset(k + so, 0, ss);
-			}
-		}
-	}
 }
 
 static enum done do_xrstor(struct vcpu *v, struct assist_cpu *c, struct fault *f)
@@ -336,7 +198,7 @@ static enum done do_xrstor(struct vcpu *v, struct assist_cpu *c, struct fault *f
 	bool compacted;
 	enum done d;
 
-	if (get_xcr0(v, &xcr0) != 0) {
+	if (assist_get_xcr0(v, &xcr0) != 0) {
 		return DONE_FAIL;
 	}
 	rfbm = xcr0 & edx_eax(&c->req.regs);
@@ -349,10 +211,11 @@ static enum done do_xrstor(struct vcpu *v, struct assist_cpu *c, struct fault *f
 	if (guest_read(v->vm, cr3, ea + XSAVE_HDR, hdr, sizeof hdr) != 0) {
 		return DONE_FAIL;
 	}
-	if (!xrstor_header_ok(hdr, xcr0, &compacted)) {
+	if (!xsave_header_ok(&geom, hdr, xcr0, &compacted)) {
 		return gp_fault(f);
 	}
-	if ((len = layout(compacted ? hdr[1] & ~XCOMP_COMPACT : rfbm, compacted, off, size)) == 0) {
+	if ((len = xsave_layout(&geom, compacted ? hdr[1] & ~XCOMP_COMPACT : rfbm, compacted, off,
+				size)) == 0) {
 		return DONE_FAIL;
 	}
 	if ((d = probe(v->vm, cr3, ea, len, false, f)) != DONE_OK) {
@@ -365,7 +228,7 @@ static enum done do_xrstor(struct vcpu *v, struct assist_cpu *c, struct fault *f
 	if ((rfbm & 6) && (mxcsr & ~mxcsr_mask(&c->req.xsave))) {
 		return gp_fault(f);
 	}
-	restore_components(k, img, rfbm, hdr[0], off, size);
+	xsave_restore(&geom, k, img, rfbm, hdr[0], off, size);
 	if (rfbm & 6) {
 		mxcsr = compacted && !(hdr[0] & 6) ? 0x1f80 : mxcsr;
 		memcpy(k + 24, &mxcsr, sizeof mxcsr);

@@ -69,6 +69,9 @@ static inline void assist_zero_range(unsigned i, uint64_t *start, uint64_t *size
 #define ASSIST_F_SPIN_SHORT 16u
 /* JIT mode: KVM holds NMIs blocked (an NMI handler runs): IRET, which unblocks them, is KVM's. */
 #define ASSIST_F_NMI_BLOCKED 32u
+/* JIT mode: `xcr0` holds the guest's XCR0: the burst completes XSAVE, XSAVEOPT and XRSTOR of
+ * the standard format itself (the reply then carries the whole XSAVE area). */
+#define ASSIST_F_XCR0 64u
 
 /* JIT mode: OUTs to ports whose writes have no result and can never be protocol violations
  * (the v1 UART byte, the PCI address latch: vmm/pio_ring.c's zones) are collected in the
@@ -99,6 +102,7 @@ struct assist_req {
 	uint32_t doorbell; /* JIT mode: the control page's doorbell of this vCPU when sent */
 	uint32_t pad;
 	struct assist_pio batch[ASSIST_PIO_PORTS]; /* JIT mode: batched ports (value unused) */
+	uint64_t xcr0; /* JIT mode, with ASSIST_F_XCR0: the guest's XCR0 (KVM_GET_XCRS) */
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_xsave xsave; /* KVM_GET_XSAVE layout (standard format) */
@@ -227,7 +231,7 @@ struct assist_counts {
 /* WRMSR IA32_TSC_DEADLINE (the guest arming its timer; any value): the VMM hands it to KVM */
 #define ASSIST_SYS_TSC_DEADLINE 8u
 #define ASSIST_SYS_ALL		15u
-#define ASSIST_CR0_TS	   0x8ull /* the one CR0 bit a burst may change */
+#define ASSIST_CR0_TS		0x8ull /* the one CR0 bit a burst may change */
 
 struct assist_sys {
 	uint32_t flags; /* ASSIST_SYS_* */
@@ -255,7 +259,7 @@ struct assist_resp {
 _Static_assert(sizeof(struct assist_insn) == 56, "assist_insn layout");
 _Static_assert(sizeof(struct assist_counts) == 48, "assist_counts layout");
 _Static_assert(sizeof(struct assist_pio) == 8, "assist_pio layout");
-_Static_assert(offsetof(struct assist_req, regs) == 56, "assist_req layout");
+_Static_assert(offsetof(struct assist_req, regs) == 64, "assist_req layout");
 _Static_assert(offsetof(struct assist_resp, counts) == 16, "assist_resp layout");
 _Static_assert(offsetof(struct assist_resp, insn) == 64, "assist_resp layout");
 _Static_assert(sizeof(struct assist_sys) == 40, "assist_sys layout");

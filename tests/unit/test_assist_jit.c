@@ -320,6 +320,66 @@ static void tsc_deadline(void **state)
 	assert_int_equal(w->out.sys.tsc_deadline, 5);
 }
 
+/* XSAVE and XRSTOR of the standard format with the guest's XCR0 in the request: completed in
+ * the burst, the area written and read as the VMM would (components beyond SSE from the
+ * request's copy); a misaligned area, or no XCR0, is the VMM's (a stop before it). */
+static void xsave_xrstor(void **state)
+{
+	/* xsave [rdi]; pxor xmm1, xmm1; xrstor [rdi]; hlt */
+	static const uint8_t code[] = {0x0f, 0xae, 0x27, 0x66, 0x0f, 0xef,
+				       0xc9, 0x0f, 0xae, 0x2f, 0xf4};
+	static const uint8_t pat[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	struct worker *w = *state;
+	uint8_t *area = ram_host(&ram, DATA);
+	uint64_t bv, xcr0 = 3;
+	uint32_t avx_off = w->geom.d[2][1], avx_size = w->geom.d[2][0];
+
+	if (avx_size == 256 && avx_off >= XSAVE_EXT && avx_off + 256 <= XSAVE_MAX) {
+		xcr0 |= 4; /* the processor has AVX: its upper halves come from the request */
+	}
+	request(w, code, sizeof code, false);
+	w->in.flags |= ASSIST_F_XCR0;
+	w->in.xcr0 = xcr0;
+	w->in.regs.rdi = DATA;
+	w->in.regs.rax = w->in.regs.rdx = 0xffffffff;
+	memcpy((uint8_t *)w->in.xsave.region + 160 + 16, pat, sizeof pat); /* XMM1 */
+	if (xcr0 & 4) {
+		memset((uint8_t *)w->in.xsave.region + avx_off, 0x5a, 256);
+	}
+	bv = xcr0; /* KVM's XSTATE_BV: every component in use */
+	memcpy((uint8_t *)w->in.xsave.region + XSAVE_HDR, &bv, sizeof bv);
+	memset(area, 0xee, XSAVE_MAX);
+	memset(area + XSAVE_HDR, 0, 64);
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.insn.op, ASSIST_OP_HLT);
+	assert_int_equal(w->out.counts.completed, 2);
+	assert_memory_equal(area + 160 + 16, pat, sizeof pat); /* XSAVE wrote XMM1 */
+	assert_int_equal(area[416], 0xee); /* and left the reserved bytes alone */
+	memcpy(&bv, area + XSAVE_HDR, sizeof bv);
+	assert_int_equal(bv & 2, 2);
+	assert_int_equal(w->out.fpu_dirty, 1);
+	assert_memory_equal((uint8_t *)w->out.xsave.region + 160 + 16, pat, sizeof pat);
+	if (xcr0 & 4) {
+		assert_int_equal(area[avx_off], 0x5a);
+		assert_int_equal(area[avx_off + 255], 0x5a);
+	}
+	assert_null(assist_reply_check(&w->out, sizeof w->out));
+
+	/* misaligned; no XCR0 in the request: the VMM's */
+	for (unsigned i = 0; i < 2; i++) {
+		request(w, code, sizeof code, false);
+		w->in.flags |= i == 0 ? ASSIST_F_XCR0 : 0;
+		w->in.xcr0 = xcr0;
+		w->in.regs.rdi = i == 0 ? DATA + 8 : DATA;
+		w->in.regs.rax = w->in.regs.rdx = 0xffffffff;
+		burst(w);
+		assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+		assert_int_equal(w->out.insn.op, ASSIST_OP_XSAVE);
+		assert_int_equal(w->out.regs.rip, CODE);
+	}
+}
+
 static bool fpu_stop_at(const struct worker *w, uint64_t a)
 {
 	for (unsigned i = 0; i < w->nexits; i++) {
@@ -574,6 +634,7 @@ int main(void)
 	    cmocka_unit_test(iret_same_segments),
 	    cmocka_unit_test(tsc_deadline),
 	    cmocka_unit_test(fpu_stop_point),
+	    cmocka_unit_test(xsave_xrstor),
 	    cmocka_unit_test(interrupts),
 	    cmocka_unit_test(sti_shadow),
 	    cmocka_unit_test(page_tables),
