@@ -184,11 +184,17 @@ static void kick_others(struct vcpu *v)
 /* After a free run (jit_step_free): the guest may have armed or disarmed the timer, written
  * EOIs and sent IPIs anywhere in it.  The deadline is read again; if it was armed and now
  * reads 0, the timer fired (or was disarmed) and KVM may hold its vector: owed, delivered at
- * the next step with IF set.  Every other vCPU may have an IPI. */
+ * the next step with IF set.  Every other vCPU may have an IPI.  Not after a clean run
+ * (BLOCKIRQ, ended at the handler): only the faulting instruction ran, and faulted; a timer
+ * that fired meanwhile is pending in KVM, and the deadline the VMM holds has passed, so the
+ * next burst ends for it. */
 static bool after_free_run(struct vcpu *v, struct assist_cpu *c, const struct step_ctx *s)
 {
 	uint64_t old = c->deadline, d = deadline_host(c);
 
+	if (c->clean) {
+		return true; /* BLOCKIRQ, and it ended at the handler: no other guest code ran */
+	}
 	if (d != 0 && s->tsc >= d && s->if_on) {
 		record(c, v->vm->assist, s->tsc - d); /* the timer was due: delivered at entry */
 	}
@@ -199,9 +205,10 @@ static bool after_free_run(struct vcpu *v, struct assist_cpu *c, const struct st
 	}
 	/* the timer fired during the run (not due at its entry, where KVM delivered it) and
 	 * interrupts are off now: KVM may hold its vector */
-	if (old != 0 && c->deadline == 0 && !(d != 0 && s->tsc >= d && s->if_on) &&
-	    !(c->req.regs.rflags & RFLAGS_IF)) {
-		c->owed = true;
+	if (old != 0 && c->deadline == 0 &&
+	    (c->free_bp != 0 ||
+	     (!(d != 0 && s->tsc >= d && s->if_on) && !(c->req.regs.rflags & RFLAGS_IF)))) {
+		c->owed = true; /* with BLOCKIRQ, KVM holds it whatever IF is now */
 	}
 	kick_others(v);
 	return true;

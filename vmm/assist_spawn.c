@@ -339,6 +339,8 @@ int assist_init(struct vm *vm)
 	vm->assist = a;
 	rc = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 	a->sync_mask = rc > 0 ? (uint32_t)rc : 0;
+	rc = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
+	a->blockirq = rc > 0 && (rc & KVM_GUESTDBG_BLOCKIRQ);
 	a->jit = assist_jit_wanted(vm);
 	assist_xsave_init();
 	if (helper_path(ASSIST_HELPER_NAME, "assist", path, sizeof path) != 0) {

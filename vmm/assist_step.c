@@ -99,7 +99,6 @@ static bool run_once(struct vcpu *v, struct assist_cpu *c)
 	uint64_t t0 = uhs_now_ns();
 	int rc = ioctl(v->fd, KVM_RUN, 0);
 
-	c->xcr0_valid = false; /* KVM may have run an XSETBV */
 	v->guest_ns += uhs_now_ns() - t0;
 	c->st.step_ns += uhs_now_ns() - t0;
 	if (rc < 0) {
@@ -137,15 +136,22 @@ static bool run_once(struct vcpu *v, struct assist_cpu *c)
 	return true;
 }
 
-/* After the step: KVM's x87/SSE state is read back if KVM may have changed it. */
+/* After the step: KVM's x87/SSE state is read back if KVM may have changed it; XCR0 is read
+ * again before the next burst, as KVM may have run an XSETBV (not in a clean free run). */
 static bool get(struct vcpu *v, struct assist_cpu *c, const struct step_insn *si, bool deliver,
 		uint64_t rip)
 {
 	struct kvm_run *r = v->run;
 	bool sequential = si->known && !si->branch && r->s.regs.regs.rip == rip + si->len;
 
+	c->clean =
+	    c->free_bp != 0 && r->exit_reason == KVM_EXIT_DEBUG && r->s.regs.regs.rip == c->free_bp;
+	c->xcr0_valid &= c->clean;
 	c->req.regs = r->s.regs.regs;
 	c->req.sregs = r->s.regs.sregs;
+	if (c->clean) {
+		return true; /* the faulting instruction did not run: KVM's x87/SSE state is ours */
+	}
 	if (si->fpu || si->branch || (deliver && !sequential)) {
 		if (ioctl(v->fd, KVM_GET_XSAVE, &c->req.xsave) < 0) {
 			return false;
@@ -166,7 +172,7 @@ bool jit_step(struct vcpu *v, struct assist_cpu *c)
 	struct step_ctx s = {.cls = si.known ? si.cls : ASSIST_C_NONE};
 
 	jit_irq_before(v, c, &s);
-	s.if_on = s.if_on && !si.shadow && !inject;
+	s.if_on = s.if_on && !si.shadow && !inject && c->free_bp == 0; /* BLOCKIRQ: none */
 	if (!put(v, c, &si, deliver)) {
 		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: KVM_SET_XSAVE: %s", v->id,
 			  strerror(errno));
@@ -228,6 +234,12 @@ bool jit_step_free(struct vcpu *v, struct assist_cpu *c, uint32_t vector)
 		dbg.arch.debugreg[0] = h;
 		dbg.arch.debugreg[7] = DR7_G0 | DR7_GE;
 	}
+	if (h != 0 && ((const struct assist_vm *)v->vm->assist)->blockirq) {
+		/* no interrupt in the run: it ends at the handler having run nothing else, so
+		 * what it could have changed is known (c->clean) */
+		dbg.control |= KVM_GUESTDBG_BLOCKIRQ;
+		c->free_bp = h;
+	}
 	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
 		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: %s", v->id, strerror(errno));
 		return false;
@@ -238,6 +250,8 @@ bool jit_step_free(struct vcpu *v, struct assist_cpu *c, uint32_t vector)
 	ok = jit_step(v, c);
 	__atomic_store_n(&c->free_since, 0, __ATOMIC_SEQ_CST);
 	c->free_run = false;
+	c->free_bp = 0;
+	c->clean = false;
 	dbg = (struct kvm_guest_debug){.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP};
 	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
 		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: %s", v->id, strerror(errno));

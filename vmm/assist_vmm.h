@@ -96,6 +96,11 @@ struct assist_cpu {
 	uint32_t handled; /* `kicks` at the last KVM entry with interrupts enabled */
 	bool owed; /* KVM may hold an interrupt it could not deliver (IF was 0) */
 	bool free_run; /* the step under way runs until KVM's next exit (jit_step_free) */
+	/* ...with KVM_GUESTDBG_BLOCKIRQ and a breakpoint at this handler (0: none); `clean` when
+	 * it ended there: KVM ran the faulting instruction and delivered its exception, nothing
+	 * else (no interrupt, no other guest code) */
+	uint64_t free_bp;
+	bool clean;
 	uint64_t free_since; /* its start (ns), 0: none; the main thread ends it (__atomic_*) */
 	bool halted; /* waits in HLT: a kick also wakes the futex (__atomic_*) */
 	uint64_t lat_max; /* ns */
@@ -106,6 +111,7 @@ struct assist_vm {
 	uint32_t sync_mask;
 	int geo_fd; /* write end of the geometry pipe until assist_set_ram, else -1 */
 	bool jit; /* JIT mode: this host's KVM emulates CPL-0 code (assist_jit_host) */
+	bool blockirq; /* KVM_GUESTDBG_BLOCKIRQ (KVM_CAP_SET_GUEST_DEBUG2) */
 	bool missing; /* the helper is not installed: status 71 when first needed */
 	_Atomic bool alive; /* a message came from the helper: it started */
 	struct assist_ctl *ctl; /* the control page (doorbells), mapped read-write */
