@@ -256,10 +256,24 @@ static bool stop_placed(struct worker *w, uint64_t a)
 void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
 	struct worker *w = opaque;
-	struct block *b = &w->blocks[((addr * 0x9e3779b97f4a7c15ull) >> 50) & (BLOCKS - 1)];
+	struct hot_block *h = &w->hot[((addr * 0x9e3779b97f4a7c15ull) >> 56) & (HOT_BLOCKS - 1)];
+	struct block *b;
 
 	(void)uc;
 	w->block_rip = addr; /* a stop from here leaves Unicorn's RIP stale (see run_once) */
+	if (h->addr == addr && h->epoch == w->epoch && h->size == size) {
+		/* as below, for a block that needs nothing else */
+		if (w->sti_next != 0 && addr != w->sti_next) {
+			w->sti_next = 0;
+		}
+		if (w->insns > 0 && w->insns + h->ninsn > w->limit &&
+		    at_limit(w, h->ninsn, addr == w->sti_next)) {
+			return;
+		}
+		w->insns += h->ninsn;
+		return;
+	}
+	b = &w->blocks[((addr * 0x9e3779b97f4a7c15ull) >> 50) & (BLOCKS - 1)];
 	if (!block_checked(w, b, addr, size) && !block_refresh(w, b, addr, size)) {
 		return;
 	}
@@ -291,6 +305,10 @@ void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	w->insns += b->ninsn;
 	if (b->ends_sti) {
 		w->sti_next = addr + size;
+	} else if (b->stop < 0 && !b->pause && (b->fpu < 0 || !w->ts)) {
+		/* CR0.TS changes bump the epoch (cr0_complete) */
+		*h = (struct hot_block){
+		    .addr = addr, .epoch = w->epoch, .size = size, .ninsn = b->ninsn};
 	}
 }
 

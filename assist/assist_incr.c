@@ -133,6 +133,7 @@ int follow_leaf_changes(struct worker *w)
 	}
 	flush_tlb(w);
 	w->gen++; /* cached code pages (assist_hooks.c) */
+	w->epoch++; /* the blocks are checked again (hot blocks included) */
 	w->out.counts.rebuilds++;
 	return 0;
 }

@@ -123,6 +123,16 @@ struct block {
 	uint8_t bytes[BLOCK_INLINE];
 } __attribute__((aligned(64)));
 
+/* A block checked in this burst whose runs need nothing but counting (no stop point, no PAUSE,
+ * no x87/SSE under CR0.TS, not ending with STI): on_block's fast path, a small table that stays
+ * in the L1 cache, where the 2 MiB block table does not (perf: a fifth of on_block's samples on
+ * the load of a block's `seen`). */
+#define HOT_BLOCKS 256u
+struct hot_block {
+	uint64_t addr, epoch;
+	uint32_t size, ninsn;
+};
+
 struct visit {
 	uint64_t base; /* virtual address of the frame's first entry in this view */
 	int32_t next; /* the frame's next visit, -1 none */
@@ -184,6 +194,7 @@ struct worker {
 	void *flush_host;
 	/* screening */
 	struct block *blocks;
+	struct hot_block hot[HOT_BLOCKS];
 	struct stop_point *exits; /* sorted by address */
 	unsigned nexits;
 	uint64_t stops; /* runs a stop point ended (its age clock) */

@@ -202,6 +202,7 @@ static int rebuild(struct worker *w, uint64_t root)
 	flush_tlb(w);
 	w->active = p;
 	w->gen++;
+	w->epoch++; /* the blocks are checked again (hot blocks included) */
 	w->out.counts.rebuilds++;
 	return 0;
 }
