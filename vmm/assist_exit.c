@@ -126,7 +126,7 @@ static ssize_t read_msg(struct vcpu *v, int sock, void *buf, size_t len)
 
 /* One vCPU: the reply to a short burst comes within tens of microseconds, sooner than a
  * wake-up from another CPU would take here (40-90 us); look for it with poll(2) and no
- * timeout for up to ASSIST_SPIN_NS before read(2) sleeps (assist_proto.h). */
+ * timeout for up to ASSIST_SPIN_VMM_NS before read(2) sleeps (assist_proto.h). */
 static void spin_for_reply(const struct vcpu *v, int sock)
 {
 	struct pollfd p = {.fd = sock, .events = POLLIN};
@@ -135,7 +135,7 @@ static void spin_for_reply(const struct vcpu *v, int sock)
 	if (v->vm->ncpu != 1) {
 		return;
 	}
-	limit = v->vm->net != NULL ? ASSIST_SPIN_SHORT_NS : ASSIST_SPIN_NS; /* the NIC's thread */
+	limit = v->vm->net != NULL ? ASSIST_SPIN_SHORT_NS : ASSIST_SPIN_VMM_NS; /* the NIC's thread */
 	t0 = assist_now_ns();
 	while (poll(&p, 1, 0) == 0 && assist_now_ns() - t0 < limit &&
 	       !atomic_load(&v->vm->stopping)) {

@@ -121,11 +121,15 @@ struct assist_ctl {
 	uint32_t sent[ASSIST_MAX_VCPUS];
 };
 
-/* How long each side of a one-vCPU round trip looks for the other's message before it
- * sleeps (the VMM: poll(2) with no timeout on the socket; the worker: the control page).
- * Longer than the VMM's usual work between two bursts (a KVM step, completing XSAVE: up to
- * 40 us when the host is slow), or those round trips pay a wake-up (docs/assist.md). */
+/* How long the worker of a one-vCPU VM looks for the VMM's next request (on the control page)
+ * before it sleeps: longer than the VMM's usual work between two bursts (a KVM step, completing
+ * XSAVE: up to 40 us when the host is slow), or those round trips pay a wake-up
+ * (docs/assist.md).  The VMM looks for the reply (poll(2) with no timeout) ASSIST_SPIN_VMM_NS. */
 #define ASSIST_SPIN_NS 200000u
+/* The VMM's limit: a burst that runs longer than ASSIST_SPIN_NS is common (rusty_demo's Laplace
+ * iteration computes about 0.4 ms in one), and a reply that finds the vCPU thread asleep costs
+ * a wake-up (its round trip took 72 us beyond the burst with 200 us, 15-17 us with 1 ms). */
+#define ASSIST_SPIN_VMM_NS 1000000u
 /* The worker's limit after a reply that hands the VMM port I/O (a hypercall: the broker, a
  * file, the console), HLT or a spin loop: the next request usually comes later than
  * ASSIST_SPIN_NS, and spinning that long would only take a CPU from the broker. */
@@ -133,7 +137,7 @@ struct assist_ctl {
 /* The worker's spinning backs off when it was in vain: after a full ASSIST_SPIN_NS without a
  * request (the VMM shares its CPU on a host with none to spare, or is simply slow) it spins at
  * most ASSIST_SPIN_SHORT_NS for the next ASSIST_SPIN_BACKOFF_NS.  Not the VMM's: a reply
- * later than ASSIST_SPIN_NS is mostly a long burst, whatever the host. */
+ * later than its limit is mostly a long burst, whatever the host. */
 #define ASSIST_SPIN_BACKOFF_NS 20000000ull
 
 /* The first message of each worker in JIT mode: it is confined and ready for bursts. */
