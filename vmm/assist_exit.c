@@ -135,7 +135,8 @@ static void spin_for_reply(const struct vcpu *v, int sock)
 	if (v->vm->ncpu != 1) {
 		return;
 	}
-	limit = v->vm->net != NULL ? ASSIST_SPIN_SHORT_NS : ASSIST_SPIN_VMM_NS; /* the NIC's thread */
+	/* with a NIC, short: its thread needs the other CPU */
+	limit = v->vm->net != NULL ? ASSIST_SPIN_SHORT_NS : ASSIST_SPIN_VMM_NS;
 	t0 = assist_now_ns();
 	while (poll(&p, 1, 0) == 0 && assist_now_ns() - t0 < limit &&
 	       !atomic_load(&v->vm->stopping)) {
@@ -523,8 +524,8 @@ void assist_print_stats(const struct vm *vm)
 	print_list("    completed in the VMM:", s.ops, ASSIST_OP_COUNT, assist_op_name);
 	fprintf(stderr,
 		"    completed in the assist: %llu (POPCNT/TZCNT/LZCNT; JIT mode also RDTSC, "
-		"INVLPG, MFENCE, CR0.TS and the FS/GS bases); page-table changes followed: %llu; "
-		"KVM_SET_XSAVE: %llu\n",
+		"INVLPG, MFENCE, CR0.TS, the FS/GS bases, the TSC deadline, IRETQ, XSAVE and "
+		"XRSTOR); page-table changes followed: %llu; KVM_SET_XSAVE: %llu\n",
 		(unsigned long long)s.completed, (unsigned long long)s.rebuilds,
 		(unsigned long long)s.xsave_sets);
 	print_list("    burst stops:", s.stops, ASSIST_STOP_COUNT, assist_stop_name);

@@ -118,8 +118,13 @@ int layout_write_tables(struct gmem *m, const struct vm_layout *lay)
 		return -EFAULT;
 	}
 	if (lay->legacy_mapping) {
-		/* Up to page 511 of the 1 GiB region holding the kernel start (b.3). */
-		uint64_t region_last = align_down(lay->load_addr, GIB1) + GIB1 - MIB2;
+		/* Up to page 511 of the 1 GiB region holding the kernel (b.3): Hermit 0.6's
+		 * init_page_tables unmaps from its end, rounded up to 2 MiB, to page 511 of *that*
+		 * page's region, and panics (PageNotMapped) at a page it finds unmapped.  Where
+		 * ASLR put the kernel's end within 2 MiB below a GiB boundary, that is the next
+		 * region (hello_world: 1 run in 200). */
+		uint64_t end2m = align_down(lay->image_end + MIB2 - 1, MIB2);
+		uint64_t region_last = align_down(end2m, GIB1) + GIB1 - MIB2;
 		last = region_last > last ? region_last : last;
 	}
 	if (lay->fdt_addr != base + UH_FDT_OFFSET && lay->fdt_addr < a.limit) {
