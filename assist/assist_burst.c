@@ -404,7 +404,11 @@ static void burst_in(struct worker *w)
 	if ((q->flags & ASSIST_F_JIT) && !w->jit) {
 		jit_switch(w);
 	}
-	w->epoch++;
+	/* a new epoch (every block checked again), unless RAM is as the last burst left it and
+	 * the blocks' verdicts under CR0.TS still hold */
+	if (!(q->flags & ASSIST_F_SAME_RAM) || !w->jit || w->ts != ((q->sregs.cr0 & CR0_TS) != 0)) {
+		w->epoch++;
+	}
 	w->insns = 0;
 	w->one = (q->flags & ASSIST_F_ONE_INSN) != 0;
 	w->cap = w->one ? 1 : q->max_insns;

@@ -114,6 +114,13 @@ uint32_t insn_flags(const ZydisDecodedInstruction *in, const ZydisDecodedOperand
 	struct verdict v = classify(in, ops);
 	uint32_t f = v.fpu ? ASSIST_I_FPU : 0;
 
+	for (unsigned i = 0; i < in->operand_count; i++) {
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE)) {
+			f |= ASSIST_I_STORE; /* hidden operands too: PUSH, CALL, string stores */
+		}
+	}
+
 	if (in->meta.branch_type != ZYDIS_BRANCH_TYPE_NONE ||
 	    (in->attributes &
 	     (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) ||

@@ -401,6 +401,20 @@ static bool take_sys(struct vcpu *v, struct assist_cpu *c)
 	return true;
 }
 
+/* One vCPU: whether guest RAM is as the last burst left it (nothing wrote it since but that
+ * burst's own instance): no write by the VMM (any thread: gmem counts them) and no KVM_RUN that
+ * may have stored (jit_step).  Read before the request goes: a write after it shows at the
+ * next.  The first burst never says so. */
+static bool same_ram(const struct vcpu *v, struct assist_cpu *c)
+{
+	uint64_t g = gmem_write_gen();
+	bool same = v->vm->ncpu == 1 && c->ram_gen == g && !c->kvm_stored && c->st.rounds > 0;
+
+	c->ram_gen = g;
+	c->kvm_stored = false;
+	return same;
+}
+
 /* One burst and what follows it: false when the VM stops. */
 static bool burst(struct vcpu *v, struct assist_cpu *c)
 {
@@ -422,6 +436,9 @@ static bool burst(struct vcpu *v, struct assist_cpu *c)
 	}
 	c->req.flags |= ASSIST_F_XCR0;
 	c->req.xcr0 = c->xcr0;
+	if (same_ram(v, c)) {
+		c->req.flags |= ASSIST_F_SAME_RAM;
+	}
 	c->req.max_insns = ASSIST_JIT_CAP;
 	c->req.tsc_offset = c->tsc_offset;
 	memcpy(c->req.batch, batched, sizeof batched);

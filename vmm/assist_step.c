@@ -38,7 +38,7 @@ void jit_inject(struct vcpu *v, struct assist_cpu *c, const struct fault *f)
 /* What the instruction at RIP is, as far as the step must know: the reply's description when
  * the step follows a burst that stopped there, else nothing (assume the worst). */
 struct step_insn {
-	bool known, fpu, branch, shadow;
+	bool known, fpu, branch, shadow, store;
 	uint32_t len, cls;
 };
 
@@ -55,6 +55,7 @@ static struct step_insn describe(const struct assist_cpu *c, bool after_burst)
 				  .fpu = (in->flags & ASSIST_I_FPU) != 0,
 				  .branch = (in->flags & ASSIST_I_BRANCH) != 0,
 				  .shadow = (in->flags & ASSIST_I_SHADOW) != 0,
+				  .store = (in->flags & ASSIST_I_STORE) != 0,
 				  .len = in->len,
 				  .cls = in->cls};
 }
@@ -147,6 +148,9 @@ static bool get(struct vcpu *v, struct assist_cpu *c, const struct step_insn *si
 	c->clean =
 	    c->free_bp != 0 && r->exit_reason == KVM_EXIT_DEBUG && r->s.regs.regs.rip == c->free_bp;
 	c->xcr0_valid &= c->clean;
+	/* RAM may have changed under the bursts, unless KVM ran one known instruction that does
+	 * not store and delivered nothing, or a clean free run (only the exception frame) */
+	c->kvm_stored |= !c->clean && (!si->known || si->store || deliver);
 	c->req.regs = r->s.regs.regs;
 	c->req.sregs = r->s.regs.sregs;
 	if (c->clean) {

@@ -91,6 +91,10 @@ struct assist_cpu {
 	 * have run an XSETBV there */
 	uint64_t xcr0;
 	bool xcr0_valid;
+	/* gmem_write_gen() when the last burst was sent, and whether KVM ran guest code since that
+	 * may have stored to RAM (ASSIST_F_SAME_RAM) */
+	uint64_t ram_gen;
+	bool kvm_stored;
 	uint32_t kicks; /* interrupts other threads may have made pending (__atomic_*, futex) */
 	uint64_t kick_tsc; /* host TSC of the first kick not yet handled (__atomic_*) */
 	uint32_t handled; /* `kicks` at the last KVM entry with interrupts enabled */

@@ -88,7 +88,22 @@ bool gmem_range_ok(const struct gmem *m, gpa_t addr, uint64_t len)
 	return !__builtin_add_overflow(off, len, &end) && end <= m->size;
 }
 
-void *gmem_ptr(const struct gmem *m, gpa_t addr, uint64_t len)
+/* Bumped by every accessor that lets the VMM write guest RAM (or hands out a pointer or iovec
+ * through which it may): JIT mode tells a burst whether RAM may have changed since the last
+ * one (gmem_write_gen). */
+static uint64_t writes;
+
+uint64_t gmem_write_gen(void)
+{
+	return __atomic_load_n(&writes, __ATOMIC_SEQ_CST);
+}
+
+static void wrote(void)
+{
+	__atomic_add_fetch(&writes, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *ptr(const struct gmem *m, gpa_t addr, uint64_t len)
 {
 	if (!gmem_range_ok(m, addr, len)) {
 		return NULL;
@@ -96,9 +111,15 @@ void *gmem_ptr(const struct gmem *m, gpa_t addr, uint64_t len)
 	return m->base + (addr.raw - m->start);
 }
 
+void *gmem_ptr(const struct gmem *m, gpa_t addr, uint64_t len)
+{
+	wrote(); /* the caller may write through it */
+	return ptr(m, addr, len);
+}
+
 int gmem_copy_from(const struct gmem *m, void *dst, gpa_t src, size_t len)
 {
-	const void *p = gmem_ptr(m, src, len);
+	const void *p = ptr(m, src, len);
 
 	if (p == NULL) {
 		return -EFAULT;
@@ -109,8 +130,9 @@ int gmem_copy_from(const struct gmem *m, void *dst, gpa_t src, size_t len)
 
 int gmem_copy_to(const struct gmem *m, gpa_t dst, const void *src, size_t len)
 {
-	void *p = gmem_ptr(m, dst, len);
+	void *p = ptr(m, dst, len);
 
+	wrote();
 	if (p == NULL) {
 		return -EFAULT;
 	}
@@ -234,10 +256,10 @@ static int gva_run(const struct gmem *m, struct gva_walk *w, uint64_t va, uint64
 		*n += want - *n < step.contig ? want - *n : step.contig;
 		last = step;
 	}
-	if ((*host = gmem_ptr(m, gpa(first.pa), *n)) == NULL && *n > first.contig) {
+	if ((*host = ptr(m, gpa(first.pa), *n)) == NULL && *n > first.contig) {
 		w->have_next = false;
 		*n = first.contig;
-		*host = gmem_ptr(m, gpa(first.pa), *n);
+		*host = ptr(m, gpa(first.pa), *n);
 	}
 	return *host != NULL ? 0 : walk_fault(f, GVA_OUTSIDE_RAM, va, first.pa);
 }
@@ -302,6 +324,7 @@ int gmem_gva_iov(const struct gmem *m, uint64_t cr3, gva_t va, uint64_t len, str
 	struct iov_out o = {.iov = iov, .max = max};
 	int rc = gva_pieces(m, cr3, va, len, iov_piece, &o, done, f);
 
+	wrote(); /* the caller may read(2) into them */
 	*n = rc == 0 ? o.n : 0;
 	return rc;
 }
@@ -348,5 +371,6 @@ int gmem_gva_copy_to(const struct gmem *m, uint64_t cr3, gva_t dst, const void *
 {
 	const uint8_t *buf = src;
 
+	wrote();
 	return gva_pieces(m, cr3, dst, len, copy_to_piece, &buf, NULL, f);
 }

@@ -61,6 +61,10 @@ bool gmem_range_ok(const struct gmem *m, gpa_t addr, uint64_t len);
  * (serial output, file data) only, never for parameters that are validated. */
 void *gmem_ptr(const struct gmem *m, gpa_t addr, uint64_t len);
 
+/* A count of the VMM's writes to guest RAM so far (of the accessors that write, or may: every
+ * one but the copies *from* guest RAM), all threads. */
+uint64_t gmem_write_gen(void);
+
 /* Copies between guest RAM and host memory.  Return 0 or -EFAULT (nothing copied). */
 int gmem_copy_from(const struct gmem *m, void *dst, gpa_t src, size_t len)
     __attribute__((warn_unused_result));

@@ -69,6 +69,10 @@ static inline void assist_zero_range(unsigned i, uint64_t *start, uint64_t *size
 #define ASSIST_F_SPIN_SHORT 16u
 /* JIT mode: KVM holds NMIs blocked (an NMI handler runs): IRET, which unblocks them, is KVM's. */
 #define ASSIST_F_NMI_BLOCKED 32u
+/* JIT mode, one vCPU: nothing but this burst's own Unicorn instance has written guest RAM since
+ * the last burst (the VMM wrote none of it, and KVM ran no instruction that stores, beyond an
+ * exception frame on the stack): the blocks checked then need no new check (docs/assist.md). */
+#define ASSIST_F_SAME_RAM 128u
 /* JIT mode: `xcr0` holds the guest's XCR0: the burst completes XSAVE, XSAVEOPT and XRSTOR of
  * the standard format itself (the reply then carries the whole XSAVE area). */
 #define ASSIST_F_XCR0 64u
@@ -200,7 +204,8 @@ enum assist_vmm_op {
 #define ASSIST_I_SHADOW 1u /* it follows an STI: interrupts stay blocked until it is done */
 #define ASSIST_I_FPU	2u /* it uses x87/SSE state */
 #define ASSIST_I_BRANCH 4u /* it may not continue with the next instruction (a branch) */
-#define ASSIST_I_ALL	7u
+#define ASSIST_I_STORE	8u /* it writes memory (an explicit operand, or the stack) */
+#define ASSIST_I_ALL	15u
 
 struct assist_insn {
 	uint32_t op; /* enum assist_vmm_op for ASSIST_STOP_VMM */

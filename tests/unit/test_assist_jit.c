@@ -380,6 +380,30 @@ static void xsave_xrstor(void **state)
 	}
 }
 
+/* ASSIST_F_SAME_RAM: the blocks checked in the last burst are not checked again (same epoch),
+ * unless CR0.TS changed; without it every burst starts a new epoch. */
+static void same_ram(void **state)
+{
+	/* inc rax; hlt */
+	static const uint8_t code[] = {0x48, 0xff, 0xc0, 0xf4};
+	struct worker *w = *state;
+	uint64_t e;
+
+	request(w, code, sizeof code, false);
+	burst(w);
+	e = w->epoch;
+	w->in.flags |= ASSIST_F_SAME_RAM;
+	burst(w);
+	assert_int_equal(w->epoch, e);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	w->in.sregs.cr0 |= CR0_TS;
+	burst(w);
+	assert_int_equal(w->epoch, e + 1);
+	w->in.flags &= ~ASSIST_F_SAME_RAM;
+	burst(w);
+	assert_int_equal(w->epoch, e + 2);
+}
+
 static bool fpu_stop_at(const struct worker *w, uint64_t a)
 {
 	for (unsigned i = 0; i < w->nexits; i++) {
@@ -635,6 +659,7 @@ int main(void)
 	    cmocka_unit_test(tsc_deadline),
 	    cmocka_unit_test(fpu_stop_point),
 	    cmocka_unit_test(xsave_xrstor),
+	    cmocka_unit_test(same_ram),
 	    cmocka_unit_test(interrupts),
 	    cmocka_unit_test(sti_shadow),
 	    cmocka_unit_test(page_tables),
