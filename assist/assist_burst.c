@@ -404,10 +404,14 @@ static void burst_in(struct worker *w)
 	if ((q->flags & ASSIST_F_JIT) && !w->jit) {
 		jit_switch(w);
 	}
-	/* a new epoch (every block checked again), unless RAM is as the last burst left it and
-	 * the blocks' verdicts under CR0.TS still hold */
-	if (!(q->flags & ASSIST_F_SAME_RAM) || !w->jit || w->ts != ((q->sregs.cr0 & CR0_TS) != 0)) {
+	w->ram_writes0 =
+	    w->ram_writes != NULL ? __atomic_load_n(w->ram_writes, __ATOMIC_SEQ_CST) : 0;
+	/* a new epoch (every block checked again), unless RAM is as the last burst left it; the
+	 * hot blocks were taken with CR0.TS as it was: if it is set now, x87/SSE code must stop */
+	if (!(q->flags & ASSIST_F_SAME_RAM) || !w->jit) {
 		w->epoch++;
+	} else if ((q->sregs.cr0 & CR0_TS) && !w->ts) {
+		memset(w->hot, 0, sizeof w->hot);
 	}
 	w->insns = 0;
 	w->one = (q->flags & ASSIST_F_ONE_INSN) != 0;

@@ -223,6 +223,8 @@ struct worker {
 	uint64_t jump;
 	uint64_t limit; /* on_block looks at the cap and the interrupt sources past this count */
 	const volatile uint32_t *doorbell; /* this vCPU's doorbell in the control page */
+	const uint64_t *ram_writes; /* the VMM's count of its RAM writes there (NULL: unknown) */
+	uint64_t ram_writes0; /* its value when the burst began */
 	struct alu *alu; /* assist_atomic.c */
 	struct assist_req in;
 	struct assist_resp out;

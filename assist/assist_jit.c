@@ -8,6 +8,7 @@
  * this vCPU's doorbell, or when the request says one is pending.
  * Everything here works on guest-chosen bytes and registers; a wrong answer misleads only the
  * guest (docs/threat-model.md 3.9). */
+#include <string.h>
 #include <x86intrin.h>
 
 #include "assist_internal.h"
@@ -192,6 +193,18 @@ static int set_rdx_rax(struct worker *w, uint64_t v)
 		   : -1;
 }
 
+/* A serializing instruction completed in the burst: from here the guest sees code others wrote
+ * (cross-modifying code), so the blocks are checked again (a new epoch) if anything else can
+ * have written RAM since the burst began: another vCPU, or (one vCPU) the VMM, whose count of
+ * its writes in the control page moved. */
+static void serialize(struct worker *w)
+{
+	if (w->smp || w->ram_writes == NULL ||
+	    __atomic_load_n(w->ram_writes, __ATOMIC_SEQ_CST) != w->ram_writes0) {
+		w->epoch++;
+	}
+}
+
 /* The value of a system register the request carries. */
 static uint64_t system_value(const struct worker *w, ZydisRegister r)
 {
@@ -275,8 +288,8 @@ static int deadline_complete(struct worker *w, uint64_t v)
 
 /* WRMSR of the FS or GS base (a task switch loads the next task's): the burst goes on with it,
  * the reply carries it (assist_sys).  IA32_TSC_DEADLINE: deadline_complete.  Any other MSR,
- * or an address that is not canonical (#GP), is KVM's (1).  This WRMSR serializes: blocks
- * are checked again (block_checked). */
+ * or an address that is not canonical (#GP), is KVM's (1).  This WRMSR serializes
+ * (serialize()). */
 static int wrmsr_complete(struct worker *w)
 {
 	uint64_t rcx = 0, rax = 0, rdx = 0, v;
@@ -305,13 +318,14 @@ static int wrmsr_complete(struct worker *w)
 		w->in.sregs.gs.base = w->out.sys.gs_base = v;
 		w->out.sys.flags |= ASSIST_SYS_GS_BASE;
 	}
-	w->epoch++;
+	serialize(w);
 	return 0;
 }
 
 /* MOV to CR0 or CLTS that changes CR0.TS alone (Hermit's lazy FPU switch): CR0.TS stays out of
  * Unicorn (load_context), so only the burst's view of it changes: from here the block hook
- * stops before x87/SSE code, or no longer.  Any other change is KVM's (1).  Serializing. */
+ * stops before x87/SSE code, or no longer.  Any other change is KVM's (1).  Serializing
+ * (serialize()). */
 static int cr0_complete(struct worker *w, const ZydisDecodedInstruction *in,
 			const ZydisDecodedOperand *ops)
 {
@@ -333,8 +347,12 @@ static int cr0_complete(struct worker *w, const ZydisDecodedInstruction *in,
 	}
 	w->in.sregs.cr0 = w->out.sys.cr0 = v;
 	w->out.sys.flags |= ASSIST_SYS_CR0;
+	if ((v & CR0_TS) && !w->ts) {
+		/* the hot blocks were taken with TS clear: x87/SSE code among them must stop now */
+		memset(w->hot, 0, sizeof w->hot);
+	}
 	w->ts = (v & CR0_TS) != 0;
-	w->epoch++;
+	serialize(w);
 	return 0;
 }
 
@@ -372,6 +390,7 @@ static int iret_complete(struct worker *w)
 	}
 	w->jump = f[0];
 	w->jumped = true;
+	serialize(w); /* IRET serializes */
 	return 0;
 }
 

@@ -329,7 +329,8 @@ int main(int argc, char **argv)
 					.ram = &g_ram,
 					.cpu = ~0u,
 					.smp = g_ncpu > 1,
-					.doorbell = &g_ctl->doorbell[i]};
+					.doorbell = &g_ctl->doorbell[i],
+					.ram_writes = &g_ctl->ram_writes};
 		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
 			die("cannot start a thread");
 		}

@@ -320,6 +320,7 @@ static int control_page(struct assist_vm *a, int *fd)
 		return errno;
 	}
 	a->ctl = p;
+	gmem_count_writes_at(&a->ctl->ram_writes);
 	return fcntl(*fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) == 0 ? 0 : errno;
 }
 

@@ -91,16 +91,22 @@ bool gmem_range_ok(const struct gmem *m, gpa_t addr, uint64_t len)
 /* Bumped by every accessor that lets the VMM write guest RAM (or hands out a pointer or iovec
  * through which it may): JIT mode tells a burst whether RAM may have changed since the last
  * one (gmem_write_gen). */
-static uint64_t writes;
+static uint64_t writes, *counter = &writes;
+
+void gmem_count_writes_at(uint64_t *at)
+{
+	*at = *counter;
+	counter = at;
+}
 
 uint64_t gmem_write_gen(void)
 {
-	return __atomic_load_n(&writes, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(counter, __ATOMIC_SEQ_CST);
 }
 
 static void wrote(void)
 {
-	__atomic_add_fetch(&writes, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST);
 }
 
 static void *ptr(const struct gmem *m, gpa_t addr, uint64_t len)

@@ -64,6 +64,8 @@ void *gmem_ptr(const struct gmem *m, gpa_t addr, uint64_t len);
 /* A count of the VMM's writes to guest RAM so far (of the accessors that write, or may: every
  * one but the copies *from* guest RAM), all threads. */
 uint64_t gmem_write_gen(void);
+/* Keeps that count at `at` from now on (the assist's control page); before any vCPU runs. */
+void gmem_count_writes_at(uint64_t *at);
 
 /* Copies between guest RAM and host memory.  Return 0 or -EFAULT (nothing copied). */
 int gmem_copy_from(const struct gmem *m, void *dst, gpa_t src, size_t len)

@@ -123,6 +123,10 @@ struct assist_ctl {
 	 * blocks in read(2) (on this project's hosts a wake-up across CPUs costs 40-90 us, a
 	 * look at this page nothing).  Only a hint: the request itself comes by the socket. */
 	uint32_t sent[ASSIST_MAX_VCPUS];
+	/* the VMM's writes to guest RAM so far (vmm/gmem.c counts them here): with one vCPU a
+	 * serializing instruction completed in a burst starts a new epoch only if it moved since
+	 * the burst began (cross-modifying code can then come only from the VMM) */
+	uint64_t ram_writes;
 };
 
 /* How long the worker of a one-vCPU VM looks for the VMM's next request (on the control page)
