@@ -99,7 +99,6 @@ static int do_xrstor(struct worker *w, uint64_t ea, uint64_t rfbm)
 {
 	uint8_t img[XSAVE_MAX];
 	uint8_t *k = (uint8_t *)w->out.xsave.region;
-	const struct fxarea *cur = (const struct fxarea *)(const void *)k;
 	uint32_t off[64], size[64], mxcsr, mask;
 	uint64_t hdr[8], bv;
 	bool compacted;
@@ -113,7 +112,8 @@ static int do_xrstor(struct worker *w, uint64_t ea, uint64_t rfbm)
 	}
 	memcpy(hdr, img + XSAVE_HDR, sizeof hdr); /* the copy is what counts from here */
 	memcpy(&mxcsr, img + 24, sizeof mxcsr);
-	mask = cur->mxcsr_mask != 0 ? cur->mxcsr_mask : 0xffbf;
+	memcpy(&mask, k + 28, sizeof mask); /* MXCSR_MASK; 0 means the default */
+	mask = mask != 0 ? mask : MXCSR_MASK_DFLT;
 	if (!xsave_header_ok(&w->geom, hdr, w->in.xcr0, &compacted) || compacted ||
 	    ((rfbm & 6) && (mxcsr & ~mask))) {
 		return 1; /* #GP: the VMM raises it */

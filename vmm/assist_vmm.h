@@ -30,7 +30,6 @@
 #define MAX_ROUNDS	 8 /* VMM completions chained into one exit */
 #define MSR_IA32_TSC	 0x10
 #define MSR_TSC_AUX	 0xc0000103
-#define MXCSR_MASK_DFLT	 0xffbf
 #define VEC_NM		 7
 #define VEC_GP		 13
 #define VEC_PF		 14

@@ -12,12 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define XSAVE_HDR      512 /* the header: XSTATE_BV, XCOMP_BV, 48 reserved bytes */
-#define XSAVE_EXT      576 /* the first byte after the header */
-#define XSAVE_MAX      4096 /* KVM's area (struct kvm_xsave) */
-#define XCOMP_COMPACT  (1ull << 63)
-#define X87_FCW_INIT   0x037f
-#define XSAVE_SEGS_MAX 68 /* xsave_segments: x87 (2), MXCSR, XMM, components 2-62 */
+#define XSAVE_HDR	512 /* the header: XSTATE_BV, XCOMP_BV, 48 reserved bytes */
+#define XSAVE_EXT	576 /* the first byte after the header */
+#define XSAVE_MAX	4096 /* KVM's area (struct kvm_xsave) */
+#define XCOMP_COMPACT	(1ull << 63)
+#define X87_FCW_INIT	0x037f
+#define MXCSR_MASK_DFLT 0xffbf /* an area's MXCSR_MASK of 0 means this one */
+#define XSAVE_SEGS_MAX	68 /* xsave_segments: x87 (2), MXCSR, XMM, components 2-62 */
 
 /* CPUID leaf 0xD of the processor, subleaves 0-63 (only those of components it has are read). */
 struct xsave_geom {
