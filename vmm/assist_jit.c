@@ -100,28 +100,13 @@ int assist_jit_setup(struct vm *vm)
 	return 0;
 }
 
-/* Several vCPUs: every AP has made a port I/O exit (Hermit's first is its log line after it
- * registered its scheduler).  Until then every vCPU runs in KVM: kernel 0.6.9 lets an AP go
- * once the boot vCPU set CPU_ONLINE, before the boot vCPU registers its own scheduler, and with
- * the boot vCPU's cold code in Unicorn the AP won that race in 5 of 40 runs (docs/assist.md,
- * "Two vCPUs"); in KVM both run at one speed, as in exits mode (0 of 133). */
-static bool aps_started(const struct vm *vm)
-{
-	for (unsigned i = 1; i < vm->ncpu; i++) {
-		if (__atomic_load_n(&vm->vcpus[i].exits[KVM_EXIT_IO], __ATOMIC_RELAXED) == 0) {
-			return false;
-		}
-	}
-	return true;
-}
-
 bool assist_jit_ready(struct vcpu *v)
 {
 	struct assist_cpu *c = v->assist;
 	const struct assist_vm *a = v->vm->assist;
 	struct pollfd p;
 
-	if (c == NULL || a == NULL || !a->jit || c->dead || c->engaged || !aps_started(v->vm)) {
+	if (c == NULL || a == NULL || !a->jit || c->dead || c->engaged) {
 		return false;
 	}
 	if (!c->ready) {
