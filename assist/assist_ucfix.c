@@ -35,7 +35,11 @@
  * instance of locked instructions (no paging) and set-up get Unicorn's own behaviour.  The
  * wrapper also learns the instance's CPU, so that a change of the guest's tables flushes
  * Unicorn's TLB with its own tlb_flush instead of mapping and unmapping a dummy region (which
- * rebuilds Unicorn's whole memory map). */
+ * rebuilds Unicorn's whole memory map).
+ * Not a defect: a guest store to a page of translated code (self-modifying code, which passes
+ * through tb_invalidate_phys_page_fast) also starts a new epoch of the worker, so the blocks
+ * are screened again (a stop-list instruction written there stops the burst), however many
+ * bursts the epoch spans (ASSIST_F_SAME_RAM). */
 #include <stdint.h>
 
 #include "assist_internal.h"
@@ -50,6 +54,10 @@ void *__real_memory_mapping(void *uc, uint64_t address);
 void *__wrap_memory_mapping(void *uc, uint64_t address);
 uint64_t __real_get_page_addr_code_x86_64(void *env, uint64_t addr);
 uint64_t __wrap_get_page_addr_code_x86_64(void *env, uint64_t addr);
+void __real_tb_invalidate_phys_page_fast_x86_64(void *uc, void *pages, uint64_t start, int len,
+						uintptr_t retaddr);
+void __wrap_tb_invalidate_phys_page_fast_x86_64(void *uc, void *pages, uint64_t start, int len,
+						uintptr_t retaddr);
 void tlb_flush_x86_64(void *cpu); /* exported by Unicorn: its TLB of one CPU */
 void tlb_set_dirty_x86_64(void *cpu, uint64_t vaddr); /* drops TLB_NOTDIRTY of one page */
 
@@ -100,6 +108,15 @@ void *__wrap_memory_mapping(void *uc, uint64_t address)
 		return cur->ram_mr;
 	}
 	return __real_memory_mapping(uc, address);
+}
+
+void __wrap_tb_invalidate_phys_page_fast_x86_64(void *uc, void *pages, uint64_t start, int len,
+						uintptr_t retaddr)
+{
+	if (cur != NULL && uc == (void *)cur->uc) {
+		cur->epoch++; /* self-modifying code: screen the blocks again */
+	}
+	__real_tb_invalidate_phys_page_fast_x86_64(uc, pages, start, len, retaddr);
 }
 
 void ucfix_enter(struct worker *w)

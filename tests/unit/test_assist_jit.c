@@ -406,6 +406,30 @@ static void same_ram(void **state)
 	assert_int_equal(w->epoch, e + 1);
 }
 
+/* Self-modifying code across bursts of one epoch (ASSIST_F_SAME_RAM): a guest store that puts
+ * a stop-list instruction (OUT) into a block screened in an earlier burst is screened again
+ * (assist_ucfix.c: the store to a page of translated code starts a new epoch). */
+static void smc_same_epoch(void **state)
+{
+	/* CODE: nop; nop; hlt.  CODE + 16: mov byte [CODE], 0xee (out dx, al); jmp CODE */
+	uint8_t code[32] = {0x90, 0x90, 0xf4};
+	static const uint8_t writer[] = {0xc6, 0x04, 0x25, 0x00, 0x90,
+					 0x20, 0x00, 0xee, 0xeb, 0xe6};
+	struct worker *w = *state;
+
+	memcpy(code + 16, writer, sizeof writer);
+	request(w, code, sizeof code, false);
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.insn.op, ASSIST_OP_HLT);
+	w->in.flags |= ASSIST_F_SAME_RAM;
+	w->in.regs.rip = CODE + 16;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.insn.op, ASSIST_OP_PIO);
+	assert_int_equal(w->out.regs.rip, CODE);
+}
+
 static bool fpu_stop_at(const struct worker *w, uint64_t a)
 {
 	for (unsigned i = 0; i < w->nexits; i++) {
@@ -662,6 +686,7 @@ int main(void)
 	    cmocka_unit_test(fpu_stop_point),
 	    cmocka_unit_test(xsave_xrstor),
 	    cmocka_unit_test(same_ram),
+	    cmocka_unit_test(smc_same_epoch),
 	    cmocka_unit_test(interrupts),
 	    cmocka_unit_test(sti_shadow),
 	    cmocka_unit_test(page_tables),
