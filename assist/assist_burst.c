@@ -56,6 +56,15 @@ static enum screen screen_vmm(struct worker *w, const struct verdict *v,
 	return SCR_STOP;
 }
 
+/* An instruction completed here: the burst goes on after it (or where it jumped: IRETQ). */
+static enum screen completed(struct worker *w, uint64_t *rip, unsigned len)
+{
+	*rip = w->jumped ? w->jump : *rip + len;
+	w->jumped = false;
+	w->sti_next = 0; /* whatever shadow there was, this instruction used it up */
+	return SCR_DONE;
+}
+
 /* Completes the instruction at *rip here (POPCNT/TZCNT/LZCNT; in JIT mode also RDTSC, PAUSE,
  * MFENCE and, with several vCPUs, locked instructions) and moves past it; or ends the burst. */
 static enum screen screen_self(struct worker *w, const struct verdict *v,
@@ -85,10 +94,7 @@ static enum screen screen_self(struct worker *w, const struct verdict *v,
 		}
 		return SCR_STOP;
 	}
-	*rip = w->jumped ? w->jump : *rip + in->length;
-	w->jumped = false;
-	w->sti_next = 0; /* whatever shadow there was, this instruction used it up */
-	return SCR_DONE;
+	return completed(w, rip, in->length);
 }
 
 /* An instruction left to KVM (or to nobody, where KVM already rejected it). */
@@ -152,9 +158,7 @@ static enum screen screen(struct worker *w, uint64_t *rip, bool first_failed)
 			}
 			if (rc == 0) {
 				w->out.counts.completed++;
-				*rip += in.length;
-				w->sti_next = 0;
-				return SCR_DONE;
+				return completed(w, rip, in.length);
 			}
 		}
 		if (screen_vmm(w, &v, &in, ops, *rip) == SCR_STOP) {

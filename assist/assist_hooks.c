@@ -306,7 +306,7 @@ void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	if (b->ends_sti) {
 		w->sti_next = addr + size;
 	} else if (b->stop < 0 && !b->pause && (b->fpu < 0 || !w->ts)) {
-		/* CR0.TS changes bump the epoch (cr0_complete) */
+		/* CR0.TS turning on empties the table (cr0_complete, burst_in) */
 		*h = (struct hot_block){
 		    .addr = addr, .epoch = w->epoch, .size = size, .ninsn = b->ninsn};
 	}

@@ -199,6 +199,7 @@ static bool engage(struct vcpu *v, struct assist_cpu *c)
 	c->engaged = true;
 	c->handled = __atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST);
 	c->owed = true; /* whatever KVM holds is delivered at the first chance */
+	c->kvm_stored = true; /* KVM ran the guest until now: no burst's RAM to keep */
 	c->st.engaged = 1;
 	return true;
 }
@@ -403,12 +404,12 @@ static bool take_sys(struct vcpu *v, struct assist_cpu *c)
 
 /* One vCPU: whether guest RAM is as the last burst left it (nothing wrote it since but that
  * burst's own instance): no write by the VMM (any thread: gmem counts them) and no KVM_RUN that
- * may have stored (jit_step).  Read before the request goes: a write after it shows at the
- * next.  The first burst never says so. */
+ * may have stored (jit_step; engage counts as one).  Read before the request goes: a write
+ * after it shows at the next. */
 static bool same_ram(const struct vcpu *v, struct assist_cpu *c)
 {
 	uint64_t g = gmem_write_gen();
-	bool same = v->vm->ncpu == 1 && c->ram_gen == g && !c->kvm_stored && c->st.rounds > 0;
+	bool same = v->vm->ncpu == 1 && c->ram_gen == g && !c->kvm_stored;
 
 	c->ram_gen = g;
 	c->kvm_stored = false;

@@ -59,18 +59,19 @@ static int guest_write(const struct vm *vm, uint64_t cr3, uint64_t va, const voi
 static struct xsave_geom geom;
 static uint32_t leaf_ext[2][4]; /* leaves 0x80000000 and 0x80000001 */
 
+static void cpuid(uint32_t leaf, uint32_t r[4])
+{
+	__asm__ volatile("cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(0));
+}
+
 void assist_xsave_init(void)
 {
 	xsave_geom_read(&geom);
-	__asm__ volatile("cpuid"
-			 : "=a"(leaf_ext[0][0]), "=b"(leaf_ext[0][1]), "=c"(leaf_ext[0][2]),
-			   "=d"(leaf_ext[0][3])
-			 : "a"(0x80000000u), "c"(0));
+	cpuid(0x80000000u, leaf_ext[0]);
 	if (leaf_ext[0][0] >= 0x80000001u) {
-		__asm__ volatile("cpuid"
-				 : "=a"(leaf_ext[1][0]), "=b"(leaf_ext[1][1]), "=c"(leaf_ext[1][2]),
-				   "=d"(leaf_ext[1][3])
-				 : "a"(0x80000001u), "c"(0));
+		cpuid(0x80000001u, leaf_ext[1]);
 	}
 }
 
