@@ -41,6 +41,11 @@ static enum screen screen_vmm(struct worker *w, const struct verdict *v,
 		w->out.insn.op = ASSIST_OP_NONE;
 		return SCR_STOP;
 	}
+	if (v->op == ASSIST_OP_PIO && jit_pio_absent(w)) {
+		set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE); /* nothing there: the burst goes on */
+		w->out.insn.op = ASSIST_OP_NONE;
+		return SCR_DONE;
+	}
 	if (v->op == ASSIST_OP_PIO && jit_pio_batch(w)) {
 		set_stop(w, ASSIST_STOP_CAP, ASSIST_C_NONE); /* collected: the burst goes on */
 		w->out.insn.op = ASSIST_OP_NONE;

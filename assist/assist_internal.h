@@ -410,6 +410,8 @@ int jit_complete(struct worker *w, const ZydisDecodedInstruction *in,
 bool jit_pio(struct worker *w, const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops);
 /* An OUT to a port the request batches: collected in the reply (false: a real stop). */
 bool jit_pio_batch(struct worker *w);
+/* IN or OUT on a port the request names as answered by nothing: completed (false: a stop). */
+bool jit_pio_absent(struct worker *w);
 /* The first request of JIT mode: the block cache and stop points follow the new rules. */
 void jit_switch(struct worker *w);
 

@@ -467,6 +467,26 @@ void jit_switch(struct worker *w)
 	w->valid = false; /* rebuild the shadow with the recursive slot */
 }
 
+bool jit_pio_absent(struct worker *w)
+{
+	const struct assist_insn *ii = &w->out.insn;
+	uint64_t rax;
+
+	if (w->in.absent_len == 0 || ii->port < w->in.absent_port ||
+	    (uint32_t)(ii->port - w->in.absent_port) + ii->io_size > w->in.absent_len) {
+		return false;
+	}
+	if (ii->io_out) {
+		return true;
+	}
+	if (uc_reg_read(w->uc, UC_X86_REG_RAX, &rax) != UC_ERR_OK) {
+		return false;
+	}
+	/* IN EAX zero-extends into RAX; IN AL and IN AX keep the rest */
+	rax = ii->io_size == 4 ? 0xffffffffull : rax | (ii->io_size == 2 ? 0xffffull : 0xffull);
+	return uc_reg_write(w->uc, UC_X86_REG_RAX, &rax) == UC_ERR_OK;
+}
+
 bool jit_pio_batch(struct worker *w)
 {
 	struct assist_insn *ii = &w->out.insn;

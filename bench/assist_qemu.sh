@@ -63,15 +63,15 @@ qemu_compare() {
 	echo "against QEMU TCG (alternating runs; qemu status 0 = guest exit 0):"
 	printf "%-12s %5s %5s %10s %10s %7s\n" sample vCPUs runs "uhyve-sec" "qemu" ratio
 	for cpus in 1 2; do
-		pie=(--assist=jit) # what auto picks here: JIT mode with one vCPU, exits mode with two
+		pie=(--assist=auto) # JIT mode here (a KVM without VMX/SVM), with either count
 		[ "$cpus" = 1 ] || pie=(--no-aslr)
 		for s in hello_world hello_c rusty_demo; do
 			[ -f "$compat/$s" ] && versus "$s" "$cpus" "$compat/$s" "${pie[@]}"
 		done
 	done
-	# two vCPUs in JIT mode, opt-in (kernel 0.6.9's start-up race: docs/assist.md)
+	# two vCPUs in exits mode (--assist=exits; auto's choice where the host has VMX/SVM)
 	[ -f "$compat/rusty_demo" ] &&
-		versus "rusty_demo:jit" 2 "$compat/rusty_demo" --no-aslr --assist=jit
+		versus "rusty_demo:exits" 2 "$compat/rusty_demo" --no-aslr --assist=exits
 }
 
 start_hog() {

@@ -92,11 +92,11 @@ static void usage_own(FILE *f)
 	      "      --assist=auto|exits|jit|off\n"
 	      "                          the instruction assist (where the build has it: see\n"
 	      "                          --version); auto, the default: where KVM emulates\n"
-	      "                          guest code (no VMX/SVM), a 1-vCPU guest's code runs in\n"
-	      "                          its JIT; exits: it only completes instructions KVM\n"
-	      "                          cannot emulate; jit: JIT with any vCPU count\n"
-	      "                          (experimental); off: such an instruction ends the run\n"
-	      "                          (81)\n"
+	      "                          guest code (no VMX/SVM), guest code runs in its JIT\n"
+	      "                          (an AP once vCPU 0 first waits: HLT, a spin loop);\n"
+	      "                          exits: it only completes instructions KVM cannot\n"
+	      "                          emulate; jit: JIT with --pit too (experimental); off:\n"
+	      "                          such an instruction ends the run (81)\n"
 	      "      --argv0 NAME        the guest's argv[0] (default: KERNEL as given)\n"
 	      "      --status-fd N       when the run ends, write one end record to the open\n"
 	      "                          fd N: 'uhyve-sec-end 1 guest CODE', 'uhyve-sec-end 1\n"
@@ -407,8 +407,8 @@ static int set_assist(struct vmm_config *cfg, const char *arg)
 		return -1;
 	}
 	cfg->assist = strcmp(arg, "off") != 0;
-	cfg->assist_jit_smp = strcmp(arg, "jit") == 0;
-	cfg->assist_jit = strcmp(arg, "auto") == 0 || cfg->assist_jit_smp;
+	cfg->assist_jit_pit = strcmp(arg, "jit") == 0;
+	cfg->assist_jit = strcmp(arg, "auto") == 0 || cfg->assist_jit_pit;
 	return 0;
 }
 

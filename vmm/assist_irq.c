@@ -297,6 +297,49 @@ void jit_halt(struct vcpu *v, struct assist_cpu *c)
 
 #define JIT_PAUSE_NS 20000
 
+/* Kernel 0.6.9 lets an AP go once the boot vCPU has set CPU_ONLINE, before the boot vCPU
+ * registers its own scheduler (add_current_core), and panics if the AP registers first. In
+ * KVM both sides run at one speed and the boot vCPU wins (exits mode: 0 of 133 runs); in JIT
+ * mode the AP, still in KVM or in its own Unicorn, won against the boot vCPU's cold code in
+ * Unicorn's translator in 5 of 40 (docs/assist.md, "Two vCPUs").  The boot vCPU's first wait
+ * is synch_all_cores, right after it registered.  So an AP starts once the boot vCPU has
+ * stopped at an HLT or a spin loop, or after AP_HOLD_MS for a guest whose boot vCPU never
+ * waits (on hardware an AP's INIT-SIPI start takes milliseconds too). */
+#define AP_HOLD_MS 200u
+
+void jit_hold_ap(struct vcpu *v, struct assist_cpu *c)
+{
+	struct assist_vm *a = v->vm->assist;
+	uint64_t now = assist_now_ns(), end = now + AP_HOLD_MS * 1000000ull;
+
+	__atomic_store_n(&c->halted, true, __ATOMIC_SEQ_CST); /* assist_kick wakes it */
+	while (now < end && !atomic_load(&v->vm->stopping)) {
+		uint32_t k = __atomic_load_n(&c->kicks, __ATOMIC_SEQ_CST);
+		struct timespec ts = {.tv_sec = (time_t)((end - now) / 1000000000ull),
+				      .tv_nsec = (long)((end - now) % 1000000000ull)};
+		if (__atomic_load_n(&a->aps_go, __ATOMIC_SEQ_CST) != 0) {
+			break;
+		}
+		futex_wait(&c->kicks, k, &ts);
+		now = assist_now_ns();
+	}
+	__atomic_store_n(&c->halted, false, __ATOMIC_SEQ_CST);
+	c->st.ap_hold_ns = assist_now_ns() - (end - AP_HOLD_MS * 1000000ull);
+}
+
+void jit_release_aps(struct vcpu *v)
+{
+	struct assist_vm *a = v->vm->assist;
+
+	if (v->id != 0 || v->vm->ncpu == 1 || __atomic_load_n(&a->aps_go, __ATOMIC_RELAXED) != 0) {
+		return;
+	}
+	__atomic_store_n(&a->aps_go, 1u, __ATOMIC_SEQ_CST);
+	for (unsigned i = 1; i < v->vm->ncpu; i++) {
+		assist_kick(v->vm, i);
+	}
+}
+
 void jit_pause(struct vcpu *v, struct assist_cpu *c)
 {
 	struct timespec ts = {0, JIT_PAUSE_NS};
@@ -344,12 +387,13 @@ void jit_print_stats(const struct vm *vm, const struct assist_stats *s)
 		"  JIT mode (%llu vCPUs): time in bursts %.3f ms, in KVM %.3f ms (%llu single "
 		"steps, %llu of them free runs (faults), %.1f us each, %llu exits on "
 		"the way), "
-		"waiting in HLT %.3f ms (%llu), spin loops let go %llu\n",
+		"waiting in HLT %.3f ms (%llu), spin loops let go %llu, APs held %.3f ms\n",
 		(unsigned long long)s->engaged, (double)s->burst_ns / 1e6, (double)s->step_ns / 1e6,
 		(unsigned long long)s->steps, (unsigned long long)s->free_steps,
 		s->steps ? (double)s->step_ns / 1e3 / (double)s->steps : 0.0,
 		(unsigned long long)s->step_exits, (double)s->halt_ns / 1e6,
-		(unsigned long long)s->halts, (unsigned long long)s->pauses);
+		(unsigned long long)s->halts, (unsigned long long)s->pauses,
+		(double)s->ap_hold_ns / 1e6);
 	fprintf(stderr,
 		"    port I/O from bursts %llu; locked instructions with host atomics %llu; "
 		"doorbells %llu; TSC-deadline reads %llu, writes %llu; KVM_SET_XSAVE %llu, "

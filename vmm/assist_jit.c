@@ -52,12 +52,12 @@ bool assist_jit_wanted(const struct vm *vm)
 {
 	const struct assist_vm *a = vm->assist;
 
-	/* several vCPUs, or the in-kernel PIT (whose interrupts do not wake a vCPU in a burst or
-	 * HLT yet), only when asked for (--assist=jit): with two, rusty_demo still fails in JIT
-	 * mode (docs/assist.md, "JIT mode"); never under a debugger, whose stub parks vCPUs,
-	 * steps and sets breakpoints through KVM (docs/gdb.md): the classic assist path obeys it */
+	/* the in-kernel PIT (whose interrupts do not wake a vCPU in a burst or HLT yet) only when
+	 * asked for (--assist=jit); with several vCPUs JIT mode begins once every AP made a port
+	 * I/O (aps_started); never under a debugger, whose stub parks vCPUs, steps and sets
+	 * breakpoints through KVM (docs/gdb.md): the classic assist path obeys it */
 	return vm->cfg->assist_jit && vm->dbg == NULL &&
-	       ((vm->ncpu == 1 && !vm->cfg->pit) || vm->cfg->assist_jit_smp) && vm->sync_regs &&
+	       (!vm->cfg->pit || vm->cfg->assist_jit_pit) && vm->sync_regs &&
 	       (a->sync_mask & SYNC_ALL) == SYNC_ALL && software_kvm();
 }
 
@@ -124,15 +124,18 @@ void assist_jit_await(struct vcpu *v, int ms)
 	const struct assist_vm *a = v->vm->assist;
 	struct pollfd p;
 
-	if (c == NULL || a == NULL || !a->jit || c->dead || c->engaged || c->ready) {
+	if (c == NULL || a == NULL || !a->jit || c->dead || c->engaged) {
 		return;
 	}
 	p = (struct pollfd){.fd = c->sock, .events = POLLIN};
-	if (poll(&p, 1, ms) > 0) {
+	if (!c->ready && poll(&p, 1, ms) > 0) {
 		(void)assist_read_ready(v, c); /* a bad message ends JIT mode there (c->dead) */
 	}
 	/* else: not ready in time, or a kick (the VM is stopping): KVM starts, and the vCPU
 	 * engages at a later exit as before */
+	if (v->id != 0 && !c->dead) {
+		jit_hold_ap(v, c);
+	}
 }
 
 bool assist_jit_pending(const struct vm *vm)
@@ -261,9 +264,11 @@ static bool vmm_op(struct vcpu *v, struct assist_cpu *c)
 		return pio(v, c);
 	case ASSIST_OP_HLT:
 		c->req.regs.rip += c->resp.insn.len;
+		jit_release_aps(v);
 		jit_halt(v, c);
 		return true;
 	case ASSIST_OP_PAUSE: /* RIP is where the spin loop goes on */
+		jit_release_aps(v);
 		jit_pause(v, c);
 		return true;
 	default:
@@ -443,6 +448,9 @@ static bool burst(struct vcpu *v, struct assist_cpu *c)
 	c->req.max_insns = ASSIST_JIT_CAP;
 	c->req.tsc_offset = c->tsc_offset;
 	memcpy(c->req.batch, batched, sizeof batched);
+	/* no PCI device: the configuration data port answers nothing (platform.c) */
+	c->req.absent_port = pci_bus_empty(&v->vm->pci) ? UH_PCI_CONFIG_DATA : 0;
+	c->req.absent_len = pci_bus_empty(&v->vm->pci) ? 4 : 0;
 	jit_irq_request(v->vm, v, c);
 	rc = assist_roundtrip(v, c, &why);
 	c->st.burst_ns += assist_now_ns() - t;

@@ -64,6 +64,7 @@ struct assist_stats {
 	uint64_t pio; /* IN/OUT completed through the hypercall table */
 	uint64_t halts, halt_ns; /* HLT: waits for an interrupt */
 	uint64_t pauses; /* PAUSE loops that let the host CPU go */
+	uint64_t ap_hold_ns; /* an AP held before its first instruction (jit_hold_ap) */
 	uint64_t deadline_reads, deadline_writes, fpu_sets, fpu_gets, xcr0_reads;
 	uint64_t atomics; /* locked instructions done with host atomics in the assist */
 	uint64_t lat_n, lat[LAT_BUCKETS]; /* interrupt-delivery latency */
@@ -119,6 +120,9 @@ struct assist_vm {
 	_Atomic bool alive; /* a message came from the helper: it started */
 	struct assist_ctl *ctl; /* the control page (doorbells), mapped read-write */
 	uint32_t tsc_khz;
+	/* JIT mode, several vCPUs: the boot vCPU waited once (HLT, a spin loop) and the APs may
+	 * start (jit_hold_ap) */
+	uint32_t aps_go;
 };
 
 /* An instruction completed here ends with one of these. */
@@ -222,6 +226,10 @@ void jit_halt(struct vcpu *v, struct assist_cpu *c);
 /* A PAUSE loop: waits JIT_PAUSE_NS (or until a kick), so the host CPU goes to whoever the
  * guest waits for. */
 void jit_pause(struct vcpu *v, struct assist_cpu *c);
+/* Several vCPUs: an AP's first instruction waits until the boot vCPU first waits itself (a
+ * burst stopped at HLT or in a spin loop: jit_release_aps) or AP_HOLD_MS passed. */
+void jit_hold_ap(struct vcpu *v, struct assist_cpu *c);
+void jit_release_aps(struct vcpu *v);
 /* Reads the TSC-deadline MSR (KVM_GET_MSRS). */
 bool jit_read_deadline(struct vcpu *v, struct assist_cpu *c);
 /* The guest's WRMSR IA32_TSC_DEADLINE of `value`, completed by a burst: into KVM's LAPIC

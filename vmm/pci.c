@@ -76,6 +76,16 @@ void pci_bus_attach(struct pci_bus *b, unsigned dev, struct pci_fn *f)
 	}
 }
 
+bool pci_bus_empty(const struct pci_bus *b)
+{
+	for (unsigned d = 0; d < PCI_SLOTS; d++) {
+		if (b->slot[d] != NULL) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* The function an address register selects: enabled, bus 0, function 0, present. */
 static struct pci_fn *selected(struct pci_bus *b, uint32_t addr)
 {

@@ -65,5 +65,8 @@ void pci_config_io(struct pci_bus *b, uint32_t addr, unsigned byte, bool write, 
 		   uint8_t *data);
 /* An MMIO exit: true if a BAR decodes `gpa` (the access was handled), false if not. */
 bool pci_mmio(struct pci_bus *b, uint64_t gpa, bool write, unsigned len, uint8_t *data);
+/* No device attached (devices are attached before any vCPU runs): the configuration data
+ * port reads all ones and takes no write. */
+bool pci_bus_empty(const struct pci_bus *b);
 
 #endif

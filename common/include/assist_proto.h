@@ -104,7 +104,10 @@ struct assist_req {
 	uint64_t deadline; /* JIT mode: host TSC at which a timer interrupt is due (0: none) */
 	int64_t tsc_offset; /* JIT mode: the guest's TSC is the host's plus this (RDTSC) */
 	uint32_t doorbell; /* JIT mode: the control page's doorbell of this vCPU when sent */
-	uint32_t pad;
+	/* JIT mode: ports [absent_port, absent_port + absent_len) answer nothing (the PCI
+	 * configuration data port of a VM without PCI devices): an IN there reads all ones and an
+	 * OUT goes nowhere, as in the VMM (platform.c), so the burst completes them and goes on */
+	uint16_t absent_port, absent_len;
 	struct assist_pio batch[ASSIST_PIO_PORTS]; /* JIT mode: batched ports (value unused) */
 	uint64_t xcr0; /* JIT mode, with ASSIST_F_XCR0: the guest's XCR0 (KVM_GET_XCRS) */
 	struct kvm_regs regs;

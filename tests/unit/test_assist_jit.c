@@ -151,6 +151,37 @@ static void port_io(void **state)
 	assert_int_equal(w->out.insn.io_out, 0);
 }
 
+/* Ports the request names as answered by nothing (a VM without PCI devices: the configuration
+ * data port) are completed in the burst: IN reads all ones (EAX zero-extended, AL and AX
+ * merged), OUT goes nowhere; a port past the range still ends it. */
+static void absent_ports(void **state)
+{
+	/* mov rax, -2 << 32 | 0x1234; mov dx, 0xcfc; in al, dx; mov rbx, rax; in ax, dx;
+	 * mov rsi, rax; in eax, dx; out dx, eax; mov dx, 0xcfe; in eax, dx */
+	static const uint8_t code[] = {0x48, 0xb8, 0x34, 0x12, 0x00, 0x00, 0xfe, 0xff, 0xff, 0xff,
+				       0x66, 0xba, 0xfc, 0x0c, 0xec, 0x48, 0x89, 0xc3, 0x66, 0xed,
+				       0x48, 0x89, 0xc6, 0xed, 0xef, 0x66, 0xba, 0xfe, 0x0c, 0xed};
+	struct worker *w = *state;
+
+	request(w, code, sizeof code, false);
+	w->in.absent_port = 0xcfc;
+	w->in.absent_len = 4;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM); /* IN EAX at 0xcfe: past the range */
+	assert_int_equal(w->out.insn.port, 0xcfe);
+	assert_int_equal(w->out.regs.rip, CODE + sizeof code - 1);
+	assert_int_equal(w->out.regs.rbx, 0xfffffffe000012ffull); /* AL */
+	assert_int_equal(w->out.regs.rsi, 0xfffffffe0000ffffull); /* AX */
+	assert_int_equal(w->out.regs.rax, 0xffffffffull); /* EAX, zero-extended */
+	assert_int_equal(w->out.npio, 0);
+
+	request(w, code, sizeof code, false); /* without the range: the first IN is the VMM's */
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.insn.port, 0xcfc);
+	assert_int_equal(w->out.regs.rip, CODE + 14);
+}
+
 /* RDTSC with the VMM's offset, MOV from CR3 and CS: completed in the assist; HLT is the
  * VMM's; PAUSE runs, and a long PAUSE loop lets the host CPU go. */
 static void completions(void **state)
@@ -677,21 +708,14 @@ static void atomic_counter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(port_io),
-	    cmocka_unit_test(completions),
-	    cmocka_unit_test(rdmsr_bases),
-	    cmocka_unit_test(system_writes),
-	    cmocka_unit_test(iret_same_segments),
-	    cmocka_unit_test(tsc_deadline),
-	    cmocka_unit_test(fpu_stop_point),
-	    cmocka_unit_test(xsave_xrstor),
-	    cmocka_unit_test(same_ram),
-	    cmocka_unit_test(smc_same_epoch),
-	    cmocka_unit_test(interrupts),
-	    cmocka_unit_test(sti_shadow),
-	    cmocka_unit_test(page_tables),
-	    cmocka_unit_test(atomic_forms),
-	    cmocka_unit_test(atomic_counter),
+	    cmocka_unit_test(port_io),	      cmocka_unit_test(absent_ports),
+	    cmocka_unit_test(completions),    cmocka_unit_test(rdmsr_bases),
+	    cmocka_unit_test(system_writes),  cmocka_unit_test(iret_same_segments),
+	    cmocka_unit_test(tsc_deadline),   cmocka_unit_test(fpu_stop_point),
+	    cmocka_unit_test(xsave_xrstor),   cmocka_unit_test(same_ram),
+	    cmocka_unit_test(smc_same_epoch), cmocka_unit_test(interrupts),
+	    cmocka_unit_test(sti_shadow),     cmocka_unit_test(page_tables),
+	    cmocka_unit_test(atomic_forms),   cmocka_unit_test(atomic_counter),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -51,8 +51,8 @@ struct vmm_config {
 	int naffinity; /* 0: no pinning */
 	bool assist; /* --assist=auto (default) or exits: complete rejected instructions */
 	bool assist_jit; /* --assist=auto: on a KVM that emulates CPL-0 code, run guest code in
-			  * the assist by default (JIT mode, one vCPU); false with --assist=exits */
-	bool assist_jit_smp; /* --assist=jit: JIT mode with several vCPUs too (experimental) */
+			  * the assist by default (JIT mode); false with --assist=exits */
+	bool assist_jit_pit; /* --assist=jit: JIT mode with --pit too (experimental) */
 	bool sandbox; /* --sandbox=strict (default); false: --sandbox=off */
 	const struct vmm_net *net; /* --net: a virtio-net NIC; NULL: none */
 	int gdb_fd; /* a debugger's connected socket (launcher/gdb_listen.c), -1: none; vmm_run
