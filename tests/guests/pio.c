@@ -7,6 +7,10 @@
  *   order       three rounds of: "u<i>\n" one UART byte at a time, "w<i>\n" by FileWrite to
  *               fd 1, "b<i>\n" by one serial-buffer write.  With -v the console must show
  *               them in exactly that order (queued UART bytes come before the next exit).
+ *   smp-order   every vCPU takes a spinlock, writes the next line number ("000\n" to "199\n")
+ *               one UART byte at a time, lets the lock go and works a while: the console
+ *               must show the 200 lines whole and in order, whichever vCPU wrote each (a
+ *               vCPU's port writes are not held back past another's later ones).
  *   flood       40 lines of 100 bytes, one UART `out` per byte (many times the ring's
  *               capacity): every byte must arrive, in order.
  *   pci         2,000 rounds of: write the PCI address port, read it back, read the data
@@ -79,6 +83,42 @@ static int order(void)
 		serial_buf(b, sizeof b);
 	}
 	return 0;
+}
+
+#define SO_LINES 200
+
+static volatile uint32_t so_lock, so_next, so_arrived, so_done, mode_set, mode_smp;
+
+static void smp_order(unsigned cpu, unsigned n)
+{
+	__atomic_fetch_add(&so_arrived, 1u, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&so_arrived, __ATOMIC_ACQUIRE) < n) {
+		rt_pause();
+	}
+	for (;;) {
+		uint32_t s;
+		while (__atomic_exchange_n(&so_lock, 1u, __ATOMIC_ACQUIRE) != 0) {
+			rt_pause();
+		}
+		s = so_next;
+		if (s < SO_LINES) {
+			so_next = s + 1;
+			serial_byte((uint8_t)('0' + s / 100));
+			serial_byte((uint8_t)('0' + s / 10 % 10));
+			serial_byte((uint8_t)('0' + s % 10));
+			serial_byte('\n');
+		}
+		__atomic_store_n(&so_lock, 0u, __ATOMIC_RELEASE);
+		if (s >= SO_LINES) {
+			break;
+		}
+		for (volatile uint32_t i = 0; i < 3000 * (cpu + 1); i++) {
+		}
+	}
+	__atomic_fetch_add(&so_done, 1u, __ATOMIC_SEQ_CST);
+	while (cpu == 0 && __atomic_load_n(&so_done, __ATOMIC_ACQUIRE) < n) {
+		rt_pause();
+	}
 }
 
 static int flood(void)
@@ -210,13 +250,26 @@ int guest_main(const struct uh_boot_info *bi, unsigned cpu)
 	const char *mode;
 
 	if (cpu != 0) {
+		while (__atomic_load_n(&mode_set, __ATOMIC_ACQUIRE) == 0) {
+			rt_pause();
+		}
+		if (mode_smp) {
+			smp_order(cpu, (unsigned)bi->num_cpus);
+		}
 		return 0;
 	}
 	if (rt_args_init() != 0 || rt_argc < 2) {
+		__atomic_store_n(&mode_set, 1u, __ATOMIC_RELEASE);
 		rt_printf("unknown mode\n");
 		return 2;
 	}
 	mode = rt_argv[1];
+	mode_smp = rt_streq(mode, "smp-order");
+	__atomic_store_n(&mode_set, 1u, __ATOMIC_RELEASE);
+	if (mode_smp) {
+		smp_order(cpu, (unsigned)bi->num_cpus);
+		return 0;
+	}
 	if (rt_streq(mode, "order")) {
 		return order();
 	} else if (rt_streq(mode, "flood")) {
