@@ -364,6 +364,9 @@ void ucfix_leave(void);
 bool ucfix_active(void);
 /* Flushes Unicorn's TLB of the main instance; false if it has not run yet. */
 bool ucfix_flush(struct worker *w);
+/* Whether a block translated so far calls on_block without saving and reloading the guest's
+ * registers (TCG_CALL_NO_READ_GLOBALS, assist_ucfix.c). */
+bool ucfix_light_block_call(void);
 
 /* ---- assist_screen.c ---- */
 struct verdict classify(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* assist_ucfix.c - three defects of Unicorn 2.0.1 (hermit-abi.md g.3, defects 1 and 4, and
- * the slow stores below), corrected at link time.  The assist links Unicorn statically, with
+ * the slow stores below) and the cost of its block-hook call, corrected at link time.  The
+ * assist links Unicorn statically, with
  *   -Wl,--wrap=tlb_set_page_with_attrs_x86_64 -Wl,--wrap=memory_mapping
- *   -Wl,--wrap=get_page_addr_code_x86_64
+ *   -Wl,--wrap=get_page_addr_code_x86_64 (and tb_invalidate_phys_page_fast_x86_64,
+ *   g_hash_table_lookup: below)
  * so that Unicorn's calls of these internal functions from another of its objects come
  * here (assist/meson.build).  No instruction is emulated or decoded here.
  *
@@ -117,6 +119,41 @@ void __wrap_tb_invalidate_phys_page_fast_x86_64(void *uc, void *pages, uint64_t 
 		cur->epoch++; /* self-modifying code: screen the blocks again */
 	}
 	__real_tb_invalidate_phys_page_fast_x86_64(uc, pages, start, len, retaddr);
+}
+
+/* Unicorn 2.0.1 compiles a hook type with a single hook (ours: the block hook, on_block) as a
+ * direct call, whose helper description it creates with flags 0 (uc_add_inline_hook): at the
+ * start of every translated block TCG then stores all guest registers it holds in host
+ * registers back to the CPU state before the call and loads them again after it.  on_block
+ * writes no guest register and reads only IF, which lives in the CPU state's eflags itself
+ * (never in a TCG global); it never leaves by longjmp.  So its call is marked
+ * TCG_CALL_NO_READ_GLOBALS (which implies no writes): tcg_gen_callN looks the description up
+ * with glib's g_hash_table_lookup, whose wrapper sets the flag on that (heap) description. */
+#define TCG_CALL_NO_READ_GLOBALS 0x0001u
+struct tcg_helper_info { /* TCGHelperInfo, qemu/tcg/tcg.c */
+	void *func;
+	const char *name;
+	unsigned flags, sizemask;
+};
+
+void *__real_g_hash_table_lookup(void *table, const void *key);
+void *__wrap_g_hash_table_lookup(void *table, const void *key);
+static int light; /* the flag was set at least once */
+
+void *__wrap_g_hash_table_lookup(void *table, const void *key)
+{
+	struct tcg_helper_info *info = __real_g_hash_table_lookup(table, key);
+
+	if (key == (const void *)on_block && info != NULL && info->func == key) {
+		info->flags |= TCG_CALL_NO_READ_GLOBALS;
+		__atomic_store_n(&light, 1, __ATOMIC_RELAXED);
+	}
+	return info;
+}
+
+bool ucfix_light_block_call(void)
+{
+	return __atomic_load_n(&light, __ATOMIC_RELAXED) != 0;
 }
 
 void ucfix_enter(struct worker *w)
