@@ -252,15 +252,32 @@ static bool stop_placed(struct worker *w, uint64_t a)
 	return p != NULL;
 }
 
-/* Runs at the start of every translated block, before any of its instructions. */
+static void on_block_slow(struct worker *w, struct hot_block *h, uint64_t addr, uint32_t size);
+
+/* Runs at the start of every translated block, before any of its instructions: a hot block
+ * below the cap, outside an STI shadow, only counts (a leaf without a stack frame: perf put a
+ * quarter of on_block's samples on the prologue and epilogue the slow path needs). */
 void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
 	struct worker *w = opaque;
 	struct hot_block *h = &w->hot[((addr * 0x9e3779b97f4a7c15ull) >> 56) & (HOT_BLOCKS - 1)];
-	struct block *b;
 
 	(void)uc;
 	w->block_rip = addr; /* a stop from here leaves Unicorn's RIP stale (see run_once) */
+	if (__builtin_expect(h->addr == addr && h->epoch == w->epoch && h->size == size &&
+				 w->sti_next == 0 && w->insns + h->ninsn <= w->limit,
+			     1)) {
+		w->insns += h->ninsn;
+		return;
+	}
+	on_block_slow(w, h, addr, size);
+}
+
+static __attribute__((noinline)) void on_block_slow(struct worker *w, struct hot_block *h,
+						    uint64_t addr, uint32_t size)
+{
+	struct block *b;
+
 	if (h->addr == addr && h->epoch == w->epoch && h->size == size) {
 		/* as below, for a block that needs nothing else */
 		if (w->sti_next != 0 && addr != w->sti_next) {
