@@ -171,6 +171,10 @@ static enum screen screen(struct worker *w, uint64_t *rip, bool first_failed)
 		}
 		*rip += in.length;
 		w->sti_next = 0;
+		if (w->line_end) { /* several vCPUs: the line goes out now (jit_pio_batch) */
+			w->line_end = false;
+			return SCR_STOP;
+		}
 		return SCR_DONE;
 	default:
 		/* KVM rejected an instruction only KVM may run: nobody can */
@@ -427,6 +431,7 @@ static void burst_in(struct worker *w)
 	w->cap = w->one ? 1 : q->max_insns;
 	w->limit = w->jit && CHECK_EVERY < w->cap ? CHECK_EVERY : w->cap;
 	w->irq_want = false;
+	w->line_end = false;
 	w->pauses = 0;
 	w->sti_next = 0;
 	w->block_rip = ~0ull;

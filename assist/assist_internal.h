@@ -215,6 +215,7 @@ struct worker {
 	bool ts; /* CR0.TS is set (JIT mode): the block hook stops before x87/SSE code (#NM) */
 	bool smp; /* more than one vCPU: locked instructions need host atomics */
 	bool irq_want; /* an interrupt is due: the burst ends at the next block where IF is 1 */
+	bool line_end; /* several vCPUs: a batched '\n' was collected: the burst ends after it */
 	bool resync; /* INVLPG ran: follow the guest's tables before going on */
 	unsigned pauses; /* blocks with a PAUSE run in this burst (PAUSE_SPIN of them yield) */
 	uint64_t sti_next; /* the address right after the last STI run (in its shadow), or 0 */

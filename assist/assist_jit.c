@@ -505,6 +505,10 @@ bool jit_pio_batch(struct worker *w)
 			    .value = (uint32_t)(rax & (ii->io_size == 4	  ? 0xffffffffull
 						       : ii->io_size == 2 ? 0xffffull
 									  : 0xffull))};
+			/* several vCPUs: a byte '\n' ends the burst right after it, so a line
+			 * written under the guest's lock is out before that lock is let go, ahead
+			 * of any line another vCPU writes next (test pio-smp-order) */
+			w->line_end = w->smp && ii->io_size == 1 && (rax & 0xff) == '\n';
 			return true;
 		}
 	}

@@ -292,9 +292,10 @@ static bool vmm_op(struct vcpu *v, struct assist_cpu *c)
 /* The port writes KVM batches without an exit (pio_ring.c) are batched by bursts too: a
  * byte of the v1 UART, any write to the PCI address latch.  Neither has a result nor can be
  * a protocol violation, so handling them a little later changes nothing for the guest, with
- * one vCPU.  With several, a burst's writes would reach the console (or the latch) only when
- * it ends, after a write another vCPU made later (under the guest's lock), so each ends the
- * burst there (test pio-smp-order: lines out of order before). */
+ * one vCPU.  With several, a burst's writes reached the console only when it ended, after a
+ * line another vCPU wrote later under the guest's lock (test pio-smp-order: lines out of order):
+ * there a byte '\n' ends the burst right after it (assist_jit.c jit_pio_batch), so a line is
+ * out before the lock it was written under is let go. */
 static const struct assist_pio batched[ASSIST_PIO_PORTS] = {
     {.port = UH_V1_UART, .size = 1},
     {.port = UH_PCI_CONFIG_ADDRESS, .size = 4},
@@ -451,11 +452,7 @@ static bool burst(struct vcpu *v, struct assist_cpu *c)
 	}
 	c->req.max_insns = ASSIST_JIT_CAP;
 	c->req.tsc_offset = c->tsc_offset;
-	if (v->vm->ncpu == 1) {
-		memcpy(c->req.batch, batched, sizeof batched);
-	} else {
-		memset(c->req.batch, 0, sizeof c->req.batch);
-	}
+	memcpy(c->req.batch, batched, sizeof batched);
 	/* no PCI device: the configuration data port answers nothing (platform.c) */
 	c->req.absent_port = pci_bus_empty(&v->vm->pci) ? UH_PCI_CONFIG_DATA : 0;
 	c->req.absent_len = pci_bus_empty(&v->vm->pci) ? 4 : 0;

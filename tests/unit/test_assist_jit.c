@@ -152,6 +152,33 @@ static void port_io(void **state)
 	assert_int_equal(w->out.insn.io_out, 0);
 }
 
+/* Several vCPUs: a batched byte '\n' ends the burst right after it (the line is out before the
+ * guest lets its lock go); with one vCPU the burst goes on to the HLT. */
+static void line_end(void **state)
+{
+	/* mov dx, 0x3f8; mov al, 'a'; out dx, al; mov al, '\n'; out dx, al; mov al, 'b';
+	 * out dx, al; hlt */
+	static const uint8_t code[] = {0x66, 0xba, 0xf8, 0x03, 0xb0, 0x61, 0xee,
+				       0xb0, 0x0a, 0xee, 0xb0, 0x62, 0xee, 0xf4};
+	struct worker *w = *state;
+
+	request(w, code, sizeof code, false);
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_CAP);
+	assert_int_equal(w->out.regs.rip, CODE + 10);
+	assert_int_equal(w->out.npio, 2);
+	assert_int_equal(w->out.pio[1].value, '\n');
+
+	w->smp = false;
+	request(w, code, sizeof code, false);
+	burst(w);
+	w->smp = true;
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.insn.op, ASSIST_OP_HLT);
+	assert_int_equal(w->out.npio, 3);
+	exits_clear(w); /* its stop points (the OUTs) sit where the next test has other code */
+}
+
 /* Ports the request names as answered by nothing (a VM without PCI devices: the configuration
  * data port) are completed in the burst: IN reads all ones (EAX zero-extended, AL and AX
  * merged), OUT goes nowhere; a port past the range still ends it. */
@@ -709,14 +736,23 @@ static void atomic_counter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(port_io),	      cmocka_unit_test(absent_ports),
-	    cmocka_unit_test(completions),    cmocka_unit_test(rdmsr_bases),
-	    cmocka_unit_test(system_writes),  cmocka_unit_test(iret_same_segments),
-	    cmocka_unit_test(tsc_deadline),   cmocka_unit_test(fpu_stop_point),
-	    cmocka_unit_test(xsave_xrstor),   cmocka_unit_test(same_ram),
-	    cmocka_unit_test(smc_same_epoch), cmocka_unit_test(interrupts),
-	    cmocka_unit_test(sti_shadow),     cmocka_unit_test(page_tables),
-	    cmocka_unit_test(atomic_forms),   cmocka_unit_test(atomic_counter),
+	    cmocka_unit_test(port_io),
+	    cmocka_unit_test(absent_ports),
+	    cmocka_unit_test(line_end),
+	    cmocka_unit_test(completions),
+	    cmocka_unit_test(rdmsr_bases),
+	    cmocka_unit_test(system_writes),
+	    cmocka_unit_test(iret_same_segments),
+	    cmocka_unit_test(tsc_deadline),
+	    cmocka_unit_test(fpu_stop_point),
+	    cmocka_unit_test(xsave_xrstor),
+	    cmocka_unit_test(same_ram),
+	    cmocka_unit_test(smc_same_epoch),
+	    cmocka_unit_test(interrupts),
+	    cmocka_unit_test(sti_shadow),
+	    cmocka_unit_test(page_tables),
+	    cmocka_unit_test(atomic_forms),
+	    cmocka_unit_test(atomic_counter),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
