@@ -302,9 +302,10 @@ void jit_halt(struct vcpu *v, struct assist_cpu *c)
  * KVM both sides run at one speed and the boot vCPU wins (exits mode: 0 of 133 runs); in JIT
  * mode the AP, still in KVM or in its own Unicorn, won against the boot vCPU's cold code in
  * Unicorn's translator in 5 of 40 (docs/assist.md, "Two vCPUs").  The boot vCPU's first wait
- * is synch_all_cores, right after it registered.  So an AP starts once the boot vCPU has
- * stopped at an HLT or a spin loop, or after AP_HOLD_MS for a guest whose boot vCPU never
- * waits (on hardware an AP's INIT-SIPI start takes milliseconds too). */
+ * comes after it registered (synch_all_cores where the kernel has it; in rusty_demo its first
+ * sleep), and until an AP is up the kernel counts one processor.  So an AP starts once the
+ * boot vCPU has stopped at an HLT or a spin loop, or after AP_HOLD_MS for a guest whose boot
+ * vCPU never waits (on hardware an AP's INIT-SIPI start takes milliseconds too). */
 #define AP_HOLD_MS 200u
 
 void jit_hold_ap(struct vcpu *v, struct assist_cpu *c)

@@ -53,8 +53,8 @@ bool assist_jit_wanted(const struct vm *vm)
 	const struct assist_vm *a = vm->assist;
 
 	/* the in-kernel PIT (whose interrupts do not wake a vCPU in a burst or HLT yet) only when
-	 * asked for (--assist=jit); with several vCPUs JIT mode begins once every AP made a port
-	 * I/O (aps_started); never under a debugger, whose stub parks vCPUs, steps and sets
+	 * asked for (--assist=jit); with several vCPUs an AP starts once the boot vCPU first
+	 * waits (jit_hold_ap); never under a debugger, whose stub parks vCPUs, steps and sets
 	 * breakpoints through KVM (docs/gdb.md): the classic assist path obeys it */
 	return vm->cfg->assist_jit && vm->dbg == NULL &&
 	       (!vm->cfg->pit || vm->cfg->assist_jit_pit) && vm->sync_regs &&
