@@ -114,6 +114,36 @@ static enum screen screen_kvm(struct worker *w, const struct verdict *v,
 	return SCR_STOP;
 }
 
+/* An instruction of the VMM's list: JIT mode completes XSAVE and XRSTOR of the standard format
+ * here, and port I/O the burst may collect or answer (screen_vmm) is gone past; anything else
+ * ends the burst before it. */
+static enum screen screen_vmm_op(struct worker *w, const struct verdict *v,
+				 const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
+				 uint64_t *rip)
+{
+	if (w->jit && (v->op == ASSIST_OP_XSAVE || v->op == ASSIST_OP_XRSTOR)) {
+		int rc = xsave_complete(w, in, ops, *rip, v->op);
+		if (rc < 0) {
+			set_stop(w, ASSIST_STOP_ERROR, (enum assist_class)v->cls);
+			return SCR_STOP;
+		}
+		if (rc == 0) {
+			w->out.counts.completed++;
+			return completed(w, rip, in->length);
+		}
+	}
+	if (screen_vmm(w, v, in, ops, *rip) == SCR_STOP) {
+		return SCR_STOP;
+	}
+	*rip += in->length;
+	w->sti_next = 0;
+	if (w->line_end) { /* several vCPUs: the line goes out now (jit_pio_batch) */
+		w->line_end = false;
+		return SCR_STOP;
+	}
+	return SCR_DONE;
+}
+
 /* Decides what to do with the instruction at *rip: run a burst from it, complete it here
  * (and go on), or end the burst before it. */
 static enum screen screen(struct worker *w, uint64_t *rip, bool first_failed)
@@ -155,27 +185,7 @@ static enum screen screen(struct worker *w, uint64_t *rip, bool first_failed)
 	case A_ATOMIC:
 		return screen_self(w, &v, &in, ops, rip, first_failed);
 	case A_VMM:
-		if (w->jit && (v.op == ASSIST_OP_XSAVE || v.op == ASSIST_OP_XRSTOR)) {
-			int rc = xsave_complete(w, &in, ops, *rip, v.op);
-			if (rc < 0) {
-				set_stop(w, ASSIST_STOP_ERROR, (enum assist_class)v.cls);
-				return SCR_STOP;
-			}
-			if (rc == 0) {
-				w->out.counts.completed++;
-				return completed(w, rip, in.length);
-			}
-		}
-		if (screen_vmm(w, &v, &in, ops, *rip) == SCR_STOP) {
-			return SCR_STOP;
-		}
-		*rip += in.length;
-		w->sti_next = 0;
-		if (w->line_end) { /* several vCPUs: the line goes out now (jit_pio_batch) */
-			w->line_end = false;
-			return SCR_STOP;
-		}
-		return SCR_DONE;
+		return screen_vmm_op(w, &v, &in, ops, rip);
 	default:
 		/* KVM rejected an instruction only KVM may run: nobody can */
 		return screen_kvm(w, &v, &in, ops, *rip, first_failed);
