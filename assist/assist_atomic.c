@@ -3,8 +3,15 @@
  * several vCPUs, atomic against every other vCPU, in a burst or in KVM.
  *
  * Unicorn 2.0.1 runs them as plain loads and stores (hermit-abi.md g.3, rule 5), so a store of
- * another vCPU could fall between its read and its write.  Instead, the assist does what the
- * processor does, with a host atomic on guest RAM and Unicorn as the arithmetic unit:
+ * another vCPU could fall between its read and its write.  Instead:
+ *   - ADD, OR, ADC, SBB, AND, SUB, XOR, XADD, XCHG, CMPXCHG, INC, DEC, NEG, NOT and BTS, BTR,
+ *     BTC with an immediate, of 1 to 8 bytes, run as their host twin (`native` below): the
+ *     host processor executes the same instruction, LOCK kept, on the operand in guest RAM,
+ *     with the guest's source value and arithmetic flags (a locked increment in a burst's
+ *     loop: 0.9 us against 1.85 us through the ALU; where Unicorn differs from the processor,
+ *     a 32-bit CMPXCHG that succeeds and LOCK NEG's flags, this is the processor's answer);
+ *   - the rest (CMPXCHG8B, CMPXCHG16B, an AH..BH operand) as the processor does it, with a
+ *     host compare-and-swap on guest RAM and Unicorn as the arithmetic unit:
  *   1. Zydis re-encodes the instruction with its memory operand moved to a fixed scratch
  *      address (base, index, segment and LOCK dropped): `lock cmpxchg [rdi+8], rsi` becomes
  *      `cmpxchg [0x20000], rsi`, followed by a HLT;
@@ -19,7 +26,7 @@
  * Only naturally aligned operands of 1, 2, 4, 8 or 16 bytes in one RAM page the guest may write
  * and that is not a page-table frame; anything else (and BT* with a register bit offset, which
  * may address beyond the operand) is left to KVM.  No decoder or arithmetic of our own: Zydis
- * decodes and encodes, Unicorn computes. */
+ * decodes and encodes, the host processor or Unicorn computes. */
 #include <string.h>
 #include <sys/mman.h>
 
@@ -275,10 +282,250 @@ static int commit(struct worker *w, uint64_t code, uint8_t *p, unsigned size, ui
 	return 1; /* contended for too long: KVM's turn */
 }
 
+/* ---- the common locked instructions as the same host instruction on guest RAM ----
+ * The host processor runs the very instruction Zydis decoded (same mnemonic, operand size and
+ * source value, LOCK kept) on the operand in guest RAM, with the guest's arithmetic flags
+ * loaded before it: its result, flags and register writes (32-bit writes zero-extend, 8- and
+ * 16-bit ones merge) are the processor's own, and atomic against every other vCPU, in a burst
+ * or in KVM.  No arithmetic of ours; the stub is chosen by mnemonic and size only.  The red
+ * zone below RSP is stepped over before PUSHFQ. */
+#define FL_IN                                                                                      \
+	"lea -128(%%rsp), %%rsp\n\tpushfq\n\tandq %[clr], (%%rsp)\n\torq %[fin], (%%rsp)\n\t"      \
+	"popfq\n\t"
+#define FL_OUT "\n\tpushfq\n\tpopq %[fo]\n\tlea 128(%%rsp), %%rsp"
+
+#define NATIVE_SRC(OPS, SFX, RMOD, CONS)                                                           \
+	__asm__ volatile(FL_IN OPS SFX " %" RMOD "[s], (%[p])" FL_OUT                              \
+			 : [s] CONS(src), [fo] "=&r"(fo)                                           \
+			 : [p] "r"(p), [fin] "r"(fin), [clr] "r"(clr)                              \
+			 : "cc", "memory")
+#define NATIVE_CMPXCHG(SFX, RMOD, CONS)                                                            \
+	__asm__ volatile(FL_IN "lock cmpxchg" SFX " %" RMOD "[s], (%[p])" FL_OUT                   \
+			 : [s] CONS(src), [fo] "=&r"(fo), "+a"(*rax)                               \
+			 : [p] "r"(p), [fin] "r"(fin), [clr] "r"(clr)                              \
+			 : "cc", "memory")
+#define NATIVE_ONE(OPS, SFX)                                                                       \
+	__asm__ volatile(FL_IN OPS SFX " (%[p])" FL_OUT                                            \
+			 : [fo] "=&r"(fo)                                                          \
+			 : [p] "r"(p), [fin] "r"(fin), [clr] "r"(clr)                              \
+			 : "cc", "memory")
+
+/* OPS src, (p) of `size` bytes; *srcp is the source register's whole value (written back by
+ * XADD and XCHG); returns RFLAGS after it. */
+#define NATIVE_BIN(NAME, OPS)                                                                      \
+	static uint64_t NAME(void *p, uint64_t *srcp, unsigned size, uint64_t fin)                 \
+	{                                                                                          \
+		uint64_t fo = 0, clr = ~RF_ARITH, src = *srcp;                                     \
+		switch (size) {                                                                    \
+		case 1:                                                                            \
+			NATIVE_SRC(OPS, "b", "b", "+q");                                           \
+			break;                                                                     \
+		case 2:                                                                            \
+			NATIVE_SRC(OPS, "w", "w", "+r");                                           \
+			break;                                                                     \
+		case 4:                                                                            \
+			NATIVE_SRC(OPS, "l", "k", "+r");                                           \
+			break;                                                                     \
+		default:                                                                           \
+			NATIVE_SRC(OPS, "q", "q", "+r");                                           \
+			break;                                                                     \
+		}                                                                                  \
+		*srcp = src;                                                                       \
+		return fo;                                                                         \
+	}
+#define NATIVE_UNARY(NAME, OPS)                                                                    \
+	static uint64_t NAME(void *p, uint64_t *srcp, unsigned size, uint64_t fin)                 \
+	{                                                                                          \
+		uint64_t fo = 0, clr = ~RF_ARITH;                                                  \
+		(void)srcp;                                                                        \
+		switch (size) {                                                                    \
+		case 1:                                                                            \
+			NATIVE_ONE(OPS, "b");                                                      \
+			break;                                                                     \
+		case 2:                                                                            \
+			NATIVE_ONE(OPS, "w");                                                      \
+			break;                                                                     \
+		case 4:                                                                            \
+			NATIVE_ONE(OPS, "l");                                                      \
+			break;                                                                     \
+		default:                                                                           \
+			NATIVE_ONE(OPS, "q");                                                      \
+			break;                                                                     \
+		}                                                                                  \
+		return fo;                                                                         \
+	}
+
+NATIVE_BIN(nat_add, "lock add")
+NATIVE_BIN(nat_or, "lock or")
+NATIVE_BIN(nat_adc, "lock adc")
+NATIVE_BIN(nat_sbb, "lock sbb")
+NATIVE_BIN(nat_and, "lock and")
+NATIVE_BIN(nat_sub, "lock sub")
+NATIVE_BIN(nat_xor, "lock xor")
+NATIVE_BIN(nat_xadd, "lock xadd")
+NATIVE_BIN(nat_xchg, "xchg")
+NATIVE_UNARY(nat_inc, "lock inc")
+NATIVE_UNARY(nat_dec, "lock dec")
+NATIVE_UNARY(nat_neg, "lock neg")
+NATIVE_UNARY(nat_not, "lock not")
+
+/* BTS/BTR/BTC with an immediate bit offset (taken modulo the operand size, as the processor
+ * does): the register form with that offset is the same instruction.  No 8-bit form. */
+#define NATIVE_BT(NAME, OPS)                                                                       \
+	static uint64_t NAME(void *p, uint64_t *srcp, unsigned size, uint64_t fin)                 \
+	{                                                                                          \
+		uint64_t fo = 0, clr = ~RF_ARITH, src = *srcp & (size * 8u - 1u);                  \
+		switch (size) {                                                                    \
+		case 2:                                                                            \
+			NATIVE_SRC(OPS, "w", "w", "+r");                                           \
+			break;                                                                     \
+		case 4:                                                                            \
+			NATIVE_SRC(OPS, "l", "k", "+r");                                           \
+			break;                                                                     \
+		default:                                                                           \
+			NATIVE_SRC(OPS, "q", "q", "+r");                                           \
+			break;                                                                     \
+		}                                                                                  \
+		return fo;                                                                         \
+	}
+NATIVE_BT(nat_bts, "lock bts")
+NATIVE_BT(nat_btr, "lock btr")
+NATIVE_BT(nat_btc, "lock btc")
+
+static uint64_t nat_cmpxchg(void *p, uint64_t *srcp, uint64_t *rax, unsigned size, uint64_t fin)
+{
+	uint64_t fo = 0, clr = ~RF_ARITH, src = *srcp;
+
+	switch (size) {
+	case 1:
+		NATIVE_CMPXCHG("b", "b", "+q");
+		break;
+	case 2:
+		NATIVE_CMPXCHG("w", "w", "+r");
+		break;
+	case 4:
+		NATIVE_CMPXCHG("l", "k", "+r");
+		break;
+	default:
+		NATIVE_CMPXCHG("q", "q", "+r");
+		break;
+	}
+	return fo;
+}
+
+typedef uint64_t (*native_fn)(void *p, uint64_t *srcp, unsigned size, uint64_t fin);
+
+static native_fn native_of(ZydisMnemonic m, bool *writes_src)
+{
+	*writes_src = m == ZYDIS_MNEMONIC_XADD || m == ZYDIS_MNEMONIC_XCHG;
+	switch (m) {
+	case ZYDIS_MNEMONIC_ADD:
+		return nat_add;
+	case ZYDIS_MNEMONIC_OR:
+		return nat_or;
+	case ZYDIS_MNEMONIC_ADC:
+		return nat_adc;
+	case ZYDIS_MNEMONIC_SBB:
+		return nat_sbb;
+	case ZYDIS_MNEMONIC_AND:
+		return nat_and;
+	case ZYDIS_MNEMONIC_SUB:
+		return nat_sub;
+	case ZYDIS_MNEMONIC_XOR:
+		return nat_xor;
+	case ZYDIS_MNEMONIC_XADD:
+		return nat_xadd;
+	case ZYDIS_MNEMONIC_XCHG:
+		return nat_xchg;
+	case ZYDIS_MNEMONIC_INC:
+		return nat_inc;
+	case ZYDIS_MNEMONIC_DEC:
+		return nat_dec;
+	case ZYDIS_MNEMONIC_NEG:
+		return nat_neg;
+	case ZYDIS_MNEMONIC_NOT:
+		return nat_not;
+	case ZYDIS_MNEMONIC_BTS:
+		return nat_bts;
+	case ZYDIS_MNEMONIC_BTR:
+		return nat_btr;
+	case ZYDIS_MNEMONIC_BTC:
+		return nat_btc;
+	default:
+		return NULL;
+	}
+}
+
+/* The source operand's value (a register's whole 64 bits, or the immediate) and, for a
+ * register, its Unicorn id; false if there is none we take (AH..BH, or several). */
+static bool native_src(struct worker *w, const ZydisDecodedInstruction *in,
+		       const ZydisDecodedOperand *ops, unsigned mem, uint64_t *v, int *reg)
+{
+	*v = 0;
+	*reg = -1;
+	for (unsigned i = 0; i < in->operand_count_visible; i++) {
+		ZydisRegister r;
+		if (i == mem) {
+			continue;
+		}
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+			*v = ops[i].imm.is_signed ? (uint64_t)ops[i].imm.value.s
+						  : ops[i].imm.value.u;
+			continue;
+		}
+		if (ops[i].type != ZYDIS_OPERAND_TYPE_REGISTER || *reg >= 0 ||
+		    (ops[i].reg.value >= ZYDIS_REGISTER_AH &&
+		     ops[i].reg.value <= ZYDIS_REGISTER_BH)) {
+			return false;
+		}
+		r = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, ops[i].reg.value);
+		if (r < ZYDIS_REGISTER_RAX || r > ZYDIS_REGISTER_R15) {
+			return false;
+		}
+		*reg = gpr_ids[r - ZYDIS_REGISTER_RAX];
+		if (uc_reg_read(w->uc, *reg, v) != UC_ERR_OK) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The instruction as its host twin on p: 0 done, 1 not one of those (the ALU does it). */
+static int native(struct worker *w, const ZydisDecodedInstruction *in,
+		  const ZydisDecodedOperand *ops, unsigned mem, uint8_t *p, unsigned size)
+{
+	bool writes_src = false;
+	native_fn f = native_of(in->mnemonic, &writes_src);
+	uint64_t src, fl, fo, rax = 0;
+	int reg;
+
+	if ((f == NULL && in->mnemonic != ZYDIS_MNEMONIC_CMPXCHG) || size > 8 ||
+	    !native_src(w, in, ops, mem, &src, &reg) ||
+	    uc_reg_read(w->uc, UC_X86_REG_EFLAGS, &fl) != UC_ERR_OK) {
+		return 1;
+	}
+	if (in->mnemonic == ZYDIS_MNEMONIC_CMPXCHG) {
+		if (reg < 0 || uc_reg_read(w->uc, UC_X86_REG_RAX, &rax) != UC_ERR_OK) {
+			return 1;
+		}
+		fo = nat_cmpxchg(p, &src, &rax, size, fl & RF_ARITH);
+		if (uc_reg_write(w->uc, UC_X86_REG_RAX, &rax) != UC_ERR_OK) {
+			return -1;
+		}
+	} else {
+		fo = f(p, &src, size, fl & RF_ARITH);
+		if (writes_src && (reg < 0 || uc_reg_write(w->uc, reg, &src) != UC_ERR_OK)) {
+			return -1;
+		}
+	}
+	fl = (fl & ~RF_ARITH) | (fo & RF_ARITH);
+	return uc_reg_write(w->uc, UC_X86_REG_EFLAGS, &fl) == UC_ERR_OK ? 0 : -1;
+}
+
 int atomic_complete(struct worker *w, const ZydisDecodedInstruction *in,
 		    const ZydisDecodedOperand *ops, uint64_t rip)
 {
-	int mem = mem_operand(in, ops);
+	int mem = mem_operand(in, ops), rc;
 	uint64_t ea, code;
 	uint8_t *p;
 	unsigned size;
@@ -287,9 +534,14 @@ int atomic_complete(struct worker *w, const ZydisDecodedInstruction *in,
 		return 1;
 	}
 	size = ops[mem].size / 8;
-	if ((p = operand_host(w, ea, size)) == NULL ||
-	    (code = alu_code(w, in, ops, (unsigned)mem)) == 0) {
+	if ((p = operand_host(w, ea, size)) == NULL) {
 		return 1; /* KVM faults, or does it right */
+	}
+	if ((rc = native(w, in, ops, (unsigned)mem, p, size)) != 1) {
+		return rc;
+	}
+	if ((code = alu_code(w, in, ops, (unsigned)mem)) == 0) {
+		return 1;
 	}
 	return commit(w, code, p, size, used_gprs(in, ops));
 }
