@@ -294,80 +294,66 @@ static int commit(struct worker *w, uint64_t code, uint8_t *p, unsigned size, ui
 	"popfq\n\t"
 #define FL_OUT "\n\tpushfq\n\tpopq %[fo]\n\tlea 128(%%rsp), %%rsp"
 
+/* One stub line: OPS with the size suffix SFX, the source as register RMOD of constraint CONS. */
 #define NATIVE_SRC(OPS, SFX, RMOD, CONS)                                                           \
 	__asm__ volatile(FL_IN OPS SFX " %" RMOD "[s], (%[p])" FL_OUT                              \
 			 : [s] CONS(src), [fo] "=&r"(fo)                                           \
 			 : [p] "r"(p), [fin] "r"(fin), [clr] "r"(clr)                              \
 			 : "cc", "memory")
-#define NATIVE_CMPXCHG(SFX, RMOD, CONS)                                                            \
-	__asm__ volatile(FL_IN "lock cmpxchg" SFX " %" RMOD "[s], (%[p])" FL_OUT                   \
+#define NATIVE_CMPXCHG(OPS, SFX, RMOD, CONS)                                                       \
+	__asm__ volatile(FL_IN OPS SFX " %" RMOD "[s], (%[p])" FL_OUT                              \
 			 : [s] CONS(src), [fo] "=&r"(fo), "+a"(*rax)                               \
 			 : [p] "r"(p), [fin] "r"(fin), [clr] "r"(clr)                              \
 			 : "cc", "memory")
-#define NATIVE_ONE(OPS, SFX)                                                                       \
+#define NATIVE_ONE(OPS, SFX, RMOD, CONS)                                                           \
 	__asm__ volatile(FL_IN OPS SFX " (%[p])" FL_OUT                                            \
 			 : [fo] "=&r"(fo)                                                          \
 			 : [p] "r"(p), [fin] "r"(fin), [clr] "r"(clr)                              \
 			 : "cc", "memory")
 
-/* OPS src, (p) of `size` bytes; *srcp is the source register's whole value (written back by
- * XADD and XCHG); returns RFLAGS after it. */
-#define NATIVE_BIN(NAME, OPS)                                                                      \
+/* The cases of a switch on `size`, each one STEP line: 1 byte, and 2, 4 or 8 bytes. */
+#define NATIVE_B(STEP, OPS)                                                                        \
+	case 1:                                                                                    \
+		STEP(OPS, "b", "b", "+q");                                                         \
+		break
+#define NATIVE_WLQ(STEP, OPS)                                                                      \
+	case 2:                                                                                    \
+		STEP(OPS, "w", "w", "+r");                                                         \
+		break;                                                                             \
+	case 4:                                                                                    \
+		STEP(OPS, "l", "k", "+r");                                                         \
+		break;                                                                             \
+	default:                                                                                   \
+		STEP(OPS, "q", "q", "+r");                                                         \
+		break
+
+/* OPS of `size` bytes on (p): STEP is NATIVE_SRC (src, (p)) or NATIVE_ONE ((p) alone); *srcp
+ * is the source register's whole value (written back by XADD and XCHG); returns RFLAGS. */
+#define NATIVE_FN(NAME, STEP, OPS)                                                                 \
 	static uint64_t NAME(void *p, uint64_t *srcp, unsigned size, uint64_t fin)                 \
 	{                                                                                          \
 		uint64_t fo = 0, clr = ~RF_ARITH, src = *srcp;                                     \
 		switch (size) {                                                                    \
-		case 1:                                                                            \
-			NATIVE_SRC(OPS, "b", "b", "+q");                                           \
-			break;                                                                     \
-		case 2:                                                                            \
-			NATIVE_SRC(OPS, "w", "w", "+r");                                           \
-			break;                                                                     \
-		case 4:                                                                            \
-			NATIVE_SRC(OPS, "l", "k", "+r");                                           \
-			break;                                                                     \
-		default:                                                                           \
-			NATIVE_SRC(OPS, "q", "q", "+r");                                           \
-			break;                                                                     \
+			NATIVE_B(STEP, OPS);                                                       \
+			NATIVE_WLQ(STEP, OPS);                                                     \
 		}                                                                                  \
 		*srcp = src;                                                                       \
 		return fo;                                                                         \
 	}
-#define NATIVE_UNARY(NAME, OPS)                                                                    \
-	static uint64_t NAME(void *p, uint64_t *srcp, unsigned size, uint64_t fin)                 \
-	{                                                                                          \
-		uint64_t fo = 0, clr = ~RF_ARITH;                                                  \
-		(void)srcp;                                                                        \
-		switch (size) {                                                                    \
-		case 1:                                                                            \
-			NATIVE_ONE(OPS, "b");                                                      \
-			break;                                                                     \
-		case 2:                                                                            \
-			NATIVE_ONE(OPS, "w");                                                      \
-			break;                                                                     \
-		case 4:                                                                            \
-			NATIVE_ONE(OPS, "l");                                                      \
-			break;                                                                     \
-		default:                                                                           \
-			NATIVE_ONE(OPS, "q");                                                      \
-			break;                                                                     \
-		}                                                                                  \
-		return fo;                                                                         \
-	}
 
-NATIVE_BIN(nat_add, "lock add")
-NATIVE_BIN(nat_or, "lock or")
-NATIVE_BIN(nat_adc, "lock adc")
-NATIVE_BIN(nat_sbb, "lock sbb")
-NATIVE_BIN(nat_and, "lock and")
-NATIVE_BIN(nat_sub, "lock sub")
-NATIVE_BIN(nat_xor, "lock xor")
-NATIVE_BIN(nat_xadd, "lock xadd")
-NATIVE_BIN(nat_xchg, "xchg")
-NATIVE_UNARY(nat_inc, "lock inc")
-NATIVE_UNARY(nat_dec, "lock dec")
-NATIVE_UNARY(nat_neg, "lock neg")
-NATIVE_UNARY(nat_not, "lock not")
+NATIVE_FN(nat_add, NATIVE_SRC, "lock add")
+NATIVE_FN(nat_or, NATIVE_SRC, "lock or")
+NATIVE_FN(nat_adc, NATIVE_SRC, "lock adc")
+NATIVE_FN(nat_sbb, NATIVE_SRC, "lock sbb")
+NATIVE_FN(nat_and, NATIVE_SRC, "lock and")
+NATIVE_FN(nat_sub, NATIVE_SRC, "lock sub")
+NATIVE_FN(nat_xor, NATIVE_SRC, "lock xor")
+NATIVE_FN(nat_xadd, NATIVE_SRC, "lock xadd")
+NATIVE_FN(nat_xchg, NATIVE_SRC, "xchg")
+NATIVE_FN(nat_inc, NATIVE_ONE, "lock inc")
+NATIVE_FN(nat_dec, NATIVE_ONE, "lock dec")
+NATIVE_FN(nat_neg, NATIVE_ONE, "lock neg")
+NATIVE_FN(nat_not, NATIVE_ONE, "lock not")
 
 /* BTS/BTR/BTC with an immediate bit offset (taken modulo the operand size, as the processor
  * does): the register form with that offset is the same instruction.  No 8-bit form. */
@@ -376,15 +362,7 @@ NATIVE_UNARY(nat_not, "lock not")
 	{                                                                                          \
 		uint64_t fo = 0, clr = ~RF_ARITH, src = *srcp & (size * 8u - 1u);                  \
 		switch (size) {                                                                    \
-		case 2:                                                                            \
-			NATIVE_SRC(OPS, "w", "w", "+r");                                           \
-			break;                                                                     \
-		case 4:                                                                            \
-			NATIVE_SRC(OPS, "l", "k", "+r");                                           \
-			break;                                                                     \
-		default:                                                                           \
-			NATIVE_SRC(OPS, "q", "q", "+r");                                           \
-			break;                                                                     \
+			NATIVE_WLQ(NATIVE_SRC, OPS);                                               \
 		}                                                                                  \
 		return fo;                                                                         \
 	}
@@ -392,23 +370,13 @@ NATIVE_BT(nat_bts, "lock bts")
 NATIVE_BT(nat_btr, "lock btr")
 NATIVE_BT(nat_btc, "lock btc")
 
-static uint64_t nat_cmpxchg(void *p, uint64_t *srcp, uint64_t *rax, unsigned size, uint64_t fin)
+static uint64_t nat_cmpxchg(void *p, uint64_t src, uint64_t *rax, unsigned size, uint64_t fin)
 {
-	uint64_t fo = 0, clr = ~RF_ARITH, src = *srcp;
+	uint64_t fo = 0, clr = ~RF_ARITH;
 
 	switch (size) {
-	case 1:
-		NATIVE_CMPXCHG("b", "b", "+q");
-		break;
-	case 2:
-		NATIVE_CMPXCHG("w", "w", "+r");
-		break;
-	case 4:
-		NATIVE_CMPXCHG("l", "k", "+r");
-		break;
-	default:
-		NATIVE_CMPXCHG("q", "q", "+r");
-		break;
+		NATIVE_B(NATIVE_CMPXCHG, "lock cmpxchg");
+		NATIVE_WLQ(NATIVE_CMPXCHG, "lock cmpxchg");
 	}
 	return fo;
 }
@@ -508,7 +476,7 @@ static int native(struct worker *w, const ZydisDecodedInstruction *in,
 		if (reg < 0 || uc_reg_read(w->uc, UC_X86_REG_RAX, &rax) != UC_ERR_OK) {
 			return 1;
 		}
-		fo = nat_cmpxchg(p, &src, &rax, size, fl & RF_ARITH);
+		fo = nat_cmpxchg(p, src, &rax, size, fl & RF_ARITH);
 		if (uc_reg_write(w->uc, UC_X86_REG_RAX, &rax) != UC_ERR_OK) {
 			return -1;
 		}

@@ -313,7 +313,7 @@ void jit_halt(struct vcpu *v, struct assist_cpu *c)
 void jit_hold_ap(struct vcpu *v, struct assist_cpu *c)
 {
 	struct assist_vm *a = v->vm->assist;
-	uint64_t now = assist_now_ns(), end = now + AP_HOLD_MS * 1000000ull;
+	uint64_t t0 = assist_now_ns(), now = t0, end = t0 + AP_HOLD_MS * 1000000ull;
 
 	__atomic_store_n(&c->halted, true, __ATOMIC_SEQ_CST); /* assist_kick wakes it */
 	while (now < end && !atomic_load(&v->vm->stopping)) {
@@ -327,7 +327,7 @@ void jit_hold_ap(struct vcpu *v, struct assist_cpu *c)
 		now = assist_now_ns();
 	}
 	__atomic_store_n(&c->halted, false, __ATOMIC_SEQ_CST);
-	c->st.ap_hold_ns = assist_now_ns() - (end - AP_HOLD_MS * 1000000ull);
+	c->st.ap_hold_ns = assist_now_ns() - t0;
 }
 
 void jit_release_aps(struct vcpu *v)

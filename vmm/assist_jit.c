@@ -430,7 +430,7 @@ static bool same_ram(const struct vcpu *v, struct assist_cpu *c)
 static bool burst(struct vcpu *v, struct assist_cpu *c)
 {
 	const char *why = NULL;
-	bool first = c->first_failed;
+	bool first = c->first_failed, absent;
 	uint64_t rip0 = c->req.regs.rip, t = assist_now_ns();
 	int rc;
 
@@ -454,8 +454,9 @@ static bool burst(struct vcpu *v, struct assist_cpu *c)
 	c->req.tsc_offset = c->tsc_offset;
 	memcpy(c->req.batch, batched, sizeof batched);
 	/* no PCI device: the configuration data port answers nothing (platform.c) */
-	c->req.absent_port = pci_bus_empty(&v->vm->pci) ? UH_PCI_CONFIG_DATA : 0;
-	c->req.absent_len = pci_bus_empty(&v->vm->pci) ? 4 : 0;
+	absent = pci_bus_empty(&v->vm->pci);
+	c->req.absent_port = absent ? UH_PCI_CONFIG_DATA : 0;
+	c->req.absent_len = absent ? 4 : 0;
 	jit_irq_request(v->vm, v, c);
 	rc = assist_roundtrip(v, c, &why);
 	c->st.burst_ns += assist_now_ns() - t;
