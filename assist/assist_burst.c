@@ -67,6 +67,10 @@ static enum screen completed(struct worker *w, uint64_t *rip, unsigned len)
 	*rip = w->jumped ? w->jump : *rip + len;
 	w->jumped = false;
 	w->sti_next = 0; /* whatever shadow there was, this instruction used it up */
+	if (w->end_after) { /* the reply carries it now (an ICR write: the IPI goes out) */
+		w->end_after = false;
+		return SCR_STOP;
+	}
 	return SCR_DONE;
 }
 
@@ -168,8 +172,14 @@ static enum screen screen(struct worker *w, uint64_t *rip, bool first_failed)
 	if (w->jit) {
 		v = jit_verdict(w, v, &in, ops);
 	}
-	if (ts && v.fpu) {
-		set_stop(w, ASSIST_STOP_NM, (enum assist_class)v.cls); /* lazy FPU switch */
+	if (ts && v.fpu) { /* lazy FPU switch: #NM, delivered here where it can be */
+		int rc = w->jit ? nm_deliver(w, rip) : 1;
+		if (rc == 0) {
+			w->out.counts.completed++;
+			w->sti_next = 0;
+			return SCR_DONE;
+		}
+		set_stop(w, rc < 0 ? ASSIST_STOP_ERROR : ASSIST_STOP_NM, (enum assist_class)v.cls);
 		return SCR_STOP;
 	}
 	switch (v.action) {
@@ -441,6 +451,9 @@ static void burst_in(struct worker *w)
 	w->cap = w->one ? 1 : q->max_insns;
 	w->limit = w->jit && CHECK_EVERY < w->cap ? CHECK_EVERY : w->cap;
 	w->irq_want = false;
+	w->deadline0 = q->deadline;
+	w->end_after = false;
+	w->lvtt = q->lvtt;
 	w->line_end = false;
 	w->pauses = 0;
 	w->sti_next = 0;

@@ -52,6 +52,8 @@
 #define RF_ZF	 0x40ull
 #define RF_TF	 0x100ull
 #define RF_RF	 0x10000ull
+#define RF_NT	 0x4000ull
+#define RF_VM	 0x20000ull
 #define RF_ARITH 0x8d5ull
 
 /* Unicorn's physical addresses have 40 bits, so its page tables (the shadow pools) must lie
@@ -83,6 +85,9 @@
 #define MSR_FS_BASE	 0xc0000100u
 #define MSR_GS_BASE	 0xc0000101u
 #define MSR_TSC_DEADLINE 0x6e0u
+#define MSR_X2APIC_LVTT	 0x832u
+#define MSR_X2APIC_EOI	 0x80bu
+#define MSR_X2APIC_ICR	 0x830u
 #define MAX_STARTS	 256u /* uc_emu_start calls per burst (exits mode) */
 #define MAX_STARTS_JIT	 (1u << 20) /* JIT mode: the instruction cap ends a burst */
 #define CHECK_EVERY	 1024u /* JIT mode: instructions between looks at the interrupt sources */
@@ -226,6 +231,10 @@ struct worker {
 	const volatile uint32_t *doorbell; /* this vCPU's doorbell in the control page */
 	const uint64_t *ram_writes; /* the VMM's count of its RAM writes there (NULL: unknown) */
 	uint64_t ram_writes0; /* its value when the burst began */
+	uint64_t
+	    deadline0; /* the request's deadline: the timer KVM has armed (host TSC, 0: none) */
+	uint32_t lvtt; /* with ASSIST_F_X2APIC: the LVT timer register as the burst left it */
+	bool end_after; /* the instruction just completed ends the burst (an ICR write) */
 	struct alu *alu; /* assist_atomic.c */
 	struct assist_req in;
 	struct assist_resp out;
@@ -334,6 +343,11 @@ int gwalk(const struct worker *w, uint64_t va, uint64_t *pa, uint64_t *eff);
 /* Copies guest-virtual memory (reads only): 0, -1 (not mapped: #PF), -2 (not RAM), or -3
  * (not canonical: #GP). */
 int read_virt(const struct worker *w, uint64_t va, void *dst, size_t len);
+/* Every page of [va, va + len) mapped, RAM, and (for a store) writable, no page-table frame
+ * and no translated code (a store there must drop that code: only Unicorn's own stores do). */
+bool virt_area_ok(const struct worker *w, uint64_t va, size_t len, bool store);
+/* Stores `len` bytes at `va`, where virt_area_ok(w, va, len, true) said yes. */
+void write_virt(const struct worker *w, uint64_t va, const void *src, size_t len);
 
 /* ---- assist_shadow.c ---- */
 uint64_t pool_pa(unsigned p, unsigned f);
@@ -408,6 +422,7 @@ bool spin_round(struct worker *w);
  * and segment registers, RDMSR/WRMSR of the FS and GS bases, CLTS and MOV to CR0 changing
  * CR0.TS alone): 0, -1 (failed), or 1 (KVM's: another MSR or CR0 bit, a base that is not
  * canonical). */
+int nm_deliver(struct worker *w, uint64_t *rip);
 int jit_complete(struct worker *w, const ZydisDecodedInstruction *in,
 		 const ZydisDecodedOperand *ops);
 /* IN/OUT: fills the reply's port I/O operation; false if the operands are not understood. */

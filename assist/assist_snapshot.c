@@ -190,3 +190,34 @@ int read_virt(const struct worker *w, uint64_t va, void *dst, size_t len)
 	}
 	return 0;
 }
+
+/* Every page of [va, va + len) mapped, RAM, and (for a store) writable, no page-table frame
+ * and no translated code. */
+bool virt_area_ok(const struct worker *w, uint64_t va, size_t len, bool store)
+{
+	for (uint64_t p = va & ~(PAGE - 1); p < va + len; p += PAGE) {
+		uint64_t pa, eff;
+		if (gwalk(w, p, &pa, &eff) != 0 || !ram_has(w->ram, pa & ~(PAGE - 1), PAGE)) {
+			return false;
+		}
+		if (store && ((!(eff & PTE_W) && !w->wp_off) || is_frame(w, pa & ~(PAGE - 1)) ||
+			      code_bit(w, pa))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+void write_virt(const struct worker *w, uint64_t va, const void *src, size_t len)
+{
+	const uint8_t *s = src;
+
+	while (len > 0) { /* virt_area_ok() checked every page */
+		uint64_t pa = 0, eff, n = PAGE - (va & (PAGE - 1));
+		n = n < len ? n : len;
+		if (gwalk(w, va, &pa, &eff) == 0 && ram_has(w->ram, pa, n)) {
+			memcpy(ram_host(w->ram, pa), s, n);
+		}
+		s += n, va += n, len -= n;
+	}
+}

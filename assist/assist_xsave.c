@@ -26,37 +26,6 @@ static uint64_t edx_eax(struct worker *w)
 	return ((uint64_t)(uint32_t)rdx << 32) | (uint32_t)rax;
 }
 
-/* Every page of [va, va + len) mapped, RAM, and (for a store) writable, no page-table frame
- * and no translated code. */
-static bool area_ok(const struct worker *w, uint64_t va, size_t len, bool store)
-{
-	for (uint64_t p = va & ~(PAGE - 1); p < va + len; p += PAGE) {
-		uint64_t pa, eff;
-		if (gwalk(w, p, &pa, &eff) != 0 || !ram_has(w->ram, pa & ~(PAGE - 1), PAGE)) {
-			return false;
-		}
-		if (store && ((!(eff & PTE_W) && !w->wp_off) || is_frame(w, pa & ~(PAGE - 1)) ||
-			      code_bit(w, pa))) {
-			return false;
-		}
-	}
-	return true;
-}
-
-static void write_area(const struct worker *w, uint64_t va, const void *src, size_t len)
-{
-	const uint8_t *s = src;
-
-	while (len > 0) { /* area_ok() checked every page */
-		uint64_t pa = 0, eff, n = PAGE - (va & (PAGE - 1));
-		n = n < len ? n : len;
-		if (gwalk(w, va, &pa, &eff) == 0 && ram_has(w->ram, pa, n)) {
-			memcpy(ram_host(w->ram, pa), s, n);
-		}
-		s += n, va += n, len -= n;
-	}
-}
-
 /* The burst's x87/SSE state into the reply's area (w->out.xsave), as the reply would carry it. */
 static int sync_out(struct worker *w)
 {
@@ -79,7 +48,8 @@ static int do_xsave(struct worker *w, uint64_t ea, uint64_t rfbm)
 	size_t len = xsave_layout(&w->geom, rfbm, false, off, size);
 	unsigned n;
 
-	if (len == 0 || !area_ok(w, ea, len, true) || read_virt(w, ea + XSAVE_HDR, &bv, 8) != 0) {
+	if (len == 0 || !virt_area_ok(w, ea, len, true) ||
+	    read_virt(w, ea + XSAVE_HDR, &bv, 8) != 0) {
 		return 1;
 	}
 	if (sync_out(w) != 0) {
@@ -89,9 +59,9 @@ static int do_xsave(struct worker *w, uint64_t ea, uint64_t rfbm)
 	bv = (bv & ~rfbm) | (inuse & rfbm); /* XSAVE changes only XSTATE_BV of the header */
 	n = xsave_segments(&w->geom, k, rfbm, off, size, seg);
 	for (unsigned i = 0; i < n; i++) {
-		write_area(w, ea + seg[i].at, seg[i].src, seg[i].len);
+		write_virt(w, ea + seg[i].at, seg[i].src, seg[i].len);
 	}
-	write_area(w, ea + XSAVE_HDR, &bv, sizeof bv);
+	write_virt(w, ea + XSAVE_HDR, &bv, sizeof bv);
 	return 0;
 }
 
@@ -107,7 +77,7 @@ static int do_xrstor(struct worker *w, uint64_t ea, uint64_t rfbm)
 	if (read_virt(w, ea + XSAVE_HDR, hdr, sizeof hdr) != 0 ||
 	    !xsave_header_ok(&w->geom, hdr, w->in.xcr0, &compacted) || compacted ||
 	    (len = xsave_layout(&w->geom, rfbm, false, off, size)) == 0 ||
-	    !area_ok(w, ea, len, false) || read_virt(w, ea, img, len) != 0) {
+	    !virt_area_ok(w, ea, len, false) || read_virt(w, ea, img, len) != 0) {
 		return 1;
 	}
 	memcpy(hdr, img + XSAVE_HDR, sizeof hdr); /* the copy is what counts from here */

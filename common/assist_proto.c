@@ -63,8 +63,15 @@ static const char *sys_check(const void *buf)
 	struct assist_sys s;
 
 	memcpy(&s, (const uint8_t *)buf + offsetof(struct assist_resp, sys), sizeof s);
-	if ((s.flags & ~ASSIST_SYS_ALL) != 0 || s.pad != 0) {
+	if ((s.flags & ~ASSIST_SYS_ALL) != 0 ||
+	    (!(s.flags & ASSIST_SYS_LVTT) && ((s.flags & ASSIST_SYS_LVTT_RESET) || s.lvtt != 0))) {
 		return "unknown system state flags";
+	}
+	if ((s.flags & ASSIST_SYS_LVTT) && !assist_lvtt_ok(s.lvtt)) {
+		return "an LVT timer value the burst may not complete";
+	}
+	if ((s.flags & ASSIST_SYS_ICR) ? !assist_icr_ok(s.icr) : s.icr != 0) {
+		return "an ICR value the burst may not complete";
 	}
 	if (((s.flags & ASSIST_SYS_FS_BASE) && !pw_canonical(s.fs_base)) ||
 	    ((s.flags & ASSIST_SYS_GS_BASE) && !pw_canonical(s.gs_base))) {
@@ -73,10 +80,29 @@ static const char *sys_check(const void *buf)
 	return NULL;
 }
 
-const char *assist_sys_check(const struct assist_sys *s, uint64_t req_cr0)
+bool assist_lvtt_ok(uint64_t v)
+{
+	return (v & ~(uint64_t)ASSIST_LVTT_BITS) == 0 && (v & ASSIST_LVTT_MODE) != ASSIST_LVTT_MODE;
+}
+
+/* x2APIC ICR: vector 7:0, delivery mode 10:8, destination mode 11, level 14, trigger mode 15,
+ * shorthand 19:18, destination 63:32; bits 12, 13, 16, 17 and 31:20 reserved (SDM 11.12.9). */
+#define ICR_RESERVED 0xfff33000ull
+#define ICR_DELIVERY 0x700ull
+
+bool assist_icr_ok(uint64_t v)
+{
+	return (v & (ICR_RESERVED | ICR_DELIVERY)) == 0 && (v & 0xffu) >= 16;
+}
+
+const char *assist_sys_check(const struct assist_sys *s, uint64_t req_cr0, uint32_t req_flags)
 {
 	if ((s->flags & ASSIST_SYS_CR0) && ((s->cr0 ^ req_cr0) & ~ASSIST_CR0_TS) != 0) {
 		return "a CR0 change beyond CR0.TS";
+	}
+	if ((s->flags & (ASSIST_SYS_LVTT | ASSIST_SYS_EOI | ASSIST_SYS_ICR)) &&
+	    !(req_flags & ASSIST_F_X2APIC)) {
+		return "an x2APIC write the request did not allow";
 	}
 	return NULL;
 }

@@ -60,8 +60,26 @@ static bool ref_valid(const uint8_t *b, size_t n)
 		return false;
 	}
 	if ((r.sys.flags & ~(uint32_t)(ASSIST_SYS_CR0 | ASSIST_SYS_FS_BASE | ASSIST_SYS_GS_BASE |
-				       ASSIST_SYS_TSC_DEADLINE)) != 0 ||
-	    r.sys.pad != 0) {
+				       ASSIST_SYS_TSC_DEADLINE | ASSIST_SYS_LVTT |
+				       ASSIST_SYS_LVTT_RESET | ASSIST_SYS_EOI | ASSIST_SYS_ICR)) !=
+	    0) {
+		return false;
+	}
+	/* an ICR value only with its flag: a fixed interrupt, vector 16 or more, no reserved bit
+	 * (12, 13, 16, 17, 31..20) */
+	if ((r.sys.flags & ASSIST_SYS_ICR)
+		? ((r.sys.icr & 0xfff33700ull) != 0 || (r.sys.icr & 0xff) < 16)
+		: r.sys.icr != 0) {
+		return false;
+	}
+	/* an LVT timer value only with its flag, a reset only with a value; the value has bits
+	 * only in the vector, the mask and the timer mode, and the mode is not 3 */
+	if (!(r.sys.flags & ASSIST_SYS_LVTT) &&
+	    ((r.sys.flags & ASSIST_SYS_LVTT_RESET) || r.sys.lvtt != 0)) {
+		return false;
+	}
+	if ((r.sys.flags & ASSIST_SYS_LVTT) &&
+	    ((r.sys.lvtt & ~0x700ffu) != 0 || ((r.sys.lvtt >> 17) & 3) == 3)) {
 		return false;
 	}
 	/* a flagged base is canonical: bits 63..47 all equal */

@@ -418,7 +418,9 @@ static void assist_reply_seeds(void)
 	r.sys = (struct assist_sys){.flags = ASSIST_SYS_ALL,
 				    .cr0 = 0x80050033ull | 0x8,
 				    .fs_base = 0x7f0000001000ull,
-				    .gs_base = 0xffff800000002000ull};
+				    .gs_base = 0xffff800000002000ull,
+				    .lvtt = 0x4007b,
+				    .icr = 0x100000040ull};
 	assist_one("nm-sys", &r);
 }
 

@@ -98,6 +98,107 @@ bool jit_write_deadline(struct vcpu *v, struct assist_cpu *c, uint64_t value)
 	return true;
 }
 
+/* Whether the LAPIC is in x2APIC mode, and then its LVT timer register (ASSIST_F_X2APIC). */
+bool jit_read_lvtt(struct vcpu *v, struct assist_cpu *c)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[2];
+	} m = {.h = {.nmsrs = 2}, .e = {{.index = MSR_APIC_BASE}, {.index = MSR_X2APIC_LVTT}}};
+	int n;
+
+	c->st.lvtt_reads++;
+	n = ioctl(v->fd, KVM_GET_MSRS, &m); /* the LVT timer MSR exists in x2APIC mode only */
+	if (n < 1) {
+		return false;
+	}
+	c->x2apic = (m.e[0].data & APIC_BASE_X2APIC) != 0;
+	if (c->x2apic && n != 2) {
+		return false;
+	}
+	c->lvtt = c->x2apic ? (uint32_t)m.e[1].data : 0;
+	c->x2apic_valid = true;
+	return true;
+}
+
+/* The burst's LVT timer writes (ASSIST_SYS_LVTT), replayed in the guest's order: the reset
+ * value first if the register left TSC-deadline mode in the burst (that disarmed the timer),
+ * then the last value; the TSC deadline, if any, comes after (take_sys).  The armed deadline
+ * the VMM holds survives only where the register stayed in TSC-deadline mode. */
+bool jit_write_lvtt(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[2];
+	} m = {.h = {.nmsrs = 0}};
+	bool kept = !(s->flags & ASSIST_SYS_LVTT_RESET) &&
+		    (c->lvtt & ASSIST_LVTT_MODE) == ASSIST_LVTT_DEADLINE &&
+		    (s->lvtt & ASSIST_LVTT_MODE) == ASSIST_LVTT_DEADLINE;
+
+	if (s->flags & ASSIST_SYS_LVTT_RESET) {
+		m.e[m.h.nmsrs++] = (struct kvm_msr_entry){.index = MSR_X2APIC_LVTT,
+							  .data = ASSIST_LVTT_RESET_VALUE};
+	}
+	m.e[m.h.nmsrs++] = (struct kvm_msr_entry){.index = MSR_X2APIC_LVTT, .data = s->lvtt};
+	c->st.lvtt_writes++;
+	if (ioctl(v->fd, KVM_SET_MSRS, &m) != (int)m.h.nmsrs) {
+		return false;
+	}
+	c->lvtt = s->lvtt;
+	if (!kept) {
+		c->deadline = 0;
+	}
+	return true;
+}
+
+/* Whether an IPI of `icr` may be for the sender itself: to itself or to all (shorthands 1 and
+ * 2), a logical destination (not decoded), or a physical one that is its x2APIC ID (the vCPU
+ * index, KVM_X2APIC_API_USE_32BIT_IDS) or the broadcast ID. */
+static bool icr_self(uint64_t icr, unsigned id)
+{
+	unsigned shorthand = (unsigned)(icr >> 18) & 3u;
+	uint32_t dest = (uint32_t)(icr >> 32);
+
+	if (shorthand != 0) {
+		return shorthand != 3;
+	}
+	return (icr & (1u << 11)) != 0 || dest == id || dest == 0xffffffffu;
+}
+
+static void kick_others(struct vcpu *v);
+
+/* The burst's EOI and ICR writes (ASSIST_SYS_EOI, ASSIST_SYS_ICR), in that order, as a KVM step
+ * of them would have left things: after the EOI KVM may hold the next vector (owed: delivered
+ * at the next step with IF set); after the ICR every other vCPU may have an IPI (its doorbell),
+ * and this one too if it was among the destinations. */
+bool jit_write_apic(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[2];
+	} m = {.h = {.nmsrs = 0}};
+
+	if (s->flags & ASSIST_SYS_EOI) {
+		m.e[m.h.nmsrs++] = (struct kvm_msr_entry){.index = MSR_X2APIC_EOI, .data = 0};
+		c->st.eoi_writes++;
+	}
+	if (s->flags & ASSIST_SYS_ICR) {
+		m.e[m.h.nmsrs++] = (struct kvm_msr_entry){.index = MSR_X2APIC_ICR, .data = s->icr};
+		c->st.icr_writes++;
+	}
+	if (ioctl(v->fd, KVM_SET_MSRS, &m) != (int)m.h.nmsrs) {
+		return false;
+	}
+	if ((s->flags & ASSIST_SYS_EOI) ||
+	    ((s->flags & ASSIST_SYS_ICR) && icr_self(s->icr, v->id))) {
+		c->owed = true;
+	}
+	if (s->flags & ASSIST_SYS_ICR) {
+		kick_others(v);
+	}
+	return true;
+}
+
 static void futex_wake(uint32_t *w)
 {
 	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
@@ -399,11 +500,14 @@ void jit_print_stats(const struct vm *vm, const struct assist_stats *s)
 		(double)s->ap_hold_ns / 1e6);
 	fprintf(stderr,
 		"    port I/O from bursts %llu; locked instructions with host atomics %llu; "
-		"doorbells %llu; TSC-deadline reads %llu, writes %llu; KVM_SET_XSAVE %llu, "
-		"KVM_GET_XSAVE %llu, KVM_GET_XCRS %llu\n",
+		"doorbells %llu; TSC-deadline reads %llu, writes %llu; LVT-timer reads %llu, "
+		"writes %llu; EOIs %llu, IPIs %llu from bursts; KVM_SET_XSAVE %llu, KVM_GET_XSAVE "
+		"%llu, KVM_GET_XCRS %llu\n",
 		(unsigned long long)s->pio, (unsigned long long)s->atomics,
 		(unsigned long long)kicks, (unsigned long long)s->deadline_reads,
-		(unsigned long long)s->deadline_writes, (unsigned long long)s->fpu_sets,
+		(unsigned long long)s->deadline_writes, (unsigned long long)s->lvtt_reads,
+		(unsigned long long)s->lvtt_writes, (unsigned long long)s->eoi_writes,
+		(unsigned long long)s->icr_writes, (unsigned long long)s->fpu_sets,
 		(unsigned long long)s->fpu_gets, (unsigned long long)s->xcr0_reads);
 	fprintf(stderr,
 		"    interrupt delivery latency: %llu interrupts, median %.0f us, p99 %.0f us, "

@@ -382,14 +382,16 @@ static bool dispatch(struct vcpu *v, struct assist_cpu *c, bool first, uint64_t 
 	}
 }
 
-/* System state the burst changed (CR0.TS, the FS and GS bases, the TSC deadline: assist_sys),
- * checked against the request: CR0 may differ in TS alone (the bases are canonical:
- * assist_reply_check; any deadline is one the guest could write).  KVM gets the registers with
- * the next step (sregs_dirty), the deadline now (its LAPIC timer runs meanwhile). */
+/* System state the burst changed (CR0.TS, the FS and GS bases, the x2APIC's EOI, ICR and LVT
+ * timer, the TSC deadline: assist_sys), checked against the request: CR0 may differ in TS
+ * alone, the x2APIC only if the request allowed it (the bases are canonical and the ICR and LVT
+ * values ones the burst may complete: assist_reply_check; any deadline is one the guest could
+ * write).  KVM gets the registers with the next step (sregs_dirty), the x2APIC writes and then
+ * the deadline now (its LAPIC runs meanwhile). */
 static bool take_sys(struct vcpu *v, struct assist_cpu *c)
 {
 	const struct assist_sys *s = &c->resp.sys;
-	const char *why = assist_sys_check(s, c->req.sregs.cr0);
+	const char *why = assist_sys_check(s, c->req.sregs.cr0, c->req.flags);
 
 	if (why != NULL) {
 		return assist_lost(v, c, why);
@@ -403,7 +405,18 @@ static bool take_sys(struct vcpu *v, struct assist_cpu *c)
 	if (s->flags & ASSIST_SYS_GS_BASE) {
 		c->req.sregs.gs.base = s->gs_base;
 	}
-	c->sregs_dirty |= (s->flags & ~ASSIST_SYS_TSC_DEADLINE) != 0;
+	c->sregs_dirty |=
+	    (s->flags & (ASSIST_SYS_CR0 | ASSIST_SYS_FS_BASE | ASSIST_SYS_GS_BASE)) != 0;
+	if ((s->flags & (ASSIST_SYS_EOI | ASSIST_SYS_ICR)) && !jit_write_apic(v, c, s)) {
+		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot write the x2APIC",
+			  v->id);
+		return false;
+	}
+	if ((s->flags & ASSIST_SYS_LVTT) && !jit_write_lvtt(v, c, s)) {
+		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot write the LVT timer",
+			  v->id);
+		return false;
+	}
 	if ((s->flags & ASSIST_SYS_TSC_DEADLINE) && !jit_write_deadline(v, c, s->tsc_deadline)) {
 		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot write the TSC deadline",
 			  v->id);
@@ -447,6 +460,13 @@ static bool burst(struct vcpu *v, struct assist_cpu *c)
 	}
 	c->req.flags |= ASSIST_F_XCR0;
 	c->req.xcr0 = c->xcr0;
+	if (!c->x2apic_valid && !jit_read_lvtt(v, c)) {
+		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot read the LAPIC mode",
+			  v->id);
+		return false;
+	}
+	c->req.flags |= c->x2apic ? ASSIST_F_X2APIC : 0;
+	c->req.lvtt = c->lvtt;
 	if (same_ram(v, c)) {
 		c->req.flags |= ASSIST_F_SAME_RAM;
 	}

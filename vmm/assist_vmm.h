@@ -39,6 +39,9 @@
 #define MSR_X2APIC_EOI	 0x80b
 #define MSR_X2APIC_ICR	 0x830
 #define MSR_X2APIC_SELF	 0x83f
+#define MSR_X2APIC_LVTT	 0x832
+#define MSR_APIC_BASE	 0x1b
+#define APIC_BASE_X2APIC (1ull << 10) /* EXTD */
 #define FREE_RUN_NS	 1000000ull /* a free run longer than this is ended by a kick */
 #define LAT_FINE	 1000 /* delivery-latency buckets of 1 us up to 1 ms */
 #define LAT_COARSE	 1000 /* then of 100 us up to 100 ms, then one for the rest */
@@ -66,6 +69,8 @@ struct assist_stats {
 	uint64_t pauses; /* PAUSE loops that let the host CPU go */
 	uint64_t ap_hold_ns; /* an AP held before its first instruction (jit_hold_ap) */
 	uint64_t deadline_reads, deadline_writes, fpu_sets, fpu_gets, xcr0_reads;
+	uint64_t lvtt_reads, lvtt_writes; /* the LVT timer: KVM_GET_MSRS, and writes replayed */
+	uint64_t eoi_writes, icr_writes; /* x2APIC EOIs and IPIs completed in bursts */
 	uint64_t atomics; /* locked instructions done with host atomics in the assist */
 	uint64_t lat_n, lat[LAT_BUCKETS]; /* interrupt-delivery latency */
 };
@@ -91,6 +96,10 @@ struct assist_cpu {
 	 * have run an XSETBV there */
 	uint64_t xcr0;
 	bool xcr0_valid;
+	/* whether the LAPIC is in x2APIC mode and its LVT timer register, for the bursts
+	 * (ASSIST_F_X2APIC), read again after any KVM_RUN as XCR0 is (a WRMSR, an INIT there) */
+	bool x2apic, x2apic_valid;
+	uint32_t lvtt;
 	/* gmem_write_gen() when the last burst was sent, and whether KVM ran guest code since that
 	 * may have stored to RAM (ASSIST_F_SAME_RAM) */
 	uint64_t ram_gen;
@@ -235,6 +244,9 @@ bool jit_read_deadline(struct vcpu *v, struct assist_cpu *c);
 /* The guest's WRMSR IA32_TSC_DEADLINE of `value`, completed by a burst: into KVM's LAPIC
  * (KVM_SET_MSRS). */
 bool jit_write_deadline(struct vcpu *v, struct assist_cpu *c, uint64_t value);
+bool jit_read_lvtt(struct vcpu *v, struct assist_cpu *c);
+bool jit_write_lvtt(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s);
+bool jit_write_apic(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s);
 void jit_print_stats(const struct vm *vm, const struct assist_stats *s);
 
 #endif

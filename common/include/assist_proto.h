@@ -30,6 +30,7 @@
 #define UHS_ASSIST_PROTO_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,6 +77,9 @@ static inline void assist_zero_range(unsigned i, uint64_t *start, uint64_t *size
 /* JIT mode: `xcr0` holds the guest's XCR0: the burst completes XSAVE, XSAVEOPT and XRSTOR of
  * the standard format itself (the reply then carries the whole XSAVE area). */
 #define ASSIST_F_XCR0 64u
+/* JIT mode: this vCPU's LAPIC is in x2APIC mode (IA32_APIC_BASE, KVM_GET_MSRS) and `lvtt` holds
+ * its LVT timer register: the burst completes WRMSR to that register (assist_sys). */
+#define ASSIST_F_X2APIC 256u
 
 /* JIT mode: OUTs to ports whose writes have no result and can never be protocol violations
  * (the v1 UART byte, the PCI address latch: vmm/pio_ring.c's zones) are collected in the
@@ -110,6 +114,8 @@ struct assist_req {
 	uint16_t absent_port, absent_len;
 	struct assist_pio batch[ASSIST_PIO_PORTS]; /* JIT mode: batched ports (value unused) */
 	uint64_t xcr0; /* JIT mode, with ASSIST_F_XCR0: the guest's XCR0 (KVM_GET_XCRS) */
+	uint32_t lvtt; /* JIT mode, with ASSIST_F_X2APIC: the x2APIC LVT timer register */
+	uint32_t pad;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_xsave xsave; /* KVM_GET_XSAVE layout (standard format) */
@@ -246,13 +252,33 @@ struct assist_counts {
 #define ASSIST_SYS_GS_BASE 4u /* WRMSR IA32_GS_BASE (a canonical address) */
 /* WRMSR IA32_TSC_DEADLINE (the guest arming its timer; any value): the VMM hands it to KVM */
 #define ASSIST_SYS_TSC_DEADLINE 8u
-#define ASSIST_SYS_ALL		15u
+/* WRMSR of the x2APIC LVT timer register (ASSIST_F_X2APIC; a value assist_lvtt_ok accepts):
+ * the last value is in `lvtt`.  With ASSIST_SYS_LVTT_RESET the register left TSC-deadline mode
+ * in the burst (which disarmed the timer): the VMM first writes ASSIST_LVTT_RESET_VALUE, then
+ * `lvtt`, then the deadline if flagged (one written in TSC-deadline mode after that). */
+#define ASSIST_SYS_LVTT	      16u
+#define ASSIST_SYS_LVTT_RESET 32u
+/* WRMSR of the x2APIC EOI register (ASSIST_F_X2APIC; the value 0; once per burst): the VMM
+ * writes it, then lets KVM deliver what it may have uncovered.  The burst ended where IF was 1
+ * after it. */
+#define ASSIST_SYS_EOI 64u
+/* WRMSR of the x2APIC ICR (ASSIST_F_X2APIC; a fixed interrupt that assist_icr_ok accepts): the
+ * burst ended right after it; the VMM writes `icr` (KVM sends the IPI), then rings the
+ * doorbells of the other vCPUs. */
+#define ASSIST_SYS_ICR		128u
+#define ASSIST_SYS_ALL		255u
+#define ASSIST_LVTT_BITS	0x700ffu /* vector, mask (bit 16), timer mode (bits 17-18) */
+#define ASSIST_LVTT_MASKED	0x10000u
+#define ASSIST_LVTT_MODE	0x60000u
+#define ASSIST_LVTT_DEADLINE	0x40000u /* timer mode 2: TSC deadline */
+#define ASSIST_LVTT_RESET_VALUE ASSIST_LVTT_MASKED /* masked, one-shot */
 #define ASSIST_CR0_TS		0x8ull /* the one CR0 bit a burst may change */
 
 struct assist_sys {
 	uint32_t flags; /* ASSIST_SYS_* */
-	uint32_t pad;
+	uint32_t lvtt; /* ASSIST_SYS_LVTT */
 	uint64_t cr0, fs_base, gs_base, tsc_deadline;
+	uint64_t icr; /* ASSIST_SYS_ICR */
 };
 
 struct assist_resp {
@@ -275,12 +301,12 @@ struct assist_resp {
 _Static_assert(sizeof(struct assist_insn) == 56, "assist_insn layout");
 _Static_assert(sizeof(struct assist_counts) == 48, "assist_counts layout");
 _Static_assert(sizeof(struct assist_pio) == 8, "assist_pio layout");
-_Static_assert(offsetof(struct assist_req, regs) == 64, "assist_req layout");
+_Static_assert(offsetof(struct assist_req, regs) == 72, "assist_req layout");
 _Static_assert(offsetof(struct assist_resp, counts) == 16, "assist_resp layout");
 _Static_assert(offsetof(struct assist_resp, insn) == 64, "assist_resp layout");
-_Static_assert(sizeof(struct assist_sys) == 40, "assist_sys layout");
+_Static_assert(sizeof(struct assist_sys) == 48, "assist_sys layout");
 _Static_assert(offsetof(struct assist_resp, sys) == 1144, "assist_resp layout");
-_Static_assert(offsetof(struct assist_resp, regs) == 1184, "assist_resp layout");
+_Static_assert(offsetof(struct assist_resp, regs) == 1192, "assist_resp layout");
 _Static_assert(sizeof(struct assist_ctl) <= 4096, "the control page is one page");
 _Static_assert(offsetof(struct assist_resp, xsave) == ASSIST_RESP_SHORT, "xsave is last");
 
@@ -300,7 +326,13 @@ const char *assist_reply_check(const void *buf, size_t n);
 /* The VMM's check of an accepted reply's system state against its request's CR0: a flagged
  * CR0 may differ from it in CR0.TS alone.  NULL if the state may be taken, else a static
  * reason (vmm/assist_jit.c take_sys; tests/unit/test_assist_proto.c). */
-const char *assist_sys_check(const struct assist_sys *s, uint64_t req_cr0);
+const char *assist_sys_check(const struct assist_sys *s, uint64_t req_cr0, uint32_t req_flags);
+/* An LVT timer value the burst may complete: bits 63-32 and every bit outside
+ * ASSIST_LVTT_BITS zero, a timer mode other than the reserved 3 (anything else is KVM's). */
+bool assist_lvtt_ok(uint64_t v);
+/* An x2APIC ICR value the burst may complete: a fixed interrupt (delivery mode 0) with a vector
+ * of 16 or more and no reserved bit set (anything else, INIT and SIPI included, is KVM's). */
+bool assist_icr_ok(uint64_t v);
 
 /* Names for --stats and diagnostics. */
 static inline const char *assist_stop_name(unsigned stop)

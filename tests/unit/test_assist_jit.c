@@ -4,7 +4,8 @@
  * What runs in a burst and what ends it (port I/O, batched port writes, HLT, a spin loop,
  * interrupts due: flag, doorbell, deadline, the STI shadow), what the assist completes itself
  * (RDTSC with the VMM's offset, reads of CR3 and CS, INVLPG, RDMSR and WRMSR of the FS and GS
- * bases, CLTS and MOV to CR0 changing CR0.TS),
+ * bases, CLTS and MOV to CR0 changing CR0.TS, #NM under CR0.TS, WRMSR of the x2APIC's LVT timer,
+ * EOI and ICR),
  * page tables written in a burst and followed without a rebuild, the recursive slot, and
  * locked instructions with host atomics, exact (each instruction form against its plain
  * execution) and atomic (two workers on two threads incrementing one counter).  Linked with
@@ -377,6 +378,205 @@ static void tsc_deadline(void **state)
 	burst(w);
 	assert_int_equal(w->out.stop, ASSIST_STOP_CAP);
 	assert_int_equal(w->out.sys.tsc_deadline, 5);
+}
+
+/* #NM under CR0.TS delivered in the burst (assist_jit.c nm_deliver): the frame the processor
+ * pushes (faulting RIP, CS, RFLAGS with RF, RSP, SS) on the stack aligned down to 16 bytes, or on
+ * the gate's IST stack from the TSS; IF cleared by an interrupt gate; the burst goes on in the
+ * handler.  A gate that is not present, an IDT too short for vector 7 or another code segment:
+ * the burst stops before the instruction (ASSIST_STOP_NM), as before. */
+static void set_gate7(uint64_t idt, uint64_t handler, uint16_t sel, uint8_t ist, uint8_t type)
+{
+	uint8_t *g = ram_host(&ram, idt + 7 * 16);
+
+	memset(g, 0, 16);
+	g[0] = (uint8_t)handler, g[1] = (uint8_t)(handler >> 8);
+	g[2] = (uint8_t)sel, g[3] = (uint8_t)(sel >> 8);
+	g[4] = ist, g[5] = type;
+	g[6] = (uint8_t)(handler >> 16), g[7] = (uint8_t)(handler >> 24);
+	memcpy(g + 8, (const uint8_t *)&handler + 4, 4);
+}
+
+static void nm_in_burst(void **state)
+{
+	/* xorps xmm0, xmm0; hlt; (CODE + 0x40, the handler:) inc rbx; hlt */
+	static const uint8_t code[0x44] = {0x0f, 0x57, 0xc0, 0xf4, [0x40] = 0x48, 0xff, 0xc3, 0xf4};
+	const uint64_t idt = DATA + 0x1000, tss = DATA + 0x2000, ist1 = RAM0 + 0x40008;
+	const uint64_t sp = RAM0 + 0x20008; /* not 16-byte aligned */
+	struct worker *w = *state;
+	uint64_t *f;
+
+	for (unsigned ist = 0; ist < 2; ist++) {
+		request(w, code, sizeof code, true);
+		w->in.sregs.cr0 |= CR0_TS;
+		w->in.regs.rsp = sp;
+		w->in.sregs.ss.selector = 0x10;
+		w->in.sregs.idt = (struct kvm_dtable){.base = idt, .limit = 0xfff};
+		w->in.sregs.tr = (struct kvm_segment){
+		    .base = tss, .limit = 0x67, .type = 11, .present = 1, .selector = 0x28};
+		memcpy(ram_host(&ram, tss + 0x24), &ist1, sizeof ist1);
+		set_gate7(idt, CODE + 0x40, 0x08, (uint8_t)ist, 0x8e); /* interrupt gate */
+		burst(w);
+		assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+		assert_int_equal(w->out.insn.op, ASSIST_OP_HLT);
+		assert_int_equal(w->out.regs.rip, CODE + 0x43);
+		assert_int_equal(w->out.regs.rbx, 1);
+		assert_int_equal(w->out.regs.rsp, ((ist ? ist1 : sp) & ~0xfull) - 40);
+		assert_int_equal(w->out.regs.rflags & RF_IF, 0);
+		assert_int_equal(w->out.counts.completed, 1);
+		f = ram_u64(w->out.regs.rsp);
+		assert_int_equal(f[0], CODE); /* the faulting instruction, run again after IRET */
+		assert_int_equal(f[1], 0x08);
+		assert_int_equal(f[2] & (RF_IF | RF_RF), RF_IF | RF_RF);
+		assert_int_equal(f[3], sp);
+		assert_int_equal(f[4], 0x10);
+	}
+	/* a trap gate keeps IF */
+	request(w, code, sizeof code, true);
+	w->in.sregs.cr0 |= CR0_TS;
+	w->in.sregs.idt = (struct kvm_dtable){.base = idt, .limit = 0xfff};
+	set_gate7(idt, CODE + 0x40, 0x08, 0, 0x8f);
+	burst(w);
+	assert_int_equal(w->out.regs.rip, CODE + 0x43);
+	assert_int_equal(w->out.regs.rflags & RF_IF, RF_IF);
+	/* not present, too short an IDT, another code segment, an IST without a TSS: KVM's */
+	for (unsigned i = 0; i < 4; i++) {
+		request(w, code, sizeof code, true);
+		w->in.sregs.cr0 |= CR0_TS;
+		w->in.sregs.idt = (struct kvm_dtable){.base = idt, .limit = i == 1 ? 0x6f : 0xfff};
+		set_gate7(idt, CODE + 0x40, i == 2 ? 0x18 : 0x08, i == 3 ? 1 : 0,
+			  i == 0 ? 0x0e : 0x8e);
+		burst(w);
+		assert_int_equal(w->out.stop, ASSIST_STOP_NM);
+		assert_int_equal(w->out.regs.rip, CODE);
+		assert_int_equal(w->out.regs.rsp, RAM0 + 0x20000);
+		assert_int_equal(w->out.counts.completed, 0);
+	}
+}
+
+/* WRMSR of the x2APIC LVT timer (ASSIST_F_X2APIC): completed, the reply carries the last value
+ * and whether it left TSC-deadline mode (which drops a deadline written before); a deadline
+ * written outside TSC-deadline mode is ignored, as by the LAPIC.  Without the flag, with a
+ * reserved value or with the armed timer due, it is KVM's. */
+#define WRMSR_ECX_EAX(ecx, eax)                                                                    \
+	0xb9, (uint8_t)(ecx), (uint8_t)((ecx) >> 8), 0, 0, 0xb8, (uint8_t)(eax),                   \
+	    (uint8_t)((eax) >> 8), (uint8_t)((eax) >> 16), (uint8_t)((eax) >> 24), 0x31, 0xd2,     \
+	    0x0f, 0x30
+
+static void lvt_timer(void **state)
+{
+	/* deadline 0x100 (one-shot mode: ignored); TSC-deadline mode, vector 0x7b; deadline 0x200;
+	 * hlt */
+	static const uint8_t arm[] = {WRMSR_ECX_EAX(0x6e0, 0x100), WRMSR_ECX_EAX(0x832, 0x4007b),
+				      WRMSR_ECX_EAX(0x6e0, 0x200), 0xf4};
+	/* deadline 0x300; masked one-shot (disarms it); hlt */
+	static const uint8_t disarm[] = {WRMSR_ECX_EAX(0x6e0, 0x300), WRMSR_ECX_EAX(0x832, 0x10000),
+					 0xf4};
+	/* bit 19 set: reserved */
+	static const uint8_t reserved[] = {WRMSR_ECX_EAX(0x832, 0x80000), 0xf4};
+	struct worker *w = *state;
+
+	request(w, arm, sizeof arm, false);
+	w->in.flags |= ASSIST_F_X2APIC;
+	w->in.lvtt = 0x10000;
+	w->in.tsc_offset = -(int64_t)(1ull << 62); /* deadlines far ahead: nothing is due */
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.sys.flags, ASSIST_SYS_LVTT | ASSIST_SYS_TSC_DEADLINE);
+	assert_int_equal(w->out.sys.lvtt, 0x4007b);
+	assert_int_equal(w->out.sys.tsc_deadline, 0x200);
+	assert_int_equal(w->out.counts.completed, 3);
+	assert_null(assist_reply_check(&w->out, ASSIST_RESP_SHORT));
+	assert_null(assist_sys_check(&w->out.sys, w->in.sregs.cr0, w->in.flags));
+
+	request(w, disarm, sizeof disarm, false);
+	w->in.flags |= ASSIST_F_X2APIC;
+	w->in.lvtt = 0x4007b;
+	w->in.tsc_offset = -(int64_t)(1ull << 62);
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.sys.flags, ASSIST_SYS_LVTT | ASSIST_SYS_LVTT_RESET);
+	assert_int_equal(w->out.sys.lvtt, 0x10000);
+
+	/* not in x2APIC mode; a reserved bit; the armed timer due */
+	for (unsigned i = 0; i < 3; i++) {
+		request(w, i == 1 ? reserved : disarm, i == 1 ? sizeof reserved : sizeof disarm,
+			false);
+		w->in.flags |= i == 0 ? 0 : ASSIST_F_X2APIC;
+		w->in.lvtt = 0x4007b;
+		w->in.deadline = i == 2 ? 1 : 0; /* host TSC 1: long past */
+		w->in.tsc_offset = -(int64_t)(1ull << 62);
+		burst(w);
+		assert_int_equal(w->out.stop, ASSIST_STOP_KVM);
+		assert_int_equal(w->out.regs.rip, i == 1 ? CODE + 12 : CODE + 26);
+		assert_int_equal(w->out.sys.flags & ASSIST_SYS_LVTT, 0);
+	}
+}
+
+/* x2APIC EOI (value 0, once a burst): completed, the burst goes on and ends where IF is 1;
+ * x2APIC ICR with a fixed interrupt: completed, the burst ends right after it.  A second EOI, an
+ * INIT, or no x2APIC flag: KVM's. */
+static void eoi_and_ipi(void **state)
+{
+	/* EOI; inc rbx; sti; nop; inc rbx; jmp next; next: inc rbx; hlt */
+	static const uint8_t eoi[] = {WRMSR_ECX_EAX(0x80b, 0),
+				      0x48,
+				      0xff,
+				      0xc3,
+				      0xfb,
+				      0x90,
+				      0x48,
+				      0xff,
+				      0xc3,
+				      0xeb,
+				      0x00,
+				      0x48,
+				      0xff,
+				      0xc3,
+				      0xf4};
+	/* EOI; EOI */
+	static const uint8_t eoi2[] = {WRMSR_ECX_EAX(0x80b, 0), WRMSR_ECX_EAX(0x80b, 0)};
+	/* mov edx, 1 (destination APIC 1); ICR vector 0x40; inc rbx; hlt */
+	static const uint8_t ipi[] = {0xb9, 0x30, 0x08, 0, 0,	 0xb8, 0x40, 0,	   0,	 0,   0xba,
+				      0x01, 0,	  0,	0, 0x0f, 0x30, 0x48, 0xff, 0xc3, 0xf4};
+	/* ICR INIT (delivery mode 5) */
+	static const uint8_t init[] = {WRMSR_ECX_EAX(0x830, 0x500), 0xf4};
+	struct worker *w = *state;
+
+	request(w, eoi, sizeof eoi, false);
+	w->in.flags |= ASSIST_F_X2APIC;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_IRQ);
+	assert_int_equal(w->out.sys.flags, ASSIST_SYS_EOI);
+	assert_true(w->out.regs.rbx >= 1 && w->out.regs.rbx <= 2);
+	assert_int_equal(w->out.regs.rflags & RF_IF, RF_IF);
+	assert_null(assist_reply_check(&w->out, ASSIST_RESP_SHORT));
+
+	request(w, eoi2, sizeof eoi2, false);
+	w->in.flags |= ASSIST_F_X2APIC;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_KVM);
+	assert_int_equal(w->out.regs.rip, CODE + 26); /* the second WRMSR */
+	assert_int_equal(w->out.sys.flags, ASSIST_SYS_EOI);
+
+	request(w, ipi, sizeof ipi, true);
+	w->in.flags |= ASSIST_F_X2APIC;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_CAP);
+	assert_int_equal(w->out.regs.rip, CODE + 17); /* right after the WRMSR */
+	assert_int_equal(w->out.regs.rbx, 0);
+	assert_int_equal(w->out.sys.flags, ASSIST_SYS_ICR);
+	assert_int_equal(w->out.sys.icr, 0x100000040ull);
+	assert_null(assist_reply_check(&w->out, ASSIST_RESP_SHORT));
+
+	for (unsigned i = 0; i < 2; i++) {
+		request(w, i == 0 ? init : ipi, i == 0 ? sizeof init : sizeof ipi, true);
+		w->in.flags |= i == 0 ? ASSIST_F_X2APIC : 0;
+		burst(w);
+		assert_int_equal(w->out.stop, ASSIST_STOP_KVM);
+		assert_int_equal(w->out.regs.rip, i == 0 ? CODE + 12 : CODE + 15);
+		assert_int_equal(w->out.sys.flags, 0);
+	}
 }
 
 /* XSAVE and XRSTOR of the standard format with the guest's XCR0 in the request: completed in
@@ -763,6 +963,9 @@ int main(void)
 	    cmocka_unit_test(system_writes),
 	    cmocka_unit_test(iret_same_segments),
 	    cmocka_unit_test(tsc_deadline),
+	    cmocka_unit_test(nm_in_burst),
+	    cmocka_unit_test(lvt_timer),
+	    cmocka_unit_test(eoi_and_ipi),
 	    cmocka_unit_test(fpu_stop_point),
 	    cmocka_unit_test(xsave_xrstor),
 	    cmocka_unit_test(same_ram),

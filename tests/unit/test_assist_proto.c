@@ -171,15 +171,43 @@ static void system_state(void **state)
 	r.sys.fs_base = 0x00007fffffffffffull;
 	r.sys.gs_base = 0xffff800000000000ull;
 	r.sys.tsc_deadline = ~0ull;
+	r.sys.lvtt = 0x4007b;
+	r.sys.icr = 0xffffffff000cc8ffull; /* every bit but the reserved and delivery-mode ones */
 	check(NULL);
-	r.sys.flags = 16;
+	r.sys.icr = 0x40 | 0x1000; /* bit 12: reserved in x2APIC mode */
+	check("an ICR value the burst may not complete");
+	r.sys.icr = 0x40 | 0x500; /* INIT */
+	check("an ICR value the burst may not complete");
+	r.sys.icr = 0x0f; /* a vector below 16 */
+	check("an ICR value the burst may not complete");
+	r.sys.flags = ASSIST_SYS_CR0;
+	r.sys.lvtt = 0;
+	r.sys.icr = 0x40; /* a value without its flag */
+	check("an ICR value the burst may not complete");
+	r.sys.icr = 0;
+	r.sys.flags = 256;
 	check("unknown system state flags");
 	r.sys.flags = ASSIST_SYS_ALL | 1u << 31;
 	check("unknown system state flags");
 	r.sys.flags = ASSIST_SYS_CR0;
-	r.sys.pad = 1;
+	r.sys.lvtt = 1; /* a value without its flag */
 	check("unknown system state flags");
-	r.sys.pad = 0;
+	r.sys.lvtt = 0;
+	r.sys.flags = ASSIST_SYS_LVTT_RESET; /* a reset without the value */
+	check("unknown system state flags");
+	r.sys.flags = ASSIST_SYS_LVTT | ASSIST_SYS_LVTT_RESET;
+	r.sys.lvtt = ASSIST_LVTT_MASKED; /* Hermit's "no timer" */
+	check(NULL);
+	r.sys.lvtt = ASSIST_LVTT_DEADLINE | 0x7b; /* Hermit's TSC-deadline timer, vector 123 */
+	check(NULL);
+	r.sys.lvtt = ASSIST_LVTT_MODE; /* the reserved timer mode 3 */
+	check("an LVT timer value the burst may not complete");
+	r.sys.lvtt = 0x1000; /* the delivery-status bit (read-only) */
+	check("an LVT timer value the burst may not complete");
+	r.sys.lvtt = 0x80000; /* bit 19, reserved */
+	check("an LVT timer value the burst may not complete");
+	r.sys.flags = ASSIST_SYS_CR0;
+	r.sys.lvtt = 0;
 	r.sys.fs_base = 0x0000800000000000ull;
 	r.sys.gs_base = 0x1ull << 63;
 	check(NULL);
@@ -191,22 +219,34 @@ static void system_state(void **state)
 	check(NULL);
 }
 
-/* The VMM's check against its request: CR0 may change in TS alone, and only when flagged. */
+/* The VMM's check against its request: CR0 may change in TS alone, and only when flagged; the
+ * LVT timer only where the request said the LAPIC is in x2APIC mode. */
 static void system_cr0(void **state)
 {
 	const uint64_t cr0 = 0x80050033ull; /* PG WP NE ET MP PE */
 	struct assist_sys s = {.flags = ASSIST_SYS_CR0, .cr0 = cr0 | ASSIST_CR0_TS};
 
 	(void)state;
-	assert_null(assist_sys_check(&s, cr0));
+	assert_null(assist_sys_check(&s, cr0, ASSIST_F_JIT));
 	s.cr0 = cr0;
-	assert_null(assist_sys_check(&s, cr0 | ASSIST_CR0_TS));
+	assert_null(assist_sys_check(&s, cr0 | ASSIST_CR0_TS, ASSIST_F_JIT));
 	s.cr0 = cr0 & ~0x80000000ull; /* paging off */
-	assert_string_equal(assist_sys_check(&s, cr0), "a CR0 change beyond CR0.TS");
+	assert_string_equal(assist_sys_check(&s, cr0, ASSIST_F_JIT), "a CR0 change beyond CR0.TS");
 	s.cr0 = cr0 | ASSIST_CR0_TS | 0x2ull << 32; /* a reserved bit */
-	assert_string_equal(assist_sys_check(&s, cr0), "a CR0 change beyond CR0.TS");
+	assert_string_equal(assist_sys_check(&s, cr0, ASSIST_F_JIT), "a CR0 change beyond CR0.TS");
 	s.flags = ASSIST_SYS_FS_BASE; /* CR0 not flagged: not looked at */
-	assert_null(assist_sys_check(&s, cr0));
+	assert_null(assist_sys_check(&s, cr0, ASSIST_F_JIT));
+	s.flags = ASSIST_SYS_LVTT;
+	s.lvtt = ASSIST_LVTT_MASKED;
+	assert_string_equal(assist_sys_check(&s, cr0, ASSIST_F_JIT),
+			    "an x2APIC write the request did not allow");
+	s.flags = ASSIST_SYS_EOI;
+	assert_string_equal(assist_sys_check(&s, cr0, ASSIST_F_JIT),
+			    "an x2APIC write the request did not allow");
+	s.flags = ASSIST_SYS_ICR;
+	assert_string_equal(assist_sys_check(&s, cr0, ASSIST_F_JIT),
+			    "an x2APIC write the request did not allow");
+	assert_null(assist_sys_check(&s, cr0, ASSIST_F_JIT | ASSIST_F_X2APIC));
 }
 
 int main(void)
