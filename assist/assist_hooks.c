@@ -255,17 +255,18 @@ static bool stop_placed(struct worker *w, uint64_t a)
 static void on_block_slow(struct worker *w, struct hot_block *h, uint64_t addr, uint32_t size);
 
 /* Runs at the start of every translated block, before any of its instructions: a hot block
- * below the cap, outside an STI shadow, only counts (a leaf without a stack frame: perf put a
- * quarter of on_block's samples on the prologue and epilogue the slow path needs). */
+ * below the limit only counts (a leaf without a stack frame: perf put a quarter of on_block's
+ * samples on the prologue and epilogue the slow path needs).  It never stops the run: every
+ * stop comes from on_block_slow, which also keeps the limit at the count while an STI shadow
+ * is being tracked, so that the blocks around it take the slow path. */
 void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
 	struct worker *w = opaque;
-	struct hot_block *h = &w->hot[((addr * 0x9e3779b97f4a7c15ull) >> 56) & (HOT_BLOCKS - 1)];
+	struct hot_block *h = &w->hot[hot_slot(addr)];
 
 	(void)uc;
-	w->block_rip = addr; /* a stop from here leaves Unicorn's RIP stale (see run_once) */
 	if (__builtin_expect(h->addr == addr && h->epoch == w->epoch && h->size == size &&
-				 w->sti_next == 0 && w->insns + h->ninsn <= w->limit,
+				 w->insns + h->ninsn <= w->limit,
 			     1)) {
 		w->insns += h->ninsn;
 		return;
@@ -273,11 +274,21 @@ void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	on_block_slow(w, h, addr, size);
 }
 
+/* While an STI shadow is tracked (sti_next), the next block takes the slow path too: it is the
+ * shadow's, or the first after it, which ends the tracking. */
+static void shadow_track(struct worker *w)
+{
+	if (w->sti_next != 0) {
+		w->limit = w->insns;
+	}
+}
+
 static __attribute__((noinline)) void on_block_slow(struct worker *w, struct hot_block *h,
 						    uint64_t addr, uint32_t size)
 {
 	struct block *b;
 
+	w->block_rip = addr; /* a stop from here leaves Unicorn's RIP stale (see run_once) */
 	if (h->addr == addr && h->epoch == w->epoch && h->size == size) {
 		/* as below, for a block that needs nothing else */
 		if (w->sti_next != 0 && addr != w->sti_next) {
@@ -288,6 +299,7 @@ static __attribute__((noinline)) void on_block_slow(struct worker *w, struct hot
 			return;
 		}
 		w->insns += h->ninsn;
+		shadow_track(w);
 		return;
 	}
 	b = &w->blocks[((addr * 0x9e3779b97f4a7c15ull) >> 50) & (BLOCKS - 1)];
@@ -327,6 +339,7 @@ static __attribute__((noinline)) void on_block_slow(struct worker *w, struct hot
 		*h = (struct hot_block){
 		    .addr = addr, .epoch = w->epoch, .size = size, .ninsn = b->ninsn};
 	}
+	shadow_track(w);
 }
 
 static void on_stop_insn(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)

@@ -136,7 +136,14 @@ struct block {
 struct hot_block {
 	uint64_t addr, epoch;
 	uint32_t size, ninsn;
+	uint64_t pad; /* 32 bytes: the index is a shift */
 };
+/* The slot of the block at `addr`: cheaper than a multiplicative hash on the hot path, and
+ * blocks of one loop (within a few hundred bytes) land in different slots. */
+static inline unsigned hot_slot(uint64_t addr)
+{
+	return (unsigned)(addr ^ (addr >> 8)) & (HOT_BLOCKS - 1);
+}
 
 struct visit {
 	uint64_t base; /* virtual address of the frame's first entry in this view */
