@@ -321,18 +321,23 @@ static int lvtt_complete(struct worker *w, uint64_t v)
 }
 
 /* WRMSR of the x2APIC EOI register (the end of an interrupt handler), value 0, once per burst:
- * the burst goes on and ends where IF is 1 again (after the handler's IRETQ), like a burst for
- * which an interrupt is due; the reply carries it and the VMM writes it, then lets KVM deliver
- * what it uncovered (assist_sys).  Nothing in between can tell: interrupts stay off until that
- * point.  Before, a KVM step each (1,014 in rusty_demo with two vCPUs). */
+ * the burst goes on; the reply carries it and the VMM writes it (assist_sys).  Nothing of the
+ * guest can tell it came later: a new interrupt rings the doorbell or is the timer, and ends
+ * the burst where IF is 1, after which the VMM writes the EOI before KVM delivers.  Only a
+ * vector KVM already held in IRR (ASSIST_F_IRR) may be uncovered by the EOI itself: then the
+ * burst ends where IF is 1 again (after the handler's IRETQ), like a burst for which an
+ * interrupt is due.  Before, a KVM step each (1,014 in rusty_demo with two vCPUs), and then a
+ * stop at IRETQ and a step each. */
 static int eoi_complete(struct worker *w, uint64_t v)
 {
 	if (!(w->in.flags & ASSIST_F_X2APIC) || v != 0 || (w->out.sys.flags & ASSIST_SYS_EOI)) {
 		return 1;
 	}
 	w->out.sys.flags |= ASSIST_SYS_EOI;
-	w->irq_want = true;
-	w->limit = w->insns; /* at_limit looks at the next block */
+	if (w->in.flags & ASSIST_F_IRR) {
+		w->irq_want = true;
+		w->limit = w->insns; /* at_limit looks at the next block */
+	}
 	return 0;
 }
 

@@ -121,6 +121,29 @@ bool jit_read_lvtt(struct vcpu *v, struct assist_cpu *c)
 	return true;
 }
 
+/* Whether KVM's LAPIC holds a vector in IRR (x2APIC MSRs 0x820-0x827): ASSIST_F_IRR. */
+bool jit_read_irr(struct vcpu *v, struct assist_cpu *c)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[8];
+	} m = {.h = {.nmsrs = 8}};
+
+	for (unsigned i = 0; i < 8; i++) {
+		m.e[i].index = MSR_X2APIC_IRR + i;
+	}
+	c->st.irr_reads++;
+	if (ioctl(v->fd, KVM_GET_MSRS, &m) != 8) {
+		return false;
+	}
+	c->irr = false;
+	for (unsigned i = 0; i < 8; i++) {
+		c->irr |= m.e[i].data != 0;
+	}
+	c->irr_valid = true;
+	return true;
+}
+
 /* The burst's LVT timer writes (ASSIST_SYS_LVTT), replayed in the guest's order: the reset
  * value first if the register left TSC-deadline mode in the burst (that disarmed the timer),
  * then the last value; the TSC deadline, if any, comes after (take_sys).  The armed deadline
@@ -189,7 +212,7 @@ bool jit_write_apic(struct vcpu *v, struct assist_cpu *c, const struct assist_sy
 	if (ioctl(v->fd, KVM_SET_MSRS, &m) != (int)m.h.nmsrs) {
 		return false;
 	}
-	if ((s->flags & ASSIST_SYS_EOI) ||
+	if (((s->flags & ASSIST_SYS_EOI) && (c->req.flags & ASSIST_F_IRR)) ||
 	    ((s->flags & ASSIST_SYS_ICR) && icr_self(s->icr, v->id))) {
 		c->owed = true;
 	}
@@ -498,17 +521,18 @@ void jit_print_stats(const struct vm *vm, const struct assist_stats *s)
 		(unsigned long long)s->step_exits, (double)s->halt_ns / 1e6,
 		(unsigned long long)s->halts, (unsigned long long)s->pauses,
 		(double)s->ap_hold_ns / 1e6);
-	fprintf(stderr,
-		"    port I/O from bursts %llu; locked instructions with host atomics %llu; "
-		"doorbells %llu; TSC-deadline reads %llu, writes %llu; LVT-timer reads %llu, "
-		"writes %llu; EOIs %llu, IPIs %llu from bursts; KVM_SET_XSAVE %llu, KVM_GET_XSAVE "
-		"%llu, KVM_GET_XCRS %llu\n",
-		(unsigned long long)s->pio, (unsigned long long)s->atomics,
-		(unsigned long long)kicks, (unsigned long long)s->deadline_reads,
-		(unsigned long long)s->deadline_writes, (unsigned long long)s->lvtt_reads,
-		(unsigned long long)s->lvtt_writes, (unsigned long long)s->eoi_writes,
-		(unsigned long long)s->icr_writes, (unsigned long long)s->fpu_sets,
-		(unsigned long long)s->fpu_gets, (unsigned long long)s->xcr0_reads);
+	fprintf(
+	    stderr,
+	    "    port I/O from bursts %llu; locked instructions with host atomics %llu; "
+	    "doorbells %llu; TSC-deadline reads %llu, writes %llu; LVT-timer reads %llu, "
+	    "writes %llu; EOIs %llu, IPIs %llu from bursts; IRR reads %llu; KVM_SET_XSAVE %llu, "
+	    "KVM_GET_XSAVE %llu, KVM_GET_XCRS %llu\n",
+	    (unsigned long long)s->pio, (unsigned long long)s->atomics, (unsigned long long)kicks,
+	    (unsigned long long)s->deadline_reads, (unsigned long long)s->deadline_writes,
+	    (unsigned long long)s->lvtt_reads, (unsigned long long)s->lvtt_writes,
+	    (unsigned long long)s->eoi_writes, (unsigned long long)s->icr_writes,
+	    (unsigned long long)s->irr_reads, (unsigned long long)s->fpu_sets,
+	    (unsigned long long)s->fpu_gets, (unsigned long long)s->xcr0_reads);
 	fprintf(stderr,
 		"    interrupt delivery latency: %llu interrupts, median %.0f us, p99 %.0f us, "
 		"max %.1f us\n",

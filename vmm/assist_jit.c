@@ -467,6 +467,12 @@ static bool burst(struct vcpu *v, struct assist_cpu *c)
 	}
 	c->req.flags |= c->x2apic ? ASSIST_F_X2APIC : 0;
 	c->req.lvtt = c->lvtt;
+	if (c->x2apic && !c->irr_valid && !jit_read_irr(v, c)) {
+		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot read the LAPIC's IRR",
+			  v->id);
+		return false;
+	}
+	c->req.flags |= c->x2apic && c->irr ? ASSIST_F_IRR : 0;
 	if (same_ram(v, c)) {
 		c->req.flags |= ASSIST_F_SAME_RAM;
 	}

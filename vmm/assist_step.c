@@ -149,6 +149,7 @@ static bool get(struct vcpu *v, struct assist_cpu *c, const struct step_insn *si
 	    c->free_bp != 0 && r->exit_reason == KVM_EXIT_DEBUG && r->s.regs.regs.rip == c->free_bp;
 	c->xcr0_valid &= c->clean;
 	c->x2apic_valid &= c->clean;
+	c->irr_valid = false; /* KVM delivered, or an interrupt came meanwhile */
 	/* RAM may have changed under the bursts, unless KVM ran one known instruction that does
 	 * not store and delivered nothing, or a clean free run (only the exception frame) */
 	c->kvm_stored |= !c->clean && (!si->known || si->store || deliver);

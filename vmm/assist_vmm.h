@@ -40,6 +40,7 @@
 #define MSR_X2APIC_ICR	 0x830
 #define MSR_X2APIC_SELF	 0x83f
 #define MSR_X2APIC_LVTT	 0x832
+#define MSR_X2APIC_IRR	 0x820 /* to 0x827 */
 #define MSR_APIC_BASE	 0x1b
 #define APIC_BASE_X2APIC (1ull << 10) /* EXTD */
 #define FREE_RUN_NS	 1000000ull /* a free run longer than this is ended by a kick */
@@ -71,6 +72,7 @@ struct assist_stats {
 	uint64_t deadline_reads, deadline_writes, fpu_sets, fpu_gets, xcr0_reads;
 	uint64_t lvtt_reads, lvtt_writes; /* the LVT timer: KVM_GET_MSRS, and writes replayed */
 	uint64_t eoi_writes, icr_writes; /* x2APIC EOIs and IPIs completed in bursts */
+	uint64_t irr_reads; /* KVM_GET_MSRS of IRR (ASSIST_F_IRR) */
 	uint64_t atomics; /* locked instructions done with host atomics in the assist */
 	uint64_t lat_n, lat[LAT_BUCKETS]; /* interrupt-delivery latency */
 };
@@ -100,6 +102,7 @@ struct assist_cpu {
 	 * (ASSIST_F_X2APIC), read again after any KVM_RUN as XCR0 is (a WRMSR, an INIT there) */
 	bool x2apic, x2apic_valid;
 	uint32_t lvtt;
+	bool irr, irr_valid; /* KVM's IRR holds a vector (ASSIST_F_IRR), read after a KVM_RUN */
 	/* gmem_write_gen() when the last burst was sent, and whether KVM ran guest code since that
 	 * may have stored to RAM (ASSIST_F_SAME_RAM) */
 	uint64_t ram_gen;
@@ -247,6 +250,7 @@ bool jit_write_deadline(struct vcpu *v, struct assist_cpu *c, uint64_t value);
 bool jit_read_lvtt(struct vcpu *v, struct assist_cpu *c);
 bool jit_write_lvtt(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s);
 bool jit_write_apic(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s);
+bool jit_read_irr(struct vcpu *v, struct assist_cpu *c);
 void jit_print_stats(const struct vm *vm, const struct assist_stats *s);
 
 #endif

@@ -80,6 +80,11 @@ static inline void assist_zero_range(unsigned i, uint64_t *start, uint64_t *size
 /* JIT mode: this vCPU's LAPIC is in x2APIC mode (IA32_APIC_BASE, KVM_GET_MSRS) and `lvtt` holds
  * its LVT timer register: the burst completes WRMSR to that register (assist_sys). */
 #define ASSIST_F_X2APIC 256u
+/* JIT mode, with ASSIST_F_X2APIC: KVM's LAPIC holds a vector in IRR (read with KVM_GET_MSRS
+ * after the last KVM_RUN): an EOI in the burst may uncover it, so the burst then ends where IF
+ * is 1.  Without it an EOI cannot: anything that arrives later rings the doorbell, and the
+ * timer's deadline is in the request. */
+#define ASSIST_F_IRR 512u
 
 /* JIT mode: OUTs to ports whose writes have no result and can never be protocol violations
  * (the v1 UART byte, the PCI address latch: vmm/pio_ring.c's zones) are collected in the
@@ -259,8 +264,8 @@ struct assist_counts {
 #define ASSIST_SYS_LVTT	      16u
 #define ASSIST_SYS_LVTT_RESET 32u
 /* WRMSR of the x2APIC EOI register (ASSIST_F_X2APIC; the value 0; once per burst): the VMM
- * writes it, then lets KVM deliver what it may have uncovered.  The burst ended where IF was 1
- * after it. */
+ * writes it; with ASSIST_F_IRR it then lets KVM deliver what it may have uncovered (the burst
+ * ended where IF was 1 after it). */
 #define ASSIST_SYS_EOI 64u
 /* WRMSR of the x2APIC ICR (ASSIST_F_X2APIC; a fixed interrupt that assist_icr_ok accepts): the
  * burst ended right after it; the VMM writes `icr` (KVM sends the IPI), then rings the

@@ -513,7 +513,8 @@ static void lvt_timer(void **state)
 	}
 }
 
-/* x2APIC EOI (value 0, once a burst): completed, the burst goes on and ends where IF is 1;
+/* x2APIC EOI (value 0, once a burst): completed, the burst goes on (and ends where IF is 1
+ * when KVM holds another vector in IRR, ASSIST_F_IRR);
  * x2APIC ICR with a fixed interrupt: completed, the burst ends right after it.  A second EOI, an
  * INIT, or no x2APIC flag: KVM's. */
 static void eoi_and_ipi(void **state)
@@ -543,14 +544,24 @@ static void eoi_and_ipi(void **state)
 	static const uint8_t init[] = {WRMSR_ECX_EAX(0x830, 0x500), 0xf4};
 	struct worker *w = *state;
 
+	/* KVM holds another vector in IRR: the EOI may uncover it, the burst ends at IF 1 */
 	request(w, eoi, sizeof eoi, false);
-	w->in.flags |= ASSIST_F_X2APIC;
+	w->in.flags |= ASSIST_F_X2APIC | ASSIST_F_IRR;
 	burst(w);
 	assert_int_equal(w->out.stop, ASSIST_STOP_IRQ);
 	assert_int_equal(w->out.sys.flags, ASSIST_SYS_EOI);
 	assert_true(w->out.regs.rbx >= 1 && w->out.regs.rbx <= 2);
 	assert_int_equal(w->out.regs.rflags & RF_IF, RF_IF);
 	assert_null(assist_reply_check(&w->out, ASSIST_RESP_SHORT));
+
+	/* IRR empty: nothing to uncover, the burst goes on (to the HLT) */
+	request(w, eoi, sizeof eoi, false);
+	w->in.flags |= ASSIST_F_X2APIC;
+	burst(w);
+	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
+	assert_int_equal(w->out.insn.op, ASSIST_OP_HLT);
+	assert_int_equal(w->out.sys.flags, ASSIST_SYS_EOI);
+	assert_int_equal(w->out.regs.rbx, 3);
 
 	request(w, eoi2, sizeof eoi2, false);
 	w->in.flags |= ASSIST_F_X2APIC;
