@@ -524,8 +524,9 @@ void assist_print_stats(const struct vm *vm)
 	print_list("    completed in the VMM:", s.ops, ASSIST_OP_COUNT, assist_op_name);
 	fprintf(stderr,
 		"    completed in the assist: %llu (POPCNT/TZCNT/LZCNT; JIT mode also RDTSC, "
-		"INVLPG, MFENCE, CR0.TS, the FS/GS bases, the TSC deadline, IRETQ, XSAVE and "
-		"XRSTOR); page-table changes followed: %llu; KVM_SET_XSAVE: %llu\n",
+		"INVLPG, MFENCE, CR0.TS, the FS/GS bases, the TSC deadline, the x2APIC's LVT "
+		"timer, EOI and ICR, #NM, IRETQ, XSAVE and XRSTOR); page-table changes followed: "
+		"%llu; KVM_SET_XSAVE: %llu\n",
 		(unsigned long long)s.completed, (unsigned long long)s.rebuilds,
 		(unsigned long long)s.xsave_sets);
 	print_list("    burst stops:", s.stops, ASSIST_STOP_COUNT, assist_stop_name);

@@ -25,7 +25,7 @@ if grep -q '^    internal_error ' "$tmp/err"; then
 	for re in '^  instruction assist: [1-9][0-9]* emulation exits, [1-9][0-9]* bursts, [1-9][0-9]* instructions emulated$' \
 		'^    time in bursts [0-9.]* ms \([0-9.]* us per burst, [0-9.]* ms of it in the assist process\), in the assist path [0-9.]* ms$' \
 		'^    completed in the VMM: .*xgetbv [1-9].*xsave [1-9].*xrstor [1-9]' \
-		'^    completed in the assist: [1-9][0-9]* \(POPCNT/TZCNT/LZCNT; JIT mode also RDTSC, INVLPG, MFENCE, CR0.TS, the FS/GS bases, the TSC deadline, IRETQ, XSAVE and XRSTOR\); page-table changes followed: [1-9]' \
+		'^    completed in the assist: [1-9][0-9]* \(POPCNT/TZCNT/LZCNT; JIT mode also RDTSC, INVLPG, MFENCE, CR0.TS, the FS/GS bases, the TSC deadline, the x2APIC'"'"'s LVT timer, EOI and ICR, #NM, IRETQ, XSAVE and XRSTOR\); page-table changes followed: [1-9]' \
 		'^    burst stops: .*kvm [1-9].*vmm [1-9]' \
 		'^    stopped before: .*lock [1-9]' \
 		'^    injected: .*#NM 1.*#GP 2.*#PF 1'; do
