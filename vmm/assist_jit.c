@@ -472,7 +472,13 @@ static bool burst(struct vcpu *v, struct assist_cpu *c)
 			  v->id);
 		return false;
 	}
-	c->req.flags |= c->x2apic && c->irr ? ASSIST_F_IRR : 0;
+	/* an unmasked LVT timer in one-shot or periodic mode raises vectors nobody announces (its
+	 * count is KVM's): an EOI ends the burst then, as KVM's next one may be waiting */
+	c->req.flags |=
+	    c->x2apic && (c->irr || ((c->lvtt & ASSIST_LVTT_MASKED) == 0 &&
+				     (c->lvtt & ASSIST_LVTT_MODE) != ASSIST_LVTT_DEADLINE))
+		? ASSIST_F_IRR
+		: 0;
 	if (same_ram(v, c)) {
 		c->req.flags |= ASSIST_F_SAME_RAM;
 	}

@@ -81,9 +81,10 @@ static inline void assist_zero_range(unsigned i, uint64_t *start, uint64_t *size
  * its LVT timer register: the burst completes WRMSR to that register (assist_sys). */
 #define ASSIST_F_X2APIC 256u
 /* JIT mode, with ASSIST_F_X2APIC: KVM's LAPIC holds a vector in IRR (read with KVM_GET_MSRS
- * after the last KVM_RUN): an EOI in the burst may uncover it, so the burst then ends where IF
- * is 1.  Without it an EOI cannot: anything that arrives later rings the doorbell, and the
- * timer's deadline is in the request. */
+ * after the last KVM_RUN), or its LVT timer counts in one-shot or periodic mode (interrupts
+ * nobody announces): an EOI in the burst may uncover one, so the burst then ends where IF is
+ * 1.  Without it an EOI cannot: anything that arrives later rings the doorbell, and the
+ * TSC-deadline timer's deadline is in the request. */
 #define ASSIST_F_IRR 512u
 
 /* JIT mode: OUTs to ports whose writes have no result and can never be protocol violations
