@@ -516,9 +516,7 @@ int nm_deliver(struct worker *w, uint64_t *rip)
 	    read_virt(w, idt->base + (uint64_t)VEC_NM * 16, g, sizeof g) != 0) {
 		return 1;
 	}
-	handler = (uint64_t)g[0] | (uint64_t)g[1] << 8 | (uint64_t)g[6] << 16 |
-		  (uint64_t)g[7] << 24 | (uint64_t)g[8] << 32 | (uint64_t)g[9] << 40 |
-		  (uint64_t)g[10] << 48 | (uint64_t)g[11] << 56;
+	handler = assist_gate_offset(g);
 	type = g[5] & 0x1fu; /* the type and the S bit (0: a system descriptor) */
 	if (!(g[5] & 0x80u) || (type != GATE_INTR && type != GATE_TRAP) ||
 	    (uint16_t)(g[2] | g[3] << 8) != cs->selector || (cs->selector & 3u) != 0 ||

@@ -98,49 +98,36 @@ bool jit_write_deadline(struct vcpu *v, struct assist_cpu *c, uint64_t value)
 	return true;
 }
 
-/* Whether the LAPIC is in x2APIC mode, and then its LVT timer register (ASSIST_F_X2APIC). */
-bool jit_read_lvtt(struct vcpu *v, struct assist_cpu *c)
+/* What the bursts need of KVM's LAPIC, in one KVM_GET_MSRS: whether it is in x2APIC mode
+ * (ASSIST_F_X2APIC), and then its LVT timer register and whether IRR holds a vector
+ * (ASSIST_F_IRR).  KVM reads MSRs in order and stops at the first it refuses: in xAPIC mode the
+ * x2APIC ones. */
+bool jit_read_lapic(struct vcpu *v, struct assist_cpu *c)
 {
 	struct {
 		struct kvm_msrs h;
-		struct kvm_msr_entry e[2];
-	} m = {.h = {.nmsrs = 2}, .e = {{.index = MSR_APIC_BASE}, {.index = MSR_X2APIC_LVTT}}};
+		struct kvm_msr_entry e[10];
+	} m = {.h = {.nmsrs = 10}, .e = {{.index = MSR_APIC_BASE}, {.index = MSR_X2APIC_LVTT}}};
 	int n;
 
-	c->st.lvtt_reads++;
-	n = ioctl(v->fd, KVM_GET_MSRS, &m); /* the LVT timer MSR exists in x2APIC mode only */
+	for (unsigned i = 0; i < 8; i++) {
+		m.e[2 + i].index = MSR_X2APIC_IRR + i;
+	}
+	c->st.lapic_reads++;
+	n = ioctl(v->fd, KVM_GET_MSRS, &m);
 	if (n < 1) {
 		return false;
 	}
 	c->x2apic = (m.e[0].data & APIC_BASE_X2APIC) != 0;
-	if (c->x2apic && n != 2) {
+	if (c->x2apic && n != 10) {
 		return false;
 	}
 	c->lvtt = c->x2apic ? (uint32_t)m.e[1].data : 0;
-	c->x2apic_valid = true;
-	return true;
-}
-
-/* Whether KVM's LAPIC holds a vector in IRR (x2APIC MSRs 0x820-0x827): ASSIST_F_IRR. */
-bool jit_read_irr(struct vcpu *v, struct assist_cpu *c)
-{
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e[8];
-	} m = {.h = {.nmsrs = 8}};
-
-	for (unsigned i = 0; i < 8; i++) {
-		m.e[i].index = MSR_X2APIC_IRR + i;
-	}
-	c->st.irr_reads++;
-	if (ioctl(v->fd, KVM_GET_MSRS, &m) != 8) {
-		return false;
-	}
 	c->irr = false;
-	for (unsigned i = 0; i < 8; i++) {
-		c->irr |= m.e[i].data != 0;
+	for (unsigned i = 0; c->x2apic && i < 8; i++) {
+		c->irr |= m.e[2 + i].data != 0;
 	}
-	c->irr_valid = true;
+	c->lapic_valid = true;
 	return true;
 }
 
@@ -521,18 +508,17 @@ void jit_print_stats(const struct vm *vm, const struct assist_stats *s)
 		(unsigned long long)s->step_exits, (double)s->halt_ns / 1e6,
 		(unsigned long long)s->halts, (unsigned long long)s->pauses,
 		(double)s->ap_hold_ns / 1e6);
-	fprintf(
-	    stderr,
-	    "    port I/O from bursts %llu; locked instructions with host atomics %llu; "
-	    "doorbells %llu; TSC-deadline reads %llu, writes %llu; LVT-timer reads %llu, "
-	    "writes %llu; EOIs %llu, IPIs %llu from bursts; IRR reads %llu; KVM_SET_XSAVE %llu, "
-	    "KVM_GET_XSAVE %llu, KVM_GET_XCRS %llu\n",
-	    (unsigned long long)s->pio, (unsigned long long)s->atomics, (unsigned long long)kicks,
-	    (unsigned long long)s->deadline_reads, (unsigned long long)s->deadline_writes,
-	    (unsigned long long)s->lvtt_reads, (unsigned long long)s->lvtt_writes,
-	    (unsigned long long)s->eoi_writes, (unsigned long long)s->icr_writes,
-	    (unsigned long long)s->irr_reads, (unsigned long long)s->fpu_sets,
-	    (unsigned long long)s->fpu_gets, (unsigned long long)s->xcr0_reads);
+	fprintf(stderr,
+		"    port I/O from bursts %llu; locked instructions with host atomics %llu; "
+		"doorbells %llu; TSC-deadline reads %llu, writes %llu; LAPIC reads %llu; LVT-timer "
+		"writes %llu, EOIs %llu, IPIs %llu from bursts; KVM_SET_XSAVE %llu, "
+		"KVM_GET_XSAVE %llu, KVM_GET_XCRS %llu\n",
+		(unsigned long long)s->pio, (unsigned long long)s->atomics,
+		(unsigned long long)kicks, (unsigned long long)s->deadline_reads,
+		(unsigned long long)s->deadline_writes, (unsigned long long)s->lapic_reads,
+		(unsigned long long)s->lvtt_writes, (unsigned long long)s->eoi_writes,
+		(unsigned long long)s->icr_writes, (unsigned long long)s->fpu_sets,
+		(unsigned long long)s->fpu_gets, (unsigned long long)s->xcr0_reads);
 	fprintf(stderr,
 		"    interrupt delivery latency: %llu interrupts, median %.0f us, p99 %.0f us, "
 		"max %.1f us\n",

@@ -460,18 +460,12 @@ static bool burst(struct vcpu *v, struct assist_cpu *c)
 	}
 	c->req.flags |= ASSIST_F_XCR0;
 	c->req.xcr0 = c->xcr0;
-	if (!c->x2apic_valid && !jit_read_lvtt(v, c)) {
-		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot read the LAPIC mode",
-			  v->id);
+	if (!c->lapic_valid && !jit_read_lapic(v, c)) {
+		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot read the LAPIC", v->id);
 		return false;
 	}
 	c->req.flags |= c->x2apic ? ASSIST_F_X2APIC : 0;
 	c->req.lvtt = c->lvtt;
-	if (c->x2apic && !c->irr_valid && !jit_read_irr(v, c)) {
-		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot read the LAPIC's IRR",
-			  v->id);
-		return false;
-	}
 	/* an unmasked LVT timer in one-shot or periodic mode raises vectors nobody announces (its
 	 * count is KVM's): an EOI ends the burst then, as KVM's next one may be waiting */
 	c->req.flags |=

@@ -148,8 +148,7 @@ static bool get(struct vcpu *v, struct assist_cpu *c, const struct step_insn *si
 	c->clean =
 	    c->free_bp != 0 && r->exit_reason == KVM_EXIT_DEBUG && r->s.regs.regs.rip == c->free_bp;
 	c->xcr0_valid &= c->clean;
-	c->x2apic_valid &= c->clean;
-	c->irr_valid = false; /* KVM delivered, or an interrupt came meanwhile */
+	c->lapic_valid &= c->clean;
 	/* RAM may have changed under the bursts, unless KVM ran one known instruction that does
 	 * not store and delivered nothing, or a clean free run (only the exception frame) */
 	c->kvm_stored |= !c->clean && (!si->known || si->store || deliver);
@@ -212,9 +211,7 @@ static uint64_t handler_of(struct vcpu *v, const struct assist_cpu *c, uint32_t 
 	    !(g[5] & 0x80)) {
 		return 0;
 	}
-	return (uint64_t)g[0] | (uint64_t)g[1] << 8 | (uint64_t)g[6] << 16 | (uint64_t)g[7] << 24 |
-	       (uint64_t)g[8] << 32 | (uint64_t)g[9] << 40 | (uint64_t)g[10] << 48 |
-	       (uint64_t)g[11] << 56;
+	return assist_gate_offset(g);
 }
 
 /* A step without single-stepping: KVM runs until its next exit (an instruction it cannot

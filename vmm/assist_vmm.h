@@ -70,9 +70,9 @@ struct assist_stats {
 	uint64_t pauses; /* PAUSE loops that let the host CPU go */
 	uint64_t ap_hold_ns; /* an AP held before its first instruction (jit_hold_ap) */
 	uint64_t deadline_reads, deadline_writes, fpu_sets, fpu_gets, xcr0_reads;
-	uint64_t lvtt_reads, lvtt_writes; /* the LVT timer: KVM_GET_MSRS, and writes replayed */
+	uint64_t lapic_reads; /* KVM_GET_MSRS of x2APIC mode, LVT timer and IRR (jit_read_lapic) */
+	uint64_t lvtt_writes; /* LVT timer writes replayed */
 	uint64_t eoi_writes, icr_writes; /* x2APIC EOIs and IPIs completed in bursts */
-	uint64_t irr_reads; /* KVM_GET_MSRS of IRR (ASSIST_F_IRR) */
 	uint64_t atomics; /* locked instructions done with host atomics in the assist */
 	uint64_t lat_n, lat[LAT_BUCKETS]; /* interrupt-delivery latency */
 };
@@ -98,11 +98,11 @@ struct assist_cpu {
 	 * have run an XSETBV there */
 	uint64_t xcr0;
 	bool xcr0_valid;
-	/* whether the LAPIC is in x2APIC mode and its LVT timer register, for the bursts
-	 * (ASSIST_F_X2APIC), read again after any KVM_RUN as XCR0 is (a WRMSR, an INIT there) */
-	bool x2apic, x2apic_valid;
+	/* what the bursts need of KVM's LAPIC (jit_read_lapic): x2APIC mode, its LVT timer, a
+	 * vector in IRR; read again after any KVM_RUN but a clean free run, as XCR0 is (a WRMSR or
+	 * an INIT there; a vector that arrives otherwise rings the doorbell or is the timer's) */
+	bool x2apic, irr, lapic_valid;
 	uint32_t lvtt;
-	bool irr, irr_valid; /* KVM's IRR holds a vector (ASSIST_F_IRR), read after a KVM_RUN */
 	/* gmem_write_gen() when the last burst was sent, and whether KVM ran guest code since that
 	 * may have stored to RAM (ASSIST_F_SAME_RAM) */
 	uint64_t ram_gen;
@@ -247,10 +247,9 @@ bool jit_read_deadline(struct vcpu *v, struct assist_cpu *c);
 /* The guest's WRMSR IA32_TSC_DEADLINE of `value`, completed by a burst: into KVM's LAPIC
  * (KVM_SET_MSRS). */
 bool jit_write_deadline(struct vcpu *v, struct assist_cpu *c, uint64_t value);
-bool jit_read_lvtt(struct vcpu *v, struct assist_cpu *c);
+bool jit_read_lapic(struct vcpu *v, struct assist_cpu *c);
 bool jit_write_lvtt(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s);
 bool jit_write_apic(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s);
-bool jit_read_irr(struct vcpu *v, struct assist_cpu *c);
 void jit_print_stats(const struct vm *vm, const struct assist_stats *s);
 
 #endif

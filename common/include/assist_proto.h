@@ -336,6 +336,15 @@ const char *assist_sys_check(const struct assist_sys *s, uint64_t req_cr0, uint3
 /* An LVT timer value the burst may complete: bits 63-32 and every bit outside
  * ASSIST_LVTT_BITS zero, a timer mode other than the reserved 3 (anything else is KVM's). */
 bool assist_lvtt_ok(uint64_t v);
+/* The handler address of a 64-bit IDT gate (16 bytes, already copied out of guest memory): the
+ * VMM's free runs (vmm/assist_step.c) and the assist's #NM delivery (assist/assist_jit.c). */
+static inline uint64_t assist_gate_offset(const uint8_t g[16])
+{
+	return (uint64_t)g[0] | (uint64_t)g[1] << 8 | (uint64_t)g[6] << 16 | (uint64_t)g[7] << 24 |
+	       (uint64_t)g[8] << 32 | (uint64_t)g[9] << 40 | (uint64_t)g[10] << 48 |
+	       (uint64_t)g[11] << 56;
+}
+
 /* An x2APIC ICR value the burst may complete: a fixed interrupt (delivery mode 0) with a vector
  * of 16 or more and no reserved bit set (anything else, INIT and SIPI included, is KVM's). */
 bool assist_icr_ok(uint64_t v);
