@@ -321,6 +321,17 @@ static bool run_once(struct worker *w, uint64_t *rip)
 	case W_FAULT:
 		classify_fault(w, *rip);
 		return false;
+	case W_ATOMIC:
+		/* a locked access Unicorn cannot make atomic (misaligned, not on RAM): KVM's, as
+		 * for a host twin (screen_self); Unicorn's RIP is the instruction's */
+		describe(w, *rip);
+		set_stop(w,
+			 (w->in.flags & ASSIST_F_FIRST_FAILED) && *rip == w->in.regs.rip &&
+				 w->out.counts.completed == 0
+			     ? ASSIST_STOP_UNSUPPORTED
+			     : ASSIST_STOP_KVM,
+			 ASSIST_C_LOCK);
+		return false;
 	case W_NX:
 		set_stop(w, ASSIST_STOP_PAGE, ASSIST_C_NONE);
 		w->out.insn.ea = *rip;

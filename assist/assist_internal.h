@@ -70,6 +70,7 @@
 #define FRAME_HASH	 8192u /* open addressing, power of two, > 2 * MAX_PT_FRAMES */
 #define WALK_BUDGET	 (4u << 20) /* table entries visited per rebuild (hostile tables) */
 #define BLOCKS		 16384u
+#define BLOCK_WAYS	 4u /* the block table is 4-way set associative (assist_hooks.c) */
 #define BLOCK_INLINE	 64u
 #define BLOCK_MAX	 8192u
 #define XTLB		 512u
@@ -96,7 +97,7 @@
 
 /* A_ATOMIC: a locked instruction with several vCPUs, completed with a host atomic. */
 enum action { A_RUN, A_KVM, A_VMM, A_SELF, A_UNSUP, A_ATOMIC };
-enum why { W_NONE, W_CAP, W_FAULT, W_RESTART, W_NX, W_STOP, W_ERROR, W_IRQ, W_PAUSE };
+enum why { W_NONE, W_CAP, W_FAULT, W_RESTART, W_NX, W_STOP, W_ERROR, W_IRQ, W_PAUSE, W_ATOMIC };
 enum screen { SCR_RUN, SCR_DONE, SCR_STOP };
 
 struct verdict {
@@ -389,6 +390,9 @@ bool ucfix_flush(struct worker *w);
 /* Whether a block translated so far calls on_block without saving and reloading the guest's
  * registers (TCG_CALL_NO_READ_GLOBALS, assist_ucfix.c). */
 bool ucfix_light_block_call(void);
+/* Whether locked instructions of several vCPUs run in Unicorn as host atomics (CF_PARALLEL,
+ * assist_ucfix.c): not before the first block a worker with several vCPUs translated. */
+bool ucfix_parallel(void);
 
 /* ---- assist_screen.c ---- */
 struct verdict classify(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops);
@@ -397,6 +401,8 @@ bool decode(struct worker *w, const uint8_t *code, size_t len, ZydisDecodedInstr
 
 /* ---- assist_hooks.c ---- */
 void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
+/* Unicorn met an atomic access it cannot make (assist_ucfix.c): the run stops before it. */
+void atomic_unsupported(struct worker *w);
 void on_intr(uc_engine *uc, uint32_t intno, void *opaque);
 /* A stop point whose instruction is no longer on the stop list (the code changed). */
 void exit_remove(struct worker *w, uint64_t a);

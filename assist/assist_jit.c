@@ -76,6 +76,27 @@ static bool cr0_write(const ZydisDecodedInstruction *in, const ZydisDecodedOpera
 	       ops[0].reg.value == ZYDIS_REGISTER_CR0 && ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER;
 }
 
+/* With several vCPUs, whether a locked instruction runs in Unicorn, translated for a parallel
+ * context (assist_ucfix.c): its atomic helpers are the host's locked instructions on guest RAM.
+ * Not CMPXCHG8B/16B, which Unicorn compiles atomically only under the block's own
+ * CF_PARALLEL, nor the two forms where Unicorn 2.0.1's result differs from the processor's:
+ * a 32-bit CMPXCHG (it zero-extends EAX into RAX also where the comparison succeeds) and NEG
+ * (its SF).  Those are host twins (assist_atomic.c), as everything is where CF_PARALLEL could
+ * not be set. */
+static bool lock_in_unicorn(const ZydisDecodedInstruction *in)
+{
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_CMPXCHG8B:
+	case ZYDIS_MNEMONIC_CMPXCHG16B:
+	case ZYDIS_MNEMONIC_NEG:
+		return false;
+	case ZYDIS_MNEMONIC_CMPXCHG:
+		return in->operand_width != 32 && ucfix_parallel();
+	default:
+		return ucfix_parallel();
+	}
+}
+
 struct verdict jit_verdict(const struct worker *w, struct verdict v,
 			   const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
 {
@@ -91,15 +112,19 @@ struct verdict jit_verdict(const struct worker *w, struct verdict v,
 		v.action = A_SELF; /* a return to the same segments (iret_complete) */
 		return v;
 	}
-	if (v.action == A_RUN && w->smp && is_fence(in->mnemonic)) {
-		v.action = A_SELF; /* a host fence: Unicorn's own code has none */
+	if (v.action == A_RUN && w->smp && is_fence(in->mnemonic) && !ucfix_parallel()) {
+		/* a host fence: Unicorn's code has one only when translated for a parallel
+		 * context (assist_ucfix.c; TCG's barrier, a locked OR on the host stack) */
+		v.action = A_SELF;
 		return v;
 	}
 	if (v.action != A_KVM) {
 		return v;
 	}
 	if (v.cls == ASSIST_C_LOCK) {
-		v.action = w->smp ? A_ATOMIC : A_RUN; /* one vCPU: nothing else touches RAM */
+		/* one vCPU: nothing else touches RAM; several: Unicorn's atomic code (CF_PARALLEL)
+		 * or the host twin */
+		v.action = !w->smp || lock_in_unicorn(in) ? A_RUN : A_ATOMIC;
 		return v;
 	}
 	if (v.cls == ASSIST_C_IO && in->meta.category == ZYDIS_CATEGORY_IO) {

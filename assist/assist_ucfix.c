@@ -156,6 +156,87 @@ bool ucfix_light_block_call(void)
 	return __atomic_load_n(&light, __ATOMIC_RELAXED) != 0;
 }
 
+/* 5. Unicorn 2.0.1 translates as for one CPU only (curr_cflags() is 0): TCG then compiles a
+ *    locked instruction as a plain load, operation and store, which another vCPU's store can
+ *    slip between.  QEMU's answer for several CPUs is CF_PARALLEL, under which TCG compiles
+ *    it as a call of its atomic helper, the host's locked instruction on the operand in guest
+ *    RAM (or, where it cannot, cpu_loop_exit_atomic: below).  With several vCPUs, every block
+ *    a worker's main instance translates gets CF_PARALLEL in the translation context
+ *    (TCGContext.tb_cflags), and not in the block's own cflags, which key Unicorn's lookups
+ *    (its lookups ask for cflags 0).  TCGContext is Unicorn's internal structure: the offset
+ *    is checked before it is used.  The wrapper of tb_gen_code adds a bit QEMU 5.0 leaves
+ *    unused (CF_MARK, outside the lookups' mask) to the cflags it copies there, and the
+ *    wrapper of tcg_func_start, which tb_gen_code calls right after that copy, sets
+ *    CF_PARALLEL only where it finds CF_MARK.  Anywhere else the check fails, and locked
+ *    instructions stay the host twins of assist_atomic.c (ucfix_parallel).  Not marked:
+ *    CF_PARALLEL in the block's cflags, which the translator reads for CMPXCHG8B/16B alone;
+ *    those stay host twins. */
+#define CF_PARALLEL	  0x00080000u /* QEMU 5.0, include/exec/exec-all.h */
+#define CF_MARK		  0x00100000u /* unused by QEMU 5.0's cflags, outside CF_HASH_MASK */
+#define TCG_CTX_TB_CFLAGS 100 /* offsetof(TCGContext, tb_cflags), include/tcg/tcg.h */
+
+void *__real_tb_gen_code_x86_64(void *cpu, uint64_t pc, uint64_t cs_base, uint32_t flags,
+				int cflags);
+void *__wrap_tb_gen_code_x86_64(void *cpu, uint64_t pc, uint64_t cs_base, uint32_t flags,
+				int cflags);
+void __real_tcg_func_start_x86_64(void *s);
+void __wrap_tcg_func_start_x86_64(void *s);
+__attribute__((noreturn)) void __real_cpu_loop_exit_atomic_x86_64(void *cpu, uintptr_t pc);
+__attribute__((noreturn)) void __wrap_cpu_loop_exit_atomic_x86_64(void *cpu, uintptr_t pc);
+
+static int parallel; /* 1: CF_PARALLEL was found and set; -1: the check failed */
+static __thread bool marking;
+
+void *__wrap_tb_gen_code_x86_64(void *cpu, uint64_t pc, uint64_t cs_base, uint32_t flags,
+				int cflags)
+{
+	void *tb;
+
+	marking = cur != NULL && cur->smp;
+	tb = __real_tb_gen_code_x86_64(cpu, pc, cs_base, flags,
+				       marking ? (int)((uint32_t)cflags | CF_MARK) : cflags);
+	marking = false;
+	return tb;
+}
+
+void __wrap_tcg_func_start_x86_64(void *s)
+{
+	uint32_t *f = (uint32_t *)(void *)((char *)s + TCG_CTX_TB_CFLAGS);
+
+	__real_tcg_func_start_x86_64(s);
+	if (!marking) {
+		return;
+	}
+	if ((*f & (CF_MARK | CF_PARALLEL)) == CF_MARK &&
+	    __atomic_load_n(&parallel, __ATOMIC_RELAXED) >= 0) {
+		*f |= CF_PARALLEL;
+		__atomic_store_n(&parallel, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	/* not Unicorn's layout: this block's locked instructions are not atomic.  Before the
+	 * first block nothing was run as atomic (ucfix_parallel was false); after it, a block
+	 * already screened under the other rule may hold one: the burst fails */
+	if (__atomic_exchange_n(&parallel, -1, __ATOMIC_RELAXED) > 0 && cur != NULL) {
+		cur->bad_access = true;
+	}
+}
+
+/* An atomic access Unicorn cannot make with one host instruction (misaligned, or not on RAM):
+ * QEMU stops all CPUs and runs the instruction alone, which Unicorn does not do (it would run
+ * the same block again, for ever).  The burst stops before it, for KVM. */
+void __wrap_cpu_loop_exit_atomic_x86_64(void *cpu, uintptr_t pc)
+{
+	if (cur != NULL) {
+		atomic_unsupported(cur);
+	}
+	__real_cpu_loop_exit_atomic_x86_64(cpu, pc);
+}
+
+bool ucfix_parallel(void)
+{
+	return __atomic_load_n(&parallel, __ATOMIC_RELAXED) > 0;
+}
+
 void ucfix_enter(struct worker *w)
 {
 	if (w->ram_mr == NULL) {

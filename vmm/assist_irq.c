@@ -509,7 +509,7 @@ void jit_print_stats(const struct vm *vm, const struct assist_stats *s)
 		(unsigned long long)s->halts, (unsigned long long)s->pauses,
 		(double)s->ap_hold_ns / 1e6);
 	fprintf(stderr,
-		"    port I/O from bursts %llu; locked instructions with host atomics %llu; "
+		"    port I/O from bursts %llu; locked instructions as host twins %llu; "
 		"doorbells %llu; TSC-deadline reads %llu, writes %llu; LAPIC reads %llu; LVT-timer "
 		"writes %llu, EOIs %llu, IPIs %llu from bursts; KVM_SET_XSAVE %llu, "
 		"KVM_GET_XSAVE %llu, KVM_GET_XCRS %llu\n",
