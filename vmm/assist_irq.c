@@ -77,27 +77,6 @@ bool jit_read_deadline(struct vcpu *v, struct assist_cpu *c)
 	return true;
 }
 
-bool jit_write_deadline(struct vcpu *v, struct assist_cpu *c, uint64_t value)
-{
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} m = {.h = {.nmsrs = 1}, .e = {.index = MSR_TSC_DEADLINE, .data = value}};
-	uint64_t d = deadline_host(c);
-
-	c->st.deadline_writes++;
-	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1) {
-		return false;
-	}
-	/* the old deadline passed before this write (the burst ran on with IF 0, as in the timer
-	 * handler that arms the next one): KVM's timer may have fired, and holds the vector */
-	if (d != 0 && jit_rdtsc() >= d) {
-		c->owed = true;
-	}
-	c->deadline = value;
-	return true;
-}
-
 /* What the bursts need of KVM's LAPIC, in one KVM_GET_MSRS: whether it is in x2APIC mode
  * (ASSIST_F_X2APIC), and then its LVT timer register and whether IRR holds a vector
  * (ASSIST_F_IRR).  KVM reads MSRs in order and stops at the first it refuses: in xAPIC mode the
@@ -131,36 +110,6 @@ bool jit_read_lapic(struct vcpu *v, struct assist_cpu *c)
 	return true;
 }
 
-/* The burst's LVT timer writes (ASSIST_SYS_LVTT), replayed in the guest's order: the reset
- * value first if the register left TSC-deadline mode in the burst (that disarmed the timer),
- * then the last value; the TSC deadline, if any, comes after (take_sys).  The armed deadline
- * the VMM holds survives only where the register stayed in TSC-deadline mode. */
-bool jit_write_lvtt(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s)
-{
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e[2];
-	} m = {.h = {.nmsrs = 0}};
-	bool kept = !(s->flags & ASSIST_SYS_LVTT_RESET) &&
-		    (c->lvtt & ASSIST_LVTT_MODE) == ASSIST_LVTT_DEADLINE &&
-		    (s->lvtt & ASSIST_LVTT_MODE) == ASSIST_LVTT_DEADLINE;
-
-	if (s->flags & ASSIST_SYS_LVTT_RESET) {
-		m.e[m.h.nmsrs++] = (struct kvm_msr_entry){.index = MSR_X2APIC_LVTT,
-							  .data = ASSIST_LVTT_RESET_VALUE};
-	}
-	m.e[m.h.nmsrs++] = (struct kvm_msr_entry){.index = MSR_X2APIC_LVTT, .data = s->lvtt};
-	c->st.lvtt_writes++;
-	if (ioctl(v->fd, KVM_SET_MSRS, &m) != (int)m.h.nmsrs) {
-		return false;
-	}
-	c->lvtt = s->lvtt;
-	if (!kept) {
-		c->deadline = 0;
-	}
-	return true;
-}
-
 /* Whether an IPI of `icr` may be for the sender itself: to itself or to all (shorthands 1 and
  * 2), a logical destination (not decoded), or a physical one that is its x2APIC ID (the vCPU
  * index, KVM_X2APIC_API_USE_32BIT_IDS) or the broadcast ID. */
@@ -177,31 +126,84 @@ static bool icr_self(uint64_t icr, unsigned id)
 
 static void kick_others(struct vcpu *v);
 
-/* The burst's EOI and ICR writes (ASSIST_SYS_EOI, ASSIST_SYS_ICR), in that order, as a KVM step
- * of them would have left things: after the EOI KVM may hold the next vector (owed: delivered
- * at the next step with IF set); after the ICR every other vCPU may have an IPI (its doorbell),
- * and this one too if it was among the destinations. */
-bool jit_write_apic(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s)
+/* The burst's x2APIC and TSC-deadline writes (take_sys), in one KVM_SET_MSRS (KVM writes the
+ * entries in order and stops at the first it refuses): each vCPU ioctl costs 6-9 us on this
+ * project's hosts, where loading the vCPU reads an MSR that exits to the host's hypervisor
+ * (rusty_demo -c 2: 3,760 KVM_SET_MSRS before, one per kind of write).  In this order, as a
+ * KVM step of them would have left things:
+ *  - EOI (ASSIST_SYS_EOI): KVM may then hold the next vector (owed: delivered at the next step
+ *    with IF set) where it held one in IRR;
+ *  - ICR (ASSIST_SYS_ICR): every other vCPU may have an IPI (its doorbell), and this one too if
+ *    it was among the destinations;
+ *  - the LVT timer (ASSIST_SYS_LVTT): the reset value first if the register left TSC-deadline
+ *    mode in the burst (that disarmed the timer), then the last value; the armed deadline the
+ *    VMM holds survives only where the register stayed in TSC-deadline mode;
+ *  - the TSC deadline (ASSIST_SYS_TSC_DEADLINE), written after them: if the old deadline passed
+ *    before this write (the burst ran on with IF 0, as in the timer handler that arms the next
+ *    one), KVM's timer may have fired and holds the vector (owed).
+ * On failure *what names the write KVM refused. */
+bool jit_write_sys(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s,
+		   const char **what)
 {
 	struct {
 		struct kvm_msrs h;
-		struct kvm_msr_entry e[2];
+		struct kvm_msr_entry e[5];
+		const char *what[5];
 	} m = {.h = {.nmsrs = 0}};
+	bool kept = !(s->flags & ASSIST_SYS_LVTT_RESET) &&
+		    (c->lvtt & ASSIST_LVTT_MODE) == ASSIST_LVTT_DEADLINE &&
+		    (s->lvtt & ASSIST_LVTT_MODE) == ASSIST_LVTT_DEADLINE;
+	uint64_t d = deadline_host(c);
+	int n;
 
+#define PUT(msr, value, name)                                                                      \
+	(m.what[m.h.nmsrs] = (name),                                                               \
+	 m.e[m.h.nmsrs++] = (struct kvm_msr_entry){.index = (msr), .data = (value)})
 	if (s->flags & ASSIST_SYS_EOI) {
-		m.e[m.h.nmsrs++] = (struct kvm_msr_entry){.index = MSR_X2APIC_EOI, .data = 0};
+		PUT(MSR_X2APIC_EOI, 0, "the x2APIC EOI");
 		c->st.eoi_writes++;
 	}
 	if (s->flags & ASSIST_SYS_ICR) {
-		m.e[m.h.nmsrs++] = (struct kvm_msr_entry){.index = MSR_X2APIC_ICR, .data = s->icr};
+		PUT(MSR_X2APIC_ICR, s->icr, "the x2APIC ICR");
 		c->st.icr_writes++;
 	}
-	if (ioctl(v->fd, KVM_SET_MSRS, &m) != (int)m.h.nmsrs) {
+	if ((s->flags & ASSIST_SYS_LVTT) && (s->flags & ASSIST_SYS_LVTT_RESET)) {
+		PUT(MSR_X2APIC_LVTT, ASSIST_LVTT_RESET_VALUE, "the LVT timer");
+	}
+	if (s->flags & ASSIST_SYS_LVTT) {
+		PUT(MSR_X2APIC_LVTT, s->lvtt, "the LVT timer");
+		c->st.lvtt_writes++;
+	}
+	if (s->flags & ASSIST_SYS_TSC_DEADLINE) {
+		PUT(MSR_TSC_DEADLINE, s->tsc_deadline, "the TSC deadline");
+		c->st.deadline_writes++;
+	}
+#undef PUT
+	if (m.h.nmsrs == 0) {
+		return true;
+	}
+	c->st.msr_writes++;
+	n = ioctl(v->fd, KVM_SET_MSRS, &m);
+	if (n != (int)m.h.nmsrs) {
+		*what = m.what[n >= 0 && n < (int)m.h.nmsrs ? n : 0];
 		return false;
 	}
 	if (((s->flags & ASSIST_SYS_EOI) && (c->req.flags & ASSIST_F_IRR)) ||
 	    ((s->flags & ASSIST_SYS_ICR) && icr_self(s->icr, v->id))) {
 		c->owed = true;
+	}
+	if (s->flags & ASSIST_SYS_LVTT) {
+		c->lvtt = s->lvtt;
+		if (!kept) {
+			c->deadline = 0;
+		}
+	}
+	if (s->flags & ASSIST_SYS_TSC_DEADLINE) {
+		/* d: the armed deadline as the LVT timer writes above left it */
+		if (d != 0 && c->deadline != 0 && jit_rdtsc() >= d) {
+			c->owed = true;
+		}
+		c->deadline = s->tsc_deadline;
 	}
 	if (s->flags & ASSIST_SYS_ICR) {
 		kick_others(v);
@@ -511,14 +513,16 @@ void jit_print_stats(const struct vm *vm, const struct assist_stats *s)
 	fprintf(stderr,
 		"    port I/O from bursts %llu; locked instructions as host twins %llu; "
 		"doorbells %llu; TSC-deadline reads %llu, writes %llu; LAPIC reads %llu; LVT-timer "
-		"writes %llu, EOIs %llu, IPIs %llu from bursts; KVM_SET_XSAVE %llu, "
+		"writes %llu, EOIs %llu, IPIs %llu from bursts (KVM_SET_MSRS %llu); KVM_SET_XSAVE "
+		"%llu, "
 		"KVM_GET_XSAVE %llu, KVM_GET_XCRS %llu\n",
 		(unsigned long long)s->pio, (unsigned long long)s->atomics,
 		(unsigned long long)kicks, (unsigned long long)s->deadline_reads,
 		(unsigned long long)s->deadline_writes, (unsigned long long)s->lapic_reads,
 		(unsigned long long)s->lvtt_writes, (unsigned long long)s->eoi_writes,
-		(unsigned long long)s->icr_writes, (unsigned long long)s->fpu_sets,
-		(unsigned long long)s->fpu_gets, (unsigned long long)s->xcr0_reads);
+		(unsigned long long)s->icr_writes, (unsigned long long)s->msr_writes,
+		(unsigned long long)s->fpu_sets, (unsigned long long)s->fpu_gets,
+		(unsigned long long)s->xcr0_reads);
 	fprintf(stderr,
 		"    interrupt delivery latency: %llu interrupts, median %.0f us, p99 %.0f us, "
 		"max %.1f us\n",

@@ -391,7 +391,7 @@ static bool dispatch(struct vcpu *v, struct assist_cpu *c, bool first, uint64_t 
 static bool take_sys(struct vcpu *v, struct assist_cpu *c)
 {
 	const struct assist_sys *s = &c->resp.sys;
-	const char *why = assist_sys_check(s, c->req.sregs.cr0, c->req.flags);
+	const char *why = assist_sys_check(s, c->req.sregs.cr0, c->req.flags), *what = "";
 
 	if (why != NULL) {
 		return assist_lost(v, c, why);
@@ -407,19 +407,8 @@ static bool take_sys(struct vcpu *v, struct assist_cpu *c)
 	}
 	c->sregs_dirty |=
 	    (s->flags & (ASSIST_SYS_CR0 | ASSIST_SYS_FS_BASE | ASSIST_SYS_GS_BASE)) != 0;
-	if ((s->flags & (ASSIST_SYS_EOI | ASSIST_SYS_ICR)) && !jit_write_apic(v, c, s)) {
-		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot write the x2APIC",
-			  v->id);
-		return false;
-	}
-	if ((s->flags & ASSIST_SYS_LVTT) && !jit_write_lvtt(v, c, s)) {
-		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot write the LVT timer",
-			  v->id);
-		return false;
-	}
-	if ((s->flags & ASSIST_SYS_TSC_DEADLINE) && !jit_write_deadline(v, c, s->tsc_deadline)) {
-		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot write the TSC deadline",
-			  v->id);
+	if (!jit_write_sys(v, c, s, &what)) {
+		vm_finish(v->vm, ST_KVM_FAIL, "JIT mode on vCPU %u: cannot write %s", v->id, what);
 		return false;
 	}
 	return true;

@@ -137,8 +137,31 @@ static bool run_once(struct vcpu *v, struct assist_cpu *c)
 	return true;
 }
 
+/* Whether KVM may have changed XCR0 in this step.  Only XSETBV does, and a single step runs at
+ * most one instruction (the one stepped, or the first of a handler KVM delivered to), which a
+ * completed XSETBV leaves right before the new RIP: unless the three bytes there are its 0F 01
+ * D1 (its prefixes come before them), it did not run.  The bytes are read once through gmem's
+ * checked accessor; they are the guest's and can only cause an extra KVM_GET_XCRS.  Anything
+ * else may have: a free run that was not clean, another exit, bytes that cannot be read.
+ * rusty_demo -c 2: KVM_GET_XCRS 1,183 -> 4-6; each vCPU ioctl costs 6-9 us here. */
+static bool xcr0_may_change(struct vcpu *v)
+{
+	const struct kvm_run *r = v->run;
+	uint64_t rip = r->s.regs.regs.rip;
+	struct gva_fault gf;
+	uint8_t b[3];
+
+	if (r->exit_reason != KVM_EXIT_DEBUG || rip < 3 ||
+	    gmem_gva_copy_from(&v->vm->mem, r->s.regs.sregs.cr3, b, gva(rip - 3), sizeof b,
+			       &gf) != 0) {
+		return true;
+	}
+	return b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd1;
+}
+
 /* After the step: KVM's x87/SSE state is read back if KVM may have changed it; XCR0 is read
- * again before the next burst, as KVM may have run an XSETBV (not in a clean free run). */
+ * again before the next burst if KVM may have run an XSETBV (xcr0_may_change; never in a
+ * clean free run). */
 static bool get(struct vcpu *v, struct assist_cpu *c, const struct step_insn *si, bool deliver,
 		uint64_t rip)
 {
@@ -147,7 +170,7 @@ static bool get(struct vcpu *v, struct assist_cpu *c, const struct step_insn *si
 
 	c->clean =
 	    c->free_bp != 0 && r->exit_reason == KVM_EXIT_DEBUG && r->s.regs.regs.rip == c->free_bp;
-	c->xcr0_valid &= c->clean;
+	c->xcr0_valid &= c->clean || (c->free_bp == 0 && !xcr0_may_change(v));
 	c->lapic_valid &= c->clean;
 	/* RAM may have changed under the bursts, unless KVM ran one known instruction that does
 	 * not store and delivered nothing, or a clean free run (only the exception frame) */

@@ -73,6 +73,7 @@ struct assist_stats {
 	uint64_t lapic_reads; /* KVM_GET_MSRS of x2APIC mode, LVT timer and IRR (jit_read_lapic) */
 	uint64_t lvtt_writes; /* LVT timer writes replayed */
 	uint64_t eoi_writes, icr_writes; /* x2APIC EOIs and IPIs completed in bursts */
+	uint64_t msr_writes; /* KVM_SET_MSRS of them and of the TSC deadline (jit_write_sys) */
 	uint64_t atomics; /* locked instructions done with host atomics in the assist */
 	uint64_t lat_n, lat[LAT_BUCKETS]; /* interrupt-delivery latency */
 };
@@ -244,12 +245,11 @@ void jit_hold_ap(struct vcpu *v, struct assist_cpu *c);
 void jit_release_aps(struct vcpu *v);
 /* Reads the TSC-deadline MSR (KVM_GET_MSRS). */
 bool jit_read_deadline(struct vcpu *v, struct assist_cpu *c);
-/* The guest's WRMSR IA32_TSC_DEADLINE of `value`, completed by a burst: into KVM's LAPIC
- * (KVM_SET_MSRS). */
-bool jit_write_deadline(struct vcpu *v, struct assist_cpu *c, uint64_t value);
 bool jit_read_lapic(struct vcpu *v, struct assist_cpu *c);
-bool jit_write_lvtt(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s);
-bool jit_write_apic(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s);
+/* The x2APIC and TSC-deadline writes a burst completed: into KVM's LAPIC, in one KVM_SET_MSRS;
+ * on failure *what names the refused write. */
+bool jit_write_sys(struct vcpu *v, struct assist_cpu *c, const struct assist_sys *s,
+		   const char **what);
 void jit_print_stats(const struct vm *vm, const struct assist_stats *s);
 
 #endif
