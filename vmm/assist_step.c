@@ -152,8 +152,8 @@ static bool xcr0_may_change(struct vcpu *v)
 	uint8_t b[3];
 
 	if (r->exit_reason != KVM_EXIT_DEBUG || rip < 3 ||
-	    gmem_gva_copy_from(&v->vm->mem, r->s.regs.sregs.cr3, b, gva(rip - 3), sizeof b,
-			       &gf) != 0) {
+	    gmem_gva_copy_from(&v->vm->mem, r->s.regs.sregs.cr3, b, gva(rip - 3), sizeof b, &gf) !=
+		0) {
 		return true;
 	}
 	return b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd1;
