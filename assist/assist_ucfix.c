@@ -167,11 +167,15 @@ bool ucfix_light_block_call(void)
  *    is checked before it is used.  The wrapper of tb_gen_code adds a bit QEMU 5.0 leaves
  *    unused (CF_MARK, outside the lookups' mask) to the cflags it copies there, and the
  *    wrapper of tcg_func_start, which tb_gen_code calls right after that copy, sets
- *    CF_PARALLEL only where it finds CF_MARK.  Anywhere else the check fails, and locked
- *    instructions stay the host twins of assist_atomic.c (ucfix_parallel).  Not marked:
+ *    CF_PARALLEL only where it finds that very value (CF_MARK included; 23 bits that must
+ *    match, so no field of another layout passes for it).  Anywhere else the check fails,
+ *    nothing is written, and locked instructions stay the host twins of assist_atomic.c
+ *    (ucfix_parallel).  Not marked:
  *    CF_PARALLEL in the block's cflags, which the translator reads for CMPXCHG8B/16B alone;
  *    those stay host twins. */
 #define CF_PARALLEL	  0x00080000u /* QEMU 5.0, include/exec/exec-all.h */
+#define CF_NOCACHE	  0x00010000u /* tb_gen_code may add it */
+#define CF_CLUSTER_MASK	  0xff000000u /* tb_gen_code sets the CPU's cluster there */
 #define CF_MARK		  0x00100000u /* unused by QEMU 5.0's cflags, outside CF_HASH_MASK */
 #define TCG_CTX_TB_CFLAGS 100 /* offsetof(TCGContext, tb_cflags), include/tcg/tcg.h */
 
@@ -186,6 +190,7 @@ __attribute__((noreturn)) void __wrap_cpu_loop_exit_atomic_x86_64(void *cpu, uin
 
 static int parallel; /* 1: CF_PARALLEL was found and set; -1: the check failed */
 static __thread bool marking;
+static __thread uint32_t marked; /* the cflags passed to tb_gen_code, CF_MARK included */
 
 void *__wrap_tb_gen_code_x86_64(void *cpu, uint64_t pc, uint64_t cs_base, uint32_t flags,
 				int cflags)
@@ -193,8 +198,8 @@ void *__wrap_tb_gen_code_x86_64(void *cpu, uint64_t pc, uint64_t cs_base, uint32
 	void *tb;
 
 	marking = cur != NULL && cur->smp;
-	tb = __real_tb_gen_code_x86_64(cpu, pc, cs_base, flags,
-				       marking ? (int)((uint32_t)cflags | CF_MARK) : cflags);
+	marked = (uint32_t)cflags | CF_MARK;
+	tb = __real_tb_gen_code_x86_64(cpu, pc, cs_base, flags, marking ? (int)marked : cflags);
 	marking = false;
 	return tb;
 }
@@ -207,7 +212,9 @@ void __wrap_tcg_func_start_x86_64(void *s)
 	if (!marking) {
 		return;
 	}
-	if ((*f & (CF_MARK | CF_PARALLEL)) == CF_MARK &&
+	/* the very value tb_gen_code copied there (but the bits it may change itself): 23 bits
+	 * that must match, so that no other field of another layout is taken for it */
+	if ((*f & ~(CF_CLUSTER_MASK | CF_NOCACHE)) == (marked & ~(CF_CLUSTER_MASK | CF_NOCACHE)) &&
 	    __atomic_load_n(&parallel, __ATOMIC_RELAXED) >= 0) {
 		*f |= CF_PARALLEL;
 		__atomic_store_n(&parallel, 1, __ATOMIC_RELAXED);
