@@ -286,6 +286,15 @@ static size_t insn_count(struct worker *w)
 	return w->counting ? SIZE_MAX : 0;
 }
 
+/* KVM rejected the instruction at this RIP: whatever ran in between, if a burst stops here
+ * again, nobody else will run it (block counts cannot tell: they are taken when a block
+ * starts). */
+static bool first_failed_at(const struct worker *w, uint64_t rip)
+{
+	return (w->in.flags & ASSIST_F_FIRST_FAILED) && rip == w->in.regs.rip &&
+	       w->out.counts.completed == 0;
+}
+
 /* One uc_emu_start from rip; returns false when the burst is over. */
 static bool run_once(struct worker *w, uint64_t *rip)
 {
@@ -325,11 +334,7 @@ static bool run_once(struct worker *w, uint64_t *rip)
 		/* a locked access Unicorn cannot make atomic (misaligned, not on RAM): KVM's, as
 		 * for a host twin (screen_self); Unicorn's RIP is the instruction's */
 		describe(w, *rip);
-		set_stop(w,
-			 (w->in.flags & ASSIST_F_FIRST_FAILED) && *rip == w->in.regs.rip &&
-				 w->out.counts.completed == 0
-			     ? ASSIST_STOP_UNSUPPORTED
-			     : ASSIST_STOP_KVM,
+		set_stop(w, first_failed_at(w, *rip) ? ASSIST_STOP_UNSUPPORTED : ASSIST_STOP_KVM,
 			 ASSIST_C_LOCK);
 		return false;
 	case W_NX:
@@ -382,12 +387,7 @@ static bool resync(struct worker *w)
  * screen the next one) or SCR_STOP (the burst ends). */
 static enum screen screen_at(struct worker *w, uint64_t *rip)
 {
-	/* KVM rejected the instruction at this RIP: whatever ran in between, if a burst stops
-	 * here again, nobody else will run it (block counts cannot tell: they are taken when a
-	 * block starts) */
-	bool first = (w->in.flags & ASSIST_F_FIRST_FAILED) && *rip == w->in.regs.rip &&
-		     w->out.counts.completed == 0;
-	enum screen s = screen(w, rip, first);
+	enum screen s = screen(w, rip, first_failed_at(w, *rip));
 
 	if (s == SCR_DONE && w->resync && !resync(w)) {
 		return SCR_STOP;

@@ -167,7 +167,7 @@ bool ucfix_light_block_call(void)
  *    is checked before it is used.  The wrapper of tb_gen_code adds a bit QEMU 5.0 leaves
  *    unused (CF_MARK, outside the lookups' mask) to the cflags it copies there, and the
  *    wrapper of tcg_func_start, which tb_gen_code calls right after that copy, sets
- *    CF_PARALLEL only where it finds that very value (CF_MARK included; 23 bits that must
+ *    CF_PARALLEL only where it finds that very value (CF_MARK included; 22 bits that must
  *    match, so no field of another layout passes for it).  Anywhere else the check fails,
  *    nothing is written, and locked instructions stay the host twins of assist_atomic.c
  *    (ucfix_parallel).  Not marked:
@@ -212,9 +212,11 @@ void __wrap_tcg_func_start_x86_64(void *s)
 	if (!marking) {
 		return;
 	}
-	/* the very value tb_gen_code copied there (but the bits it may change itself): 23 bits
-	 * that must match, so that no other field of another layout is taken for it */
-	if ((*f & ~(CF_CLUSTER_MASK | CF_NOCACHE)) == (marked & ~(CF_CLUSTER_MASK | CF_NOCACHE)) &&
+	/* the very value tb_gen_code copied there (but the bits it may change itself, and
+	 * CF_PARALLEL: a block whose code overflowed comes here again without a new copy): 22
+	 * bits that must match, so that no other field of another layout is taken for it */
+	if ((*f & ~(CF_CLUSTER_MASK | CF_NOCACHE | CF_PARALLEL)) ==
+		(marked & ~(CF_CLUSTER_MASK | CF_NOCACHE | CF_PARALLEL)) &&
 	    __atomic_load_n(&parallel, __ATOMIC_RELAXED) >= 0) {
 		*f |= CF_PARALLEL;
 		__atomic_store_n(&parallel, 1, __ATOMIC_RELAXED);
