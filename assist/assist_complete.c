@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* assist_complete.c - instructions the assist completes itself, exactly (POPCNT, TZCNT,
- * LZCNT: Unicorn lacks or mis-executes them), and the effective address of a memory operand
- * (also what the VMM is told for the XSAVE family).  Guest memory is read only through the
- * snapshot walk (read_virt). */
+/* assist_complete.c - instructions the assist completes itself, exactly (POPCNT, which
+ * Unicorn 2.0.1 lacks; TZCNT and LZCNT where the probe below finds Unicorn running them as
+ * BSF/BSR), and the effective address of a memory operand (also what the VMM is told for
+ * the XSAVE family).  Guest memory is read only through the snapshot walk (read_virt). */
+#include <string.h>
+
 #include "assist_internal.h"
 
 /* encoding order (Zydis RAX..R15) -> Unicorn register ids */
@@ -96,7 +98,95 @@ uint64_t bitcount_value(ZydisMnemonic m, uint64_t src, unsigned bits, uint64_t *
 	return res;
 }
 
-/* POPCNT/TZCNT/LZCNT: invalid or silently BSF/BSR in Unicorn, so done here, exactly. */
+/* The probe's cases, in order: TZCNT and LZCNT, 16/32/64 bits, of zero, one, the top bit and
+ * a value whose low 16 bits are clear (masked to zero for 16 bits). */
+static void probe_case(unsigned i, ZydisMnemonic *m, unsigned *bits, uint64_t *src)
+{
+	static const unsigned widths[3] = {16, 32, 64};
+	unsigned w = widths[(i / 4) % 3];
+	const uint64_t srcs[4] = {0, 1, 1ull << (w - 1), 0xffffffff00010000ull};
+
+	*m = i < 12 ? ZYDIS_MNEMONIC_TZCNT : ZYDIS_MNEMONIC_LZCNT;
+	*bits = w;
+	*src = srcs[i % 4];
+}
+
+#define PROBE_RAX 0x5a5a5a5a5a5a5a5aull /* RAX before each case: 16-bit results keep the rest */
+
+static uint8_t *put_bytes(uint8_t *p, const void *b, size_t n)
+{
+	memcpy(p, b, n);
+	return p + n;
+}
+
+/* mov [disp32], r64 (48 89 /r with SIB 25: no base, no index) */
+static uint8_t *put_store(uint8_t *p, uint8_t reg, uint64_t va)
+{
+	uint32_t d = (uint32_t)va;
+	const uint8_t op[4] = {0x48, 0x89, (uint8_t)(0x04 | reg << 3), 0x25};
+
+	p = put_bytes(p, op, sizeof op);
+	return put_bytes(p, &d, sizeof d);
+}
+
+size_t bitcount_probe_code(uint8_t *code, uint64_t data_va)
+{
+	uint8_t *p = code;
+
+	for (unsigned i = 0; i < BITCOUNT_PROBE_CASES; i++) {
+		ZydisMnemonic m;
+		unsigned bits;
+		uint64_t src, rax = PROBE_RAX;
+		/* mov rdx, 0x8d7; push rdx; popfq: every arithmetic flag set before the case */
+		static const uint8_t flags_on[9] = {0x48, 0xc7, 0xc2, 0xd7, 0x08,
+						    0x00, 0x00, 0x52, 0x9d};
+		uint8_t op = 0;
+		probe_case(i, &m, &bits, &src);
+		op = m == ZYDIS_MNEMONIC_TZCNT ? 0xbc : 0xbd;
+		p = put_bytes(p, (const uint8_t[]){0x48, 0xb8}, 2); /* mov rax, imm64 */
+		p = put_bytes(p, &rax, 8);
+		p = put_bytes(p, (const uint8_t[]){0x48, 0xbb}, 2); /* mov rbx, imm64 */
+		p = put_bytes(p, &src, 8);
+		p = put_bytes(p, flags_on, sizeof flags_on);
+		if (bits == 16) {
+			p = put_bytes(p, (const uint8_t[]){0x66, 0xf3, 0x0f, op, 0xc3},
+				      5); /* ax, bx */
+		} else if (bits == 32) {
+			p = put_bytes(p, (const uint8_t[]){0xf3, 0x0f, op, 0xc3}, 4);
+		} else {
+			p = put_bytes(p, (const uint8_t[]){0xf3, 0x48, 0x0f, op, 0xc3}, 5);
+		}
+		p = put_bytes(p, (const uint8_t[]){0x9c, 0x5a}, 2); /* pushfq; pop rdx */
+		p = put_store(p, 0, data_va + 16 * i); /* rax */
+		p = put_store(p, 2, data_va + 16 * i + 8); /* rdx: the flags */
+	}
+	*p++ = 0xf4; /* hlt */
+	return (size_t)(p - code);
+}
+
+bool bitcount_probe_check(const uint8_t *data)
+{
+	for (unsigned i = 0; i < BITCOUNT_PROBE_CASES; i++) {
+		ZydisMnemonic m;
+		unsigned bits;
+		uint64_t src, fl, res, rax, rfl;
+		probe_case(i, &m, &bits, &src);
+		src &= bits == 64 ? ~0ull : (1ull << bits) - 1;
+		res = bitcount_value(m, src, bits, &fl);
+		if (bits == 16) {
+			res |= PROBE_RAX & ~0xffffull;
+		}
+		memcpy(&rax, data + 16 * i, 8);
+		memcpy(&rfl, data + 16 * i + 8, 8);
+		if (rax != res || (rfl & RF_ARITH) != fl) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* POPCNT (Unicorn 2.0.1 has none), and TZCNT/LZCNT where the probe failed: done here,
+ * exactly. */
 int bitcount(struct worker *w, const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
 	     uint64_t rip)
 {

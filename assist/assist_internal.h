@@ -227,6 +227,7 @@ struct worker {
 	bool jit; /* the block cache and the stop points follow JIT mode's rules */
 	bool ts; /* CR0.TS is set (JIT mode): the block hook stops before x87/SSE code (#NM) */
 	bool smp; /* more than one vCPU: locked instructions need host atomics */
+	bool bitcounts_native; /* this Unicorn runs TZCNT/LZCNT as bitcount() does (probed) */
 	bool irq_want; /* an interrupt is due: the burst ends at the next block where IF is 1 */
 	bool line_end; /* several vCPUs: a batched '\n' was collected: the burst ends after it */
 	bool resync; /* INVLPG ran: follow the guest's tables before going on */
@@ -418,6 +419,13 @@ uint64_t bitcount_value(ZydisMnemonic m, uint64_t src, unsigned bits, uint64_t *
 /* POPCNT/TZCNT/LZCNT at rip, exactly: 0, or -1 (a fault was set, or it failed). */
 int bitcount(struct worker *w, const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
 	     uint64_t rip);
+/* The bitcount probe: BITCOUNT_PROBE_CASES runs of TZCNT and LZCNT, each storing RAX and
+ * RFLAGS (16 bytes) at data_va, in code of at most BITCOUNT_PROBE_CODE bytes for `base`. */
+#define BITCOUNT_PROBE_CASES 24u
+#define BITCOUNT_PROBE_CODE  (BITCOUNT_PROBE_CASES * 56u + 1u)
+size_t bitcount_probe_code(uint8_t *code, uint64_t data_va);
+/* Whether the probe's results (`data`, as the code stored them) are bitcount()'s own. */
+bool bitcount_probe_check(const uint8_t *data);
 
 /* ---- assist_jit.c ---- */
 /* The verdict of JIT mode for an instruction classify() judged for exits mode. */

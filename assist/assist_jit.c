@@ -116,6 +116,11 @@ struct verdict jit_verdict(const struct worker *w, struct verdict v,
 		v.action = A_SELF; /* a return to the same segments (iret_complete) */
 		return v;
 	}
+	if (v.cls == ASSIST_C_BITCOUNT && w->bitcounts_native &&
+	    in->mnemonic != ZYDIS_MNEMONIC_POPCNT) {
+		v.action = A_RUN; /* TZCNT/LZCNT: Unicorn's are bitcount()'s (the probe, warm_up) */
+		return v;
+	}
 	if (v.action == A_RUN && w->smp && is_fence(in->mnemonic) && !ucfix_parallel()) {
 		/* a host fence: Unicorn's code has one only when translated for a parallel
 		 * context (assist_ucfix.c; TCG's barrier, a locked OR on the host stack) */

@@ -351,6 +351,42 @@ static void bitcounts(void **state)
 	assert_int_equal(fl, RF_CF);
 }
 
+/* The probe of Unicorn's TZCNT/LZCNT (run by init_uc's warm-up): its code stays within its
+ * bound, and a single result or flag off makes it fail. */
+static void bitcount_probe(void **state)
+{
+	uint8_t code[BITCOUNT_PROBE_CODE], data[BITCOUNT_PROBE_CASES * 16];
+	size_t n = bitcount_probe_code(code, 0x20000);
+
+	(void)state;
+	assert_true(n <= sizeof code);
+	assert_int_equal(code[n - 1], 0xf4);
+	/* what an exact CPU stores: case 0 is TZCNT of zero, 16 bits (RAX's rest kept) */
+	for (unsigned i = 0; i < BITCOUNT_PROBE_CASES; i++) {
+		ZydisMnemonic m = i < 12 ? ZYDIS_MNEMONIC_TZCNT : ZYDIS_MNEMONIC_LZCNT;
+		unsigned bits = 16u << ((i / 4) % 3);
+		uint64_t srcs[4] = {0, 1, 1ull << (bits - 1), 0xffffffff00010000ull}, fl;
+		uint64_t src = srcs[i % 4] & (bits == 64 ? ~0ull : (1ull << bits) - 1);
+		uint64_t rax = bitcount_value(m, src, bits, &fl);
+		if (bits == 16) {
+			rax |= 0x5a5a5a5a5a5a0000ull;
+		}
+		fl |= 2;
+		memcpy(data + 16 * i, &rax, 8);
+		memcpy(data + 16 * i + 8, &fl, 8);
+	}
+	assert_true(bitcount_probe_check(data));
+	data[0] ^= 1; /* TZCNT of zero, 16 bits: 16 -> 17 */
+	assert_false(bitcount_probe_check(data));
+	data[0] ^= 1;
+	data[16 * 5 + 8] ^= RF_CF; /* TZCNT of one, 32 bits: CF set */
+	assert_false(bitcount_probe_check(data));
+	data[16 * 5 + 8] ^= RF_CF;
+	/* TZCNT of zero, 32 bits, as BSF: RAX kept (zero-extended), not 32 */
+	memcpy(data + 16 * 4, &(uint64_t){0x5a5a5a5aull}, 8);
+	assert_false(bitcount_probe_check(data));
+}
+
 /* ---- the page-table snapshot and the shadow tables, on a fake guest RAM ---- */
 
 #define RAM0  0x200000ull
@@ -581,6 +617,7 @@ int main(void)
 	    cmocka_unit_test(ftw_conversions),
 	    cmocka_unit_test(stop_list),
 	    cmocka_unit_test(bitcounts),
+	    cmocka_unit_test(bitcount_probe),
 	    cmocka_unit_test_setup_teardown(shadow_tables, shadow_setup, shadow_teardown),
 	    cmocka_unit_test_setup_teardown(shadow_burst, shadow_setup, shadow_teardown),
 	    cmocka_unit_test_setup_teardown(burst_stops, shadow_setup, shadow_teardown),
