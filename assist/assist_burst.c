@@ -459,7 +459,7 @@ static void burst_in(struct worker *w)
 	if (!(q->flags & ASSIST_F_SAME_RAM) || !w->jit) {
 		w->epoch++;
 	} else if ((q->sregs.cr0 & CR0_TS) && !w->ts) {
-		memset(w->hot, 0, sizeof w->hot);
+		hot_drop_fpu(w);
 	}
 	w->insns = 0;
 	w->one = (q->flags & ASSIST_F_ONE_INSN) != 0;

@@ -299,6 +299,15 @@ void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	on_block_slow(w, h, addr, size);
 }
 
+void hot_drop_fpu(struct worker *w)
+{
+	for (unsigned i = 0; i < HOT_BLOCKS; i++) {
+		if (w->hot[i].fpu) {
+			w->hot[i] = (struct hot_block){0};
+		}
+	}
+}
+
 /* While an STI shadow is tracked (sti_next), the next block takes the slow path too: it is the
  * shadow's, or the first after it, which ends the tracking. */
 static void shadow_track(struct worker *w)
@@ -361,8 +370,11 @@ static __attribute__((noinline)) void on_block_slow(struct worker *w, struct hot
 		w->sti_next = addr + size;
 	} else if (b->stop < 0 && !b->pause && (b->fpu < 0 || !w->ts)) {
 		/* CR0.TS turning on empties the table (cr0_complete, burst_in) */
-		*h = (struct hot_block){
-		    .addr = addr, .epoch = w->epoch, .size = size, .ninsn = b->ninsn};
+		*h = (struct hot_block){.addr = addr,
+					.epoch = w->epoch,
+					.size = size,
+					.ninsn = b->ninsn,
+					.fpu = b->fpu >= 0};
 	}
 	shadow_track(w);
 }

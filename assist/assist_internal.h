@@ -137,7 +137,8 @@ struct block {
 struct hot_block {
 	uint64_t addr, epoch;
 	uint32_t size, ninsn;
-	uint64_t pad; /* 32 bytes: the index is a shift */
+	uint64_t fpu; /* the block has x87/SSE code (hot only while CR0.TS is clear); and 32
+		       * bytes: the index is a shift */
 };
 /* The slot of the block at `addr`: cheaper than a multiplicative hash on the hot path, and
  * blocks of one loop (within a few hundred bytes) land in different slots. */
@@ -408,6 +409,9 @@ void on_intr(uc_engine *uc, uint32_t intno, void *opaque);
 /* A stop point whose instruction is no longer on the stop list (the code changed). */
 void exit_remove(struct worker *w, uint64_t a);
 void exits_clear(struct worker *w);
+/* CR0.TS turned on: the hot blocks with x87/SSE code go (their first instruction must stop for
+ * #NM); the others stay hot. */
+void hot_drop_fpu(struct worker *w);
 
 /* ---- assist_complete.c ---- */
 /* The Unicorn id of general-purpose register i in encoding order (RAX RCX RDX RBX ...). */

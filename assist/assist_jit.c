@@ -462,8 +462,9 @@ static int cr0_complete(struct worker *w, const ZydisDecodedInstruction *in,
 	w->in.sregs.cr0 = w->out.sys.cr0 = v;
 	w->out.sys.flags |= ASSIST_SYS_CR0;
 	if ((v & CR0_TS) && !w->ts) {
-		/* the hot blocks were taken with TS clear: x87/SSE code among them must stop now */
-		memset(w->hot, 0, sizeof w->hot);
+		/* the hot blocks were taken with TS clear: x87/SSE code among them must stop now
+		 * (Hermit's task switch, twice per Laplace iteration of rusty_demo) */
+		hot_drop_fpu(w);
 	}
 	w->ts = (v & CR0_TS) != 0;
 	serialize(w);

@@ -693,11 +693,13 @@ static void same_ram(void **state)
 	burst(w);
 	assert_int_equal(w->epoch, e);
 	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
-	w->in.sregs.cr0 |= CR0_TS; /* the hot blocks go, the checked ones stay */
-	w->hot[0].addr = 1;
+	w->in.sregs.cr0 |= CR0_TS; /* hot blocks with x87/SSE go, the others and the checked stay */
+	w->hot[0] = (struct hot_block){.addr = 1, .fpu = 1};
+	w->hot[1] = (struct hot_block){.addr = 2};
 	burst(w);
 	assert_int_equal(w->epoch, e);
 	assert_int_equal(w->hot[0].addr, 0);
+	assert_int_equal(w->hot[1].addr, 2);
 	w->in.flags &= ~ASSIST_F_SAME_RAM;
 	burst(w);
 	assert_int_equal(w->epoch, e + 1);
@@ -769,6 +771,41 @@ static void fpu_stop_point(void **state)
 	assert_int_equal(w->out.stop, ASSIST_STOP_VMM);
 	assert_int_equal(w->out.regs.rcx, 0);
 	assert_false(fpu_stop_at(w, CODE + 6));
+}
+
+/* One vCPU, RAM as the burst began: a block with SSE code, hot from the loop's first turn,
+ * stops for #NM at its next turn once a MOV to CR0 (completed in the burst, no new epoch) has
+ * set CR0.TS; a block without x87/SSE code stays hot. */
+static void hot_fpu_block_ts(void **state)
+{
+	/* mov ecx, 2; loop: xorps xmm0, xmm0; dec ecx; jz out; inc rbx; jmp next;
+	 * next: mov rax, cr0; or rax, 8; mov cr0, rax; jmp loop; out: hlt */
+	static const uint8_t code[] = {0xb9, 0x02, 0x00, 0x00, 0x00, 0x0f, 0x57, 0xc0, 0xff, 0xc9,
+				       0x74, 0x11, 0x48, 0xff, 0xc3, 0xeb, 0x00, 0x0f, 0x20, 0xc0,
+				       0x48, 0x83, 0xc8, 0x08, 0x0f, 0x22, 0xc0, 0xeb, 0xe8, 0xf4};
+	static const uint64_t writes = 7;
+	struct worker *w = *state;
+	uint64_t e;
+	bool plain_hot = false;
+
+	w->smp = false;
+	w->ram_writes = &writes;
+	request(w, code, sizeof code, false);
+	e = w->epoch;
+	burst(w);
+	w->smp = true;
+	w->ram_writes = NULL;
+	assert_int_equal(w->out.stop, ASSIST_STOP_NM);
+	assert_int_equal(w->out.regs.rip, CODE + 5); /* the XORPS, second turn */
+	assert_int_equal(w->out.regs.rcx, 1);
+	assert_int_equal(w->out.sys.cr0 & CR0_TS, CR0_TS);
+	assert_int_equal(w->epoch, e + 1); /* the burst's own epoch, no other */
+	for (unsigned i = 0; i < HOT_BLOCKS; i++) {
+		assert_false(w->hot[i].addr != 0 && w->hot[i].fpu);
+		plain_hot |= w->hot[i].addr == CODE + 12; /* inc rbx; jmp: hot, stays */
+	}
+	assert_true(plain_hot);
+	exits_clear(w);
 }
 
 /* A burst ends where IF is 1 and an interrupt is due, never in the STI shadow. */
@@ -1088,6 +1125,7 @@ int main(void)
 	    cmocka_unit_test(lvt_timer),
 	    cmocka_unit_test(eoi_and_ipi),
 	    cmocka_unit_test(fpu_stop_point),
+	    cmocka_unit_test(hot_fpu_block_ts),
 	    cmocka_unit_test(xsave_xrstor),
 	    cmocka_unit_test(same_ram),
 	    cmocka_unit_test(smc_same_epoch),
