@@ -395,6 +395,11 @@ bool ucfix_light_block_call(void);
 /* Whether locked instructions of several vCPUs run in Unicorn as host atomics (CF_PARALLEL,
  * assist_ucfix.c): not before the first block a worker with several vCPUs translated. */
 bool ucfix_parallel(void);
+/* While on (this thread), Unicorn's code buffer goes within 2 GiB of this program's text, for
+ * direct calls of its helpers, where there is room (two buffers at most). */
+void ucfix_code_near(bool on);
+/* Code buffers placed so. */
+unsigned ucfix_code_near_count(void);
 
 /* ---- assist_screen.c ---- */
 struct verdict classify(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops);

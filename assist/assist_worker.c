@@ -102,13 +102,16 @@ int init_uc(struct worker *w)
 	uc_hook hb, hi, hu;
 
 	xsave_geom_read(&w->geom);
+	ucfix_code_near(true); /* the code buffer, mapped by the first use, near the helpers */
 	if (uc_open(UC_ARCH_X86, UC_MODE_64, &w->uc) != UC_ERR_OK ||
 	    uc_ctl_set_cpu_model(w->uc, UC_CPU_X86_EPYC_ROME) != UC_ERR_OK ||
 	    uc_mem_map_ptr(w->uc, SHADOW_BASE, 2 * POOL_BYTES, UC_PROT_READ | UC_PROT_WRITE,
 			   w->pool[0]) != UC_ERR_OK ||
 	    warm_up(w) != 0 || !ucfix_active() || map_physical(w) != 0) {
+		ucfix_code_near(false);
 		return -1; /* also without the link-time corrections (assist_ucfix.c) */
 	}
+	ucfix_code_near(false);
 	cr3 = pool_pa(0, 0);
 	if (uc_reg_write(w->uc, UC_X86_REG_CR4, &cr4) != UC_ERR_OK ||
 	    uc_reg_write(w->uc, UC_X86_REG_CR3, &cr3) != UC_ERR_OK ||
