@@ -45,6 +45,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "assist_internal.h"
 
@@ -281,13 +282,16 @@ bool ucfix_flush(struct worker *w)
  *    from this program's text, every call is an indirect CALL through a constant in the
  *    buffer.  While a worker's main instance is created (ucfix_code_near), the wrapper of
  *    mmap64 (Unicorn's only way to its 1 GiB RWX buffer, translate-all.c
- *    alloc_code_gen_buffer) maps the first such buffer right below this program's image and
- *    the second above it, past the room the heap gets (brk starts up to 32 MiB after the
- *    image), each wholly within 2 GiB of the image, with MAP_FIXED_NOREPLACE; where that
- *    fails (something is there: ASan's shadow, say) or for any other buffer, mmap chooses, as
- *    before.  The place follows the randomized image, so it is as random as the text.  A
- *    loop of ADDSD and a counting block hook in Unicorn, measured outside the assist: 15.2-16.6
- *    -> 13.2-13.5 ns a turn. */
+ *    alloc_code_gen_buffer) maps the first such buffer right below this program's image,
+ *    wholly within 2 GiB of it, and the second above the heap (whose start the kernel
+ *    randomizes up to 1 GiB past the image), 256 MiB past its current end, so that the
+ *    buffer's first 256 MiB are within reach: TCG fills a buffer from its start (the prologue
+ *    first), rusty_demo's code takes about 10 MiB, and a call from farther on is indirect as
+ *    before (TCG checks each).  With MAP_FIXED_NOREPLACE; where that fails (something is
+ *    there: ASan's shadow, say) or for any other buffer, mmap chooses, as before.  The place
+ *    follows the randomized image and heap, so it is as random as they are.  A loop of ADDSD
+ *    and a counting block hook in Unicorn, measured outside the assist: 15.2-16.6 -> 13.2-13.5
+ *    ns a turn. */
 void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 
@@ -295,7 +299,8 @@ extern char __executable_start[], _end[]; /* the image, from the linker */
 
 #define NEAR_SPAN  (2ull << 30) /* a rel32 CALL's reach */
 #define NEAR_GAP   (16ull << 20) /* between the image and a buffer below it */
-#define NEAR_HEAP  (128ull << 20) /* left above the image for the brk heap */
+#define NEAR_HEAP  (256ull << 20) /* left to the brk heap above its current end */
+#define NEAR_USED  (256ull << 20) /* of a buffer above, what must be within reach */
 #define NEAR_ALIGN (2ull << 20)
 
 static __thread bool near_wanted;
@@ -326,8 +331,12 @@ static uint64_t near_start(unsigned k, uint64_t len)
 		return hi - a < NEAR_SPAN - NEAR_GAP ? a : 0;
 	}
 	if (k == 1) {
-		a = (hi + NEAR_HEAP + NEAR_ALIGN - 1) & ~(NEAR_ALIGN - 1);
-		return a + len - lo < NEAR_SPAN - NEAR_GAP ? a : 0;
+		uint64_t brk_end = (uint64_t)(uintptr_t)sbrk(0);
+		if (brk_end == (uint64_t)-1 || brk_end < hi) {
+			brk_end = hi;
+		}
+		a = (brk_end + NEAR_HEAP + NEAR_ALIGN - 1) & ~(NEAR_ALIGN - 1);
+		return a + NEAR_USED - lo < NEAR_SPAN - NEAR_GAP ? a : 0;
 	}
 	return 0;
 }
