@@ -152,18 +152,17 @@ static void port_io(void **state)
 	assert_int_equal(w->out.insn.io_out, 0);
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 /* The worker's code buffer lies within 2 GiB of the program's text (assist_ucfix.c, 7), so TCG
- * calls on_block and the SSE helpers directly; and the bursts above ran from it.  Under ASan
- * its shadow holds that range: the buffer goes where mmap puts it, as it did before. */
+ * calls on_block and the SSE helpers directly; and the bursts above ran from it.  Not in the
+ * ASan build: its shadow holds that range, and the buffer goes where mmap puts it, as before
+ * (a skipped subtest counts as failed in meson's TAP reading). */
 static void code_near(void **state)
 {
 	(void)state;
-#if defined(__SANITIZE_ADDRESS__)
-	skip();
-#else
 	assert_true(ucfix_code_near_count() >= 1);
-#endif
 }
+#endif
 
 /* Several vCPUs: a batched byte '\n' ends the burst right after it (the line is out before the
  * guest lets its lock go); with one vCPU the burst goes on to the HLT. */
@@ -1125,30 +1124,32 @@ static void xchg_lock(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(port_io),
-	    cmocka_unit_test(code_near),
-	    cmocka_unit_test(absent_ports),
-	    cmocka_unit_test(line_end),
-	    cmocka_unit_test(completions),
-	    cmocka_unit_test(bitcounts_in_unicorn),
-	    cmocka_unit_test(rdmsr_bases),
-	    cmocka_unit_test(system_writes),
-	    cmocka_unit_test(iret_same_segments),
-	    cmocka_unit_test(tsc_deadline),
-	    cmocka_unit_test(nm_in_burst),
-	    cmocka_unit_test(lvt_timer),
-	    cmocka_unit_test(eoi_and_ipi),
-	    cmocka_unit_test(fpu_stop_point),
-	    cmocka_unit_test(hot_fpu_block_ts),
-	    cmocka_unit_test(xsave_xrstor),
-	    cmocka_unit_test(same_ram),
-	    cmocka_unit_test(smc_same_epoch),
-	    cmocka_unit_test(interrupts),
-	    cmocka_unit_test(sti_shadow),
-	    cmocka_unit_test(page_tables),
-	    cmocka_unit_test(atomic_forms),
-	    cmocka_unit_test(atomic_counter),
-	    cmocka_unit_test(xchg_lock),
+		cmocka_unit_test(port_io),
+#if !defined(__SANITIZE_ADDRESS__)
+		cmocka_unit_test(code_near),
+#endif
+		cmocka_unit_test(absent_ports),
+		cmocka_unit_test(line_end),
+		cmocka_unit_test(completions),
+		cmocka_unit_test(bitcounts_in_unicorn),
+		cmocka_unit_test(rdmsr_bases),
+		cmocka_unit_test(system_writes),
+		cmocka_unit_test(iret_same_segments),
+		cmocka_unit_test(tsc_deadline),
+		cmocka_unit_test(nm_in_burst),
+		cmocka_unit_test(lvt_timer),
+		cmocka_unit_test(eoi_and_ipi),
+		cmocka_unit_test(fpu_stop_point),
+		cmocka_unit_test(hot_fpu_block_ts),
+		cmocka_unit_test(xsave_xrstor),
+		cmocka_unit_test(same_ram),
+		cmocka_unit_test(smc_same_epoch),
+		cmocka_unit_test(interrupts),
+		cmocka_unit_test(sti_shadow),
+		cmocka_unit_test(page_tables),
+		cmocka_unit_test(atomic_forms),
+		cmocka_unit_test(atomic_counter),
+		cmocka_unit_test(xchg_lock),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
