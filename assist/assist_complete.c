@@ -77,6 +77,12 @@ void set_fault(struct worker *w, uint32_t vector, uint64_t ea, bool write)
 	w->out.insn.write = write;
 }
 
+/* The low `bits` bits (16, 32 or 64). */
+static uint64_t width_mask(unsigned bits)
+{
+	return bits == 64 ? ~0ull : (1ull << bits) - 1;
+}
+
 uint64_t bitcount_value(ZydisMnemonic m, uint64_t src, unsigned bits, uint64_t *flags)
 {
 	uint64_t res;
@@ -140,7 +146,7 @@ size_t bitcount_probe_code(uint8_t *code, uint64_t data_va)
 		/* mov rdx, 0x8d7; push rdx; popfq: every arithmetic flag set before the case */
 		static const uint8_t flags_on[9] = {0x48, 0xc7, 0xc2, 0xd7, 0x08,
 						    0x00, 0x00, 0x52, 0x9d};
-		uint8_t op = 0;
+		uint8_t op;
 		probe_case(i, &m, &bits, &src);
 		op = m == ZYDIS_MNEMONIC_TZCNT ? 0xbc : 0xbd;
 		p = put_bytes(p, (const uint8_t[]){0x48, 0xb8}, 2); /* mov rax, imm64 */
@@ -171,7 +177,7 @@ bool bitcount_probe_check(const uint8_t *data)
 		unsigned bits;
 		uint64_t src, fl, res, rax, rfl;
 		probe_case(i, &m, &bits, &src);
-		src &= bits == 64 ? ~0ull : (1ull << bits) - 1;
+		src &= width_mask(bits);
 		res = bitcount_value(m, src, bits, &fl);
 		if (bits == 16) {
 			res |= PROBE_RAX & ~0xffffull;
@@ -191,7 +197,7 @@ int bitcount(struct worker *w, const ZydisDecodedInstruction *in, const ZydisDec
 	     uint64_t rip)
 {
 	unsigned bits = in->operand_width;
-	uint64_t src = 0, dst, fl, rfl, res, mask = bits == 64 ? ~0ull : (1ull << bits) - 1;
+	uint64_t src = 0, dst, fl, rfl, res, mask = width_mask(bits);
 	int di = gpr_index(ops[0].reg.value);
 
 	if (di < 0 || (bits != 16 && bits != 32 && bits != 64)) {

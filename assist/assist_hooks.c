@@ -369,7 +369,7 @@ static __attribute__((noinline)) void on_block_slow(struct worker *w, struct hot
 	if (b->ends_sti) {
 		w->sti_next = addr + size;
 	} else if (b->stop < 0 && !b->pause && (b->fpu < 0 || !w->ts)) {
-		/* CR0.TS turning on empties the table (cr0_complete, burst_in) */
+		/* CR0.TS turning on drops the entries with x87/SSE code (hot_drop_fpu) */
 		*h = (struct hot_block){.addr = addr,
 					.epoch = w->epoch,
 					.size = size,

@@ -428,8 +428,8 @@ uint64_t bitcount_value(ZydisMnemonic m, uint64_t src, unsigned bits, uint64_t *
 /* POPCNT/TZCNT/LZCNT at rip, exactly: 0, or -1 (a fault was set, or it failed). */
 int bitcount(struct worker *w, const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops,
 	     uint64_t rip);
-/* The bitcount probe: BITCOUNT_PROBE_CASES runs of TZCNT and LZCNT, each storing RAX and
- * RFLAGS (16 bytes) at data_va, in code of at most BITCOUNT_PROBE_CODE bytes for `base`. */
+/* The bitcount probe: BITCOUNT_PROBE_CASES runs of TZCNT and LZCNT, case i storing RAX and
+ * RFLAGS (16 bytes) at data_va + 16 * i, in code of at most BITCOUNT_PROBE_CODE bytes. */
 #define BITCOUNT_PROBE_CASES 24u
 #define BITCOUNT_PROBE_CODE  (BITCOUNT_PROBE_CASES * 56u + 1u)
 size_t bitcount_probe_code(uint8_t *code, uint64_t data_va);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* assist_ucfix.c - three defects of Unicorn 2.0.1 (hermit-abi.md g.3, defects 1 and 4, and
- * the slow stores below) and the cost of its block-hook call, corrected at link time.  The
- * assist links Unicorn statically, with
+ * the slow stores below), the cost of its block-hook call, its single-CPU translation (5) and
+ * the place of its code buffer (6), corrected at link time.  The assist links Unicorn
+ * statically, with
  *   -Wl,--wrap=tlb_set_page_with_attrs_x86_64 -Wl,--wrap=memory_mapping
  *   -Wl,--wrap=get_page_addr_code_x86_64 (and tb_invalidate_phys_page_fast_x86_64,
- *   g_hash_table_lookup: below)
+ *   g_hash_table_lookup, tb_gen_code_x86_64, tcg_func_start_x86_64,
+ *   cpu_loop_exit_atomic_x86_64, mmap64: below)
  * so that Unicorn's calls of these internal functions from another of its objects come
  * here (assist/meson.build).  No instruction is emulated or decoded here.
  *
@@ -276,7 +278,7 @@ bool ucfix_flush(struct worker *w)
 	return true;
 }
 
-/* 7. TCG calls a helper (on_block, the floating-point helpers of SSE code, its TB lookup) with
+/* 6. TCG calls a helper (on_block, the floating-point helpers of SSE code, its TB lookup) with
  *    a direct CALL only where the helper lies within 2 GiB of the call site
  *    (tcg/i386/tcg-target.inc.c, tcg_out_branch); from a code buffer mmap puts anywhere, far
  *    from this program's text, every call is an indirect CALL through a constant in the

@@ -153,7 +153,7 @@ static void port_io(void **state)
 }
 
 #if !defined(__SANITIZE_ADDRESS__)
-/* The worker's code buffer lies within 2 GiB of the program's text (assist_ucfix.c, 7), so TCG
+/* The worker's code buffer lies within 2 GiB of the program's text (assist_ucfix.c, 6), so TCG
  * calls on_block and the SSE helpers directly; and the bursts above ran from it.  Not in the
  * ASan build: its shadow holds that range, and the buffer goes where mmap puts it, as before
  * (a skipped subtest counts as failed in meson's TAP reading). */
